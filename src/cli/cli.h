@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hotpatch command line: a table of git-style subcommands, each a thin
+ * client of libhotpatch that fills a result and renders it either as text
+ * or (with --json) as one JSON document on stdout.
+ */
+#ifndef HP_CLI_H
+#define HP_CLI_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "hotpatch/hotpatch.h"
+
+/* Exit codes (documented in man/hotpatch.1 and README.md). */
+enum hp_exit {
+	HP_EXIT_OK = 0,
+	HP_EXIT_ERROR = 1,		/* any other failure */
+	HP_EXIT_USAGE = 2,		/* bad command line */
+	HP_EXIT_NOTHING = 3,		/* nothing to do: already applied / not applied */
+	HP_EXIT_BUSY = 4,		/* threads stayed in affected functions until the timeout */
+	HP_EXIT_NOTARGET = 5,		/* process does not run the patch's target build */
+	HP_EXIT_ORIGBYTES = 6,		/* code in the process differs from what the patch expects */
+	HP_EXIT_FORMAT = 7,		/* malformed patch file */
+	HP_EXIT_ARCH = 8,		/* patch for another architecture */
+	HP_EXIT_UNSIGNED = 9,		/* patch not signed */
+	HP_EXIT_UNKNOWNKEY = 10,	/* signer not trusted */
+	HP_EXIT_BADSIG = 11,		/* signature does not verify (file modified) */
+	HP_EXIT_DOWNGRADE = 12,		/* level not higher than the applied one */
+	HP_EXIT_NOPROCESS = 13,		/* no such process, or it exited */
+	HP_EXIT_PERM = 14,		/* cannot attach: permission, already traced, stopped */
+	HP_EXIT_REFUSED = 15,		/* builder refuses the change */
+};
+
+struct cli {
+	const char *prog;
+	bool json;
+	int verbose;
+	struct hp_ctx *ctx;
+};
+
+enum cmd_flags {
+	CMD_NEED_CTX = 1 << 0,
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+	unsigned flags;
+};
+
+/* Map a negative libhotpatch code to an exit code. */
+int cli_exit_code(int err);
+
+/*
+ * Report a failure: "hotpatch: <msg>" on stderr, or {"error":{...}} on
+ * stdout with --json.  Uses the context's error message when fmt is NULL.
+ * Returns the exit code for err.
+ */
+int cli_fail(struct cli *cli, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Usage error for a command: prints the hint, returns HP_EXIT_USAGE. */
+int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Print a JSON document (steals the reference). */
+void cli_emit_json(json_t *j);
+
+/*
+ * Common option handling: every command accepts --json/-j and --help/-h.
+ * cli_common_opt() returns 1 if it consumed opt, 0 otherwise.
+ */
+#define CLI_COMMON_LONGOPTS { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }
+#define CLI_COMMON_SHORTOPTS "jh"
+
+/* Parse "--timeout" seconds (decimal, may have a fraction) into ms. */
+int cli_parse_seconds(const char *s, unsigned *ret_ms);
+
+/* Commands. */
+int cmd_info(struct cli *cli, int argc, char **argv);
+int cmd_build(struct cli *cli, int argc, char **argv);
+int cmd_apply(struct cli *cli, int argc, char **argv);
+int cmd_revert(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+
+/* Help text of each command (printed by --help and `hotpatch help CMD`). */
+extern const char *const help_info, *const help_build, *const help_apply, *const help_revert,
+	*const help_status;
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers shared by the library, the CLI and the tests. */
+#ifndef HP_SHARED_UTIL_H
+#define HP_SHARED_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Read a whole file (at most max bytes; -EFBIG beyond).  NUL-terminates. */
+int hp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
+/* Read a whole file at a path relative to dirfd (AT_FDCWD allowed). */
+int hp_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len);
+/* Write all bytes, retrying short writes. */
+int hp_write_all(int fd, const void *buf, size_t len);
+/* pread/pwrite until done; -EIO on a short transfer that makes no progress. */
+int hp_pread_all(int fd, void *buf, size_t len, uint64_t off);
+int hp_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
+/* Parse hex into bytes; returns number of bytes or -EINVAL. */
+int hp_unhex(const char *hex, uint8_t *out, size_t max);
+
+/* Strict decimal parse of a pid / unsigned; -EINVAL on junk or overflow. */
+int hp_parse_pid(const char *s, pid_t *ret);
+int hp_parse_uint(const char *s, unsigned long long max, unsigned long long *ret);
+
+/* Monotonic nanoseconds. */
+uint64_t hp_now_ns(void);
+
+/* snprintf into a fixed buffer, always terminated, never overflowing. */
+void hp_strlcpy(char *dst, const char *src, size_t size);
+
+/* Whether s is a valid patch id: [A-Za-z0-9._-]{1,64}, not starting with '.' or '-'. */
+bool hp_valid_id(const char *s);
+
+/* SHA-256 (OpenSSL). */
+void hp_sha256(const void *buf, size_t len, uint8_t out[32]);
+
+#endif
