@@ -131,6 +131,29 @@ const struct hp_patch_section *hp_patch_section(const struct hp_patch *patch, si
 /* Whether the patch carries a signature; fills the key id (hex) if so. */
 bool hp_patch_is_signed(const struct hp_patch *patch, char ret_key_id[65]);
 
+/*
+ * Generate an Ed25519 key pair: BASE.key (PKCS#8 PEM, mode 0600) and
+ * BASE.pub (SubjectPublicKeyInfo PEM).  The key id is the SHA-256 of the raw
+ * 32-byte public key, in hex.  Existing files are not overwritten (-EEXIST).
+ */
+int hp_keygen(struct hp_ctx *ctx, const char *base, char ret_key_id[65]);
+
+/*
+ * Sign a patch with the private key at key_path: returns the new file bytes
+ * (manifest "signer" set, signature block filled); the caller frees them.
+ */
+int hp_patch_sign(struct hp_ctx *ctx, const struct hp_patch *patch, const char *key_path,
+		  uint8_t **ret_buf, size_t *ret_len);
+
+/*
+ * Verify a patch against the public keys in trust_dir (NULL: the
+ * HOTPATCH_TRUST_DIR environment variable, else /etc/hotpatch/trusted.d).
+ * Returns 0 and the signer's key id, or -HP_E_UNSIGNED, -HP_E_UNKNOWNKEY,
+ * -HP_E_BADSIG (any modified byte), or -errno.
+ */
+int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *patch, const char *trust_dir,
+		    char ret_key_id[65]);
+
 /* ---- applying, reverting, status ----------------------------------------- */
 
 enum hp_apply_flags {
