@@ -16,6 +16,11 @@ struct cmd_entry {
 
 static const struct cmd_entry commands[] = {
 	{ { "info", cmd_info, "show a patch's manifest and contents", CMD_NEED_CTX }, &help_info },
+	{ { "keygen", cmd_keygen, "generate an Ed25519 key pair for signing patches", CMD_NEED_CTX },
+	  &help_keygen },
+	{ { "sign", cmd_sign, "sign a patch file", CMD_NEED_CTX }, &help_sign },
+	{ { "verify", cmd_verify, "check a patch's signature against the trusted keys", CMD_NEED_CTX },
+	  &help_verify },
 };
 
 static void usage(FILE *f)
