@@ -158,7 +158,7 @@ int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *patch, const char
 
 enum hp_apply_flags {
 	HP_APPLY_ALLOW_DOWNGRADE = 1 << 0,	/* allow a level <= the applied one */
-	HP_APPLY_ALLOW_UNSIGNED = 1 << 1,	/* skip signature verification */
+	HP_APPLY_ALLOW_UNSIGNED = 1 << 1,	/* accept a patch with no signature (signed ones are still verified) */
 };
 
 struct hp_apply_opts {
@@ -235,6 +235,128 @@ void hp_status_free(struct hp_status *status);
 
 /* Format a build-id as lowercase hex into buf (at least 2*len+1 bytes). */
 char *hp_hex(const uint8_t *bytes, size_t len, char *buf);
+
+/* ---- assessment: can this host and each process take a hotpatch now ---- */
+/*
+ * `hotpatch assess` (docs/assess.md).  Every check reads the system and
+ * says ok, not ok or unknown, with the reason and, for anything but ok, a
+ * remedy.  Nothing is guessed: what cannot be read is unknown.
+ */
+
+enum hp_check_result {
+	HP_CHECK_OK = 0,
+	HP_CHECK_NOT_OK,
+	HP_CHECK_UNKNOWN,
+};
+
+/* Verdicts; hp_verdict_name() gives the stable names used in JSON. */
+enum hp_verdict {
+	HP_VERDICT_ELIGIBLE = 0,	/* can take the hotpatch (or a hotpatch) now */
+	HP_VERDICT_PATCHED,		/* this patch, or a higher level of it, is applied */
+	HP_VERDICT_UNKNOWN,		/* a check that matters could not be decided */
+	HP_VERDICT_RESTART,		/* restart required: runs another baseline, or old code */
+	HP_VERDICT_NOT_ELIGIBLE,	/* a check failed; see its reason and remedy */
+};
+
+#define HP_ASSESS_TEXT 320
+
+struct hp_assess_check {
+	const char *name;		/* stable id ("ptrace_scope"), a static string */
+	enum hp_check_result result;
+	bool advisory;			/* the result does not change the verdict */
+	char value[HP_ASSESS_TEXT];	/* what was read ("1 (restricted)"), "" if nothing */
+	char reason[HP_ASSESS_TEXT];	/* why this result, naming the source */
+	char remedy[HP_ASSESS_TEXT];	/* what to do when not ok / unknown, else "" */
+};
+
+struct hp_assess_host {
+	enum hp_verdict verdict;	/* ELIGIBLE, UNKNOWN or NOT_ELIGIBLE */
+	struct hp_assess_check *checks;	/* requirements */
+	size_t nchecks;
+	struct hp_assess_check *facts;	/* inventory: OK (read) or UNKNOWN, never NOT_OK */
+	size_t nfacts;
+};
+
+/* A mapped file that was replaced or deleted on disk since the process mapped it. */
+struct hp_assess_stale {
+	char path[512];
+	bool deleted;			/* nothing at path any more */
+	uint8_t build_id[HP_BUILD_ID_MAX];	/* the build the process runs */
+	size_t build_id_len;
+	uint8_t disk_build_id[HP_BUILD_ID_MAX];	/* the file at path now (0: none/unreadable) */
+	size_t disk_build_id_len;
+	char covered_by[HP_ID_MAX + 1];	/* a given patch for the running build, or "" */
+};
+
+/* One patch against one process. */
+struct hp_assess_target {
+	char patch_id[HP_ID_MAX + 1];
+	unsigned level;
+	enum hp_verdict verdict;
+	char path[512];			/* the mapped target file, "" when not mapped */
+	uint8_t build_id[HP_BUILD_ID_MAX];	/* running build of the target */
+	size_t build_id_len;
+	uint8_t disk_build_id[HP_BUILD_ID_MAX];	/* the file at path now */
+	size_t disk_build_id_len;
+	struct hp_assess_check *checks;	/* "baseline", "symbols", "applied" */
+	size_t nchecks;
+};
+
+struct hp_assess_applied {
+	char id[HP_ID_MAX + 1];
+	unsigned level;
+	enum hp_patch_state state;
+};
+
+struct hp_assess_proc {
+	pid_t pid;
+	char comm[64];
+	char exe[512];			/* "" when unreadable */
+	char unit[256];			/* owning systemd unit, "" if none */
+	enum hp_verdict verdict;
+	struct hp_assess_check *checks;
+	size_t nchecks;
+	struct hp_assess_target *targets;	/* one per given patch whose target it maps */
+	size_t ntargets;
+	struct hp_assess_stale *stale;	/* restart-required audit */
+	size_t nstale;
+	struct hp_assess_applied *applied;	/* hotpatches applied now */
+	size_t napplied;
+};
+
+enum hp_assess_flags {
+	HP_ASSESS_NO_STOP = 1 << 0,	/* never stop a thread: seccomp filters stay unread */
+	HP_ASSESS_NO_PROBE = 1 << 1,	/* no probe child for the /proc/PID/mem write test */
+	HP_ASSESS_ONLY_TARGETS = 1 << 2,	/* hp_assess_process: -HP_E_NOTARGET if no patch's target is mapped */
+};
+
+struct hp_assess_opts {
+	size_t sz;			/* sizeof(struct hp_assess_opts) */
+	unsigned flags;			/* enum hp_assess_flags */
+	const char *root;		/* tests: read host files below root (implies NO_PROBE) */
+};
+
+struct hp_assess;
+
+/* A session: options, the patches to assess against, caches. */
+int hp_assess_new(struct hp_ctx *ctx, const struct hp_assess_opts *opts, struct hp_assess **ret_assess);
+void hp_assess_free(struct hp_assess *a);
+/* Assess against patch too; the patch is borrowed and must outlive a. */
+int hp_assess_add_patch(struct hp_assess *a, const struct hp_patch *patch);
+/* Host checks and inventory. */
+int hp_assess_host(struct hp_assess *a, struct hp_assess_host **ret_host);
+void hp_assess_host_free(struct hp_assess_host *h);
+/*
+ * Process checks.  -ESRCH: no such process; -ENOEXEC: a kernel thread;
+ * -HP_E_NOTARGET: maps no patch's target (with HP_ASSESS_ONLY_TARGETS).
+ */
+int hp_assess_process(struct hp_assess *a, pid_t pid, struct hp_assess_proc **ret_proc);
+void hp_assess_proc_free(struct hp_assess_proc *p);
+
+/* "eligible", "patched", "unknown", "restart-required", "not-eligible". */
+const char *hp_verdict_name(enum hp_verdict v);
+/* "ok", "not-ok", "unknown". */
+const char *hp_check_result_name(enum hp_check_result r);
 
 #ifdef __cplusplus
 }

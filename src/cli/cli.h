@@ -71,6 +71,9 @@ void cli_emit_json(json_t *j);
 #define CLI_COMMON_LONGOPTS { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }
 #define CLI_COMMON_SHORTOPTS "jh"
 
+/* Parse a process id argument strictly. */
+int hp_parse_pid_arg(const char *s, pid_t *ret);
+
 /* Parse "--timeout" seconds (decimal, may have a fraction) into ms. */
 int cli_parse_seconds(const char *s, unsigned *ret_ms);
 

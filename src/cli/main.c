@@ -15,7 +15,11 @@ struct cmd_entry {
 };
 
 static const struct cmd_entry commands[] = {
+	{ { "build", cmd_build, "build a patch from original and patched objects", CMD_NEED_CTX }, &help_build },
 	{ { "info", cmd_info, "show a patch's manifest and contents", CMD_NEED_CTX }, &help_info },
+	{ { "apply", cmd_apply, "apply a patch to a running process", CMD_NEED_CTX }, &help_apply },
+	{ { "revert", cmd_revert, "revert an applied patch", CMD_NEED_CTX }, &help_revert },
+	{ { "status", cmd_status, "show what is applied in a process", CMD_NEED_CTX }, &help_status },
 	{ { "keygen", cmd_keygen, "generate an Ed25519 key pair for signing patches", CMD_NEED_CTX },
 	  &help_keygen },
 	{ { "sign", cmd_sign, "sign a patch file", CMD_NEED_CTX }, &help_sign },
@@ -139,6 +143,19 @@ void cli_emit_json(json_t *j)
 	fputc('\n', stdout);
 	fflush(stdout);
 	json_decref(j);
+}
+
+int hp_parse_pid_arg(const char *s, pid_t *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > 0x3fffffff || s[0] == '+' || s[0] == ' ')
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
 }
 
 int cli_parse_seconds(const char *s, unsigned *ret_ms)

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* hotpatch apply / revert: change a running process. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *const help_apply =
+	"usage: hotpatch apply -p PID [options] FILE\n"
+	"\n"
+	"Apply the patch in FILE to the running process PID without restarting it.\n"
+	"The patch's signature is verified against the trusted keys first; then the\n"
+	"process must map the patch's target build, and every function the patch\n"
+	"replaces must hold exactly the bytes the patch was built against.  The new\n"
+	"code is mapped while the process runs; all threads are stopped only to check\n"
+	"that none is inside a function being replaced and to write the jumps.  If a\n"
+	"thread is, the process is resumed and the check retried until the timeout.\n"
+	"A higher level of a patch for the same build replaces the applied one in the\n"
+	"same stop.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID          process to patch\n"
+	"  -t, --timeout SECONDS  how long to retry while functions are busy (default 10)\n"
+	"      --trust-dir DIR    trusted public keys (default $HOTPATCH_TRUST_DIR or\n"
+	"                         /etc/hotpatch/trusted.d)\n"
+	"      --allow-unsigned   apply a patch that carries no signature (warns)\n"
+	"      --allow-downgrade  apply a level lower than or equal to the applied one\n"
+	"  -j, --json             print the result as JSON\n"
+	"\n"
+	"exit codes: 0 applied, 3 already applied, 4 busy until the timeout, 5 process\n"
+	"does not run the target build (restart required), 6 function bytes differ,\n"
+	"7 malformed patch, 8 wrong architecture, 9 unsigned, 10 untrusted key,\n"
+	"11 bad signature, 12 downgrade refused, 13 no such process, 14 cannot attach\n"
+	"(permission, traced, stopped), 1 other errors, 2 usage.\n";
+
+const char *const help_revert =
+	"usage: hotpatch revert -p PID [--timeout SECONDS] [--json] PATCH_ID\n"
+	"\n"
+	"Revert the applied patch PATCH_ID in process PID: restore the original\n"
+	"entry bytes of every function it replaced (all in one stop, once no thread is\n"
+	"inside them or inside the patch's code) and unmap the patch.  Works from a\n"
+	"fresh invocation: everything needed is read from the process itself.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID          process\n"
+	"  -t, --timeout SECONDS  how long to retry while functions are busy (default 10)\n"
+	"  -j, --json             print the result as JSON\n"
+	"\n"
+	"exit codes: 0 reverted, 3 not applied, 4 busy until the timeout, 6 the code\n"
+	"was changed by something else, 13 no such process, 14 cannot attach, 1 other\n"
+	"errors, 2 usage.\n";
+
+static void print_result(struct cli *cli, const char *verb, pid_t pid, const struct hp_apply_result *res)
+{
+	if (cli->json) {
+		json_t *j = json_pack("{s:i,s:s,s:s,s:i,s:f,s:f,s:f,s:i,s:i}", "pid", (int)pid, "action", verb,
+				      "patch_id", res->patch_id, "level", (int)res->level, "pause_us",
+				      res->pause_ns / 1000.0, "hijack_us", res->hijack_ns / 1000.0, "total_ms",
+				      res->total_ns / 1e6, "attempts", (int)res->attempts, "threads",
+				      (int)res->nthreads);
+
+		json_object_set_new(j, "replaced", res->replaced_id[0] ? json_string(res->replaced_id) : json_null());
+		cli_emit_json(j);
+		return;
+	}
+	printf("pid %d: %s %s", pid, verb, res->patch_id);
+	if (res->level)
+		printf(" (level %u)", res->level);
+	if (res->replaced_id[0])
+		printf(", replacing %s", res->replaced_id);
+	if (res->attempts)
+		printf("; threads paused %.0f µs (%u thread%s, %u attempt%s)", res->pause_ns / 1000.0, res->nthreads,
+		       res->nthreads == 1 ? "" : "s", res->attempts, res->attempts == 1 ? "" : "s");
+	printf("; %.1f ms in all\n", res->total_ns / 1e6);
+}
+
+enum { OPT_TRUST = 256, OPT_UNSIGNED, OPT_DOWNGRADE };
+
+int cmd_apply(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "trust-dir", required_argument, NULL, OPT_TRUST },
+		{ "allow-unsigned", no_argument, NULL, OPT_UNSIGNED },
+		{ "allow-downgrade", no_argument, NULL, OPT_DOWNGRADE },
+		CLI_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	struct hp_apply_opts o = { .sz = sizeof(o) };
+	struct hp_apply_result res;
+	struct hp_patch *patch = NULL;
+	pid_t pid = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "p:t:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (hp_parse_pid_arg(optarg, &pid) < 0)
+				return cli_usage(cli, "apply", "'%s' is not a process id", optarg);
+			break;
+		case 't':
+			if (cli_parse_seconds(optarg, &o.timeout_ms) < 0 || !o.timeout_ms)
+				return cli_usage(cli, "apply", "'%s' is not a timeout in seconds", optarg);
+			break;
+		case OPT_TRUST:
+			o.trust_dir = optarg;
+			break;
+		case OPT_UNSIGNED:
+			o.flags |= HP_APPLY_ALLOW_UNSIGNED;
+			break;
+		case OPT_DOWNGRADE:
+			o.flags |= HP_APPLY_ALLOW_DOWNGRADE;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return cli_usage(cli, "apply", "unknown option");
+		}
+	}
+	if (!pid)
+		return cli_usage(cli, "apply", "-p PID is required");
+	if (optind + 1 != argc)
+		return cli_usage(cli, "apply", "expected one patch file");
+	r = hp_patch_open(cli->ctx, argv[optind], &patch);
+	if (r < 0)
+		return cli_fail(cli, r, NULL);
+	if ((o.flags & HP_APPLY_ALLOW_UNSIGNED) && !hp_patch_is_signed(patch, NULL))
+		fprintf(stderr, "hotpatch: warning: applying unsigned patch %s (--allow-unsigned)\n",
+			hp_patch_manifest(patch)->id);
+	r = hp_apply(cli->ctx, pid, patch, &o, &res);
+	hp_patch_free(patch);
+	if (r < 0)
+		return cli_fail(cli, r, NULL);
+	print_result(cli, "applied", pid, &res);
+	return HP_EXIT_OK;
+}
+
+int cmd_revert(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
+		CLI_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	struct hp_apply_opts o = { .sz = sizeof(o) };
+	struct hp_apply_result res;
+	pid_t pid = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "p:t:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (hp_parse_pid_arg(optarg, &pid) < 0)
+				return cli_usage(cli, "revert", "'%s' is not a process id", optarg);
+			break;
+		case 't':
+			if (cli_parse_seconds(optarg, &o.timeout_ms) < 0 || !o.timeout_ms)
+				return cli_usage(cli, "revert", "'%s' is not a timeout in seconds", optarg);
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return cli_usage(cli, "revert", "unknown option");
+		}
+	}
+	if (!pid)
+		return cli_usage(cli, "revert", "-p PID is required");
+	if (optind + 1 != argc)
+		return cli_usage(cli, "revert", "expected one patch id");
+	r = hp_revert(cli->ctx, pid, argv[optind], &o, &res);
+	if (r < 0)
+		return cli_fail(cli, r, NULL);
+	print_result(cli, "reverted", pid, &res);
+	return HP_EXIT_OK;
+}

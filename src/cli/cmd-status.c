@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* hotpatch status -p PID: what is applied, read from the process itself. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "output.h"
+
+const char *const help_status =
+	"usage: hotpatch status -p PID [--json]\n"
+	"\n"
+	"Show the patches applied in process PID, read from the state records the\n"
+	"patches keep in the process's own memory: id, level, state, target build,\n"
+	"signer, time applied, and for each replaced function whether its entry\n"
+	"currently jumps to the patch.  A record left by an interrupted operation is\n"
+	"shown as prepared, committing or reverting, and as inconsistent when the\n"
+	"code does not agree with it.\n"
+	"\n"
+	"exit codes: 0 shown, 13 no such process, 14 permission denied, 1 other errors.\n";
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		CLI_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	struct hp_status *st = NULL;
+	char comm[64] = "?";
+	pid_t pid = 0;
+	size_t i, k;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "p:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (hp_parse_pid_arg(optarg, &pid) < 0)
+				return cli_usage(cli, "status", "'%s' is not a process id", optarg);
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return cli_usage(cli, "status", "unknown option");
+		}
+	}
+	if (!pid)
+		return cli_usage(cli, "status", "-p PID is required");
+	if (optind != argc)
+		return cli_usage(cli, "status", "unexpected argument '%s'", argv[optind]);
+	r = hp_status_read(cli->ctx, pid, &st);
+	if (r < 0)
+		return cli_fail(cli, r, NULL);
+	if (cli->json) {
+		cli_emit_json(out_status_json(st));
+		hp_status_free(st);
+		return HP_EXIT_OK;
+	}
+	{
+		char path[64];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+	}
+	if (!st->npatches)
+		printf("pid %d (%s): no patches applied\n", pid, comm);
+	else
+		printf("pid %d (%s): %zu patch%s\n", pid, comm, st->npatches, st->npatches == 1 ? "" : "es");
+	for (i = 0; i < st->npatches; i++) {
+		const struct hp_status_patch *p = &st->patches[i];
+		char hex[2 * HP_BUILD_ID_MAX + 1], when[64] = "?";
+		time_t t = (time_t)p->applied_time;
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		printf("\n  %s  level %u  %s%s\n", p->id, p->level, out_state_name(p->state),
+		       p->consistent ? "" : "  INCONSISTENT");
+		printf("    target   %s\n", p->target);
+		printf("    build-id %s\n", hp_hex(p->build_id, p->build_id_len, hex));
+		printf("    signer   %s\n", p->signer[0] ? p->signer : "unsigned");
+		printf("    applied  %s\n", when);
+		printf("    memory   %#" PRIx64 " (%" PRIu64 " KiB)\n", p->region, p->region_size >> 10);
+		for (k = 0; k < p->nfuncs; k++)
+			printf("    %-28s %#" PRIx64 " -> %#" PRIx64 "  %s\n", p->funcs[k].name, p->funcs[k].addr,
+			       p->funcs[k].new_addr, out_func_state_name(p->funcs[k].state));
+	}
+	hp_status_free(st);
+	return HP_EXIT_OK;
+}

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Payload layout and relocation.
+ *
+ * The region is [state record | read-only data + GOT] (R), [code + PLT
+ * stubs] (R+X), [writable data + bss] (R+W), each part page-aligned so it
+ * can be mapped with its own protection: no page is ever writable and
+ * executable.  Every relocation's result is range-checked against its
+ * field; an overflow is an error, never a silent truncation.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "layout.h"
+
+void hp_image_release(struct hp_image *img)
+{
+	free(img->sec_off);
+	free(img->got_slot);
+	free(img->stub);
+	free(img->buf);
+	memset(img, 0, sizeof(*img));
+}
+
+static enum hp_seg_kind seg_of(const struct hp_psec *s)
+{
+	if (s->flags & SHF_EXECINSTR)
+		return HP_SEG_RX;
+	if (s->flags & SHF_WRITE)
+		return HP_SEG_RW;
+	return HP_SEG_R;
+}
+
+static bool is_got_reloc(uint32_t t)
+{
+	return t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX;
+}
+
+int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_size, struct hp_image *img)
+{
+	uint64_t cur[HP_SEG_MAX] = { 0 };
+	size_t i, j;
+	int k;
+
+	memset(img, 0, sizeof(*img));
+	img->state_size = HP_ALIGN_UP(state_size, 16);
+	img->sec_off = calloc(p->nsecs ? p->nsecs : 1, sizeof(*img->sec_off));
+	img->got_slot = calloc(p->nsyms ? p->nsyms : 1, sizeof(*img->got_slot));
+	img->stub = calloc(p->nsyms ? p->nsyms : 1, sizeof(*img->stub));
+	if (!img->sec_off || !img->got_slot || !img->stub) {
+		hp_image_release(img);
+		return -ENOMEM;
+	}
+	/* GOT slots and stubs needed by the relocations. */
+	for (i = 0; i < p->nsecs; i++)
+		for (j = 0; j < p->secs[i].nrelas; j++) {
+			const struct hp_prela *r = &p->secs[i].relas[j];
+			const struct hp_psym *s = &p->syms[r->sym];
+
+			if (r->type == R_X86_64_32 || r->type == R_X86_64_32S)
+				img->needs_low = true;
+			if (r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_TPOFF64 ||
+			    r->type == R_X86_64_GOTTPOFF || r->type == R_X86_64_TLSGD || r->type == R_X86_64_TLSLD ||
+			    r->type == R_X86_64_DTPOFF32 || r->type == R_X86_64_DTPOFF64) {
+				if (s->sec != HP_SEC_TARGET) {
+					hp_image_release(img);
+					return hp_err(ctx, -HP_E_RELOC,
+						      "payload: thread-local relocation %u against '%s' is only "
+						      "supported for the target's own variables", r->type, s->name);
+				}
+			}
+			if (is_got_reloc(r->type) || (r->type == R_X86_64_PLT32 && s->sec == HP_SEC_UNDEF)) {
+				if (!img->got_slot[r->sym])
+					img->got_slot[r->sym] = (uint32_t)++img->ngot;
+			}
+			if (r->type == R_X86_64_PLT32 && s->sec == HP_SEC_UNDEF && !img->stub[r->sym])
+				img->stub[r->sym] = (uint32_t)++img->nstub;
+		}
+	/* R segment starts with the state record. */
+	cur[HP_SEG_R] = img->state_size;
+	for (i = 0; i < p->nsecs; i++) {
+		const struct hp_psec *s = &p->secs[i];
+		enum hp_seg_kind kd = seg_of(s);
+
+		cur[kd] = HP_ALIGN_UP(cur[kd], s->align);
+		img->sec_off[i] = cur[kd];	/* relative to its segment for now */
+		cur[kd] += s->size;
+	}
+	cur[HP_SEG_R] = HP_ALIGN_UP(cur[HP_SEG_R], 8);
+	img->got_off = cur[HP_SEG_R];
+	cur[HP_SEG_R] += img->ngot * 8;
+	cur[HP_SEG_RX] = HP_ALIGN_UP(cur[HP_SEG_RX], 16);
+	img->stub_off = cur[HP_SEG_RX];
+	cur[HP_SEG_RX] += img->nstub * 16;
+
+	img->seg[HP_SEG_R].prot = PROT_READ;
+	img->seg[HP_SEG_RX].prot = PROT_READ | PROT_EXEC;
+	img->seg[HP_SEG_RW].prot = PROT_READ | PROT_WRITE;
+	{
+		uint64_t off = 0;
+
+		for (k = 0; k < HP_SEG_MAX; k++) {
+			img->seg[k].off = off;
+			img->seg[k].size = HP_ALIGN_UP(cur[k], HP_PAGE);
+			off += img->seg[k].size;
+		}
+		img->size = off;
+	}
+	for (i = 0; i < p->nsecs; i++)
+		img->sec_off[i] += img->seg[seg_of(&p->secs[i])].off;
+	img->got_off += img->seg[HP_SEG_R].off;
+	img->stub_off += img->seg[HP_SEG_RX].off;
+	return 0;
+}
+
+uint64_t hp_image_sym_addr(const struct hp_image *img, const struct hp_patch *p, size_t sym)
+{
+	const struct hp_psym *s = &p->syms[sym];
+
+	return img->base + img->sec_off[s->sec] + s->value;
+}
+
+static bool fits_s32(int64_t v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+int hp_image_link(struct hp_ctx *ctx, struct hp_image *img, const struct hp_patch *p, uint64_t base,
+		  const struct hp_link_env *env)
+{
+	_cleanup_free_ uint64_t *symval = NULL;
+	_cleanup_free_ uint64_t *callval = NULL;
+	size_t i, j;
+	int r;
+
+	img->base = base;
+	free(img->buf);
+	img->buf = calloc(1, img->size);
+	symval = calloc(p->nsyms ? p->nsyms : 1, sizeof(*symval));
+	callval = calloc(p->nsyms ? p->nsyms : 1, sizeof(*callval));
+	if (!img->buf || !symval || !callval)
+		return -ENOMEM;
+	for (i = 0; i < p->nsecs; i++)
+		if (p->secs[i].type != SHT_NOBITS && p->secs[i].size)
+			memcpy(img->buf + img->sec_off[i], p->secs[i].data, p->secs[i].size);
+
+	/* Symbol values: the address used for data references, and the one used for calls. */
+	for (i = 1; i < p->nsyms; i++) {
+		const struct hp_psym *s = &p->syms[i];
+
+		if (s->sec < p->nsecs) {
+			symval[i] = callval[i] = base + img->sec_off[s->sec] + s->value;
+		} else if (s->sec == HP_SEC_TARGET) {
+			symval[i] = env->target_bias + s->value;
+			callval[i] = symval[i];
+			if (env->redirect && s->type != STT_TLS) {
+				uint64_t nb = env->redirect(env->ud, symval[i]);
+
+				if (nb)
+					callval[i] = nb;	/* direct call to a new body: no jump through the old entry */
+			}
+		} else if (s->sec == HP_SEC_ABS) {
+			symval[i] = callval[i] = s->value;
+		}
+	}
+	for (i = 1; i < p->nsyms; i++) {
+		const struct hp_psym *s = &p->syms[i];
+		bool used = false, used_call = false;
+
+		if (s->sec != HP_SEC_UNDEF)
+			continue;
+		for (j = 0; j < p->nsecs && !(used && used_call); j++)
+			for (size_t k = 0; k < p->secs[j].nrelas; k++)
+				if (p->secs[j].relas[k].sym == i) {
+					if (p->secs[j].relas[k].type == R_X86_64_PLT32)
+						used_call = true;
+					else
+						used = true;
+				}
+		if (used || img->got_slot[i]) {
+			r = env->import(env->ud, s->name, false, &symval[i]);
+			if (r < 0)
+				return r;
+		}
+		if (used_call) {
+			r = env->import(env->ud, s->name, true, &callval[i]);
+			if (r < 0)
+				return r;
+		}
+	}
+	/* GOT and stubs. */
+	for (i = 1; i < p->nsyms; i++) {
+		if (img->got_slot[i]) {
+			uint64_t v = symval[i];
+
+			memcpy(img->buf + img->got_off + 8 * (img->got_slot[i] - 1), &v, 8);
+		}
+		if (img->stub[i]) {
+			uint8_t *st = img->buf + img->stub_off + 16 * (img->stub[i] - 1);
+			uint64_t pc = base + img->stub_off + 16 * (img->stub[i] - 1);
+			int64_t d = (int64_t)(base + img->got_off + 8 * (img->got_slot[i] - 1)) - (int64_t)(pc + 6);
+			int32_t d32 = (int32_t)d;
+
+			st[0] = 0xff;	/* jmp *slot(%rip) */
+			st[1] = 0x25;
+			memcpy(st + 2, &d32, 4);
+			memset(st + 6, 0xcc, 10);
+		}
+	}
+	/* Relocations. */
+	for (i = 0; i < p->nsecs; i++) {
+		const struct hp_psec *sec = &p->secs[i];
+
+		for (j = 0; j < sec->nrelas; j++) {
+			const struct hp_prela *rl = &sec->relas[j];
+			const struct hp_psym *s = &p->syms[rl->sym];
+			uint8_t *where = img->buf + img->sec_off[i] + rl->offset;
+			uint64_t P = base + img->sec_off[i] + rl->offset;
+			uint64_t S = symval[rl->sym], G = 0;
+			int64_t A = rl->addend, v;
+			int32_t v32;
+			uint32_t u32;
+
+			if (img->got_slot[rl->sym])
+				G = base + img->got_off + 8 * (img->got_slot[rl->sym] - 1);
+			switch (rl->type) {
+			case R_X86_64_NONE:
+				continue;
+			case R_X86_64_64:
+				v = (int64_t)(S + (uint64_t)A);
+				memcpy(where, &v, 8);
+				continue;
+			case R_X86_64_PC64:
+				v = (int64_t)(S + (uint64_t)A - P);
+				memcpy(where, &v, 8);
+				continue;
+			case R_X86_64_PLT32: {
+				uint64_t C = callval[rl->sym];
+
+				v = (int64_t)(C + (uint64_t)A - P);
+				if (!fits_s32(v) && img->stub[rl->sym])
+					v = (int64_t)(base + img->stub_off + 16 * (img->stub[rl->sym] - 1) + (uint64_t)A - P);
+				break;
+			}
+			case R_X86_64_PC32:
+				v = (int64_t)(S + (uint64_t)A - P);
+				break;
+			case R_X86_64_GOTPCREL:
+			case R_X86_64_GOTPCRELX:
+			case R_X86_64_REX_GOTPCRELX:
+				v = (int64_t)(G + (uint64_t)A - P);
+				break;
+			case R_X86_64_GOTPC32:
+				v = (int64_t)(base + img->got_off + (uint64_t)A - P);
+				break;
+			case R_X86_64_GOTOFF64:
+				v = (int64_t)(S + (uint64_t)A - (base + img->got_off));
+				memcpy(where, &v, 8);
+				continue;
+			case R_X86_64_32:
+				if (S + (uint64_t)A > UINT32_MAX)
+					return hp_err(ctx, -HP_E_RELOC,
+						      "payload: R_X86_64_32 to '%s' (%#" PRIx64 ") does not fit 32 bits",
+						      s->name, S + (uint64_t)A);
+				u32 = (uint32_t)(S + (uint64_t)A);
+				memcpy(where, &u32, 4);
+				continue;
+			case R_X86_64_32S:
+				v = (int64_t)(S + (uint64_t)A);
+				if (!fits_s32(v))
+					return hp_err(ctx, -HP_E_RELOC,
+						      "payload: R_X86_64_32S to '%s' (%#" PRIx64 ") does not fit 32 bits",
+						      s->name, S + (uint64_t)A);
+				break;
+			default:
+				return hp_err(ctx, -HP_E_RELOC, "payload: relocation type %u against '%s' in %s is "
+								"not supported yet", rl->type, s->name, sec->name);
+			}
+			if (!fits_s32(v))
+				return hp_err(ctx, -HP_E_RELOC,
+					      "payload: relocation %u from %s+%#" PRIx64 " to '%s' is out of 32-bit "
+					      "range (%" PRId64 ")", rl->type, sec->name, rl->offset, s->name, v);
+			v32 = (int32_t)v;
+			memcpy(where, &v32, 4);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stopping, resuming and borrowing threads of a target process.
+ *
+ * All threads are stopped together: each is seized (PTRACE_SEIZE, which does
+ * not stop it), then every one is sent PTRACE_INTERRUPT before we wait for
+ * any, so the pause is the slowest thread's stop latency rather than the sum
+ * of all of them.  Threads cloned meanwhile are attached automatically
+ * (PTRACE_O_TRACECLONE) and start stopped.
+ *
+ * Waiting never uses waitpid(-1): a library must not reap its host's
+ * children.  It polls each thread with WNOHANG, backing off from a spin to
+ * short sleeps, so a thread stuck in uninterruptible sleep cannot hang us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "proc.h"
+#include "ptrace.h"
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* Sleep for a short, growing interval while waiting for threads to stop. */
+static void backoff_wait(unsigned *round)
+{
+	struct timespec ts = { 0, 0 };
+
+	if (*round < 20) {
+		(*round)++;
+		return;		/* spin: stops usually complete within microseconds */
+	}
+	ts.tv_nsec = *round < 60 ? 5000 : *round < 200 ? 50000 : 1000000;
+	(*round)++;
+	nanosleep(&ts, NULL);
+}
+
+void hp_threads_release(struct hp_threads *g)
+{
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+static struct hp_thread *thread_add(struct hp_threads *g, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].tid == tid)
+			return &g->v[i];
+	if (g->n == g->cap) {
+		size_t ncap = g->cap ? g->cap * 2 : 16;
+		struct hp_thread *nv = realloc(g->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		g->v = nv;
+		g->cap = ncap;
+	}
+	memset(&g->v[g->n], 0, sizeof(g->v[g->n]));
+	g->v[g->n].tid = tid;
+	return &g->v[g->n++];
+}
+
+/* Explain an EPERM from PTRACE_SEIZE: another tracer, or no permission. */
+static int seize_error(struct hp_ctx *ctx, pid_t pid, pid_t tid, int err)
+{
+	int tracer;
+	char comm[64] = "?";
+
+	if (err == -EPERM) {
+		tracer = hp_proc_tracer(pid);
+		if (tracer > 0) {
+			hp_proc_comm(tracer, comm, sizeof(comm));
+			return hp_err(ctx, -HP_E_TRACED,
+				      "pid %d is already traced by pid %d (%s); detach it first", pid, tracer, comm);
+		}
+		return hp_err(ctx, -EPERM,
+			      "pid %d: not allowed to trace thread %d (needs CAP_SYS_PTRACE; see 'hotpatch assess')",
+			      pid, tid);
+	}
+	return hp_err(ctx, err, "pid %d: cannot attach to thread %d: %s", pid, tid, strerror(-err));
+}
+
+/* Wait for a thread that must stop soon (after an interrupt) so that it can be detached. */
+static int wait_stopped_blocking(pid_t tid, int *ret_sig)
+{
+	int st;
+	unsigned round = 0;
+	uint64_t deadline = hp_now_ns() + 5000000000ull;
+
+	for (;;) {
+		pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+
+		if (r < 0)
+			return -errno;
+		if (r == tid) {
+			if (WIFEXITED(st) || WIFSIGNALED(st))
+				return -ESRCH;
+			if (WIFSTOPPED(st)) {
+				if ((st >> 16) == 0 && ret_sig && WSTOPSIG(st) != SIGTRAP)
+					*ret_sig = WSTOPSIG(st);
+				return 0;
+			}
+		}
+		if (hp_now_ns() > deadline)
+			return -ETIMEDOUT;
+		backoff_wait(&round);
+	}
+}
+
+int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		if (!t->seized || t->gone)
+			continue;
+		if (!t->stopped) {
+			/* Seized but not stopped yet: it must stop before it can be detached. */
+			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+			if (wait_stopped_blocking(t->tid, &t->pending_sig) < 0) {
+				hp_warn(ctx, "ptrace: thread %d did not stop for detach; it is released when this "
+					     "process exits", t->tid);
+				continue;
+			}
+		}
+		if (ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending_sig) == 0)
+			n++;
+		t->seized = false;
+		t->stopped = false;
+	}
+	return n;
+}
+
+/* Seize every thread listed in /proc until the list stops growing. */
+static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
+{
+	int round;
+
+	for (round = 0; round < 64; round++) {
+		_cleanup_free_ pid_t *tids = NULL;
+		size_t n, i;
+		bool added = false;
+		int r = hp_proc_threads(pid, &tids, &n);
+
+		if (r == -ENOENT)
+			return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
+		if (r < 0)
+			return hp_err(ctx, r, "pid %d: cannot list threads: %s", pid, strerror(-r));
+		for (i = 0; i < n; i++) {
+			struct hp_thread *t = thread_add(g, tids[i]);
+
+			if (!t)
+				return -ENOMEM;
+			if (t->seized || t->gone)
+				continue;
+			added = true;
+			if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *)(long)PTRACE_O_TRACECLONE) < 0) {
+				if (errno == ESRCH) {
+					t->gone = true;
+					continue;
+				}
+				return seize_error(ctx, pid, tids[i], -errno);
+			}
+			t->seized = true;
+		}
+		if (!added)
+			return 0;
+	}
+	return hp_err(ctx, -EAGAIN, "pid %d: threads keep appearing faster than they can be attached", pid);
+}
+
+static int handle_stop(struct hp_ctx *ctx, struct hp_threads *g, size_t idx, int st, bool fresh)
+{
+	struct hp_thread *t = &g->v[idx];
+	int event = st >> 16, sig = WSTOPSIG(st);
+
+	if (event == PTRACE_EVENT_STOP) {
+		t->fresh = false;
+		if (is_stop_signal(sig) && !fresh)
+			return hp_err(ctx, -HP_E_STOPPED,
+				      "pid %d was stopped by signal %d (job control) during the operation; resume it "
+				      "(kill -CONT %d) and retry", g->pid, sig, g->pid);
+		t->stopped = true;
+		return 0;
+	}
+	if (event == PTRACE_EVENT_CLONE) {
+		unsigned long newtid = 0;
+		struct hp_thread *nt;
+
+		t->stopped = true;
+		if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &newtid) == 0 && newtid) {
+			nt = thread_add(g, (pid_t)newtid);
+			if (!nt)
+				return -ENOMEM;
+			nt->seized = true;	/* auto-attached, starts in a ptrace stop */
+			nt->fresh = true;
+		}
+		return 0;
+	}
+	if (event == PTRACE_EVENT_EXEC)
+		return hp_err(ctx, -HP_E_EXITED, "pid %d executed a new program during the operation", g->pid);
+	if (event == 0) {
+		/* signal-delivery-stop: keep the signal for delivery on detach */
+		t->stopped = true;
+		if (sig != SIGTRAP || !t->pending_sig)
+			t->pending_sig = sig;
+		return 0;
+	}
+	t->stopped = true;
+	return 0;
+}
+
+int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g)
+{
+	uint64_t deadline;
+	unsigned round = 0;
+	size_t i;
+	char st;
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->pid = pid;
+	st = hp_proc_thread_state(pid, pid);
+	if (st == 0)
+		return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
+	if (st == 'T')
+		return hp_err(ctx, -HP_E_STOPPED,
+			      "pid %d is stopped (job control); resume it with 'kill -CONT %d' before patching", pid,
+			      pid);
+	if (st == 't') {
+		r = hp_proc_tracer(pid);
+		return hp_err(ctx, -HP_E_TRACED, "pid %d is stopped by its tracer (pid %d); detach it first", pid,
+			      r);
+	}
+	r = seize_all(ctx, pid, g);
+	if (r < 0)
+		goto fail;
+
+	g->stop_start_ns = hp_now_ns();
+	for (i = 0; i < g->n; i++) {
+		if (!g->v[i].seized || g->v[i].gone)
+			continue;
+		if (ptrace(PTRACE_INTERRUPT, g->v[i].tid, 0, 0) < 0 && errno == ESRCH)
+			g->v[i].gone = true;
+	}
+	deadline = g->stop_start_ns + (uint64_t)(timeout_ms ? timeout_ms : 2000) * 1000000ull;
+	for (;;) {
+		bool all = true;
+
+		for (i = 0; i < g->n; i++) {
+			struct hp_thread *t = &g->v[i];
+			int ws;
+			pid_t w;
+
+			if (t->stopped || t->gone || !t->seized)
+				continue;
+			w = waitpid(t->tid, &ws, __WALL | WNOHANG);
+			if (w < 0) {
+				if (errno == ECHILD) {
+					t->gone = true;
+					continue;
+				}
+				r = hp_err(ctx, -errno, "pid %d: waitpid(%d): %s", pid, t->tid, strerror(errno));
+				goto fail;
+			}
+			if (w == 0) {
+				all = false;
+				continue;
+			}
+			if (WIFEXITED(ws) || WIFSIGNALED(ws)) {
+				t->gone = true;
+				continue;
+			}
+			/* t may move if handle_stop grows the array: use the index */
+			r = handle_stop(ctx, g, i, ws, g->v[i].fresh);
+			t = &g->v[i];
+			if (r < 0)
+				goto fail;
+			if (!t->stopped)
+				all = false;
+		}
+		if (all)
+			break;
+		if (hp_now_ns() > deadline) {
+			for (i = 0; i < g->n; i++)
+				if (g->v[i].seized && !g->v[i].gone && !g->v[i].stopped)
+					break;
+			r = hp_err(ctx, -ETIMEDOUT,
+				   "pid %d: thread %d did not stop within %u ms (state %c: uninterruptible sleep?)", pid,
+				   i < g->n ? g->v[i].tid : 0, timeout_ms,
+				   i < g->n ? hp_proc_thread_state(pid, g->v[i].tid) ?: '?' : '?');
+			goto fail;
+		}
+		backoff_wait(&round);
+	}
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		if (t->gone || !t->stopped)
+			continue;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0) {
+			if (errno == ESRCH) {
+				t->gone = true;
+				continue;
+			}
+			r = hp_err(ctx, -errno, "pid %d: cannot read registers of thread %d: %s", pid, t->tid,
+				   strerror(errno));
+			goto fail;
+		}
+	}
+	for (i = 0; i < g->n; i++)
+		if (!g->v[i].gone)
+			break;
+	if (i == g->n) {
+		r = hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
+		goto fail;
+	}
+	return 0;
+fail:
+	hp_threads_detach(ctx, g);
+	if (r == -ESRCH || r == -HP_E_EXITED) {
+		if (hp_proc_thread_state(pid, pid) == 0 || hp_proc_thread_state(pid, pid) == 'Z')
+			r = hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
+	}
+	return r;
+}
+
+int hp_mem_open(struct hp_ctx *ctx, pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
+		return hp_err(ctx, -e, "pid %d: cannot open its memory: %s", pid, strerror(e));
+	}
+	return fd;
+}
+
+int hp_mem_read(int memfd, uint64_t addr, void *buf, size_t len)
+{
+	int r = hp_pread_all(memfd, buf, len, addr);
+
+	return r == -EIO ? -EFAULT : r;
+}
+
+int hp_mem_write(int memfd, uint64_t addr, const void *buf, size_t len)
+{
+	int r = hp_pwrite_all(memfd, buf, len, addr);
+
+	return r == -EIO ? -EFAULT : r;
+}
+
+int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret_addr)
+{
+	struct hp_maps maps;
+	size_t i, pass;
+	int r;
+
+	r = hp_maps_read(NULL, pid, &maps);
+	if (r < 0)
+		return hp_err(ctx, r == -ENOENT ? -ESRCH : r, "pid %d: cannot read maps: %s", pid, strerror(-r));
+	/* The vDSO first (tiny, always there), then any executable mapping. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < maps.n; i++) {
+			const struct hp_map *m = &maps.v[i];
+			_cleanup_free_ uint8_t *buf = NULL;
+			size_t len, k;
+
+			if (m->perms[2] != 'x')
+				continue;
+			if ((pass == 0) != !strcmp(m->path, "[vdso]"))
+				continue;
+			len = m->end - m->start;
+			if (len > (1u << 20))
+				len = 1u << 20;
+			buf = malloc(len);
+			if (!buf) {
+				hp_maps_release(&maps);
+				return -ENOMEM;
+			}
+			if (hp_mem_read(memfd, m->start, buf, len) < 0)
+				continue;
+			for (k = 0; k + 1 < len; k++)
+				if (buf[k] == 0x0f && buf[k + 1] == 0x05) {
+					*ret_addr = m->start + k;
+					hp_maps_release(&maps);
+					return 0;
+				}
+		}
+	}
+	hp_maps_release(&maps);
+	return hp_err(ctx, -ENOENT, "pid %d: no syscall instruction found in executable memory", pid);
+}
+
+int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct hp_inject *inj)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n, i;
+	pid_t tid = pid;
+	int r, st;
+	unsigned round = 0;
+	uint64_t deadline;
+
+	memset(inj, 0, sizeof(*inj));
+	inj->pid = pid;
+	inj->syscall_insn = syscall_insn;
+	r = hp_proc_threads(pid, &tids, &n);
+	if (r < 0)
+		return hp_err(ctx, r == -ENOENT ? -ESRCH : r, "pid %d: no such process", pid);
+	/* A thread running in user space resumes without any interrupted syscall to restart. */
+	for (i = 0; i < n; i++)
+		if (hp_proc_thread_state(pid, tids[i]) == 'R') {
+			tid = tids[i];
+			break;
+		}
+	if (i == n && n)
+		tid = tids[0];
+	inj->tid = tid;
+	inj->start_ns = hp_now_ns();
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+		if (errno == ESRCH)
+			return hp_err(ctx, -HP_E_EXITED, "pid %d: thread %d exited", pid, tid);
+		return seize_error(ctx, pid, tid, -errno);
+	}
+	inj->attached = true;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		r = hp_err(ctx, -errno, "pid %d: cannot interrupt thread %d: %s", pid, tid, strerror(errno));
+		goto fail;
+	}
+	deadline = hp_now_ns() + 2000000000ull;
+	for (;;) {
+		pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
+
+		if (w < 0) {
+			r = hp_err(ctx, -HP_E_EXITED, "pid %d: thread %d exited", pid, tid);
+			inj->attached = false;
+			return r;
+		}
+		if (w == tid) {
+			if (WIFEXITED(st) || WIFSIGNALED(st)) {
+				inj->attached = false;
+				return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
+			}
+			if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st))) {
+				r = hp_err(ctx, -HP_E_STOPPED, "pid %d is stopped (job control)", pid);
+				goto fail_stopped;
+			}
+			if ((st >> 16) == 0)
+				inj->pending_sig = WSTOPSIG(st);
+			break;
+		}
+		if (hp_now_ns() > deadline) {
+			r = hp_err(ctx, -ETIMEDOUT, "pid %d: thread %d did not stop within 2 s", pid, tid);
+			goto fail;
+		}
+		backoff_wait(&round);
+	}
+	if (ptrace(PTRACE_GETREGS, tid, 0, &inj->saved) < 0) {
+		r = hp_err(ctx, -errno, "pid %d: cannot read registers: %s", pid, strerror(errno));
+		goto fail_stopped;
+	}
+	/* Below the 128-byte red zone, 16-byte aligned. */
+	inj->scratch = (inj->saved.rsp - 128 - 512) & ~15ull;
+	return 0;
+fail:
+	if (wait_stopped_blocking(tid, &inj->pending_sig) < 0) {
+		inj->attached = false;
+		return r;
+	}
+fail_stopped:
+	ptrace(PTRACE_DETACH, tid, 0, (void *)(long)inj->pending_sig);
+	inj->attached = false;
+	return r;
+}
+
+int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret)
+{
+	struct user_regs_struct regs = inj->saved;
+	int st, tries;
+
+	regs.rip = inj->syscall_insn;
+	regs.rax = (unsigned long long)nr;
+	regs.orig_rax = (unsigned long long)-1;	/* not in a syscall: no restart logic on resume */
+	regs.rdi = (unsigned long long)args[0];
+	regs.rsi = (unsigned long long)args[1];
+	regs.rdx = (unsigned long long)args[2];
+	regs.r10 = (unsigned long long)args[3];
+	regs.r8 = (unsigned long long)args[4];
+	regs.r9 = (unsigned long long)args[5];
+	regs.rsp = inj->scratch - 64;
+	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) < 0)
+		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
+	for (tries = 0; tries < 64; tries++) {
+		if (ptrace(PTRACE_SINGLESTEP, inj->tid, 0, 0) < 0)
+			return hp_err(ctx, -errno, "pid %d: single-step failed: %s", inj->pid, strerror(errno));
+		if (waitpid(inj->tid, &st, __WALL) < 0)
+			return hp_err(ctx, -errno, "pid %d: waitpid: %s", inj->pid, strerror(errno));
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			inj->attached = false;
+			return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", inj->pid);
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st)))
+			return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped (job control) during the operation",
+				      inj->pid);
+		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && !inj->pending_sig)
+			inj->pending_sig = WSTOPSIG(st);
+		if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
+			return hp_err(ctx, -errno, "pid %d: cannot read registers: %s", inj->pid, strerror(errno));
+		if (regs.rip == inj->syscall_insn + 2) {
+			*ret = (long)regs.rax;
+			return 0;
+		}
+		if (regs.rip != inj->syscall_insn)
+			return hp_err(ctx, -EFAULT, "pid %d: injected syscall %ld ended at unexpected address %#llx",
+				      inj->pid, nr, regs.rip);
+	}
+	return hp_err(ctx, -EAGAIN, "pid %d: injected syscall %ld did not complete", inj->pid, nr);
+}
+
+int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,
+		   uint64_t *ret_addr)
+{
+	int r;
+
+	if (len > 448)
+		return -E2BIG;
+	r = hp_mem_write(memfd, inj->scratch, buf, len);
+	if (r < 0)
+		return hp_err(ctx, r, "pid %d: cannot write to the stack of thread %d: %s", inj->pid, inj->tid,
+			      strerror(-r));
+	*ret_addr = inj->scratch;
+	return 0;
+}
+
+int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns)
+{
+	int r = 0;
+
+	if (!inj->attached)
+		return 0;
+	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &inj->saved) < 0)
+		r = hp_err(ctx, -errno, "pid %d: cannot restore registers of thread %d: %s", inj->pid, inj->tid,
+			   strerror(errno));
+	if (ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)inj->pending_sig) < 0 && !r && errno != ESRCH)
+		r = hp_err(ctx, -errno, "pid %d: cannot detach thread %d: %s", inj->pid, inj->tid, strerror(errno));
+	inj->attached = false;
+	if (ret_held_ns)
+		*ret_held_ns = hp_now_ns() - inj->start_ns;
+	return r;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Controlling a target process with ptrace: stop every thread together,
+ * resume them, and run syscalls inside one thread.  Nothing here keeps a
+ * process traced between operations: every function that attaches also
+ * detaches on every path.
+ */
+#ifndef HP_LIB_PTRACE_H
+#define HP_LIB_PTRACE_H
+
+#include <sys/user.h>
+#include "internal.h"
+
+struct hp_thread {
+	pid_t tid;
+	bool seized;
+	bool stopped;
+	bool gone;			/* exited while we held it */
+	bool fresh;			/* auto-attached at clone: its first stop is not a group stop */
+	int pending_sig;		/* signal to deliver on detach */
+	struct user_regs_struct regs;	/* valid once stopped */
+};
+
+struct hp_threads {
+	pid_t pid;
+	struct hp_thread *v;
+	size_t n, cap;
+	uint64_t stop_start_ns;		/* when the first interrupt was sent */
+};
+
+void hp_threads_release(struct hp_threads *g);
+
+/*
+ * Seize and stop every thread of pid.  Threads created meanwhile are caught
+ * (PTRACE_O_TRACECLONE) and stopped too; threads that exit are dropped.
+ * On failure nothing stays attached.  Errors: -HP_E_TRACED, -HP_E_STOPPED,
+ * -HP_E_EXITED, -ETIMEDOUT (a thread did not stop within timeout_ms), -errno.
+ */
+int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g);
+
+/* Detach from every stopped thread (delivering suppressed signals); returns how many. */
+int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g);
+
+/* Open /proc/PID/mem read-write. */
+int hp_mem_open(struct hp_ctx *ctx, pid_t pid);
+int hp_mem_read(int memfd, uint64_t addr, void *buf, size_t len);
+int hp_mem_write(int memfd, uint64_t addr, const void *buf, size_t len);
+
+/* One thread held for running syscalls in the target. */
+struct hp_inject {
+	pid_t pid;
+	pid_t tid;
+	uint64_t syscall_insn;		/* address of a `syscall` instruction in the target */
+	struct user_regs_struct saved;
+	int pending_sig;
+	bool attached;
+	uint64_t start_ns;
+	uint64_t scratch;		/* stack scratch area below the red zone */
+};
+
+/* Find the address of a `syscall` (0f 05) instruction in an executable mapping. */
+int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret_addr);
+
+/* Seize and stop one thread of pid (preferring one running in user space). */
+int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct hp_inject *inj);
+/* Run one syscall in the held thread; *ret gets the raw return value (may be -errno). */
+int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret);
+/* Copy bytes into the held thread's stack scratch area; returns their address. */
+int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,
+		   uint64_t *ret_addr);
+/* Restore the thread's registers and detach; returns the time it was held. */
+int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns);
+
+#endif

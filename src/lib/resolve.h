@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Finding a patch's target in a process and resolving the symbols a patch
+ * uses the way the process itself resolved them.
+ */
+#ifndef HP_LIB_RESOLVE_H
+#define HP_LIB_RESOLVE_H
+
+#include "elf.h"
+#include "proc.h"
+
+/* One ELF object as loaded in a process. */
+struct hp_loaded {
+	const struct hp_module *mod;	/* entry of the module list */
+	struct hp_elf *elf;		/* opened through /proc/PID/map_files; NULL until needed */
+	uint64_t bias;			/* runtime address = bias + link-time address */
+	bool bias_known;
+	bool open_failed;
+};
+
+struct hp_process {
+	pid_t pid;
+	int memfd;			/* /proc/PID/mem, read-write */
+	struct hp_maps maps;
+	struct hp_module *mods;		/* file-backed ELF objects, in address order */
+	size_t nmods;
+	struct hp_loaded *loaded;	/* parallel to mods */
+	size_t *order;			/* symbol search order (link map), indexes into mods */
+	size_t norder;
+	bool order_loaded;
+};
+
+/* Read the maps and module list of a process (opens /proc/PID/mem). */
+int hp_process_open(struct hp_ctx *ctx, pid_t pid, struct hp_process *proc);
+void hp_process_close(struct hp_process *proc);
+
+/* The module with a given build-id, or NULL. */
+struct hp_loaded *hp_process_find_build_id(struct hp_process *proc, const uint8_t *bid, size_t len);
+
+/* Open the ELF of a loaded module and compute its load bias (idempotent). */
+int hp_loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *l);
+
+/*
+ * Resolve an import by name (optionally "name@VERSION").  With for_call the
+ * target's own PLT stub is preferred (calls then bind exactly as the original
+ * code's do).  target may be NULL.
+ */
+int hp_resolve_import(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *target, const char *name,
+		      bool for_call, uint64_t *ret_addr);
+
+/* Name of the function containing a runtime address, for messages ("f+0x12" or "0x..."). */
+void hp_process_symbolize(struct hp_ctx *ctx, struct hp_process *proc, uint64_t addr, char *buf, size_t size);
+
+#endif
