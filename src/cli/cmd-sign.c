@@ -20,7 +20,8 @@ const char *const help_sign =
 	"is parsed and validated like any patch first.\n"
 	"\n"
 	"options:\n"
-	"  -k, --key KEY       private key file (PKCS#8 PEM, unencrypted)\n"
+	"  -k, --key KEY       private key file (PKCS#8 PEM, unencrypted); may be a\n"
+	"                      pipe, e.g. --key <(secret-tool lookup ...)\n"
 	"  -o, --output OUT    write the signed patch to OUT instead of FILE\n"
 	"  -j, --json          print the result as JSON\n"
 	"  -h, --help          show this help\n";

@@ -145,7 +145,9 @@ int hp_keygen(struct hp_ctx *ctx, const char *base, char ret_key_id[65])
 /*
  * Load a PEM private key.  The file bytes are wiped before they are freed;
  * a key readable by group or others is used but warned about, as is the
- * habit of ssh and gpg users.
+ * habit of ssh and gpg users.  A pipe is accepted too, so that a key can
+ * come from a secret store without touching the disk:
+ * `hotpatch sign --key <(vault-read release.key) fix.hpatch`.
  */
 static int load_private_key(struct hp_ctx *ctx, const char *path, EVP_PKEY **ret_pkey)
 {
@@ -157,14 +159,14 @@ static int load_private_key(struct hp_ctx *ctx, const char *path, EVP_PKEY **ret
 	size_t len = 0;
 	int r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
 		return hp_err(ctx, r, "sign: cannot open key '%s': %s", path, strerror(-r));
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return hp_err(ctx, -EINVAL, "sign: key '%s' is not a regular file", path);
-	if (st.st_mode & 077)
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)))
+		return hp_err(ctx, -EINVAL, "sign: key '%s' is not a regular file or a pipe", path);
+	if (S_ISREG(st.st_mode) && (st.st_mode & 077))
 		hp_warn(ctx, "sign: private key '%s' is accessible by others (mode %04o); use chmod 600", path,
 			(unsigned)(st.st_mode & 07777));
 	while (len < sizeof(buf)) {

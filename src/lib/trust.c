@@ -108,14 +108,17 @@ static int load_pub(struct hp_ctx *ctx, int dfd, const char *dir, const char *na
 	size_t len = 0;
 	BIO *bio;
 
-	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			hp_info(ctx, "trust: ignoring symlink '%s/%s'", dir, name);
-		else
-			hp_warn(ctx, "trust: cannot open '%s/%s': %s; skipped", dir, name, strerror(errno));
+	/* Look before opening: opening a device node can have side effects. */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		hp_info(ctx, "trust: ignoring '%s/%s': not a regular file", dir, name);
 		return 0;
 	}
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		hp_warn(ctx, "trust: cannot open '%s/%s': %s; skipped", dir, name, strerror(errno));
+		return 0;
+	}
+	/* And again on what we opened, in case the entry was swapped meanwhile. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		hp_info(ctx, "trust: ignoring '%s/%s': not a regular file", dir, name);
 		return 0;

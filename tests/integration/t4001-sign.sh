@@ -184,6 +184,11 @@ test_expect_success 'sign in place: atomic replace, mode kept, verifies' '
 	! ls "$HP_TMP"/inplace.hpatch.tmp* 2>/dev/null
 '
 
+test_expect_success 'sign --key <(...) reads the key from a pipe' '
+	hp_run_expect 0 sign --key <(cat "$K.key") "$P" -o "$HP_TMP/pipe.hpatch" &&
+	hp_run_expect 0 verify "$HP_TMP/pipe.hpatch" --trust-dir "$T"
+'
+
 test_expect_success 'sign refuses a public key, a missing key and a bad patch' '
 	hp_run_expect 1 sign --key "$K.pub" "$P" -o "$HP_TMP/x.hpatch" &&
 	hp_run_expect 1 sign --key "$HP_TMP/nope.key" "$P" -o "$HP_TMP/x.hpatch" &&

@@ -357,6 +357,24 @@ static void test_bad_keys(struct hp_ctx *ctx, const uint8_t *sbuf, size_t slen)
 		EVP_PKEY_free(k);
 		tap_is_int(hp_patch_sign(ctx, p, path("ec.key"), &b, &n), -EINVAL, "an EC key is refused");
 	}
+	/* A key read from a pipe (bash: --key <(command)). */
+	{
+		char *key = NULL, fdpath[64];
+		size_t klen = 0;
+		int fds[2];
+
+		hp_read_file(path("k1.key"), 1 << 16, &key, &klen);
+		if (pipe(fds) == 0 && key && write(fds[1], key, klen) == (ssize_t)klen) {
+			close(fds[1]);
+			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fds[0]);
+			tap_is_int(hp_patch_sign(ctx, p, fdpath, &b, &n), 0, "a key can be read from a pipe");
+			free(b);
+			close(fds[0]);
+		} else {
+			tap_ok(0, "a key can be read from a pipe (pipe setup failed)");
+		}
+		free(key);
+	}
 	/* A private key readable by others works but is warned about. */
 	chmod(path("k1.key"), 0644);
 	warnings[0] = 0;
