@@ -86,10 +86,12 @@ int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_keygen(struct cli *cli, int argc, char **argv);
 int cmd_sign(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
+int cmd_assess(struct cli *cli, int argc, char **argv);
 
 /* Help text of each command (printed by --help and `hotpatch help CMD`). */
 extern const char *const help_info, *const help_build, *const help_apply, *const help_revert,
 	*const help_status;
 extern const char *const help_keygen, *const help_sign, *const help_verify;
+extern const char *const help_assess;
 
 #endif

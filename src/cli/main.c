@@ -25,6 +25,8 @@ static const struct cmd_entry commands[] = {
 	{ { "sign", cmd_sign, "sign a patch file", CMD_NEED_CTX }, &help_sign },
 	{ { "verify", cmd_verify, "check a patch's signature against the trusted keys", CMD_NEED_CTX },
 	  &help_verify },
+	{ { "assess", cmd_assess, "check whether this host and its processes can be hotpatched", CMD_NEED_CTX },
+	  &help_assess },
 };
 
 static void usage(FILE *f)
