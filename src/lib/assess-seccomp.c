@@ -406,38 +406,39 @@ out_detach_running:
 	return hp_err(ctx, r, "seccomp: cannot interrupt thread %d: %s", tid, hp_strerror(r));
 }
 
-/* One syscall the engine makes, with the argument variants it may use. */
+/* One syscall as the engine (or a W^X probe) makes it. */
 struct probe {
-	const char *name;
+	const char *label;
 	long nr;
-	unsigned nvariants;
-	uint64_t args[4][6];
+	uint64_t args[6];
 };
 
 /*
  * The syscalls the engine runs inside a thread of the target (map_image()
  * and unmap_regions() in src/lib/apply.c): memfd_create with MFD_CLOEXEC,
- * mmap of each segment (read+exec, read-only, read+write) with
- * MAP_PRIVATE | MAP_FIXED_NOREPLACE, close and munmap.  ftruncate and the
- * writes run in the patcher on its own descriptor of the memfd, outside the
- * target's filters.  Addresses and fds are typical values; a filter that
- * decides on them is reported as argument-dependent.
+ * one mmap per segment (read+exec code, read-only data, read+write data)
+ * with MAP_PRIVATE | MAP_FIXED_NOREPLACE, close and munmap.  It needs every
+ * one of them, so any refusal blocks it.  ftruncate and the writes run in
+ * the patcher on its own descriptor of the memfd, outside the target's
+ * filters.  Addresses and fds are typical values.
  */
 static const struct probe engine_probes[] = {
-	{ "memfd_create", SYS_memfd_create, 1, { { 0x7ffc0000, MFD_CLOEXEC, 0, 0, 0, 0 } } },
-	{ "mmap", SYS_mmap, 3,
-	  { { 0x7f0000000000, 0x10000, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 3, 0 },
-	    { 0x7f0000010000, 0x10000, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 3, 0x10000 },
-	    { 0x7f0000020000, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 3, 0x20000 } } },
-	{ "close", SYS_close, 1, { { 3, 0, 0, 0, 0, 0 } } },
-	{ "munmap", SYS_munmap, 1, { { 0x7f0000000000, 0x30000, 0, 0, 0, 0 } } },
+	{ "memfd_create", SYS_memfd_create, { 0x7ffc0000, MFD_CLOEXEC, 0, 0, 0, 0 } },
+	{ "mmap(PROT_READ|PROT_EXEC)", SYS_mmap,
+	  { 0x7f0000000000, 0x10000, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 3, 0 } },
+	{ "mmap(PROT_READ)", SYS_mmap,
+	  { 0x7f0000010000, 0x10000, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 3, 0x10000 } },
+	{ "mmap(PROT_READ|PROT_WRITE)", SYS_mmap,
+	  { 0x7f0000020000, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE, 3, 0x20000 } },
+	{ "close", SYS_close, { 3, 0, 0, 0, 0, 0 } },
+	{ "munmap", SYS_munmap, { 0x7f0000000000, 0x30000, 0, 0, 0, 0 } },
 };
 
 /* What a W^X policy (systemd MemoryDenyWriteExecute=, PR_SET_MDWE) refuses. */
 static const struct probe wx_probes[] = {
-	{ "mmap(PROT_WRITE|PROT_EXEC)", SYS_mmap, 1,
-	  { { 0, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 } } },
-	{ "mprotect(PROT_EXEC)", SYS_mprotect, 1, { { 0x7f0000000000, 0x1000, PROT_READ | PROT_EXEC, 0, 0, 0 } } },
+	{ "mmap(PROT_WRITE|PROT_EXEC)", SYS_mmap,
+	  { 0, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 } },
+	{ "mprotect(PROT_EXEC)", SYS_mprotect, { 0x7f0000000000, 0x1000, PROT_READ | PROT_EXEC, 0, 0, 0 } },
 };
 
 /* Why: struct seccomp_data is built byte by byte so that the layout is the kernel's, not the compiler's. */
@@ -499,52 +500,39 @@ int hp_seccomp_evaluate(const struct hp_seccomp_filters *f, struct hp_seccomp_ve
 {
 	struct hp_seccomp_verdict v = { .engine = HP_CHECK_OK };
 	bool blocked = false, unknown = false;
-	size_t i, k;
 	char act[32];
+	size_t i;
 
 	for (i = 0; i < f->n; i++)
 		if (hp_bpf_validate(f->progs[i], f->lens[i]) < 0)
 			return -EBADMSG;
 	for (i = 0; i < ARRAY_SIZE(engine_probes); i++) {
 		const struct probe *p = &engine_probes[i];
-		uint32_t first = 0, cur;
-		bool mixed = false;
+		uint32_t ret_action;
 
-		for (k = 0; k < p->nvariants; k++) {
-			if (run_chain(f, p->nr, p->args[k], &cur, &v.reads_args) < 0)
-				return -EBADMSG;
-			if (k == 0)
-				first = cur;
-			else if (action_allows(cur) != action_allows(first))
-				mixed = true;
-			else if (!action_allows(first) && hp_seccomp_action(cur) < hp_seccomp_action(first))
-				first = cur;
-		}
-		if (mixed) {
+		if (run_chain(f, p->nr, p->args, &ret_action, &v.reads_args) < 0)
+			return -EBADMSG;
+		if ((ret_action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_USER_NOTIF) {
 			unknown = true;
-			append_item(v.engine_detail, sizeof(v.engine_detail), p->name,
-			       "allowed or not depending on arguments");
-		} else if ((first & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_USER_NOTIF) {
-			unknown = true;
-			append_item(v.engine_detail, sizeof(v.engine_detail), p->name,
-			       "decided by a user-space supervisor (user-notif)");
-		} else if (!action_allows(first)) {
+			append_item(v.engine_detail, sizeof(v.engine_detail), p->label,
+				    "decided by a user-space supervisor (user-notif)");
+		} else if (!action_allows(ret_action)) {
 			blocked = true;
-			append_item(v.engine_detail, sizeof(v.engine_detail), p->name,
-			       hp_seccomp_action_str(first, act, sizeof(act)));
+			append_item(v.engine_detail, sizeof(v.engine_detail), p->label,
+				    hp_seccomp_action_str(ret_action, act, sizeof(act)));
 		}
 	}
 	v.engine = blocked ? HP_CHECK_NOT_OK : unknown ? HP_CHECK_UNKNOWN : HP_CHECK_OK;
 	for (i = 0; i < ARRAY_SIZE(wx_probes); i++) {
-		uint32_t cur;
+		uint32_t ret_action;
 		bool dummy = false;
 
-		if (run_chain(f, wx_probes[i].nr, wx_probes[i].args[0], &cur, &dummy) < 0)
+		if (run_chain(f, wx_probes[i].nr, wx_probes[i].args, &ret_action, &dummy) < 0)
 			return -EBADMSG;
-		if (!action_allows(cur)) {
+		if (!action_allows(ret_action)) {
 			v.wx_denied = true;
-			append_item(v.wx_detail, sizeof(v.wx_detail), wx_probes[i].name,
-			       hp_seccomp_action_str(cur, act, sizeof(act)));
+			append_item(v.wx_detail, sizeof(v.wx_detail), wx_probes[i].label,
+				    hp_seccomp_action_str(ret_action, act, sizeof(act)));
 		}
 	}
 	*ret = v;
