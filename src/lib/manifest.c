@@ -70,9 +70,12 @@ static int get_addr(struct hp_ctx *ctx, json_t *obj, const char *key, uint64_t *
 		return r;
 	if (strncmp(s, "0x", 2) || !s[2])
 		return bad(ctx, "\"%s\" must be a hex string like \"0x1139\"", key);
+	/* strtoull alone would also take "0x0x10", "0x\t10" and "0x-1": only hex digits may follow "0x". */
+	if (strspn(s + 2, "0123456789abcdefABCDEF") != strlen(s + 2))
+		return bad(ctx, "\"%s\" is not a valid address: \"%s\"", key, s);
 	errno = 0;
 	*ret = strtoull(s + 2, &end, 16);
-	if (errno || *end || s[2] == '-' || s[2] == '+' || s[2] == ' ')
+	if (errno || *end)
 		return bad(ctx, "\"%s\" is not a valid address: \"%s\"", key, s);
 	return 0;
 }
