@@ -138,6 +138,17 @@ const char *hp_fuzz_trust_dir(void)
 	return trust_dir;
 }
 
+/* Whether s is "0x" followed by 1-16 hex digits and nothing else, as the format requires. */
+static bool strict_hex_addr(const char *s)
+{
+	size_t n;
+
+	if (!s || strncmp(s, "0x", 2))
+		return false;
+	n = strspn(s + 2, "0123456789abcdefABCDEF");
+	return n >= 1 && n <= 16 && !s[2 + n];
+}
+
 /* Read every field a consumer (info, apply) may read, so the sanitizers see any bad pointer. */
 static void touch(const struct hp_patch *p)
 {
@@ -155,8 +166,12 @@ static void touch(const struct hp_patch *p)
 		acc += strlen(m->new_funcs[i]);
 	CHECK(m->nfuncs >= 1 && m->build_id_len <= HP_BUILD_ID_MAX);
 	for (i = 0; i < m->nfuncs; i++) {
+		json_t *f = json_array_get(json_object_get(p->json, "functions"), i);
+
 		acc += strlen(m->funcs[i].name) + strlen(m->funcs[i].symbol) + m->funcs[i].sha256[31];
 		CHECK(p->func_sym[i] > 0 && p->func_sym[i] < p->nsyms);
+		/* The parser is strict: an accepted address has exactly the documented shape. */
+		CHECK(strict_hex_addr(json_string_value(json_object_get(f, "addr"))));
 	}
 	for (i = 0; i < hp_patch_nsections(p); i++) {
 		const struct hp_patch_section *s = hp_patch_section(p, i);
