@@ -26,6 +26,7 @@ const char *const help_sign =
 	"  -j, --json          print the result as JSON\n"
 	"  -h, --help          show this help\n";
 
+/* hp_patch_free for _cleanup_. */
 static void patch_freep(struct hp_patch **p)
 {
 	hp_patch_free(*p);

@@ -30,6 +30,7 @@ const char *const help_verify =
 	"  -j, --json            print the result as JSON\n"
 	"  -h, --help            show this help\n";
 
+/* hp_patch_free for _cleanup_. */
 static void patch_freep(struct hp_patch **p)
 {
 	hp_patch_free(*p);
@@ -48,6 +49,10 @@ static const char *trust_dir_used(const char *dir)
 	return env && *env ? env : TRUST_DIR_DEFAULT;
 }
 
+/*
+ * Load (which validates the format), then verify; the library's message
+ * already names the cause, so failures only get the file name in front.
+ */
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "trust-dir", required_argument, NULL, 't' }, CLI_COMMON_LONGOPTS,

@@ -24,6 +24,7 @@
 
 #define SIG_FIELD_OFF offsetof(struct hp_sig_block, sig)
 
+/* Cleanup helpers for the OpenSSL and patch objects below, so every exit path frees them. */
 static void pkey_freep(EVP_PKEY **p)
 {
 	EVP_PKEY_free(*p);
@@ -226,6 +227,11 @@ static int signed_manifest(struct hp_ctx *ctx, const struct hp_patch *p, const c
 	return 0;
 }
 
+/*
+ * Signing re-serialises the whole file because the manifest grows by the
+ * signer field; the block is written with a zero signature field first so
+ * the bytes we sign are exactly the bytes a verifier reconstructs.
+ */
 int hp_patch_sign(struct hp_ctx *ctx, const struct hp_patch *p, const char *key_path, uint8_t **ret_buf,
 		  size_t *ret_len)
 {
@@ -289,6 +295,7 @@ int hp_patch_sign(struct hp_ctx *ctx, const struct hp_patch *p, const char *key_
 	return 0;
 }
 
+/* An unsigned block must be empty: leftovers mean a signature was damaged or stripped. */
 static bool all_zero(const void *buf, size_t len)
 {
 	const uint8_t *b = buf;
@@ -340,6 +347,11 @@ static int check_block(struct hp_ctx *ctx, const struct hp_patch *p, const char 
 	return 0;
 }
 
+/*
+ * Cheap structural checks first (no key, no I/O), then the trust lookup,
+ * then Ed25519 over a private copy of the file with the signature field
+ * zeroed: Ed25519 cannot stream, and the patch's own bytes are const.
+ */
 int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *p, const char *trust_dir, char ret_key_id[65])
 {
 	_cleanup_pkey_ EVP_PKEY *pkey = NULL;

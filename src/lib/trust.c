@@ -87,6 +87,7 @@ static void warn_if_unsafe(struct hp_ctx *ctx, const struct stat *st, const char
 			name, (unsigned)st->st_uid);
 }
 
+/* Only NAME.pub is a key: READMEs, editor backups and disabled keys (x.pub.off) are not. */
 static bool has_pub_suffix(const char *name)
 {
 	size_t n = strlen(name);
