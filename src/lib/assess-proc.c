@@ -229,7 +229,7 @@ static int check_seccomp(struct hp_assess *a, struct hp_check_vec *v, pid_t pid,
 {
 	struct hp_assess_check *c = hp_check_add(v, "seccomp");
 	struct hp_seccomp_filters f = { 0 };
-	size_t i, insns = 0;
+	size_t i, insns = 0, nfilters;
 	int r;
 
 	*ret_evaluated = false;
@@ -287,7 +287,8 @@ static int check_seccomp(struct hp_assess *a, struct hp_check_vec *v, pid_t pid,
 	}
 	for (i = 0; i < f.n; i++)
 		insns += f.lens[i];
-	hp_check_value(c, "filter (%zu, %zu instructions)", f.n, insns);
+	nfilters = f.n;
+	hp_check_value(c, "filter (%zu, %zu instructions)", nfilters, insns);
 	r = hp_seccomp_evaluate(&f, ret_sv);
 	hp_seccomp_filters_release(&f);
 	if (r < 0) {
@@ -312,7 +313,7 @@ static int check_seccomp(struct hp_assess *a, struct hp_check_vec *v, pid_t pid,
 	} else {
 		hp_check_set(c, HP_CHECK_OK);
 		hp_check_reason(c, "the engine's syscalls (memfd_create, mmap, munmap, close) pass all %zu filter%s%s",
-				f.n, f.n == 1 ? "" : "s",
+				nfilters, nfilters == 1 ? "" : "s",
 				ret_sv->reads_args ? " with the arguments the engine passes" : "");
 	}
 	return 0;
@@ -670,10 +671,27 @@ void hp_assess_proc_free(struct hp_assess_proc *p)
 }
 
 /*
- * Why: with a patch directory, patches for several baselines of the same
- * target are normal; the process is judged by the best patch for each
- * target name it maps, and then by the worst of those.
+ * Why: among the patches for one target, the best decides: one that can be
+ * applied makes the process eligible even when a lower level is applied
+ * already, and patches for other baselines of the same target do not count
+ * against it.  Across targets the worst decides.
  */
+static int group_rank(enum hp_verdict v)
+{
+	switch (v) {
+	case HP_VERDICT_ELIGIBLE:
+		return 0;
+	case HP_VERDICT_PATCHED:
+		return 1;
+	case HP_VERDICT_UNKNOWN:
+		return 2;
+	case HP_VERDICT_RESTART:
+		return 3;
+	default:
+		return 4;
+	}
+}
+
 static enum hp_verdict targets_verdict(struct hp_assess *a, const struct hp_assess_proc *p, const size_t *pidx)
 {
 	enum hp_verdict out = HP_VERDICT_PATCHED;
@@ -686,7 +704,7 @@ static enum hp_verdict targets_verdict(struct hp_assess *a, const struct hp_asse
 		for (k = 0; k < p->ntargets; k++) {
 			const char *nk = a->patches[pidx[k]]->man.target_name;
 
-			if (name && nk && !strcmp(name, nk) && hp_verdict_worse(best, p->targets[k].verdict) == best)
+			if (name && nk && !strcmp(name, nk) && group_rank(p->targets[k].verdict) < group_rank(best))
 				best = p->targets[k].verdict;
 		}
 		out = hp_verdict_worse(out, best);
