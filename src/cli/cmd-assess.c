@@ -91,6 +91,7 @@ static int assess_error(struct cli *cli, const char *fmt, ...)
 	return ASSESS_ERROR;
 }
 
+/* Why: a patch that does not parse makes the whole assessment fail (exit 2), naming the file. */
 static int add_patch(struct assess_run *run, const char *path)
 {
 	struct hp_patch *p = NULL, **np;
@@ -114,6 +115,7 @@ static int add_patch(struct assess_run *run, const char *path)
 	return 0;
 }
 
+/* Why: a patch directory may hold signatures, indexes and keys next to the patches. */
 static int filter_hpatch(const struct dirent *de)
 {
 	size_t n = strlen(de->d_name);
@@ -121,6 +123,7 @@ static int filter_hpatch(const struct dirent *de)
 	return de->d_name[0] != '.' && n > 7 && !strcmp(de->d_name + n - 7, ".hpatch");
 }
 
+/* Why: sorted, so that output and JSON order are stable. */
 static int add_patch_dir(struct assess_run *run, const char *dir)
 {
 	struct dirent **list = NULL;
@@ -145,6 +148,7 @@ static int add_patch_dir(struct assess_run *run, const char *dir)
 	return r;
 }
 
+/* Why: results are collected first so that they can be grouped by verdict. */
 static int keep_proc(struct assess_run *run, struct hp_assess_proc *p)
 {
 	struct hp_assess_proc **np = realloc(run->procs, (run->nprocs + 1) * sizeof(*np));
@@ -172,6 +176,7 @@ static int keep_error(struct assess_run *run, pid_t pid, const char *msg)
 	return 0;
 }
 
+/* Why: processes that exit meanwhile, kernel threads and non-targets are skipped silently. */
 static int scan_all(struct assess_run *run)
 {
 	struct dirent **list = NULL;
@@ -216,6 +221,7 @@ static int verdict_rank(enum hp_verdict v)
 	}
 }
 
+/* Why: processes are listed by pid. */
 static int cmp_proc(const void *x, const void *y)
 {
 	const struct hp_assess_proc *a = *(struct hp_assess_proc *const *)x, *b = *(struct hp_assess_proc *const *)y;
@@ -225,11 +231,13 @@ static int cmp_proc(const void *x, const void *y)
 
 /* ---- JSON ---- */
 
+/* Why: an empty value or remedy is null in JSON, not "". */
 static json_t *str_or_null(const char *s)
 {
 	return s && *s ? json_string(s) : json_null();
 }
 
+/* Why: a missing build-id is null in JSON. */
 static json_t *hex_or_null(const uint8_t *b, size_t n)
 {
 	char hex[2 * HP_BUILD_ID_MAX + 1];
@@ -237,6 +245,7 @@ static json_t *hex_or_null(const uint8_t *b, size_t n)
 	return n ? json_string(hp_hex(b, n, hex)) : json_null();
 }
 
+/* Why: one shape for every check, host, process or patch (docs/assess.md). */
 static json_t *check_json(const struct hp_assess_check *c)
 {
 	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:b}", "name", c->name, "result", hp_check_result_name(c->result),
@@ -244,6 +253,7 @@ static json_t *check_json(const struct hp_assess_check *c)
 			 "advisory", c->advisory);
 }
 
+/* Why: checks keep the order the library made them in. */
 static json_t *checks_json(const struct hp_assess_check *v, size_t n)
 {
 	json_t *a = json_array();
@@ -254,6 +264,7 @@ static json_t *checks_json(const struct hp_assess_check *v, size_t n)
 	return a;
 }
 
+/* Why: inventory is an object keyed by name: consumers look facts up, they do not iterate. */
 static json_t *host_json(const struct hp_assess_host *h)
 {
 	json_t *inv = json_object();
@@ -271,6 +282,7 @@ static json_t *host_json(const struct hp_assess_host *h)
 			 checks_json(h->checks, h->nchecks), "inventory", inv);
 }
 
+/* Why: the same state names as hotpatch status. */
 static const char *state_str(enum hp_patch_state s)
 {
 	switch (s) {
@@ -286,6 +298,7 @@ static const char *state_str(enum hp_patch_state s)
 	return "unknown";
 }
 
+/* Why: the process object of docs/assess.md. */
 static json_t *proc_json(const struct hp_assess_proc *p)
 {
 	json_t *targets = json_array(), *stale = json_array(), *applied = json_array();
@@ -322,6 +335,7 @@ static json_t *proc_json(const struct hp_assess_proc *p)
 
 /* ---- text ---- */
 
+/* Why: host checks are few: result, name and value on one line, reason and fix below. */
 static void print_check(const struct hp_assess_check *c, const char *indent, bool verbose)
 {
 	bool bad = c->result != HP_CHECK_OK;
@@ -334,6 +348,7 @@ static void print_check(const struct hp_assess_check *c, const char *indent, boo
 		printf("%s%-8s %-15s fix: %s\n", indent, "", "", c->remedy);
 }
 
+/* Why: the host comes first: if it cannot be patched, nothing on it can. */
 static void print_host(const struct hp_assess_host *h, bool verbose)
 {
 	size_t i;
@@ -364,6 +379,7 @@ static void print_proc_check(const struct hp_assess_check *c, const char *indent
 		printf("%s  fix: %s\n", indent, c->remedy);
 }
 
+/* Why: one line per process, then only what is wrong with it (everything with -v). */
 static void print_proc(const struct hp_assess_proc *p, bool verbose)
 {
 	char hex[2 * HP_BUILD_ID_MAX + 1], dhex[2 * HP_BUILD_ID_MAX + 1];
@@ -395,6 +411,7 @@ static void print_proc(const struct hp_assess_proc *p, bool verbose)
 static const enum hp_verdict group_order[] = { HP_VERDICT_NOT_ELIGIBLE, HP_VERDICT_RESTART, HP_VERDICT_UNKNOWN,
 					       HP_VERDICT_ELIGIBLE, HP_VERDICT_PATCHED };
 
+/* Why: grouped by verdict, worst first, so that the operator reads what needs action first. */
 static void print_text(const struct assess_run *run, const struct hp_assess_host *h, bool verbose, bool any_procs)
 {
 	size_t i, g;
@@ -431,6 +448,7 @@ static void print_text(const struct assess_run *run, const struct hp_assess_host
 		printf("\nno process %s\n", run->npatches ? "maps a target of the given patches" : "to assess");
 }
 
+/* Why: one place frees what a run collected, on every path. */
 static void run_release(struct assess_run *run)
 {
 	size_t i;
@@ -448,6 +466,7 @@ static void run_release(struct assess_run *run)
 	free(run->errs);
 }
 
+/* Why: parse, load patches, assess the host, pick and assess processes, then render once. */
 int cmd_assess(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_PATCH = 256, OPT_PATCH_DIR, OPT_ALL, OPT_NO_STOP, OPT_ROOT };

@@ -51,6 +51,7 @@ static int read_line(struct hp_assess *a, const char *rel, char *out, size_t siz
 	return 0;
 }
 
+/* Why: presence of a directory is itself a fact (SELinux on, EFI boot), read below the root. */
 static bool exists(struct hp_assess *a, const char *rel)
 {
 	return faccessat(a->root_fd, rel, F_OK, 0) == 0;
@@ -76,6 +77,7 @@ static int read_uname_field(struct hp_assess *a, const char *rel, bool release, 
 	return 0;
 }
 
+/* Why: the engine writes x86-64 jumps and reads x86-64 registers; nothing else can work. */
 static int check_arch(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "arch");
@@ -102,6 +104,7 @@ static int check_arch(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: the engine needs PTRACE_SEIZE and memfd_create; the release also decides the /proc/PID/mem policy. */
 static int check_kernel(struct hp_assess *a, struct hp_check_vec *v, unsigned *ret_major, unsigned *ret_minor)
 {
 	struct hp_assess_check *c = hp_check_add(v, "kernel");
@@ -139,6 +142,7 @@ static int check_kernel(struct hp_assess *a, struct hp_check_vec *v, unsigned *r
 	return 0;
 }
 
+/* Why: without CAP_SYS_PTRACE only the caller's own dumpable processes can be traced. */
 static int check_caps(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "cap_sys_ptrace");
@@ -166,6 +170,7 @@ static int check_caps(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: Yama restricts ptrace beyond capabilities; mode 3 even for root, until reboot. */
 static int check_yama(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "ptrace_scope");
@@ -226,6 +231,7 @@ static int check_yama(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: deny_ptrace, when enforcing, refuses ptrace to every domain, root included. */
 static int check_selinux(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "selinux");
@@ -282,6 +288,7 @@ static int check_selinux(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: a confined caller needs its profile to allow ptrace; an unconfined one may trace anything. */
 static int check_apparmor(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "apparmor");
@@ -331,6 +338,7 @@ static int check_apparmor(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: fleet owners ask about lockdown; it is recorded, but no mode gates ptrace of user processes. */
 static int check_lockdown(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "lockdown");
@@ -512,6 +520,7 @@ out:
 	return r;
 }
 
+/* Why: the engine writes entry jumps through /proc/PID/mem; proc_mem.force_override=never forbids it. */
 static int check_mem_write(struct hp_assess *a, struct hp_check_vec *v, unsigned kmaj, unsigned kmin,
 			   const char *release)
 {
@@ -620,6 +629,7 @@ static int probe_memfd_exec(char *detail, size_t size)
 	return 0;
 }
 
+/* Why: patch code is mapped from a memfd, which must be mappable read+exec. */
 static int check_memfd_exec(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "memfd_exec");
@@ -669,6 +679,7 @@ static int check_memfd_exec(struct hp_assess *a, struct hp_check_vec *v)
 
 /* ---- inventory ---- */
 
+/* Why: Secure Boot state is inventory: read from EFI variables, unknown when they are not visible. */
 static int fact_secure_boot(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "secure_boot");
@@ -732,6 +743,7 @@ static int fact_secure_boot(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: TPM presence is inventory; without the tpm class no statement about the hardware is possible. */
 static int fact_tpm(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *c = hp_check_add(v, "tpm");
@@ -781,6 +793,7 @@ static int fact_tpm(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: CPU model, virtualisation extensions and guest status all come from the first cpuinfo block. */
 static int facts_cpu(struct hp_assess *a, struct hp_check_vec *v)
 {
 	struct hp_assess_check *virt = hp_check_add(v, "virtualization");
@@ -828,6 +841,7 @@ static int facts_cpu(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: the distribution comes from os-release, the file every distribution ships for this. */
 static int facts_os(struct hp_assess *a, struct hp_check_vec *v)
 {
 	static const struct {
@@ -871,6 +885,7 @@ static int facts_os(struct hp_assess *a, struct hp_check_vec *v)
 	return 0;
 }
 
+/* Why: results are owned by the caller; NULL is accepted like every _free. */
 void hp_assess_host_free(struct hp_assess_host *h)
 {
 	if (!h)
@@ -880,6 +895,7 @@ void hp_assess_host_free(struct hp_assess_host *h)
 	free(h);
 }
 
+/* Why: requirements first, inventory after; a failure here is only ever ENOMEM. */
 int hp_assess_host(struct hp_assess *a, struct hp_assess_host **ret_host)
 {
 	struct hp_check_vec checks = { 0 }, facts = { 0 };

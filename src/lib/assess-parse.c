@@ -428,6 +428,7 @@ static int unit_from_path(const char *path, size_t len, char *out, size_t size)
 	return copy_out(out, size, best, best_len);
 }
 
+/* Why: systemd names a unit by the cgroup it puts the process in; hybrid hosts have two hierarchies. */
 int hp_parse_cgroup_unit(const char *cgroup, char *out, size_t size)
 {
 	const char *line = cgroup, *v1 = NULL, *v2 = NULL;
@@ -465,6 +466,7 @@ int hp_parse_cgroup_unit(const char *cgroup, char *out, size_t size)
 	return -ENOENT;
 }
 
+/* Why: the flags field tells kernel threads apart (PF_KTHREAD), which have nothing to patch. */
 int hp_parse_stat(const char *stat, char *ret_state, unsigned long *ret_flags)
 {
 	const char *p = strrchr(stat, ')');

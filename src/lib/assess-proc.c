@@ -70,6 +70,7 @@ static void read_threads(pid_t pid, struct pinfo *pi)
 	free(tids);
 }
 
+/* Why: one read of stat and status gives every fact the attach checks need. */
 static int read_pinfo(pid_t pid, struct pinfo *pi, char *comm, size_t comm_size)
 {
 	_cleanup_free_ char *st = NULL, *stat = NULL;
@@ -111,12 +112,14 @@ static int read_pinfo(pid_t pid, struct pinfo *pi, char *comm, size_t comm_size)
 	return 0;
 }
 
+/* Why: an operator needs to know which program holds the process ("strace", "gdb"). */
 static void tracer_name(pid_t tracer, char *buf, size_t size)
 {
 	if (hp_proc_comm(tracer, buf, size) < 0)
 		hp_strlcpy(buf, "?", size);
 }
 
+/* Why: the engine refuses zombies (no code runs) and stopped processes (it would resume them). */
 static int check_state(struct hp_check_vec *v, pid_t pid, const struct pinfo *pi)
 {
 	struct hp_assess_check *c = hp_check_add(v, "state");
@@ -152,6 +155,7 @@ static int check_state(struct hp_check_vec *v, pid_t pid, const struct pinfo *pi
 	return 0;
 }
 
+/* Why: a thread has at most one tracer, so any traced thread stops the engine from attaching. */
 static int check_tracer(struct hp_check_vec *v, const struct pinfo *pi)
 {
 	struct hp_assess_check *c = hp_check_add(v, "tracer");
@@ -224,6 +228,7 @@ static int check_access(struct hp_assess *a, struct hp_check_vec *v, pid_t pid)
 	return 0;
 }
 
+/* Why: the engine's syscalls run inside the target, under the target's own filters. */
 static int check_seccomp(struct hp_assess *a, struct hp_check_vec *v, pid_t pid, const struct pinfo *pi,
 			 struct hp_seccomp_verdict *ret_sv, bool *ret_evaluated)
 {
@@ -319,6 +324,7 @@ static int check_seccomp(struct hp_assess *a, struct hp_check_vec *v, pid_t pid,
 	return 0;
 }
 
+/* Why: operators ask whether W^X hardening breaks hotpatching; it does not, and this says why. */
 static int check_wx(struct hp_check_vec *v, const struct pinfo *pi, const struct hp_seccomp_verdict *sv,
 		    bool evaluated)
 {
@@ -358,6 +364,7 @@ static bool module_is_code(const struct hp_maps *maps, const struct hp_module *m
 	return false;
 }
 
+/* Why: memfds, devices and SysV segments are not files a package manager replaces. */
 static bool module_is_file(const struct hp_module *m)
 {
 	return m->path[0] == '/' && strncmp(m->path, "/memfd:", 7) && strncmp(m->path, "/dev/", 5) &&
@@ -422,6 +429,7 @@ static void covered_by(const struct hp_assess *a, struct hp_assess_stale *s)
 	}
 }
 
+/* Why: a process mapping replaced or deleted code needs a restart, unless a hotpatch covers that build. */
 static int check_old_code(struct hp_assess *a, struct hp_check_vec *v, struct hp_assess_proc *p,
 			  const struct hp_maps *maps, const struct hp_module *mods, size_t nmods)
 {
@@ -494,6 +502,7 @@ static int check_old_code(struct hp_assess *a, struct hp_check_vec *v, struct hp
 	return 0;
 }
 
+/* Why: without a patch, the executable is what a future patch most likely targets. */
 static int check_exe_symbols(struct hp_assess *a, struct hp_check_vec *v, pid_t pid, const struct hp_maps *maps,
 			     const struct hp_module *mods, size_t nmods, const char *exe)
 {
@@ -561,6 +570,7 @@ static bool has_hotpatch_mapping(const struct hp_maps *maps)
 	return false;
 }
 
+/* Why: the applied list shows non-active records by the name status uses. */
 static const char *state_name(enum hp_patch_state s)
 {
 	switch (s) {
@@ -655,6 +665,7 @@ static int check_unreadable(struct hp_check_vec *v, pid_t pid, int err, bool wit
 	return 0;
 }
 
+/* Why: results are owned by the caller; NULL is accepted like every _free. */
 void hp_assess_proc_free(struct hp_assess_proc *p)
 {
 	size_t i;
@@ -692,6 +703,7 @@ static int group_rank(enum hp_verdict v)
 	}
 }
 
+/* Why: see group_rank(): the best patch per target, the worst target. */
 static enum hp_verdict targets_verdict(struct hp_assess *a, const struct hp_assess_proc *p, const size_t *pidx)
 {
 	enum hp_verdict out = HP_VERDICT_PATCHED;
@@ -712,6 +724,7 @@ static enum hp_verdict targets_verdict(struct hp_assess *a, const struct hp_asse
 	return out;
 }
 
+/* Why: each given patch is judged against the module it targets in this process. */
 static int assess_targets(struct hp_assess *a, struct hp_check_vec *v, struct hp_assess_proc *p,
 			  const struct hp_maps *maps, const struct hp_module *mods, size_t nmods,
 			  const struct hp_status *st, enum hp_verdict *ret_verdict)
@@ -767,6 +780,7 @@ static int assess_targets(struct hp_assess *a, struct hp_check_vec *v, struct hp
 	return 0;
 }
 
+/* Why: with --all and patches, processes that map no target are not reported at all. */
 static bool maps_any_target(struct hp_assess *a, const struct hp_module *mods, size_t nmods)
 {
 	size_t i, k;
@@ -779,6 +793,7 @@ static bool maps_any_target(struct hp_assess *a, const struct hp_module *mods, s
 	return false;
 }
 
+/* Why: reads everything while the process runs; only the seccomp read stops one thread briefly. */
 int hp_assess_process(struct hp_assess *a, pid_t pid, struct hp_assess_proc **ret_proc)
 {
 	struct hp_check_vec v = { 0 };

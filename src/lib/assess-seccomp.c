@@ -107,6 +107,7 @@ static bool opcode_allowed(uint16_t code)
 	}
 }
 
+/* Why: only programs the kernel would load are evaluated; anything else is reported, not guessed at. */
 int hp_bpf_validate(const struct sock_filter *prog, size_t n)
 {
 	size_t pc;
@@ -163,6 +164,7 @@ static uint32_t load_word(const uint8_t *data, uint32_t off)
 	       (uint32_t)data[off + 3] << 24;
 }
 
+/* Why: the kernel's classic BPF semantics, one instruction at a time, forward jumps only. */
 int hp_bpf_run(const struct sock_filter *prog, size_t n, const void *data, size_t data_len,
 	       struct hp_bpf_run *ret)
 {
@@ -263,11 +265,13 @@ int hp_bpf_run(const struct sock_filter *prog, size_t n, const void *data, size_
 	return -EINVAL;	/* unreachable for a validated program */
 }
 
+/* Why: the kernel compares actions as signed values; KILL_PROCESS (0x80000000) wins over all. */
 int32_t hp_seccomp_action(uint32_t ret)
 {
 	return (int32_t)(ret & SECCOMP_RET_ACTION_FULL);
 }
 
+/* Why: reasons name the action a filter takes ("errno(1)", "kill-process"). */
 const char *hp_seccomp_action_str(uint32_t ret, char *buf, size_t size)
 {
 	uint32_t data = ret & SECCOMP_RET_DATA;
@@ -286,6 +290,7 @@ const char *hp_seccomp_action_str(uint32_t ret, char *buf, size_t size)
 	return buf;
 }
 
+/* Why: filters are read into separately allocated programs. */
 void hp_seccomp_filters_release(struct hp_seccomp_filters *f)
 {
 	size_t i;
@@ -332,6 +337,7 @@ static int wait_stop(pid_t tid, int *ret_sig)
 	}
 }
 
+/* Why: only the kernel knows the filters; ptrace is the one interface that hands them out. */
 int hp_seccomp_read_filters(struct hp_ctx *ctx, pid_t tid, struct hp_seccomp_filters *ret)
 {
 	struct hp_seccomp_filters f = { 0 };
@@ -496,6 +502,7 @@ static void append_item(char *buf, size_t size, const char *name, const char *wh
 	snprintf(buf + len, size - len, "%s%s: %s", len ? "; " : "", name, what);
 }
 
+/* Why: the engine needs every one of its syscalls; any refusal blocks it. */
 int hp_seccomp_evaluate(const struct hp_seccomp_filters *f, struct hp_seccomp_verdict *ret)
 {
 	struct hp_seccomp_verdict v = { .engine = HP_CHECK_OK };

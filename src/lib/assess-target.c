@@ -26,6 +26,7 @@ struct hp_assess_symcache {
 	bool elf_tried;
 };
 
+/* Why: the cache holds open ELF handles until the session ends. */
 void hp_assess_symcache_release(struct hp_assess *a)
 {
 	size_t i;
@@ -109,6 +110,7 @@ static bool debug_file_usable(const char *path, const uint8_t *bid, size_t len)
 	return kind_of_fd(fd) == HP_SYMS_SYMTAB;
 }
 
+/* Why: for --all this runs once per distinct build, not once per process. */
 int hp_assess_sym_kind(struct hp_assess *a, pid_t pid, const struct hp_maps *maps, const struct hp_module *mod,
 		       enum hp_sym_kind *ret_kind, const char **ret_debug_path)
 {
@@ -207,6 +209,7 @@ static bool name_matches(const char *path, const char *target)
 	return !strcmp(base, target) || (!strncmp(base, target, tl) && base[tl] == '.');
 }
 
+/* Why: a build-id match is the patch's baseline; a name match is the same program in another build. */
 bool hp_assess_module_matches(const struct hp_patch *p, const struct hp_module *m, bool *ret_same_build)
 {
 	const struct hp_manifest *man = &p->man;
@@ -220,6 +223,7 @@ bool hp_assess_module_matches(const struct hp_patch *p, const struct hp_module *
 	return man->target_name && name_matches(m->path, man->target_name);
 }
 
+/* Why: through /proc/PID/root the path means what it means to the process (containers, chroots). */
 int hp_assess_disk_build_id(pid_t pid, const char *path, uint8_t *bid, size_t *ret_len)
 {
 	char full[4200];
@@ -240,6 +244,7 @@ struct namelist {
 	size_t n, shown;
 };
 
+/* Why: reasons list missing symbols by name, but stay within the field size. */
 static void namelist_add(struct namelist *l, const char *name)
 {
 	size_t len = strlen(l->buf);
@@ -251,6 +256,7 @@ static void namelist_add(struct namelist *l, const char *name)
 	l->shown++;
 }
 
+/* Why: what did not fit is counted, not dropped silently. */
 static const char *namelist_str(struct namelist *l)
 {
 	size_t len = strlen(l->buf);
@@ -295,6 +301,7 @@ static bool module_defines(const struct hp_elf *e, const char *name, const char 
 	return false;
 }
 
+/* Why: a patch binds to names at link-time addresses; each must be where the patch expects it. */
 static void check_symbols(struct hp_assess *a, pid_t pid, const struct hp_maps *maps, const struct hp_module *mods,
 			  size_t nmods, const struct hp_module *mod, const struct hp_patch *p,
 			  struct hp_assess_check *c)
@@ -444,6 +451,7 @@ static void check_applied(const struct hp_patch *p, const struct hp_status *st, 
 	}
 }
 
+/* Why: baseline first; symbols and levels matter only for the build the patch was made for. */
 int hp_assess_target_fill(struct hp_assess *a, pid_t pid, const struct hp_maps *maps,
 			  const struct hp_module *mods, size_t nmods, const struct hp_module *mod,
 			  const struct hp_patch *patch, const struct hp_status *st, struct hp_assess_target *t)

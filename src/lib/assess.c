@@ -37,13 +37,19 @@ struct hp_assess_check *hp_check_add(struct hp_check_vec *vec, const char *name)
 	return c;
 }
 
+/* Why: a setter keeps call sites uniform with the text setters below. */
 void hp_check_set(struct hp_assess_check *c, enum hp_check_result result)
 {
 	c->result = result;
 }
 
-/* Why: one formatter for the three text fields; output is cut at the field size, never overflowing. */
 static void fmt_field(char *dst, size_t size, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+/*
+ * Why: one formatter for the three text fields; output is cut at the field
+ * size, never overflowing, and a cut field ends in "..." so that a reader
+ * sees it was cut.
+ */
 static void fmt_field(char *dst, size_t size, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(dst, size, fmt, ap);
@@ -52,6 +58,7 @@ static void fmt_field(char *dst, size_t size, const char *fmt, va_list ap)
 		memcpy(dst + size - 4, "...", 4);
 }
 
+/* Why: what was read, verbatim where possible. */
 void hp_check_value(struct hp_assess_check *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -61,6 +68,7 @@ void hp_check_value(struct hp_assess_check *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Why: every result says why, naming its source. */
 void hp_check_reason(struct hp_assess_check *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -70,6 +78,7 @@ void hp_check_reason(struct hp_assess_check *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Why: every "no" says what to do. */
 void hp_check_remedy(struct hp_assess_check *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -97,11 +106,13 @@ static int verdict_rank(enum hp_verdict v)
 	}
 }
 
+/* Why: verdicts combine by severity, not by enum order. */
 enum hp_verdict hp_verdict_worse(enum hp_verdict a, enum hp_verdict b)
 {
 	return verdict_rank(a) >= verdict_rank(b) ? a : b;
 }
 
+/* Why: advisory checks are shown but never decide. */
 enum hp_verdict hp_checks_verdict(const struct hp_assess_check *v, size_t n, enum hp_verdict bad)
 {
 	enum hp_verdict out = HP_VERDICT_ELIGIBLE;
@@ -118,6 +129,7 @@ enum hp_verdict hp_checks_verdict(const struct hp_assess_check *v, size_t n, enu
 	return out;
 }
 
+/* Why: these names are the stable JSON values (docs/assess.md). */
 const char *hp_verdict_name(enum hp_verdict v)
 {
 	switch (v) {
@@ -135,6 +147,7 @@ const char *hp_verdict_name(enum hp_verdict v)
 	return "unknown";
 }
 
+/* Why: these names are the stable JSON values (docs/assess.md). */
 const char *hp_check_result_name(enum hp_check_result r)
 {
 	switch (r) {
@@ -148,6 +161,7 @@ const char *hp_check_result_name(enum hp_check_result r)
 	return "unknown";
 }
 
+/* Why: every host file is read relative to the root, so a fixture tree can stand in for the system. */
 int hp_assess_read(struct hp_assess *a, const char *relpath, size_t max, char **ret_buf, size_t *ret_len)
 {
 	return hp_read_file_at(a->root_fd, relpath, max, ret_buf, ret_len);
@@ -175,6 +189,7 @@ void hp_assess_caller(struct hp_assess *a)
 	a->caller_has_sys_admin = r == 0 && (caps >> CAP_SYS_ADMIN_BIT & 1);
 }
 
+/* Why: a test root disables the live probes, which would measure this machine, not the fixture. */
 int hp_assess_new(struct hp_ctx *ctx, const struct hp_assess_opts *opts, struct hp_assess **ret_assess)
 {
 	struct hp_assess *a;
@@ -211,6 +226,7 @@ int hp_assess_new(struct hp_ctx *ctx, const struct hp_assess_opts *opts, struct 
 	return 0;
 }
 
+/* Why: the session owns its caches, never the patches it was given. */
 void hp_assess_free(struct hp_assess *a)
 {
 	if (!a)
@@ -223,6 +239,7 @@ void hp_assess_free(struct hp_assess *a)
 	free(a);
 }
 
+/* Why: patches are borrowed so that the caller can verify or apply them afterwards. */
 int hp_assess_add_patch(struct hp_assess *a, const struct hp_patch *patch)
 {
 	const struct hp_patch **np;
