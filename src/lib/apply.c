@@ -38,6 +38,8 @@
 
 #define DEFAULT_TIMEOUT_MS 10000u
 #define STOP_TIMEOUT_MS 2000u
+#define STEP_BUDGET_NS 2000000ull	/* stepping threads out of affected functions, per attempt */
+#define STEP_MAX_INSNS 64
 
 static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
@@ -60,6 +62,31 @@ static void op_release(struct op *op)
 	hp_process_close(&op->proc);
 }
 
+static int hijack_begin(struct op *op, struct hp_inject *inj);
+static int hijack_end(struct op *op, struct hp_inject *inj);
+
+/* Run an IFUNC resolver on a borrowed thread (for imports nobody in the process bound yet). */
+static int call_resolver(void *ud, uint64_t fn, uint64_t *ret)
+{
+	struct op *op = ud;
+	struct hp_inject inj;
+	const long args[6] = { 0 };
+	long v = 0;
+	int r, r2;
+
+	r = hijack_begin(op, &inj);
+	if (r < 0)
+		return r;
+	r = hp_inject_call(op->ctx, &inj, op->proc.memfd, fn, args, &v);
+	r2 = hijack_end(op, &inj);
+	if (r < 0)
+		return r;
+	if (r2 < 0)
+		return r2;
+	*ret = (uint64_t)v;
+	return 0;
+}
+
 static int op_open(struct hp_ctx *ctx, pid_t pid, struct op *op)
 {
 	int r;
@@ -73,6 +100,8 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct op *op)
 	r = hp_process_open(ctx, pid, &op->proc);
 	if (r < 0)
 		return r;
+	op->proc.call_resolver = call_resolver;
+	op->proc.call_ud = op;
 	r = hp_srec_find_all(ctx, pid, op->proc.memfd, &op->proc.maps, &op->recs, &op->nrecs);
 	if (r < 0)
 		return hp_err(ctx, r, "pid %d: cannot read patch state: %s", pid, strerror(-r));
@@ -315,6 +344,7 @@ struct entry_write {
  */
 typedef int (*commit_fn)(struct op *op, void *arg);
 
+
 static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t nranges, unsigned timeout_ms,
 			  commit_fn commit, void *arg, struct hp_apply_result *res)
 {
@@ -323,24 +353,49 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 	char why[512] = "";
 	int r;
 
+	_cleanup_free_ uint64_t(*pcranges)[2] = calloc(nranges ? nranges : 1, sizeof(*pcranges));
+	size_t i;
+
+	if (!pcranges)
+		return -ENOMEM;
+	for (i = 0; i < nranges; i++) {
+		pcranges[i][0] = ranges[i].lo;
+		pcranges[i][1] = ranges[i].hi;
+	}
 	for (;;) {
 		struct hp_threads g;
 		struct hp_busy busy;
-		uint64_t t_end;
+		uint64_t t_end, t_stopped, t_checked, t_first, t_committed;
+		unsigned stepped = 0;
 
 		attempt++;
 		r = hp_threads_stop(op->ctx, op->pid, STOP_TIMEOUT_MS, &g);
 		if (r < 0)
 			return r;
-		r = hp_stack_check(op->sc, &g, ranges, nranges, &busy);
+		t_stopped = hp_now_ns();
+		t_first = g.stop_start_ns;
+		/*
+		 * A thread executing an affected function (its pc inside, not just a return address) is
+		 * usually a few instructions from leaving it: step those out while the others stay stopped.
+		 */
+		r = hp_threads_step_out(op->ctx, &g, pcranges, nranges, STEP_MAX_INSNS, STEP_BUDGET_NS, &stepped);
+		if (r >= 0)
+			r = hp_stack_check(op->sc, &g, ranges, nranges, &busy);
+		t_checked = hp_now_ns();
 		if (r == 0) {
 			r = commit(op, arg);
+			t_committed = hp_now_ns();
 			hp_threads_detach(op->ctx, &g);
-			t_end = hp_now_ns();
+			t_end = g.released_ns;
+			hp_debug(op->ctx, "pid %d: %zu threads: stop %.0f us, %u stepped out and checked in %.0f us, "
+					  "commit %.0f us, release %.0f us", op->pid, g.n, (t_stopped - g.stop_start_ns) / 1e3,
+				 stepped, (t_checked - t_stopped) / 1e3, (t_committed - t_checked) / 1e3,
+				 (t_end - t_committed) / 1e3);
 			if (res) {
 				res->attempts = attempt;
 				res->nthreads = (unsigned)g.n;
 				res->pause_ns = t_end - g.stop_start_ns;
+				res->stepped = stepped;
 			}
 			hp_threads_release(&g);
 			return r;
@@ -351,7 +406,8 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 		hp_threads_release(&g);
 		if (r < 0)
 			return r;
-		hp_debug(op->ctx, "pid %d: attempt %u: %s", op->pid, attempt, why);
+		hp_debug(op->ctx, "pid %d: attempt %u: %s (stop %.0f us, check %.0f us)", op->pid, attempt, why,
+			 (t_stopped - t_first) / 1e3, (t_checked - t_stopped) / 1e3);
 		if (hp_now_ns() + (uint64_t)backoff_us * 1000 > deadline)
 			break;
 		{

@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,21 +34,68 @@
 #define PTRACE_EVENT_STOP 128
 #endif
 
+/*
+ * While the target's threads are stopped, the patcher must not be starved
+ * by them: once the first released threads run, a busy process would take
+ * the CPUs from the loop that releases the rest.  So the calling thread
+ * runs SCHED_FIFO while it sends the interrupts and from the moment all
+ * threads are stopped until the last is released, when it may (root), and
+ * at its own policy in between, when the target's threads need the CPUs to
+ * reach their stops.
+ */
+static void prio_raise(struct hp_prio *ps)
+{
+	struct sched_param rt = { .sched_priority = 1 };
+
+	ps->raised = false;
+	if (!ps->slack_saved) {
+		/* short sleeps must be short: the default 50 us slack would dominate them */
+		ps->slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+		ps->slack_saved = ps->slack > 0;
+		if (ps->slack_saved)
+			prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+	}
+	if (pthread_getschedparam(pthread_self(), &ps->policy, &ps->param) != 0)
+		return;
+	if (ps->policy == SCHED_FIFO || ps->policy == SCHED_RR)
+		return;	/* already real-time: leave it */
+	ps->raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0;
+}
+
+static void prio_restore(struct hp_prio *ps)
+{
+	if (ps->raised)
+		pthread_setschedparam(pthread_self(), ps->policy, &ps->param);
+	ps->raised = false;
+}
+
+/* Give the thread its timer slack back (end of an operation). */
+static void slack_restore(struct hp_prio *ps)
+{
+	if (ps->slack_saved)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)ps->slack, 0, 0, 0);
+	ps->slack_saved = false;
+}
+
 static bool is_stop_signal(int sig)
 {
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-/* Sleep for a short, growing interval while waiting for threads to stop. */
+/*
+ * Sleep for a short, growing interval while waiting for threads to stop:
+ * spin first (stops usually complete within microseconds), then sleep in
+ * steps small enough that a completed stop is noticed within ~20 us.
+ */
 static void backoff_wait(unsigned *round)
 {
 	struct timespec ts = { 0, 0 };
 
 	if (*round < 20) {
 		(*round)++;
-		return;		/* spin: stops usually complete within microseconds */
+		return;
 	}
-	ts.tv_nsec = *round < 60 ? 5000 : *round < 200 ? 50000 : 1000000;
+	ts.tv_nsec = *round < 200 ? 2000 : 20000;
 	(*round)++;
 	nanosleep(&ts, NULL);
 }
@@ -149,6 +198,10 @@ int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
 		t->seized = false;
 		t->stopped = false;
 	}
+	/* The last thread runs again now; our own return to normal priority may wait for a CPU. */
+	g->released_ns = hp_now_ns();
+	prio_restore(&g->prio);
+	slack_restore(&g->prio);
 	return n;
 }
 
@@ -257,6 +310,7 @@ int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 	if (r < 0)
 		goto fail;
 
+	prio_raise(&g->prio);
 	g->stop_start_ns = hp_now_ns();
 	for (i = 0; i < g->n; i++) {
 		if (!g->v[i].seized || g->v[i].gone)
@@ -264,6 +318,7 @@ int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 		if (ptrace(PTRACE_INTERRUPT, g->v[i].tid, 0, 0) < 0 && errno == ESRCH)
 			g->v[i].gone = true;
 	}
+	prio_restore(&g->prio);
 	deadline = g->stop_start_ns + (uint64_t)(timeout_ms ? timeout_ms : 2000) * 1000000ull;
 	for (;;) {
 		bool all = true;
@@ -300,8 +355,10 @@ int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 			if (!t->stopped)
 				all = false;
 		}
-		if (all)
+		if (all) {
+			prio_raise(&g->prio);
 			break;
+		}
 		if (hp_now_ns() > deadline) {
 			for (i = 0; i < g->n; i++)
 				if (g->v[i].seized && !g->v[i].gone && !g->v[i].stopped)
@@ -343,6 +400,177 @@ fail:
 		if (hp_proc_thread_state(pid, pid) == 0 || hp_proc_thread_state(pid, pid) == 'Z')
 			r = hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
 	}
+	return r;
+}
+
+static bool pc_in(const uint64_t (*ranges)[2], size_t n, uint64_t pc)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pc >= ranges[i][0] && pc < ranges[i][1])
+			return true;
+	return false;
+}
+
+/* Is the instruction at pc one that enters the kernel (a step over it could block)? */
+static bool at_syscall_insn(pid_t pid, uint64_t pc)
+{
+	uint8_t b[2];
+	struct iovec l = { b, 2 }, r = { (void *)(uintptr_t)pc, 2 };
+
+	if (process_vm_readv(pid, &l, 1, &r, 1, 0) != 2)
+		return true;	/* cannot tell: do not step */
+	return (b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80);
+}
+
+/*
+ * A step that did not report in time: stop the thread, then make sure the
+ * step's SIGTRAP is not left queued, or it would kill the process after we
+ * detach.  With a signal pending, PTRACE_CONT stops again in
+ * signal-delivery-stop before running any user instruction.
+ */
+static void abandon_step(struct hp_threads *g, struct hp_thread *t)
+{
+	siginfo_t si[8];
+	struct __ptrace_peeksiginfo_args a = { 0, 8, 0 };
+	int n, i, sig = 0;
+
+	ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+	if (wait_stopped_blocking(t->tid, &sig) < 0) {
+		t->gone = true;
+		return;
+	}
+	if (sig && sig != SIGTRAP && !t->pending_sig)
+		t->pending_sig = sig;
+	n = (int)ptrace(PTRACE_PEEKSIGINFO, t->tid, &a, si);
+	for (i = 0; i < n; i++)
+		if (si[i].si_signo == SIGTRAP) {
+			ptrace(PTRACE_CONT, t->tid, 0, 0);
+			sig = 0;
+			if (wait_stopped_blocking(t->tid, &sig) < 0)
+				t->gone = true;
+			else if (sig && sig != SIGTRAP && !t->pending_sig)
+				t->pending_sig = sig;
+			break;
+		}
+	if (!t->gone)
+		ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs);
+	(void)g;
+}
+
+static int step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
+		    unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped)
+{
+	uint64_t deadline = hp_now_ns() + budget_ns;
+	unsigned rnd, stepped = 0;
+	size_t i;
+
+	/* Only threads stopped in user code, not about to enter the kernel, can be stepped. */
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		if (t->gone || !t->stopped || !pc_in(ranges, nranges, t->regs.rip))
+			continue;
+		if ((long long)t->regs.orig_rax >= 0 || at_syscall_insn(g->pid, t->regs.rip))
+			return 0;
+		stepped++;
+	}
+	if (ret_stepped)
+		*ret_stepped = stepped;
+	if (!stepped)
+		return 1;
+	for (rnd = 0; rnd < max_rounds; rnd++) {
+		size_t moving = 0;
+
+		/* Step all of them at once, then collect: one round costs one wakeup, not one per thread. */
+		for (i = 0; i < g->n; i++) {
+			struct hp_thread *t = &g->v[i];
+
+			t->stepping = false;
+			if (t->gone || !pc_in(ranges, nranges, t->regs.rip))
+				continue;
+			if (at_syscall_insn(g->pid, t->regs.rip) || hp_now_ns() > deadline)
+				goto give_up;
+			if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) < 0)
+				return hp_err(ctx, -errno, "pid %d: cannot single-step thread %d: %s", g->pid, t->tid,
+					      strerror(errno));
+			t->stepping = true;
+			moving++;
+		}
+		if (!moving)
+			return 1;
+		for (i = 0; i < g->n; i++) {
+			struct hp_thread *t = &g->v[i];
+			/* One instruction finishes as soon as the thread runs; allow for scheduling. */
+			uint64_t step_deadline = hp_now_ns() + 100000000ull;
+			unsigned round = 0;
+			int st;
+
+			if (!t->stepping)
+				continue;
+			t->stepping = false;
+			for (;;) {
+				pid_t w = waitpid(t->tid, &st, __WALL | WNOHANG);
+
+				if (w == t->tid)
+					break;
+				if (w < 0) {
+					t->gone = true;
+					break;
+				}
+				if (hp_now_ns() > step_deadline) {
+					abandon_step(g, t);
+					goto give_up;
+				}
+				backoff_wait(&round);
+			}
+			if (t->gone)
+				continue;
+			if (WIFEXITED(st) || WIFSIGNALED(st)) {
+				t->gone = true;
+				continue;
+			}
+			if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
+				return hp_err(ctx, -errno, "pid %d: cannot read registers of thread %d", g->pid,
+					      t->tid);
+			if ((st >> 16) != 0 || WSTOPSIG(st) != SIGTRAP) {
+				/* Another stop came first; the step's trap may still be queued. */
+				if ((st >> 16) == 0 && !t->pending_sig)
+					t->pending_sig = WSTOPSIG(st);
+				abandon_step(g, t);
+				goto give_up;
+			}
+		}
+	}
+give_up:
+	/* Collect any step still in flight so that every thread is stopped again. */
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].stepping) {
+			int st;
+
+			g->v[i].stepping = false;
+			if (waitpid(g->v[i].tid, &st, __WALL) < 0 || WIFEXITED(st) || WIFSIGNALED(st))
+				g->v[i].gone = true;
+			else if ((st >> 16) != 0 || WSTOPSIG(st) != SIGTRAP)
+				abandon_step(g, &g->v[i]);
+			else
+				ptrace(PTRACE_GETREGS, g->v[i].tid, 0, &g->v[i].regs);
+		}
+	return 0;
+}
+
+int hp_threads_step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
+			unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped)
+{
+	bool was_raised = g->prio.raised;
+	int r;
+
+	/* The stepped threads need a CPU: do not hold one at real-time priority while waiting. */
+	prio_restore(&g->prio);
+	r = step_out(ctx, g, ranges, nranges, max_rounds, budget_ns, ret_stepped);
+	if (was_raised)
+		prio_raise(&g->prio);
 	return r;
 }
 
@@ -544,6 +772,67 @@ int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const 
 				      inj->pid, nr, regs.rip);
 	}
 	return hp_err(ctx, -EAGAIN, "pid %d: injected syscall %ld did not complete", inj->pid, nr);
+}
+
+int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_t fn, const long args[6], long *ret)
+{
+	struct user_regs_struct regs = inj->saved;
+	uint64_t zero = 0, deadline = hp_now_ns() + 2000000000ull;
+	unsigned round = 0;
+	int st, r;
+
+	/* A 16-byte aligned stack below the scratch area, with a return address of 0 on top. */
+	regs.rsp = ((inj->scratch - 1024) & ~15ull) - 8;
+	r = hp_mem_write(memfd, regs.rsp, &zero, sizeof(zero));
+	if (r < 0)
+		return hp_err(ctx, r, "pid %d: cannot prepare a call on thread %d's stack", inj->pid, inj->tid);
+	regs.rip = fn;
+	regs.rax = 0;
+	regs.orig_rax = (unsigned long long)-1;
+	regs.rdi = (unsigned long long)args[0];
+	regs.rsi = (unsigned long long)args[1];
+	regs.rdx = (unsigned long long)args[2];
+	regs.rcx = (unsigned long long)args[3];
+	regs.r8 = (unsigned long long)args[4];
+	regs.r9 = (unsigned long long)args[5];
+	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) < 0)
+		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
+	if (ptrace(PTRACE_CONT, inj->tid, 0, 0) < 0)
+		return hp_err(ctx, -errno, "pid %d: cannot resume thread %d: %s", inj->pid, inj->tid, strerror(errno));
+	for (;;) {
+		pid_t w = waitpid(inj->tid, &st, __WALL | WNOHANG);
+
+		if (w < 0 || (w == inj->tid && (WIFEXITED(st) || WIFSIGNALED(st)))) {
+			inj->attached = false;
+			return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", inj->pid);
+		}
+		if (w == inj->tid && WIFSTOPPED(st)) {
+			int sig = WSTOPSIG(st);
+
+			if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
+				return hp_err(ctx, -errno, "pid %d: cannot read registers", inj->pid);
+			if ((st >> 16) == 0 && sig == SIGSEGV && regs.rip == 0) {
+				*ret = (long)regs.rax;
+				return 0;
+			}
+			if ((st >> 16) == 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE))
+				return hp_err(ctx, -EFAULT, "pid %d: the function called at %#llx faulted (signal %d at "
+							    "%#llx)", inj->pid, (unsigned long long)fn, sig, regs.rip);
+			if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(sig))
+				return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped during the operation", inj->pid);
+			if ((st >> 16) == 0 && !inj->pending_sig)
+				inj->pending_sig = sig;
+			ptrace(PTRACE_CONT, inj->tid, 0, 0);
+			continue;
+		}
+		if (hp_now_ns() > deadline) {
+			ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0);
+			wait_stopped_blocking(inj->tid, &inj->pending_sig);
+			return hp_err(ctx, -ETIMEDOUT, "pid %d: the function called at %#llx did not return", inj->pid,
+				      (unsigned long long)fn);
+		}
+		backoff_wait(&round);
+	}
 }
 
 int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,

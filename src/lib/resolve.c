@@ -353,6 +353,20 @@ int hp_resolve_import(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loa
 				return 0;
 			}
 		}
+		/* Nobody imported it by name: run its resolver in the process, as the dynamic linker would. */
+		if (proc->call_resolver) {
+			uint64_t v;
+			int rr = proc->call_resolver(proc->call_ud, l->bias + def->value, &v);
+
+			if (rr < 0)
+				return hp_err_prefix(ctx, rr, "resolving IFUNC '%s' of %s: ", name, l->mod->path);
+			if (!hp_maps_find(&proc->maps, v) || hp_maps_find(&proc->maps, v)->perms[2] != 'x')
+				return hp_err(ctx, -HP_E_SYMBOL, "pid %d: the resolver of IFUNC '%s' returned %#llx, "
+								 "which is not code", proc->pid, name,
+					      (unsigned long long)v);
+			*ret_addr = v;
+			return 0;
+		}
 		return hp_err(ctx, -HP_E_SYMBOL,
 			      "'%s' is an IFUNC in %s that no module of pid %d has resolved yet; the patch cannot "
 			      "call it", name, l->mod->path, proc->pid);

@@ -28,6 +28,9 @@ struct hp_process {
 	size_t *order;			/* symbol search order (link map), indexes into mods */
 	size_t norder;
 	bool order_loaded;
+	/* Runs an IFUNC resolver in the process (set by the engine); NULL: IFUNCs are refused. */
+	int (*call_resolver)(void *ud, uint64_t fn, uint64_t *ret);
+	void *call_ud;
 };
 
 /* Read the maps and module list of a process (opens /proc/PID/mem). */

@@ -4,7 +4,7 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #   hp_require ptrace                       # or: root, cc, clang ... (SKIP with reason)
-#   t=$(hp_start_target "$TARGETS/counter")  # start a target; killed on exit
+#   hp_start_target "$HP_TMP/calc"; t=$HP_T  # start a target (killed on exit); id in $HP_T
 #   hp_ask "$t" 5                            # send a line, print the reply line
 #   test_expect_success 'name' 'commands'    # one TAP test
 #   test_done
@@ -24,16 +24,14 @@ export HOTPATCH TARGETS HP_TMP
 
 _hp_n=0
 _hp_fail=0
-_hp_pids=()
 
+# Targets started anywhere (also inside test subshells) leave a pid file; all are killed on exit.
 hp_cleanup() {
-	local p
-	for p in "${_hp_pids[@]}"; do
-		kill -9 "$p" 2>/dev/null
+	local f
+	for f in "$HP_TMP"/*.pid; do
+		[ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
 	done
-	for p in "${_hp_pids[@]}"; do
-		wait "$p" 2>/dev/null
-	done
+	wait 2>/dev/null
 	rm -rf "$HP_TMP"
 }
 trap hp_cleanup EXIT
@@ -83,14 +81,12 @@ _hp_report() {
 
 # test_expect_success NAME SCRIPT: run SCRIPT (with set -e semantics per &&-chain) in a subshell.
 test_expect_success() {
-	local name=$1 script=$2 out rc
-	out=$( (eval "$script") 2>&1 )
-	rc=$?
-	_hp_report "$rc" "$name"
-	if [ "$rc" != 0 ]; then
-		printf '%s\n' "$out" | sed 's/^/#   /'
-	elif [ -n "${HP_VERBOSE:-}" ]; then
-		printf '%s\n' "$out" | sed 's/^/#   /'
+	local _hp_out _hp_rc
+	_hp_out=$( (eval "$2") 2>&1 )
+	_hp_rc=$?
+	_hp_report "$_hp_rc" "$1"
+	if [ "$_hp_rc" != 0 ] || [ -n "${HP_VERBOSE:-}" ]; then
+		printf '%s\n' "$_hp_out" | sed 's/^/#   /'
 	fi
 	return 0
 }
@@ -107,21 +103,20 @@ test_done() {
 	exit $?
 }
 
-# Start a target program.  Its stdin is a FIFO (for hp_ask), stdout/stderr go to
-# $HP_TMP/<id>.out.  Prints an id; the pid is in $HP_TMP/<id>.pid and via hp_pid.
+# Start a target program in the current shell (not in $(...): the FIFO must stay open).
+# Its stdin is a FIFO (for hp_ask), stdout/stderr go to $HP_TMP/<id>.out.  Sets HP_T to the id;
+# the pid is in $HP_TMP/<id>.pid (hp_pid ID).  Waits for the target to print "ready".
 hp_start_target() {
-	local id=t$RANDOM$RANDOM
-	mkfifo "$HP_TMP/$id.in"
+	local id=t$RANDOM$RANDOM fd pid
+	mkfifo "$HP_TMP/$id.in" || return 1
 	"$@" <"$HP_TMP/$id.in" >"$HP_TMP/$id.out" 2>&1 &
-	local pid=$!
-	# hold the FIFO open for writing on a dedicated fd stored by id
+	pid=$!
+	disown $pid	# no "Killed" notices when the cleanup kills it
+	echo "$pid" >"$HP_TMP/$id.pid"
 	exec {fd}>"$HP_TMP/$id.in"
 	echo "$fd" >"$HP_TMP/$id.fd"
-	echo "$pid" >"$HP_TMP/$id.pid"
-	_hp_pids+=("$pid")
-	# wait until the target says it is ready ("ready" on its first line)
+	HP_T=$id
 	hp_wait_for_line "$id" ready 10 || { echo "target $* did not start" >&2; cat "$HP_TMP/$id.out" >&2; return 1; }
-	echo "$id"
 }
 
 hp_pid() { cat "$HP_TMP/$1.pid"; }
@@ -138,10 +133,10 @@ hp_wait_for_line() {
 
 # hp_ask ID LINE: send LINE to the target and print its one-line answer.
 hp_ask() {
-	local id=$1 fd n i
+	local id=$1 line=$2 fd n i
 	fd=$(cat "$HP_TMP/$id.fd")
 	n=$(wc -l <"$HP_TMP/$id.out")
-	printf '%s\n' "$2" >&"$fd"
+	printf '%s\n' "$line" >&"$fd"
 	for ((i = 0; i < 1000; i++)); do
 		if [ "$(wc -l <"$HP_TMP/$id.out")" -gt "$n" ]; then
 			sed -n "$((n + 1))p" "$HP_TMP/$id.out"
@@ -173,3 +168,50 @@ hp_run_expect() {
 		return 1
 	fi
 }
+
+HP_TEST_TOOL=$HP_BUILD_DIR/tests/hp-test-tool
+TARGET_SRC=$HP_SRC_DIR/tests/targets
+HP_CFLAGS=${HP_CFLAGS:--O2 -g}
+
+# hp_compile NAME SRC [--with FILE]... [CC FLAGS...]: build a target the ordinary way
+# ($HP_TMP/NAME from SRC and the --with sources), plus the objects of SRC a patch is built from:
+# NAME.orig.o, NAME.fix1.o, NAME.fix2.o (-DHP_FIX=N), all with -ffunction-sections
+# -fdata-sections and otherwise the same flags.
+hp_compile() {
+	local name=$1 src=$2 n with=()
+	shift 2
+	while [ "${1:-}" = --with ]; do
+		with+=("$2")
+		shift 2
+	done
+	cc $HP_CFLAGS "$@" -o "$HP_TMP/$name" "$src" "${with[@]}" || return 1
+	cc $HP_CFLAGS "$@" -ffunction-sections -fdata-sections -c "$src" -o "$HP_TMP/$name.orig.o" || return 1
+	for n in 1 2; do
+		cc $HP_CFLAGS "$@" -DHP_FIX=$n -ffunction-sections -fdata-sections -c "$src" \
+			-o "$HP_TMP/$name.fix$n.o" || return 1
+	done
+}
+
+# hp_compile_lib NAME SRC [CC FLAGS...]: like hp_compile for a shared library lib$NAME.so.
+hp_compile_lib() {
+	local name=$1 src=$2 n
+	shift 2
+	cc $HP_CFLAGS -fPIC -shared "$@" -o "$HP_TMP/lib$name.so" "$src" || return 1
+	cc $HP_CFLAGS -fPIC "$@" -ffunction-sections -fdata-sections -c "$src" -o "$HP_TMP/lib$name.orig.o" || return 1
+	for n in 1 2; do
+		cc $HP_CFLAGS -fPIC "$@" -DHP_FIX=$n -ffunction-sections -fdata-sections -c "$src" \
+			-o "$HP_TMP/lib$name.fix$n.o" || return 1
+	done
+}
+
+# hp_make_patch NAME FIX OUT [hotpatch build args...]: build a patch for $HP_TMP/NAME (or a path).
+hp_make_patch() {
+	local name=$1 fix=$2 out=$3 target
+	shift 3
+	target=$HP_TMP/$name
+	"$HOTPATCH" build --target "$target" --orig "$HP_TMP/$name.orig.o" --patched "$HP_TMP/$name.fix$fix.o" \
+		-o "$out" "$@" >"$HP_TMP/build.log" 2>&1 || { cat "$HP_TMP/build.log" >&2; return 1; }
+}
+
+# Maps of a process with the lines that move on their own ([heap], [stack]) left out.
+hp_maps() { grep -v -e '\[heap\]' -e '\[stack\]' "/proc/$1/maps"; }
