@@ -173,6 +173,7 @@ void hp_elf_close(struct hp_elf *e)
 	free(e->by_addr);
 	free(e->files);
 	free(e->imports);
+	free(e->loads);
 	if (e->elf)
 		elf_end(e->elf);
 	if (e->fd >= 0)

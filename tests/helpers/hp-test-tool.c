@@ -4,12 +4,14 @@
  *   funcbytes PID PATH SYMBOL   hex bytes of SYMBOL as mapped in PID (PATH: the module's file)
  *   filebytes PATH SYMBOL       hex bytes of SYMBOL in the file
  *   funcaddr PID PATH SYMBOL    runtime address of SYMBOL in PID
+ *   poke PID ADDR HEX           write bytes into PID's memory (to simulate another tool's change)
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/elf.h"
 #include "lib/ptrace.h"
@@ -85,6 +87,20 @@ int main(int argc, char **argv)
 			return 2;
 		return in_process(ctx, pid, argv[3], argv[4], !strcmp(argv[1], "funcbytes"));
 	}
+	if (argc == 5 && !strcmp(argv[1], "poke")) {
+		uint8_t bytes[64];
+		int n, fd;
+
+		if (hp_parse_pid(argv[2], &pid) < 0 || (n = hp_unhex(argv[4], bytes, sizeof(bytes))) <= 0)
+			return 2;
+		fd = hp_mem_open(ctx, pid);
+		if (fd < 0 || hp_mem_write(fd, strtoull(argv[3], NULL, 0), bytes, (size_t)n) < 0) {
+			fprintf(stderr, "hp-test-tool: cannot write: %s\n", hp_ctx_errmsg(ctx));
+			return 1;
+		}
+		close(fd);
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "filebytes")) {
 		struct hp_elf *e;
 		const struct hp_sym *s;
@@ -101,6 +117,6 @@ int main(int argc, char **argv)
 		hp_elf_close(e);
 		return 0;
 	}
-	fprintf(stderr, "usage: hp-test-tool funcbytes|funcaddr PID PATH SYMBOL | filebytes PATH SYMBOL\n");
+	fprintf(stderr, "usage: hp-test-tool funcbytes|funcaddr PID PATH SYMBOL | filebytes PATH SYMBOL | poke PID ADDR HEX\n");
 	return 2;
 }

@@ -175,7 +175,7 @@ HP_CFLAGS=${HP_CFLAGS:--O2 -g}
 
 # hp_compile NAME SRC [--with FILE]... [CC FLAGS...]: build a target the ordinary way
 # ($HP_TMP/NAME from SRC and the --with sources), plus the objects of SRC a patch is built from:
-# NAME.orig.o, NAME.fix1.o, NAME.fix2.o (-DHP_FIX=N), all with -ffunction-sections
+# NAME.orig.o, NAME.fix1.o ... NAME.fix3.o (-DHP_FIX=N), all with -ffunction-sections
 # -fdata-sections and otherwise the same flags.
 hp_compile() {
 	local name=$1 src=$2 n with=()
@@ -186,7 +186,7 @@ hp_compile() {
 	done
 	cc $HP_CFLAGS "$@" -o "$HP_TMP/$name" "$src" "${with[@]}" || return 1
 	cc $HP_CFLAGS "$@" -ffunction-sections -fdata-sections -c "$src" -o "$HP_TMP/$name.orig.o" || return 1
-	for n in 1 2; do
+	for n in 1 2 3; do
 		cc $HP_CFLAGS "$@" -DHP_FIX=$n -ffunction-sections -fdata-sections -c "$src" \
 			-o "$HP_TMP/$name.fix$n.o" || return 1
 	done
