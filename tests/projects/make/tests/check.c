@@ -1,0 +1,7 @@
+#include <stdio.h>
+#include "../meter.h"
+
+int main(void)
+{
+	return meter_add(1, 2) == 3 ? 0 : 1;
+}
