@@ -163,17 +163,43 @@ static int unmap_regions(struct op *op, const uint64_t *addr, const uint64_t *si
 }
 
 /*
- * Map the image into the process: create a memfd there, fill it from here,
- * map each segment with its protection, close the target's descriptor.
- * On failure nothing stays mapped.
+ * Fill the mapped (not yet used) region from here while the target runs:
+ * through the memfd itself (/proc/PID/map_files), whose pages the private
+ * mappings read until someone writes to them, else through /proc/PID/mem.
+ */
+static int fill_image(struct op *op, const struct hp_image *img)
+{
+	char path[96];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, op->pid, img->base,
+		 img->base + img->seg[HP_SEG_R].size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		r = ftruncate(fd, (off_t)img->size) < 0 ? -errno : hp_pwrite_all(fd, img->buf, img->size, 0);
+		close(fd);
+		if (r == 0)
+			return 0;
+	}
+	hp_debug(op->ctx, "pid %d: filling the patch through %s failed; writing its memory instead", op->pid, path);
+	r = hp_mem_write(op->proc.memfd, img->base, img->buf, img->size);
+	if (r < 0)
+		return hp_err(op->ctx, r, "pid %d: cannot write the patch into its memory: %s", op->pid, strerror(-r));
+	return 0;
+}
+
+/*
+ * Map the image into the process: with one borrowed thread, create a memfd
+ * there, map each segment with its protection and close the descriptor;
+ * then fill it while the process runs.  On failure nothing stays mapped.
  */
 static int map_image(struct op *op, const struct hp_image *img, const char *id)
 {
-	char name[96], fdpath[64];
+	char name[96];
 	struct hp_inject inj;
 	uint64_t name_addr;
 	long fd = -1, ret;
-	int r, r2, k, ourfd = -1;
+	int r, r2, k;
 	size_t mapped = 0;
 
 	snprintf(name, sizeof(name), HP_MEMFD_PREFIX "%s", id);
@@ -191,43 +217,28 @@ static int map_image(struct op *op, const struct hp_image *img, const char *id)
 			   strerror((int)-fd));
 		goto out;
 	}
-	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%ld", op->pid, fd);
-	ourfd = open(fdpath, O_RDWR | O_CLOEXEC);
-	if (ourfd < 0) {
-		r = hp_err(op->ctx, -errno, "pid %d: cannot open its memfd %s: %s", op->pid, fdpath, strerror(errno));
-		goto out_close;
-	}
-	if (ftruncate(ourfd, (off_t)img->size) < 0) {
-		r = hp_err(op->ctx, -errno, "pid %d: cannot size the patch memfd: %s", op->pid, strerror(errno));
-		goto out_close;
-	}
-	r = hp_pwrite_all(ourfd, img->buf, img->size, 0);
-	if (r < 0) {
-		r = hp_err(op->ctx, r, "pid %d: cannot fill the patch memfd: %s", op->pid, strerror(-r));
-		goto out_close;
-	}
 	for (k = 0; k < HP_SEG_MAX; k++) {
-		const struct hp_seg *s = &img->seg[k];
+		const struct hp_seg *sg = &img->seg[k];
 
-		if (!s->size)
+		if (!sg->size)
 			continue;
-		r = sys(op, &inj, SYS_mmap, (long)(img->base + s->off), (long)s->size, s->prot,
-			MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, (long)s->off, &ret);
+		r = sys(op, &inj, SYS_mmap, (long)(img->base + sg->off), (long)sg->size, sg->prot,
+			MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, (long)sg->off, &ret);
 		if (r < 0)
 			goto out_unmap;
-		if (ret < 0 || (uint64_t)ret != img->base + s->off) {
+		if (ret < 0 || (uint64_t)ret != img->base + sg->off) {
 			if (ret >= 0 || ret < -4095) {
 				long dummy;
 
 				/* an old kernel treated NOREPLACE as a hint */
-				sys(op, &inj, SYS_munmap, ret, (long)s->size, 0, 0, 0, 0, &dummy);
+				sys(op, &inj, SYS_munmap, ret, (long)sg->size, 0, 0, 0, 0, &dummy);
 				ret = -EEXIST;
 			}
 			r = hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid,
-				   img->base + s->off, strerror((int)-ret));
+				   img->base + sg->off, strerror((int)-ret));
 			goto out_unmap;
 		}
-		mapped = s->off + s->size;
+		mapped = sg->off + sg->size;
 	}
 	r = 0;
 	goto out_close;
@@ -236,6 +247,7 @@ out_unmap:
 		long dummy;
 
 		sys(op, &inj, SYS_munmap, (long)img->base, (long)mapped, 0, 0, 0, 0, &dummy);
+		mapped = 0;
 	}
 out_close:
 	if (fd >= 0) {
@@ -244,10 +256,21 @@ out_close:
 		sys(op, &inj, SYS_close, fd, 0, 0, 0, 0, 0, &dummy);
 	}
 out:
-	if (ourfd >= 0)
-		close(ourfd);
 	r2 = hijack_end(op, &inj);
-	return r < 0 ? r : r2;
+	if (r == 0 && r2 == 0) {
+		r = fill_image(op, img);
+		if (r < 0) {
+			char saved[sizeof(op->ctx->errmsg)];
+			uint64_t a = img->base, sz = img->size;
+
+			memcpy(saved, op->ctx->errmsg, sizeof(saved));
+			unmap_regions(op, &a, &sz, 1);
+			memcpy(op->ctx->errmsg, saved, sizeof(saved));
+		}
+	} else if (r == 0) {
+		r = r2;
+	}
+	return r;
 }
 
 /* Import resolution for the linker. */

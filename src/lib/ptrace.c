@@ -728,6 +728,25 @@ fail_stopped:
 	return r;
 }
 
+/*
+ * Wait for a thread we just resumed for one short step.  Spinning for up
+ * to 2 ms keeps this CPU awake, so the wake-up after the step costs
+ * nothing (a blocking wait halts the CPU, and on a virtual machine each
+ * round trip then pays for waking it); after that, block.
+ */
+static int wait_step(pid_t tid, int *st)
+{
+	uint64_t until = hp_now_ns() + 2000000ull;
+	pid_t w;
+
+	do {
+		w = waitpid(tid, st, __WALL | WNOHANG);
+		if (w != 0)
+			return w < 0 ? -1 : 0;
+	} while (hp_now_ns() < until);
+	return waitpid(tid, st, __WALL) < 0 ? -1 : 0;
+}
+
 int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret)
 {
 	struct user_regs_struct regs = inj->saved;
@@ -748,7 +767,7 @@ int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const 
 	for (tries = 0; tries < 64; tries++) {
 		if (ptrace(PTRACE_SINGLESTEP, inj->tid, 0, 0) < 0)
 			return hp_err(ctx, -errno, "pid %d: single-step failed: %s", inj->pid, strerror(errno));
-		if (waitpid(inj->tid, &st, __WALL) < 0)
+		if (wait_step(inj->tid, &st) < 0)
 			return hp_err(ctx, -errno, "pid %d: waitpid: %s", inj->pid, strerror(errno));
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
 			inj->attached = false;
