@@ -15,7 +15,12 @@ const char *const help_info =
 	"Print the manifest of a patch file (id, target build-id, level,\n"
 	"classification, CVEs, replaced functions with their original size and\n"
 	"hash, signer) and the sections of its payload.  The file is parsed and\n"
-	"validated but its signature is not checked; use 'hotpatch verify'.\n";
+	"validated but its signature is not checked; use 'hotpatch verify'.\n"
+	"\n"
+	"options:\n"
+	"  -j, --json             print the manifest and sections as JSON\n"
+	"\n"
+	"exit codes: 0 shown, 7 malformed patch, 8 another architecture, 1 other errors, 2 usage.\n";
 
 static void flags_str(uint64_t f, char *buf)
 {

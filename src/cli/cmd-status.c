@@ -17,7 +17,11 @@ const char *const help_status =
 	"signer, time applied, and for each replaced function whether its entry\n"
 	"currently jumps to the patch.  A record left by an interrupted operation is\n"
 	"shown as prepared, committing or reverting, and as inconsistent when the\n"
-	"code does not agree with it.\n"
+	"code does not agree with it.  Nothing is stopped or attached.\n"
+	"\n"
+	"options:\n"
+	"  -p, --pid PID          process\n"
+	"  -j, --json             print the status as JSON\n"
 	"\n"
 	"exit codes: 0 shown, 13 no such process, 14 permission denied, 1 other errors.\n";
 

@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Install what hotpatch needs to build and test on Debian 12, if missing.
+# Sourced by test.sh and demo.sh: hp_ensure_deps [extra packages...]
+
+HP_DEPS=(
+	gcc make pkg-config meson ninja-build
+	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev
+	elfutils binutils patch
+	# tests: tracers and JSON in shell tests, build systems the builder is tested with
+	strace jq cmake autoconf automake libtool
+	# fuzzing and sanitizers
+	clang libclang-rt-14-dev
+)
+
+hp_ensure_deps() {
+	local missing=() p
+	for p in "${HP_DEPS[@]}" "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} = 0 ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "hotpatch: missing packages: ${missing[*]}" >&2
+		echo "hotpatch: run as root (it installs them with apt-get), or: apt-get install ${missing[*]}" >&2
+		return 1
+	fi
+	echo "hotpatch: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# hp_configure DIR [meson options...]: set up (or reuse) a build directory and build it.
+hp_configure() {
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null || return 1
+	fi
+	ninja -C "$dir" >/dev/null || ninja -C "$dir"
+}
