@@ -315,6 +315,67 @@ static int rm_stale(const char *p, const struct stat *st, int type, struct FTW *
 	return 0;
 }
 
+static size_t cmake_scrubbed;
+static char cmake_dirs[8][PATH_MAX];
+static size_t ncmake_dirs;
+
+/* Why: a CMake-generated Makefile names the tree it was configured for by absolute path. */
+static bool cmake_generated(const char *p)
+{
+	static const char mark[] = "# CMAKE generated file";
+	char head[sizeof(mark)];
+	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	return fd >= 0 && read(fd, head, sizeof(mark) - 1) == (ssize_t)sizeof(mark) - 1 &&
+	       !memcmp(head, mark, sizeof(mark) - 1);
+}
+
+static int find_cmake_cache(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	if (type == FTW_F && !strcmp(p + ftw->base, "CMakeCache.txt") && ncmake_dirs < ARRAY_SIZE(cmake_dirs) &&
+	    ftw->base < PATH_MAX) {
+		memcpy(cmake_dirs[ncmake_dirs], p, (size_t)ftw->base);
+		cmake_dirs[ncmake_dirs++][ftw->base] = 0;
+	}
+	return 0;
+}
+
+static int rm_cmake_state(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char *b = p + ftw->base;
+
+	(void)st;
+	if (type == FTW_F && (!strcmp(b, "CMakeCache.txt") || !strcmp(b, "cmake_install.cmake") ||
+			      !strcmp(b, "CTestTestfile.cmake") || !strcmp(b, "build.ninja") ||
+			      !strcmp(b, "rules.ninja") || (!strcmp(b, "Makefile") && cmake_generated(p)))) {
+		if (unlink(p) == 0)
+			cmake_scrubbed++;
+	} else if (type == FTW_D && !strcmp(b, "CMakeFiles")) {
+		rm_tree(p);
+		cmake_scrubbed++;
+		return FTW_SKIP_SUBTREE;
+	}
+	return FTW_CONTINUE;
+}
+
+/*
+ * A CMake build directory copied from SRCDIR still points at SRCDIR: its
+ * cache and generated Makefiles would compile (and link!) the user's tree,
+ * not the copy.  Remove that state in every directory holding a
+ * CMakeCache.txt, so the build command has to configure the copy afresh.
+ */
+static void scrub_cmake(const char *root)
+{
+	size_t i;
+
+	ncmake_dirs = 0;
+	cmake_scrubbed = 0;
+	nftw(root, find_cmake_cache, 32, FTW_PHYS);
+	for (i = 0; i < ncmake_dirs; i++)
+		nftw(cmake_dirs[i], rm_cmake_state, 32, FTW_PHYS | FTW_ACTIONRETVAL);
+}
+
 /* ---- the wrapper's log ---- */
 
 static void blog_release(struct blog *b)
@@ -833,6 +894,7 @@ static int copy_tree(struct drv *d, const char *dst)
 		return hp_err(d->ctx, r < 0 ? r : -EIO, "build: cannot copy '%s' to '%s'", d->srcdir, dst);
 	stale_removed = 0;
 	nftw(dst, rm_stale, 32, FTW_PHYS);
+	scrub_cmake(dst);
 	return 0;
 }
 
@@ -876,6 +938,18 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 	r = read_log(d, b, logp, store);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < b->ncc; i++) {
+		size_t sl = strlen(d->srcdir);
+
+		/* relative paths are inside the copy; an absolute one in SRCDIR means the build escaped it */
+		if (!strncmp(b->cc[i].rel_src, d->srcdir, sl) && b->cc[i].rel_src[sl] == '/') {
+			d->keep = true;
+			return hp_err(d->ctx, -HP_E_BUILD,
+				      "build: the %s build compiled %s from SRCDIR itself, not from the copy (a build "
+				      "directory configured with absolute paths?); let the build command configure a fresh "
+				      "one", name, b->cc[i].rel_src);
+		}
+	}
 	if (!b->ncc) {
 		d->keep = true;
 		return hp_err(d->ctx, -ECHILD,
@@ -1090,6 +1164,10 @@ static int build_copy(struct drv *d, const char *name, struct blog *b, bool appl
 	if (stale_removed && !apply)
 		dev(d, HP_DRIVER_NOTE, d->srcdir, "removed %zu object files of an earlier build from the copies, so every "
 			"translation unit is compiled", stale_removed);
+	if (ncmake_dirs && !apply)
+		dev(d, HP_DRIVER_NOTE, d->srcdir, "removed the state of %zu CMake build director%s from the copies (it "
+			"names SRCDIR); the build command must configure, e.g. cmake -B build && cmake --build build",
+		    ncmake_dirs, ncmake_dirs == 1 ? "y" : "ies");
 	if (apply) {
 		r = apply_diff(d, root);
 		if (r < 0)

@@ -114,7 +114,7 @@ static void print_driver(struct cli *cli, const struct hp_driver_report *d, FILE
 	for (i = 0; i < d->n; i++) {
 		enum hp_driver_action a = d->v[i].action;
 		const char *kind = a == HP_DRIVER_APPLIED || a == HP_DRIVER_IGNORED ? "diff"
-				   : a == HP_DRIVER_NOTE				? "note"
+				   : a == HP_DRIVER_REFUSED				? "refused"
 											: "unit";
 
 		if (a == HP_DRIVER_NOTE)
