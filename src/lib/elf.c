@@ -27,6 +27,25 @@ void hp_libelf_init(void)
 	pthread_once(&elf_once, elf_init);
 }
 
+/* The GNU build-id among the notes of one note segment or section. */
+static int build_id_in_notes(Elf_Data *d, uint8_t *buf, size_t *ret_len)
+{
+	GElf_Nhdr nh;
+	size_t off = 0, noff, doff;
+
+	if (!d)
+		return -ENOENT;
+	while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp((char *)d->d_buf + noff, "GNU", 4) &&
+		    nh.n_descsz > 0 && nh.n_descsz <= HP_BUILD_ID_MAX) {
+			memcpy(buf, (char *)d->d_buf + doff, nh.n_descsz);
+			*ret_len = nh.n_descsz;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /* Find the GNU build-id note in the PT_NOTE segments, else in SHT_NOTE sections. */
 static int find_build_id(Elf *elf, uint8_t *buf, size_t *ret_len)
 {
@@ -36,47 +55,21 @@ static int find_build_id(Elf *elf, uint8_t *buf, size_t *ret_len)
 	if (elf_getphdrnum(elf, &phnum) == 0) {
 		for (i = 0; i < phnum; i++) {
 			GElf_Phdr ph;
-			Elf_Data *d;
-			GElf_Nhdr nh;
-			size_t off = 0, noff, doff;
 
 			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
 				continue;
-			d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
-						 ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
-			if (!d)
-				continue;
-			while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
-				if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-				    !memcmp((char *)d->d_buf + noff, "GNU", 4) && nh.n_descsz > 0 &&
-				    nh.n_descsz <= HP_BUILD_ID_MAX) {
-					memcpy(buf, (char *)d->d_buf + doff, nh.n_descsz);
-					*ret_len = nh.n_descsz;
-					return 0;
-				}
-			}
+			if (build_id_in_notes(elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+								   ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR),
+					      buf, ret_len) == 0)
+				return 0;
 		}
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
-		Elf_Data *d;
-		GElf_Nhdr nh;
-		size_t off = 0, noff, doff;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp((char *)d->d_buf + noff, "GNU", 4) && nh.n_descsz > 0 &&
-			    nh.n_descsz <= HP_BUILD_ID_MAX) {
-				memcpy(buf, (char *)d->d_buf + doff, nh.n_descsz);
-				*ret_len = nh.n_descsz;
-				return 0;
-			}
-		}
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_NOTE &&
+		    build_id_in_notes(elf_getdata(scn, NULL), buf, ret_len) == 0)
+			return 0;
 	}
 	return -ENOENT;
 }
