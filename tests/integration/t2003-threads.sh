@@ -6,6 +6,9 @@
 hp_require ptrace cc
 
 CYCLES=${HP_CYCLES:-200}
+# The patcher prepares each operation while the target's 64 threads keep both CPUs busy; at equal
+# priority it gets 1/65 of them.  An operator or agent runs maintenance like this at a higher priority.
+HP_NICE="nice -n -10"
 test_expect_success 'build the spinning target and its patch' '
 	hp_compile spin "$TARGET_SRC/spin.c" -pthread &&
 	hp_make_patch spin 1 "$HP_TMP/spin-fix1.hpatch" --id spin-fix1
@@ -16,10 +19,10 @@ pid=$(hp_pid "$t")
 test_expect_success "64 threads: $CYCLES apply/revert cycles" '
 	fails=0 busy=0
 	for ((i = 0; i < CYCLES; i++)); do
-		"$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/spin-fix1.hpatch" >/dev/null 2>"$HP_TMP/err"
+		$HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/spin-fix1.hpatch" >/dev/null 2>"$HP_TMP/err"
 		rc=$?
 		[ $rc = 0 ] || { [ $rc = 4 ] && busy=$((busy + 1)) && continue; cat "$HP_TMP/err"; exit 1; }
-		"$HOTPATCH" revert -p $pid spin-fix1 >/dev/null 2>"$HP_TMP/err" ||
+		$HP_NICE "$HOTPATCH" revert -p $pid spin-fix1 >/dev/null 2>"$HP_TMP/err" ||
 			{ cat "$HP_TMP/err"; exit 1; }
 	done
 	say "busy refusals: $busy"
