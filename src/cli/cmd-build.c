@@ -166,6 +166,15 @@ static void print_report(struct cli *cli, const struct hp_build_report *rep, con
 		       rep->nreplaced == 1 ? "" : "s", rep->nnew);
 }
 
+/* Why: a bad --cve would otherwise surface only as a manifest error after the whole build. */
+static bool looks_like_cve(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 13 && n <= 24 && !strncmp(s, "CVE-", 4) && strspn(s + 4, "0123456789") == 4 && s[8] == '-' &&
+	       strspn(s + 9, "0123456789") == n - 9;
+}
+
 /* The exit code for a build result, after the report is printed. */
 static int build_exit(struct cli *cli, int r)
 {
@@ -272,6 +281,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 			o.classification = optarg;
 			break;
 		case OPT_CVE:
+			if (!looks_like_cve(optarg))
+				return cli_usage(cli, "build", "'%s' is not a CVE id (CVE-YYYY-NNNN)", optarg);
 			cves[o.ncves++] = optarg;
 			break;
 		case OPT_DEBUG:
