@@ -248,6 +248,41 @@ static int git_line_paths(const char *s, size_t n, char **ret_old, char **ret_ne
 	return -EINVAL;
 }
 
+/*
+ * A git part without ---/+++ lines (a rename, a mode change, a binary
+ * file): its names come from "rename from/to" (or "copy from/to"), else from
+ * the "diff --git" line itself.
+ */
+static int add_git_only(struct hp_diff *d, size_t *cap, const char *git_line, size_t git_ll, char **ren_old,
+			char **ren_new, size_t off, size_t line, size_t end, bool binary)
+{
+	struct hp_diff_file *f;
+	char *op = NULL, *np = NULL;
+
+	if (*ren_old && *ren_new) {
+		op = TAKE_PTR(*ren_old);
+		np = TAKE_PTR(*ren_new);
+	} else if (git_line_paths(git_line, git_ll, &op, &np) < 0) {
+		free(op);
+		free(np);
+		return 0;	/* names we cannot tell apart: nothing patch(1) could apply either */
+	}
+	f = add_file(d, cap);
+	if (!f) {
+		free(op);
+		free(np);
+		return -ENOMEM;
+	}
+	f->old_path = op;
+	f->new_path = np;
+	f->off = off;
+	f->line = line;
+	f->len = end - off;
+	f->git = true;
+	f->binary = binary;
+	return 0;
+}
+
 int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_diff *ret)
 {
 	struct rd r = { .buf = buf, .len = len };
@@ -257,6 +292,7 @@ int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_dif
 	bool in_hdr = false, git_hdr = false, git_binary = false;
 	const char *git_line = NULL;
 	size_t git_ll = 0;
+	char *ren_old = NULL, *ren_new = NULL;	/* "rename from/to" of the current git part */
 	unsigned long rem_old = 0, rem_new = 0;
 	int e;
 
@@ -359,34 +395,21 @@ int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_dif
 			hcap = 0;
 			in_hdr = git_hdr = git_binary = false;
 			git_line = NULL;
+			zfree(ren_old);
+			zfree(ren_new);
 			continue;
 		}
 		if (starts(&r, "diff --git ") || starts(&r, "Index: ") || starts(&r, "diff ")) {
 			if (in_hdr && git_hdr && git_line) {
 				/* the previous git part had no ---/+++: a rename, mode change or binary file */
-				char *op = NULL, *np = NULL;
-
-				if (git_line_paths(git_line, git_ll, &op, &np) == 0) {
-					f = add_file(&d, &cap);
-					if (!f) {
-						free(op);
-						free(np);
-						e = -ENOMEM;
-						goto fail;
-					}
-					f->old_path = op;
-					f->new_path = np;
-					f->off = hdr_off;
-					f->line = hdr_line;
-					f->len = r.loff - hdr_off;
-					f->git = true;
-					f->binary = git_binary;
-					hcap = 0;
-				} else {
-					free(op);
-					free(np);
-				}
+				e = add_git_only(&d, &cap, git_line, git_ll, &ren_old, &ren_new, hdr_off, hdr_line, r.loff,
+						 git_binary);
+				if (e < 0)
+					goto fail;
+				hcap = 0;
 			}
+			zfree(ren_old);
+			zfree(ren_new);
 			if (starts(&r, "diff --git ")) {
 				/* a git part starts here, whatever came before */
 				hdr_off = r.loff;
@@ -404,6 +427,23 @@ int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_dif
 			}
 			in_hdr = true;
 			f = NULL;
+			continue;
+		}
+		if (in_hdr && git_hdr && (starts(&r, "rename from ") || starts(&r, "rename to ") ||
+					  starts(&r, "copy from ") || starts(&r, "copy to "))) {
+			bool from = starts(&r, "rename from ") || starts(&r, "copy from ");
+			size_t skip = starts(&r, "rename ") ? (from ? 12 : 10) : (from ? 10 : 8);
+			char **slot = from ? &ren_old : &ren_new;
+			char *p = NULL;
+
+			free(*slot);
+			*slot = NULL;
+			if (r.ll > skip && !memchr(r.l + skip, 0, r.ll - skip) &&
+			    asprintf(&p, "%s/%.*s", from ? "a" : "b", (int)(r.ll - skip), r.l + skip) < 0) {
+				e = -ENOMEM;
+				goto fail;
+			}
+			*slot = p;
 			continue;
 		}
 		if (in_hdr && (starts(&r, "GIT binary patch") || starts(&r, "Binary files "))) {
@@ -424,28 +464,12 @@ int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_dif
 		goto fail;
 	}
 	if (in_hdr && git_hdr && git_line) {
-		char *op = NULL, *np = NULL;
-
-		if (git_line_paths(git_line, git_ll, &op, &np) == 0) {
-			f = add_file(&d, &cap);
-			if (!f) {
-				free(op);
-				free(np);
-				e = -ENOMEM;
-				goto fail;
-			}
-			f->old_path = op;
-			f->new_path = np;
-			f->off = hdr_off;
-			f->line = hdr_line;
-			f->len = len - hdr_off;
-			f->git = true;
-			f->binary = git_binary;
-		} else {
-			free(op);
-			free(np);
-		}
+		e = add_git_only(&d, &cap, git_line, git_ll, &ren_old, &ren_new, hdr_off, hdr_line, len, git_binary);
+		if (e < 0)
+			goto fail;
 	}
+	free(ren_old);
+	free(ren_new);
 	if (!d.nfiles) {
 		e = hp_err(ctx, -ENODATA, "diff: no file changes found (not a unified diff?)");
 		goto fail;
@@ -453,6 +477,8 @@ int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_dif
 	*ret = d;
 	return 0;
 fail:
+	free(ren_old);
+	free(ren_new);
 	hp_diff_release(&d);
 	return e;
 }
