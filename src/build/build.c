@@ -2,18 +2,25 @@
 /*
  * Building a patch from original and patched objects.
  *
- * The pipeline, per translation unit: correlate (pair each patched section
- * and symbol with its original twin), compare (which functions changed,
- * which objects changed), include (the changed and new functions, then
- * whatever they need that the target does not already have), verify (the
- * rebuilt original must match the running binary byte for byte outside
- * relocations), emit (payload, symbols bound to the target, manifest).
+ * The pipeline, per translation unit (builder.h lists the files):
+ * correlate (pair each patched section and symbol with its original twin,
+ * by structure where names are the compiler's), compare (which functions
+ * changed, modulo line-number noise; refuse changed data), check (C++,
+ * IFUNC, run-once code, type layouts), place the unit in the target and
+ * decide what is replaced, IPA-RA (callers that relied on a callee's
+ * registers), include (the changed and new functions, then whatever they
+ * need that the target does not already have), verify (the rebuilt
+ * original must match the running binary byte for byte outside
+ * relocations: every replaced function, and every function of the unit the
+ * patch calls), emit (payload, symbols bound to the target, manifest).
  *
  * References from the payload to things the target already has are bound
- * to the target's own copies: unchanged functions, existing variables (so
- * their values persist), existing constant tables.  A reference to the
- * entry of a replaced function also binds to the original address, so a
- * function pointer taken in new code equals one stored before the patch.
+ * to the target's own copies: unchanged functions, existing variables and
+ * thread-locals (so their values persist), existing constant tables.  A
+ * reference to the entry of a replaced function also binds to the original
+ * address, so a function pointer taken in new code equals one stored
+ * before the patch.  Constants private to the code (literals, __func__,
+ * jump tables, switch tables) travel with it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,37 +31,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "build.h"
-#include "obj.h"
-#include "lib/elf.h"
-#include "lib/patch.h"
+#include "builder.h"
+#include "x86.h"
 
-struct builder {
-	struct hp_ctx *ctx;
-	const struct hp_build_opts *opts;
-	struct hp_build_report *rep;
-	struct hp_elf *target;
-
-	struct hp_wsec *secs;
-	size_t nsecs, capsecs;
-	struct hp_wsym *syms;
-	size_t nsyms, capsyms;
-	struct hp_manifest_func *funcs;
-	size_t nfuncs, capfuncs;
-	const char **new_funcs;
-	size_t nnew;
-	char **owned;			/* strings to free */
-	size_t nowned;
-};
-
-struct unit {
-	struct ob_obj *orig, *patched;
-	const char *tu;
-	struct ob_sec **work;		/* included sections still to process */
-	size_t nwork, capwork;
-};
-
-static const char *own(struct builder *b, char *s)
+const char *bld_own(struct builder *b, char *s)
 {
 	char **n;
 
@@ -70,8 +50,7 @@ static const char *own(struct builder *b, char *s)
 	return s;
 }
 
-__attribute__((format(printf, 5, 6))) static void event(struct builder *b, enum hp_build_action a, const char *what,
-							const char *tu, const char *fmt, ...)
+void bld_event(struct builder *b, enum hp_build_action a, const char *what, const char *tu, const char *fmt, ...)
 {
 	struct hp_build_event *nv;
 	va_list ap;
@@ -91,8 +70,7 @@ __attribute__((format(printf, 5, 6))) static void event(struct builder *b, enum 
 }
 
 /* Refuse the build: record the reason in the report and the context. */
-__attribute__((format(printf, 4, 5))) static int refuse(struct builder *b, const char *what, const char *tu,
-						       const char *fmt, ...)
+int bld_refuse(struct builder *b, const char *what, const char *tu, const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
@@ -100,7 +78,7 @@ __attribute__((format(printf, 4, 5))) static int refuse(struct builder *b, const
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	event(b, HP_BUILD_REFUSED, what, tu, "%s", msg);
+	bld_event(b, HP_BUILD_REFUSED, what, tu, "%s", msg);
 	return hp_err(b->ctx, -HP_E_BUILD, "%s%s%s: %s", tu ? tu : "", tu ? ": " : "", what, msg);
 }
 
@@ -117,168 +95,11 @@ void hp_build_report_release(struct hp_build_report *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
-static bool is_pcrel(uint32_t t)
-{
-	return t == R_X86_64_PC32 || t == R_X86_64_PLT32 || t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX ||
-	       t == R_X86_64_REX_GOTPCRELX;
-}
-
-/* Offset inside the referenced section that a relocation designates (PC-relative ones carry -4). */
-static int64_t rela_target_off(const struct ob_rela *r)
-{
-	int64_t off = r->addend + (is_pcrel(r->type) ? 4 : 0);
-
-	if (r->sym->type != STT_SECTION)
-		off += (int64_t)r->sym->s.st_value;
-	return off;
-}
-
-static const char *string_at(const struct ob_sec *s, int64_t off)
-{
-	if (!s || !s->data || off < 0 || (uint64_t)off >= s->sh.sh_size)
-		return NULL;
-	if (!memchr(s->data + off, 0, s->sh.sh_size - (uint64_t)off))
-		return NULL;
-	return (const char *)s->data + off;
-}
-
-/* Do two relocations point at the same thing? */
-static bool rela_equal(const struct ob_rela *a, const struct ob_rela *b)
-{
-	const struct ob_sym *sa = a->sym, *sb = b->sym;
-
-	if (a->type != b->type || a->offset != b->offset)
-		return false;
-	if (sa->sec && sb->sec && ob_is_string_sec(sa->sec) && ob_is_string_sec(sb->sec)) {
-		const char *x = string_at(sa->sec, rela_target_off(a)), *y = string_at(sb->sec, rela_target_off(b));
-
-		return x && y && !strcmp(x, y);
-	}
-	if ((sa->type == STT_SECTION) != (sb->type == STT_SECTION))
-		return false;
-	if (strcmp(sa->name, sb->name))
-		return false;
-	return a->addend == b->addend;
-}
-
-/* Bytes covered by relocations are not compared directly (their symbols are). */
-static uint8_t *reloc_mask(const struct ob_sec *s)
-{
-	uint8_t *m = calloc(1, s->sh.sh_size ? s->sh.sh_size : 1);
-	size_t i;
-
-	if (!m)
-		return NULL;
-	for (i = 0; i < s->nrelas; i++) {
-		int w = hp_reloc_width(s->relas[i].type);
-		uint64_t k;
-
-		if (w <= 0)
-			w = 8;
-		for (k = 0; k < (uint64_t)w && s->relas[i].offset + k < s->sh.sh_size; k++)
-			m[s->relas[i].offset + k] = 1;
-	}
-	return m;
-}
-
-static int sections_equal(const struct ob_sec *a, const struct ob_sec *b)
-{
-	_cleanup_free_ uint8_t *mask = NULL;
-	size_t i;
-
-	if (a->sh.sh_size != b->sh.sh_size || a->sh.sh_type != b->sh.sh_type || a->nrelas != b->nrelas)
-		return 0;
-	for (i = 0; i < a->nrelas; i++)
-		if (!rela_equal(&a->relas[i], &b->relas[i]))
-			return 0;
-	if (a->sh.sh_type == SHT_NOBITS)
-		return 1;
-	mask = reloc_mask(a);
-	if (!mask)
-		return -ENOMEM;
-	for (i = 0; i < a->sh.sh_size; i++)
-		if (!mask[i] && a->data[i] != b->data[i])
-			return 0;
-	return 1;
-}
-
-/* Pair sections and symbols of the patched object with the original by name. */
-static void correlate(struct unit *u)
-{
-	size_t i, k;
-
-	for (i = 1; i < u->patched->nsecs; i++) {
-		struct ob_sec *p = &u->patched->secs[i];
-
-		for (k = 1; k < u->orig->nsecs; k++)
-			if (!u->orig->secs[k].twin && !strcmp(u->orig->secs[k].name, p->name) &&
-			    u->orig->secs[k].sh.sh_type == p->sh.sh_type) {
-				p->twin = &u->orig->secs[k];
-				u->orig->secs[k].twin = p;
-				break;
-			}
-	}
-	for (i = 1; i < u->patched->nsyms; i++) {
-		struct ob_sym *p = &u->patched->syms[i];
-
-		if (p->type == STT_SECTION || p->type == STT_FILE || !*p->name)
-			continue;
-		for (k = 1; k < u->orig->nsyms; k++) {
-			struct ob_sym *o = &u->orig->syms[k];
-
-			if (!o->twin && o->type == p->type && !strcmp(o->name, p->name) &&
-			    (o->bind == STB_LOCAL) == (p->bind == STB_LOCAL)) {
-				p->twin = o;
-				o->twin = p;
-				break;
-			}
-		}
-	}
-}
-
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');
 
 	return s ? s + 1 : p;
-}
-
-/* Find a symbol of the target: a local one in the same translation unit, or a global one. */
-static int target_lookup(struct builder *b, const struct ob_sym *y, const char *tu, const struct hp_sym **ret)
-{
-	struct hp_sym *s;
-	size_t n = hp_elf_find_syms(b->target, y->name, &s), i, hits = 0, any_local = 0;
-	const struct hp_sym *found = NULL, *lone_local = NULL;
-
-	for (i = 0; i < n; i++) {
-		if (s[i].shndx == SHN_UNDEF || s[i].type == STT_SECTION || s[i].type == STT_FILE)
-			continue;
-		if (y->bind == STB_LOCAL) {
-			if (s[i].bind != STB_LOCAL)
-				continue;
-			any_local++;
-			lone_local = &s[i];
-			if (tu && s[i].file && s[i].file < b->target->nfiles &&
-			    !strcmp(base_name(b->target->files[s[i].file]), base_name(tu))) {
-				found = &s[i];
-				hits++;
-			}
-		} else if (s[i].bind != STB_LOCAL) {
-			found = &s[i];
-			hits = 1;
-			break;
-		}
-	}
-	if (y->bind == STB_LOCAL && !hits && any_local == 1)
-		found = lone_local, hits = 1;
-	if (hits == 1) {
-		*ret = found;
-		return 0;
-	}
-	if (hits > 1)
-		return refuse(b, y->name, tu, "the target has %zu local symbols of this name in %s; cannot tell them "
-					       "apart", hits, tu);
-	return -ENOENT;
 }
 
 static size_t add_sym(struct builder *b, struct hp_wsym s)
@@ -296,16 +117,17 @@ static size_t add_sym(struct builder *b, struct hp_wsym s)
 	return b->nsyms++;
 }
 
-/* A symbol bound to the target at a link-time address (one per address). */
-static size_t target_sym(struct builder *b, const char *name, uint64_t addr, uint64_t size, uint8_t type)
+/* A symbol bound to the target at a link-time address (one per address and name). */
+static size_t target_sym(struct builder *b, const struct hp_sym *ts)
 {
+	uint8_t type = ts->type == STT_TLS ? STT_TLS : ts->type == STT_FUNC ? STT_FUNC : STT_OBJECT;
 	size_t i;
 
 	for (i = 0; i < b->nsyms; i++)
-		if (b->syms[i].sec == HP_SEC_TARGET && b->syms[i].value == addr && !strcmp(b->syms[i].name, name))
+		if (b->syms[i].sec == HP_SEC_TARGET && b->syms[i].value == ts->value && b->syms[i].type == type &&
+		    !strcmp(b->syms[i].name, ts->name))
 			return i;
-	return add_sym(b, (struct hp_wsym){ name, addr, size, type == STT_TLS ? STT_TLS : type, STB_LOCAL,
-					    HP_SEC_TARGET });
+	return add_sym(b, (struct hp_wsym){ ts->name, ts->value, ts->size, type, STB_LOCAL, HP_SEC_TARGET });
 }
 
 static size_t import_sym(struct builder *b, const char *name)
@@ -328,14 +150,37 @@ static bool name_used(struct builder *b, const char *name)
 	return false;
 }
 
-/* Mark a section for the payload and queue it for processing. */
+/* Would carrying this section copy an existing variable (and split its state)? */
+static const struct ob_sym *shares_existing(const struct unit *u, const struct ob_sec *s)
+{
+	size_t i;
+
+	if (!(s->sh.sh_flags & SHF_WRITE))
+		return NULL;
+	for (i = 1; i < u->patched->nsyms; i++) {
+		const struct ob_sym *y = &u->patched->syms[i];
+
+		if (y->sec == s && y->twin && (y->type == STT_OBJECT || y->type == STT_TLS))
+			return y;
+	}
+	return NULL;
+}
+
+/* Mark a section for the payload and queue it for processing; a function brings its cold part. */
 static int include_sec(struct builder *b, struct unit *u, struct ob_sec *s)
 {
+	const struct ob_sym *shared;
+
 	if (s->include)
 		return 0;
 	if (s->sh.sh_flags & SHF_TLS)
-		return refuse(b, s->primary ? s->primary->name : s->name, u->tu,
-			      "the fix adds a thread-local variable; new TLS cannot be added to a running process");
+		return bld_refuse(b, s->primary ? s->primary->name : s->name, u->tu,
+				  "the fix adds a thread-local variable; new TLS cannot be added to a running process");
+	shared = shares_existing(u, s);
+	if (shared)
+		return bld_refuse(b, s->name, u->tu,
+				  "new data shares a section with the existing variable '%s'; compile with "
+				  "-fdata-sections", shared->name);
 	s->include = true;
 	if (u->nwork == u->capwork) {
 		size_t nc = u->capwork ? u->capwork * 2 : 32;
@@ -347,17 +192,9 @@ static int include_sec(struct builder *b, struct unit *u, struct ob_sec *s)
 		u->capwork = nc;
 	}
 	u->work[u->nwork++] = s;
+	if (s->cold)
+		return include_sec(b, u, s->cold);
 	return 0;
-}
-
-/* Data the patch carries itself rather than binding to the target's copy. */
-static bool carry_data(const struct ob_sec *s)
-{
-	if (ob_is_string_sec(s) || !s->primary || s->primary->type != STT_OBJECT)
-		return true;	/* literals, jump tables, anonymous constants */
-	if (!strncmp(s->primary->name, "CSWTCH.", 7))
-		return true;	/* switch lookup table private to its function */
-	return !s->twin || !s->primary->twin;	/* a new object */
 }
 
 struct mapped {
@@ -365,13 +202,67 @@ struct mapped {
 	int64_t addend;
 };
 
-/* Decide what a relocation of an included section refers to in the payload. */
+/* An undefined symbol: another unit of the target, or a library. */
+static int map_undef(struct builder *b, struct unit *u, const struct ob_rela *r, struct mapped *out)
+{
+	const struct ob_sym *t = r->sym;
+	const struct hp_sym *ts;
+	int rc = tgt_lookup_global(b, t->name, &ts);
+
+	out->addend = r->addend;
+	if (t->type == STT_TLS || r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_TPOFF64 ||
+	    r->type == R_X86_64_GOTTPOFF || r->type == R_X86_64_TLSGD || r->type == R_X86_64_DTPOFF32 ||
+	    r->type == R_X86_64_DTPOFF64) {
+		if (rc < 0 || ts->type != STT_TLS)
+			return bld_refuse(b, t->name, u->tu,
+					  "a thread-local variable of another module; only the target's own "
+					  "thread-locals can be used by a patch");
+		out->sym = target_sym(b, ts);
+		return 0;
+	}
+	if (rc == 0 && ts->type != STT_GNU_IFUNC &&
+	    !(ts->dynamic && b->target->ehdr.e_type == ET_DYN && hp_elf_find_import(b->target, t->name))) {
+		out->sym = target_sym(b, ts);
+		return 0;
+	}
+	rc = tgt_check_import(b, u, t->name);
+	if (rc < 0)
+		return rc;
+	out->sym = import_sym(b, t->name);
+	return 0;
+}
+
+/* Bind a reference to a function of the target (its entry): look the original twin up, check its code. */
+static int bind_func(struct builder *b, struct unit *u, const struct ob_sym *y, struct mapped *out)
+{
+	const struct hp_sym *ts;
+	int rc;
+
+	if (!y->twin)
+		return bld_refuse(b, y->name, u->tu, "referenced, but has no counterpart in the original build");
+	rc = tgt_lookup(b, u, y->twin, &ts);
+	if (rc == -ENOENT)
+		return bld_refuse(b, y->twin->name, u->tu,
+				  "the patch calls it, but the target has no such function (inlined everywhere or "
+				  "discarded in the original build?)");
+	if (rc < 0)
+		return rc;
+	if (y->twin->sec && ob_is_text(y->twin->sec) && y->twin->s.st_value == 0) {
+		rc = tgt_verify(b, u, y->twin->sec, ts, "called by the patch");
+		if (rc < 0)
+			return rc;
+	}
+	out->sym = target_sym(b, ts);
+	return 0;
+}
+
+/* Decide what a relocation of an included section refers to: 1 a payload section (bound later), 0 a symbol. */
 static int map_rela(struct builder *b, struct unit *u, const struct ob_rela *r, struct mapped *out)
 {
-	struct ob_sym *t = r->sym;
+	struct ob_sym *t = r->sym, *y;
 	struct ob_sec *s = t->sec;
 	const struct hp_sym *ts;
-	int64_t off;
+	int64_t yoff, tbase = t->type == STT_SECTION ? 0 : (int64_t)t->s.st_value;
 	int rc;
 
 	if (!s) {
@@ -380,133 +271,45 @@ static int map_rela(struct builder *b, struct unit *u, const struct ob_rela *r, 
 			out->addend = r->addend;
 			return 0;
 		}
-		/* Undefined: another translation unit of the target, or a library. */
-		rc = target_lookup(b, t, NULL, &ts);
-		if (rc == 0 && ts->type != STT_GNU_IFUNC && !(ts->dynamic && b->target->ehdr.e_type == ET_DYN &&
-							      hp_elf_find_import(b->target, t->name))) {
-			if (ts->type == STT_TLS)
-				return refuse(b, t->name, u->tu, "thread-local variables of other translation units are "
-								 "not supported yet");
-			out->sym = target_sym(b, ts->name, ts->value, ts->size, ts->type);
-		} else {
-			out->sym = import_sym(b, t->name);
-		}
-		out->addend = r->addend;
-		return 0;
+		return map_undef(b, u, r, out);
 	}
-	off = rela_target_off(r);
+	y = rela_object(u->patched, r, &yoff);
 	if (ob_is_text(s)) {
-		struct ob_sym *f = s->primary;
-		bool entry = (t->type == STT_SECTION ? off : off - (int64_t)t->s.st_value) == 0 &&
-			     (t->type == STT_SECTION || t == f);
+		bool entry = y->type == STT_FUNC && yoff == 0;
 
-		if (s->include && !(s->status == OB_CHANGED && entry && f)) {
-			/* inside the new code (a label of a jump table), or a new function: bound after emission */
+		if (s->include && !(s->replaced && entry)) {
+			/* inside the new code (a label of a jump table), a new function, a cold part */
 			out->sym = SIZE_MAX;
-			out->addend = r->addend + (t->type == STT_SECTION ? 0 : (int64_t)t->s.st_value);
+			out->addend = r->addend + tbase;
 			return 1;
 		}
-		if (!f)
-			return refuse(b, s->name, u->tu, "code section without a function symbol is referenced");
-		rc = target_lookup(b, f, u->tu, &ts);
-		if (rc == -ENOENT)
-			return refuse(b, f->name, u->tu,
-				      "the patch calls it, but the target has no such function (inlined everywhere in "
-				      "the original build?)");
-		if (rc < 0)
-			return rc;
-		out->sym = target_sym(b, ts->name, ts->value, ts->size, STT_FUNC);
-		out->addend = r->addend + (t->type == STT_SECTION ? 0 : (int64_t)t->s.st_value);
-		return 0;
+		if (!entry || y->kind == OB_K_COLD)
+			return bld_refuse(b, y->type == STT_SECTION ? s->name : y->name, u->tu,
+					  "new code jumps into the middle of this unchanged function");
+		rc = bind_func(b, u, y, out);
+		out->addend = r->addend + tbase - (int64_t)y->s.st_value;
+		return rc;
 	}
 	if (!ob_is_data(s))
-		return refuse(b, s->name, u->tu, "reference to an unsupported section");
-	if (carry_data(s)) {
+		return bld_refuse(b, s->name, u->tu, "reference to an unsupported section");
+	if (ob_is_string_sec(s) || (s->sh.sh_flags & SHF_MERGE) || y->type == STT_SECTION || y->type == STT_NOTYPE ||
+	    y->kind == OB_K_CONST || !y->twin) {
 		rc = include_sec(b, u, s);
 		if (rc < 0)
 			return rc;
 		out->sym = SIZE_MAX;	/* resolved after emission: the section's payload symbol */
-		out->addend = r->addend + (t->type == STT_SECTION ? 0 : (int64_t)t->s.st_value);
+		out->addend = r->addend + tbase;
 		return 1;
 	}
-	rc = target_lookup(b, s->primary, u->tu, &ts);
+	rc = tgt_lookup(b, u, y->twin, &ts);
 	if (rc == -ENOENT)
-		return refuse(b, s->primary->name, u->tu,
-			      "the patch uses this variable, but the target has no symbol for it (optimised away in "
-			      "the original build?)");
+		return bld_refuse(b, y->twin->name, u->tu,
+				  "the patch uses this variable, but the target has no symbol for it (optimised away in "
+				  "the original build?)");
 	if (rc < 0)
 		return rc;
-	out->sym = target_sym(b, ts->name, ts->value, ts->size, ts->type);
-	out->addend = r->addend + (t->type == STT_SECTION ? 0 : (int64_t)t->s.st_value);
-	return 0;
-}
-
-/* Compare the patched object with the original and decide what changed. */
-static int compare_unit(struct builder *b, struct unit *u)
-{
-	size_t i;
-	int r;
-
-	for (i = 1; i < u->patched->nsecs; i++) {
-		struct ob_sec *s = &u->patched->secs[i];
-
-		if (!ob_is_text(s) || !s->sh.sh_size)
-			continue;
-		if (!s->twin) {
-			s->status = OB_NEW;
-			continue;
-		}
-		r = sections_equal(s->twin, s);
-		if (r < 0)
-			return r;
-		s->status = r ? OB_SAME : OB_CHANGED;
-	}
-	/* Existing objects must keep their size and initial value. */
-	for (i = 1; i < u->patched->nsyms; i++) {
-		struct ob_sym *y = &u->patched->syms[i];
-
-		if (y->type != STT_OBJECT || !y->twin || !y->sec || !y->twin->sec || !ob_is_data(y->sec))
-			continue;
-		if (carry_data(y->sec))
-			continue;
-		if (y->s.st_size != y->twin->s.st_size)
-			return refuse(b, y->name, u->tu, "the fix changes the size of an existing variable (%" PRIu64
-							 " -> %" PRIu64 " bytes); running code still uses the old layout",
-				      y->twin->s.st_size, y->s.st_size);
-		if (y->sec->sh.sh_type != y->twin->sec->sh.sh_type)
-			return refuse(b, y->name, u->tu, "the fix changes the initial value of an existing variable");
-		r = sections_equal(y->twin->sec, y->sec);
-		if (r < 0)
-			return r;
-		if (!r)
-			return refuse(b, y->name, u->tu,
-				      "the fix changes the initial value of an existing variable; the running process "
-				      "already has its own value");
-	}
-	return 0;
-}
-
-/* The rebuilt original must be the code that is running. */
-static int verify_original(struct builder *b, struct unit *u, const struct ob_sec *orig, const struct hp_sym *ts,
-			   const char *name)
-{
-	_cleanup_free_ uint8_t *mask = reloc_mask(orig);
-	_cleanup_free_ uint8_t *bytes = malloc(orig->sh.sh_size ? orig->sh.sh_size : 1);
-	size_t i;
-
-	if (!mask || !bytes)
-		return -ENOMEM;
-	if (ts->size != orig->sh.sh_size)
-		return refuse(b, name, u->tu,
-			      "the rebuilt original is %" PRIu64 " bytes but the running binary's is %" PRIu64
-			      "; built with another compiler or other flags?", (uint64_t)orig->sh.sh_size, ts->size);
-	if (hp_elf_read_vaddr(b->target, ts->value, bytes, orig->sh.sh_size) < 0)
-		return refuse(b, name, u->tu, "cannot read its code from the target");
-	for (i = 0; i < orig->sh.sh_size; i++)
-		if (!mask[i] && bytes[i] != orig->data[i])
-			return refuse(b, name, u->tu,
-				      "the rebuilt original differs from the running binary at +0x%zx; built with "
-				      "another compiler, other flags or other source?", i);
+	out->sym = target_sym(b, ts);
+	out->addend = r->addend + tbase - (int64_t)y->s.st_value;
 	return 0;
 }
 
@@ -556,9 +359,329 @@ static const char *payload_name(struct builder *b, const char *name)
 		if (asprintf(&n, "%s.hp%d", name, k) < 0)
 			return NULL;
 		if (!name_used(b, n))
-			return own(b, n);
+			return bld_own(b, n);
 		free(n);
 	}
+}
+
+/* Code gathered from pieces of sections, with branch displacements blanked (they move with the layout). */
+struct code_buf {
+	const struct ob_obj *o;
+	uint8_t *v;
+	size_t n, cap;
+	uint64_t lines[4];		/* which relative lines (0-255) the code comes from */
+	bool bad;
+};
+
+static void take_code(void *ud, size_t shndx, uint64_t off, uint64_t len, int line)
+{
+	struct code_buf *cb = ud;
+	const struct ob_sec *s = shndx < cb->o->nsecs ? &cb->o->secs[shndx] : NULL;
+	uint64_t i = 0;
+
+	if (!s || !s->data || off + len > s->sh.sh_size) {
+		cb->bad = true;
+		return;
+	}
+	if (cb->n + len > cb->cap) {
+		size_t nc = (cb->n + len) * 2;
+		uint8_t *nv = realloc(cb->v, nc);
+
+		if (!nv) {
+			cb->bad = true;
+			return;
+		}
+		cb->v = nv;
+		cb->cap = nc;
+	}
+	memcpy(cb->v + cb->n, s->data + off, len);
+	if (line >= 0 && line < 256)
+		cb->lines[line / 64] |= 1ull << (line % 64);
+	else
+		cb->bad = true;
+	while (i < len) {
+		struct x86_insn in;
+
+		if (x86_decode(s->data + off + i, len - i, &in) < 0)
+			break;
+		if (in.rel_size)
+			memset(cb->v + cb->n + i + in.rel_off, 0, in.rel_size);
+		i += in.len;
+	}
+	cb->n += len;
+}
+
+/*
+ * Compare the code attributed to who (a helper, or the function itself when
+ * NULL) in both builds: 2 same code, 1 different code from the same source
+ * lines, 0 different lines, -1 unknown.
+ */
+static int same_code_of(struct unit *u, const struct ob_sec *o, const struct ob_sec *p, const char *who)
+{
+	struct code_buf a = { .o = u->orig }, c = { .o = u->patched };
+	int na = di_code_of(u->di_orig, o->index, who, take_code, &a);
+	int nc = di_code_of(u->di_patched, p->index, who, take_code, &c);
+	int r;
+
+	if (na < 0 || nc < 0 || a.bad || c.bad)
+		r = -1;
+	else if (a.n == c.n && (!a.n || !memcmp(a.v, c.v, a.n)))
+		r = 2;
+	else
+		r = !memcmp(a.lines, c.lines, sizeof(a.lines)) && na > 0;
+	free(a.v);
+	free(c.v);
+	return r;
+}
+
+/*
+ * Why each changed function is in the patch.  When its own source lines
+ * are the same in both builds (the line rows of its code) and the code of
+ * an inlined helper differs, the helper changed and pulled it in.  When
+ * no helper explains it, the cause may lie outside (IPA-RA says so later);
+ * an edit that keeps every line where it was reads as "body changed".
+ */
+static void explain(struct builder *b, struct unit *u)
+{
+	size_t i, k;
+
+	for (i = 1; i < u->patched->nsecs; i++) {
+		struct ob_sec *s = &u->patched->secs[i];
+		const char *names[32];
+		char list[256], *why;
+		size_t n, used = 0;
+		int own;
+
+		if (!ob_is_text(s) || s->parent || s->status != OB_CHANGED || !s->twin || !s->why ||
+		    strcmp(s->why, "body changed"))
+			continue;
+		s->action = HP_BUILD_CHANGED;
+		own = same_code_of(u, s->twin, s, NULL);
+		if (own < 1)
+			continue;	/* its own lines changed: edited */
+		n = di_inlined(u->di_patched, s->index, names, 32);
+		n += di_inlined(u->di_orig, s->twin->index, names + n, 32 - n);
+		list[0] = 0;
+		for (k = 0; k < n; k++) {
+			size_t j;
+
+			for (j = 0; j < k && strcmp(names[j], names[k]); j++)
+				;
+			if (j < k || same_code_of(u, s->twin, s, names[k]) == 2 ||
+			    used + strlen(names[k]) + 3 >= sizeof(list))
+				continue;
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", names[k]);
+		}
+		if (!used) {
+			s->why_weak = true;
+			continue;
+		}
+		if (asprintf(&why, "pulled in: inlined helper changed (%s)", list) < 0)
+			continue;
+		s->why = bld_own(b, why);
+		s->action = HP_BUILD_PULLED;
+	}
+}
+
+/* Can the engine put its 5-byte jump at the entry (after an endbr64)?  The engine's own rule: the function, or alignment padding after it. */
+static bool site_fits(struct builder *b, const struct hp_sym *ts)
+{
+	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	uint8_t head[4], pad[16];
+	uint64_t need = 5, i;
+
+	if (ts->size >= 4 && hp_elf_read_vaddr(b->target, ts->value, head, 4) == 0 && !memcmp(head, endbr64, 4))
+		need += 4;
+	if (ts->size >= need)
+		return true;
+	if (need - ts->size > sizeof(pad) || hp_elf_read_vaddr(b->target, ts->value + ts->size, pad, need - ts->size) < 0)
+		return false;
+	for (i = 0; i < need - ts->size; i++)
+		if (pad[i] != 0xcc && pad[i] != 0x90 && pad[i] != 0x00)
+			return false;
+	return !hp_elf_sym_at(b->target, ts->value + ts->size) && !hp_elf_sym_at(b->target, ts->value + need - 1);
+}
+
+/*
+ * A changed function too small for a jump at its entry: patch its callers
+ * instead, which then call the new body.  Only possible when every caller
+ * is in this unit (a static function) and nothing holds its address.
+ */
+static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uint64_t size)
+{
+	char *why;
+	size_t i, k;
+
+	if (f->primary->bind != STB_LOCAL)
+		return bld_refuse(b, f->primary->name, u->tu,
+				  "changed, but only %" PRIu64 " bytes long, too small for the jump that redirects it, "
+				  "and global, so callers in other units cannot be patched instead", size);
+	for (i = 1; i < u->patched->nsecs; i++) {
+		struct ob_sec *c = &u->patched->secs[i];
+		struct ob_sec *fn = c->parent ? c->parent : c;
+
+		for (k = 0; k < c->nrelas; k++) {
+			int64_t off;
+			struct ob_sym *y = rela_object(u->patched, &c->relas[k], &off);
+
+			if (y->sec != f || fn == f)
+				continue;
+			if (!ob_is_text(c) || (c->relas[k].type != R_X86_64_PLT32 && c->relas[k].type != R_X86_64_PC32) ||
+			    off != 0)
+				return bld_refuse(b, f->primary->name, u->tu,
+						  "changed, but only %" PRIu64 " bytes long, too small for the jump that "
+						  "redirects it, and its address is taken, so patching its callers "
+						  "instead would leave the old body reachable", size);
+			if (fn->status != OB_SAME)
+				continue;
+			if (asprintf(&why, "pulled in: calls %s, which is too small (%" PRIu64 " bytes) to redirect",
+				     f->primary->name, size) < 0)
+				return -ENOMEM;
+			fn->status = OB_CHANGED;
+			fn->why = bld_own(b, why);
+			fn->action = HP_BUILD_PULLED;
+		}
+	}
+	bld_event(b, HP_BUILD_NOTE, f->primary->name, u->tu,
+		  "too small (%" PRIu64 " bytes) to redirect: its callers are patched to call the new body", size);
+	return 0;
+}
+
+/* Decide which changed functions are replaced in the target; queue changed and new code. */
+static int decide(struct builder *b, struct unit *u)
+{
+	bool again = true;
+	size_t i;
+	int r;
+
+	while (again) {
+		again = false;
+		for (i = 1; i < u->patched->nsecs; i++) {
+			struct ob_sec *s = &u->patched->secs[i];
+			const struct hp_sym *ts;
+
+			if (!ob_is_text(s) || s->parent || s->include || (s->status != OB_CHANGED && s->status != OB_NEW))
+				continue;
+			if (!s->primary || s->primary->type != STT_FUNC)
+				return bld_refuse(b, s->name, u->tu, "changed code section without a function symbol "
+								      "(compile with -ffunction-sections)");
+			if (s->status == OB_CHANGED) {
+				r = tgt_lookup(b, u, s->twin->primary, &ts);
+				if (r == 0 && site_fits(b, ts)) {
+					s->replaced = true;
+				} else if (r == 0) {
+					r = pull_callers(b, u, s, ts->size);
+					if (r < 0)
+						return r;
+					again = true;
+				} else if (r == -ENOENT) {
+					bld_event(b, HP_BUILD_NOTE, s->primary->name, u->tu,
+						  "changed, but not in the running binary (discarded by the linker?): "
+						  "carried as new code");
+				} else {
+					return r;
+				}
+			}
+			r = include_sec(b, u, s);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* A replaced function: verify the original (and its cold part) against the target, add the manifest entry. */
+static int replace(struct builder *b, struct unit *u, struct ob_sec *s, const char *pn)
+{
+	const struct hp_sym *ts, *tc;
+	struct hp_manifest_func mf = { 0 };
+	_cleanup_free_ uint8_t *bytes = NULL;
+	int r;
+
+	r = tgt_lookup(b, u, s->twin->primary, &ts);
+	if (r < 0)
+		return r;
+	r = tgt_verify(b, u, s->twin, ts, "replaced");
+	if (r < 0)
+		return r;
+	if (s->twin->cold && s->twin->cold->primary && tgt_lookup(b, u, s->twin->cold->primary, &tc) == 0) {
+		r = tgt_verify(b, u, s->twin->cold, tc, "cold part of a replaced function");
+		if (r < 0)
+			return r;
+	}
+	bytes = malloc(ts->size ? ts->size : 1);
+	if (!bytes || hp_elf_read_vaddr(b->target, ts->value, bytes, ts->size) < 0)
+		return bld_refuse(b, ts->name, u->tu, "cannot read its code from the target");
+	mf.name = ts->name;
+	mf.symbol = pn;
+	mf.addr = ts->value;
+	mf.size = ts->size;
+	hp_sha256(bytes, ts->size, mf.sha256);
+	r = add_func(b, mf);
+	if (r < 0)
+		return r;
+	b->rep->nreplaced++;
+	bld_event(b, s->action ? s->action : HP_BUILD_CHANGED, ts->name, u->tu, "%s", s->why ? s->why : "body changed");
+	return 0;
+}
+
+/* Emit one included section: its bytes, its relocations mapped, its function symbol and manifest entry. */
+static int emit_section(struct builder *b, struct unit *u, struct ob_sec *s)
+{
+	size_t k, out = add_section(b, s);
+	int r;
+
+	if (out == SIZE_MAX)
+		return -ENOMEM;
+	s->out_index = add_sym(b, (struct hp_wsym){ "", 0, 0, STT_SECTION, STB_LOCAL, (uint32_t)out });
+	if (s->out_index == SIZE_MAX)
+		return -ENOMEM;
+	/* relocations, mapped; may include more sections (appended to work) */
+	b->secs[out].relas = calloc(s->nrelas ? s->nrelas : 1, sizeof(struct hp_prela));
+	if (!b->secs[out].relas)
+		return -ENOMEM;
+	for (k = 0; k < s->nrelas; k++) {
+		struct mapped m = { 0, 0 };
+
+		r = map_rela(b, u, &s->relas[k], &m);
+		if (r < 0)
+			return r;
+		b->secs[out].relas[k] = (struct hp_prela){ s->relas[k].offset, s->relas[k].type, (uint32_t)m.sym,
+							   m.addend };
+		if (r == 1)	/* a payload section: its symbol is known once it is emitted */
+			b->secs[out].relas[k].sym = UINT32_MAX;
+	}
+	b->secs[out].nrelas = s->nrelas;
+	if (ob_is_text(s)) {
+		struct ob_sym *f = s->primary;
+		const char *pn = payload_name(b, f ? f->name : s->name);
+
+		if (!pn || add_sym(b, (struct hp_wsym){ pn, 0, s->sh.sh_size, STT_FUNC, STB_LOCAL, (uint32_t)out }) ==
+				   SIZE_MAX)
+			return -ENOMEM;
+		if (s->parent || !f)
+			return 0;	/* a cold part travels with its function */
+		if (s->replaced)
+			return replace(b, u, s, pn);
+		if (s->status == OB_NEW) {
+			const char **nn = realloc(b->new_funcs, (b->nnew + 1) * sizeof(*nn));
+
+			if (!nn)
+				return -ENOMEM;
+			b->new_funcs = nn;
+			b->new_funcs[b->nnew++] = f->name;
+			b->rep->nnew++;
+			bld_event(b, HP_BUILD_NEW, f->name, u->tu, "new function added by the fix");
+		}
+		return 0;
+	}
+	bld_event(b, HP_BUILD_DATA, s->primary ? s->primary->name : s->name, u->tu, "%s",
+		  ob_is_string_sec(s)			? "string literals used by new code"
+		  : !s->primary				? "constants used by new code (jump table, literals)"
+		  : s->primary->kind == OB_K_CONST	? "constant private to the code (__func__, switch table)"
+		  : s->primary->kind == OB_K_STATIC	? "new static added by the fix"
+							: "new variable added by the fix");
+	return 0;
 }
 
 static int process_unit(struct builder *b, struct unit *u)
@@ -566,115 +689,52 @@ static int process_unit(struct builder *b, struct unit *u)
 	size_t i, w;
 	int r;
 
-	correlate(u);
-	r = compare_unit(b, u);
+	r = di_open(b->ctx, u->orig->path, &u->di_orig);
+	if (r == 0)
+		r = di_open(b->ctx, u->patched->path, &u->di_patched);
 	if (r < 0)
 		return r;
-	for (i = 1; i < u->patched->nsecs; i++) {
-		struct ob_sec *s = &u->patched->secs[i];
-
-		if (s->status != OB_CHANGED && s->status != OB_NEW)
-			continue;
-		if (!s->primary || s->primary->type != STT_FUNC)
-			return refuse(b, s->name, u->tu, "changed code section without a function symbol");
-		r = include_sec(b, u, s);
-		if (r < 0)
-			return r;
-	}
+	if (u->orig->lto || u->patched->lto || di_lto(u->di_orig) || di_lto(u->di_patched))
+		return bld_refuse(b, base_name(u->orig->path), u->tu,
+				  "built with link-time optimisation (LTO): the object holds GIMPLE bytecode, not the "
+				  "code that runs; rebuild without -flto");
+	r = correlate_unit(b, u);
+	if (r == 0)
+		r = compare_unit(b, u);
+	if (r == 0)
+		r = check_unit(b, u);
+	if (r == 0)
+		r = tgt_unit_group(b, u);
+	if (r < 0)
+		return r;
+	explain(b, u);
+	r = ipara_unit(b, u);
+	if (r == 0)
+		r = check_types(b, u);
+	if (r == 0)
+		r = decide(b, u);
+	if (r < 0)
+		return r;
+	note_run_once(b, u);
 	/* Each included section becomes a payload section with a section symbol. */
 	for (w = 0; w < u->nwork; w++) {
 		struct ob_sec *s = u->work[w];
-		size_t k, out;
 
 		if (s->emitted)
 			continue;
 		s->emitted = true;
-		out = add_section(b, s);
-		if (out == SIZE_MAX)
-			return -ENOMEM;
-		s->out_index = add_sym(b, (struct hp_wsym){ "", 0, 0, STT_SECTION, STB_LOCAL, (uint32_t)out });
-		if (s->out_index == SIZE_MAX)
-			return -ENOMEM;
-		/* relocations, mapped; may include more sections (appended to work) */
-		b->secs[out].relas = calloc(s->nrelas ? s->nrelas : 1, sizeof(struct hp_prela));
-		if (!b->secs[out].relas)
-			return -ENOMEM;
-		for (k = 0; k < s->nrelas; k++) {
-			struct mapped m = { 0, 0 };
-
-			r = map_rela(b, u, &s->relas[k], &m);
-			if (r < 0)
-				return r;
-			b->secs[out].relas[k] = (struct hp_prela){ s->relas[k].offset, s->relas[k].type,
-								   (uint32_t)m.sym, m.addend };
-			if (r == 1)	/* a payload section: its symbol is known once it is emitted */
-				b->secs[out].relas[k].sym = UINT32_MAX;
-		}
-		b->secs[out].nrelas = s->nrelas;
-		if (ob_is_text(s) && s->status != OB_SAME) {
-			struct ob_sym *f = s->primary;
-			const char *pn = payload_name(b, f->name);
-			size_t fs;
-
-			if (!pn)
-				return -ENOMEM;
-			fs = add_sym(b, (struct hp_wsym){ pn, 0, s->sh.sh_size, STT_FUNC, STB_LOCAL, (uint32_t)out });
-			if (fs == SIZE_MAX)
-				return -ENOMEM;
-			if (s->status == OB_NEW) {
-				const char **nn = realloc(b->new_funcs, (b->nnew + 1) * sizeof(*nn));
-
-				if (!nn)
-					return -ENOMEM;
-				b->new_funcs = nn;
-				b->new_funcs[b->nnew++] = f->name;
-				b->rep->nnew++;
-				event(b, HP_BUILD_NEW, f->name, u->tu, "new function added by the fix");
-			} else {
-				const struct hp_sym *ts;
-				struct hp_manifest_func mf = { 0 };
-				_cleanup_free_ uint8_t *bytes = NULL;
-
-				r = target_lookup(b, f, u->tu, &ts);
-				if (r == -ENOENT)
-					return refuse(b, f->name, u->tu,
-						      "changed, but the target has no such function (inlined into its "
-						      "callers in the original build?)");
-				if (r < 0)
-					return r;
-				r = verify_original(b, u, s->twin, ts, f->name);
-				if (r < 0)
-					return r;
-				bytes = malloc(ts->size);
-				if (!bytes || hp_elf_read_vaddr(b->target, ts->value, bytes, ts->size) < 0)
-					return refuse(b, f->name, u->tu, "cannot read its code from the target");
-				mf.name = ts->name;
-				mf.symbol = pn;
-				mf.addr = ts->value;
-				mf.size = ts->size;
-				hp_sha256(bytes, ts->size, mf.sha256);
-				r = add_func(b, mf);
-				if (r < 0)
-					return r;
-				b->rep->nreplaced++;
-				event(b, HP_BUILD_CHANGED, f->name, u->tu, "body changed");
-			}
-		} else if (!ob_is_text(s)) {
-			event(b, HP_BUILD_DATA, s->primary ? s->primary->name : s->name, u->tu, "%s",
-			      ob_is_string_sec(s) ? "string literals used by new code"
-			      : !s->primary	  ? "constants used by new code (jump table, literals)"
-			      : s->twin		  ? "function-private table"
-						  : "new variable added by the fix");
-		}
+		r = emit_section(b, u, s);
+		if (r < 0)
+			return r;
 	}
 	/* Bind references to payload sections now that every included section is emitted. */
 	for (w = 0; w < u->nwork; w++) {
 		struct ob_sec *s = u->work[w];
-		size_t out = b->syms[s->out_index].sec, k;
+		size_t out = b->syms[s->out_index].sec;
 
-		for (k = 0; k < s->nrelas; k++)
-			if (b->secs[out].relas[k].sym == UINT32_MAX)
-				b->secs[out].relas[k].sym = (uint32_t)s->relas[k].sym->sec->out_index;
+		for (i = 0; i < s->nrelas; i++)
+			if (b->secs[out].relas[i].sym == UINT32_MAX)
+				b->secs[out].relas[i].sym = (uint32_t)s->relas[i].sym->sec->out_index;
 	}
 	return 0;
 }
@@ -690,38 +750,115 @@ static char *rfc3339_now(void)
 	return strdup(buf);
 }
 
+/* Serialise, check that what we wrote parses, and write the file. */
+static int write_patch(struct builder *b, const char *mtext)
+{
+	struct hp_patch_writer w = { b->secs, b->nsecs, b->syms, b->nsyms, mtext, NULL };
+	struct hp_patch *check = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len;
+	int r;
+
+	r = hp_patch_write_mem(b->ctx, &w, &buf, &len);
+	if (r < 0)
+		return r;
+	/* What we write must be what we can read. */
+	r = hp_patch_load(b->ctx, buf, len, &check);
+	hp_patch_free(check);
+	if (r < 0)
+		return hp_err_prefix(b->ctx, r, "build: internal error, the patch does not parse: ");
+	r = hp_write_file_atomic(b->opts->output, buf, len, 0644);
+	if (r < 0)
+		return hp_err(b->ctx, r, "build: cannot write '%s': %s", b->opts->output, strerror(-r));
+	return 0;
+}
+
+/* The manifest of what was built, serialised. */
+static int manifest_text(struct builder *b, char **ret)
+{
+	const struct hp_build_opts *opts = b->opts;
+	struct hp_manifest man = { 0 };
+	_cleanup_free_ char *tname = strdup(opts->target);
+	_cleanup_free_ char *id = NULL;
+	json_t *mj;
+
+	if (opts->id) {
+		id = strdup(opts->id);
+	} else {
+		char *o = strdup(opts->output), *bn = o ? basename(o) : NULL, *dot;
+
+		id = bn ? strdup(bn) : NULL;
+		free(o);
+		if (id && (dot = strrchr(id, '.')) && dot != id)
+			*dot = 0;
+	}
+	if (!tname || !id)
+		return -ENOMEM;
+	if (!hp_valid_id(id))
+		return hp_err(b->ctx, -EINVAL, "build: '%s' is not a valid patch id ([A-Za-z0-9._-], at most 64); pass "
+					       "--id", id);
+	man.format = 1;
+	man.id = id;
+	man.arch = "x86_64";
+	man.target_name = basename(tname);
+	memcpy(man.build_id, b->target->build_id, b->target->build_id_len);
+	man.build_id_len = b->target->build_id_len;
+	man.level = opts->level ? opts->level : 1;
+	man.classification = opts->classification ? opts->classification : "other";
+	man.description = opts->description;
+	man.cves = (const char **)opts->cves;
+	man.ncves = opts->ncves;
+	man.created = bld_own(b, rfc3339_now());
+	man.funcs = b->funcs;
+	man.nfuncs = b->nfuncs;
+	man.new_funcs = b->new_funcs;
+	man.nnew_funcs = b->nnew;
+	mj = hp_manifest_to_json(&man);
+	*ret = mj ? json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (mj)
+		json_decref(mj);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Open the target with its symbols (from a debug file when stripped) and imports. */
+static int open_target(struct builder *b)
+{
+	const struct hp_build_opts *opts = b->opts;
+	int r = hp_elf_open(b->ctx, opts->target, &b->target);
+
+	if (r < 0)
+		return r;
+	if (!b->target->build_id_len)
+		return hp_err(b->ctx, -HP_E_BUILD, "build: target '%s' has no GNU build-id; link it with --build-id",
+			      opts->target);
+	r = hp_elf_load_symbols(b->ctx, b->target, opts->debug_file);
+	if (r == 0)
+		r = hp_elf_load_imports(b->ctx, b->target);
+	if (r < 0)
+		return r;
+	if (!b->target->has_symtab)
+		return hp_err(b->ctx, -HP_E_BUILD,
+			      "build: target '%s' has no symbol table and no debug file was found for its build-id; pass "
+			      "--debug-file", opts->target);
+	if (b->target->debug_file)
+		bld_event(b, HP_BUILD_NOTE, base_name(opts->target), NULL, "stripped; symbols from %s",
+			  b->target->debug_file);
+	return tgt_prepare(b);
+}
+
 int hp_build_objects(struct hp_ctx *ctx, const struct hp_build_opts *opts, const struct hp_build_unit *units,
 		     size_t nunits, struct hp_build_report *report)
 {
 	struct builder b = { .ctx = ctx, .opts = opts, .rep = report };
 	struct unit *us = NULL;
-	struct hp_manifest man = { 0 };
-	json_t *mj = NULL;
-	char *mtext = NULL, *id = NULL, *tname = NULL;
+	char *mtext = NULL;
 	size_t i;
 	int r;
 
 	memset(report, 0, sizeof(*report));
-	r = hp_elf_open(ctx, opts->target, &b.target);
-	if (r < 0)
-		return r;
-	if (!b.target->build_id_len) {
-		r = hp_err(ctx, -HP_E_BUILD, "build: target '%s' has no GNU build-id; link it with --build-id",
-			   opts->target);
-		goto out;
-	}
-	r = hp_elf_load_symbols(ctx, b.target, opts->debug_file);
+	r = open_target(&b);
 	if (r < 0)
 		goto out;
-	r = hp_elf_load_imports(ctx, b.target);
-	if (r < 0)
-		goto out;
-	if (!b.target->has_symtab) {
-		r = hp_err(ctx, -HP_E_BUILD,
-			   "build: target '%s' has no symbol table and no debug file was found for its build-id; pass "
-			   "--debug-file", opts->target);
-		goto out;
-	}
 	us = calloc(nunits ? nunits : 1, sizeof(*us));
 	if (!us) {
 		r = -ENOMEM;
@@ -744,81 +881,17 @@ int hp_build_objects(struct hp_ctx *ctx, const struct hp_build_opts *opts, const
 						 : "build: no function changed");
 		goto out;
 	}
-	tname = strdup(opts->target);
-	if (opts->id) {
-		id = strdup(opts->id);
-	} else {
-		char *o = strdup(opts->output), *bn = o ? basename(o) : NULL, *dot;
-
-		id = bn ? strdup(bn) : NULL;
-		free(o);
-		if (id && (dot = strrchr(id, '.')) && dot != id)
-			*dot = 0;
-	}
-	if (!tname || !id) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (!hp_valid_id(id)) {
-		r = hp_err(ctx, -EINVAL, "build: '%s' is not a valid patch id ([A-Za-z0-9._-], at most 64); pass --id",
-			   id);
-		goto out;
-	}
-	man.format = 1;
-	man.id = id;
-	man.arch = "x86_64";
-	man.target_name = basename(tname);
-	memcpy(man.build_id, b.target->build_id, b.target->build_id_len);
-	man.build_id_len = b.target->build_id_len;
-	man.level = opts->level ? opts->level : 1;
-	man.classification = opts->classification ? opts->classification : "other";
-	man.description = opts->description;
-	man.cves = (const char **)opts->cves;
-	man.ncves = opts->ncves;
-	man.created = own(&b, rfc3339_now());
-	man.funcs = b.funcs;
-	man.nfuncs = b.nfuncs;
-	man.new_funcs = b.new_funcs;
-	man.nnew_funcs = b.nnew;
-	mj = hp_manifest_to_json(&man);
-	mtext = mj ? json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (!mtext) {
-		r = -ENOMEM;
-		goto out;
-	}
-	{
-		struct hp_patch_writer w = { b.secs, b.nsecs, b.syms, b.nsyms, mtext, NULL };
-		struct hp_patch *check = NULL;
-		_cleanup_free_ uint8_t *buf = NULL;
-		size_t len;
-
-		r = hp_patch_write_mem(ctx, &w, &buf, &len);
-		if (r < 0)
-			goto out;
-		/* What we write must be what we can read. */
-		r = hp_patch_load(ctx, buf, len, &check);
-		hp_patch_free(check);
-		if (r < 0) {
-			hp_err_prefix(ctx, r, "build: internal error, the patch does not parse: ");
-			goto out;
-		}
-		r = hp_write_file_atomic(opts->output, buf, len, 0644);
-		if (r < 0) {
-			r = hp_err(ctx, r, "build: cannot write '%s': %s", opts->output, strerror(-r));
-			goto out;
-		}
-	}
-	r = 0;
+	r = manifest_text(&b, &mtext);
+	if (r == 0)
+		r = write_patch(&b, mtext);
 out:
 	free(mtext);
-	if (mj)
-		json_decref(mj);
-	free(id);
-	free(tname);
 	if (us)
 		for (i = 0; i < nunits; i++) {
 			ob_close(us[i].orig);
 			ob_close(us[i].patched);
+			di_close(us[i].di_orig);
+			di_close(us[i].di_patched);
 			free(us[i].work);
 		}
 	free(us);
@@ -831,6 +904,7 @@ out:
 	for (i = 0; i < b.nowned; i++)
 		free(b.owned[i]);
 	free(b.owned);
+	tgt_release(&b);
 	hp_elf_close(b.target);
 	return r;
 }

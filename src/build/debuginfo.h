@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the builder learns from the DWARF of a relocatable object: the
+ * source line of each piece of code, which function scope each static
+ * variable belongs to, the lines a function owns versus those of helpers
+ * inlined into it, and type layouts of functions and variables.  The
+ * object's relocations are applied by libdwfl, which lays the sections out
+ * at distinct addresses; we translate back to (section, offset).
+ *
+ * Everything here is evidence, never a requirement: an object without
+ * DWARF simply yields no answers, and callers fall back to what the
+ * symbols and relocations say.
+ */
+#ifndef HP_BUILD_DEBUGINFO_H
+#define HP_BUILD_DEBUGINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hp_ctx;
+struct di_obj;
+
+/* Open the DWARF of an object; *ret = NULL (and 0) when it has none. */
+int di_open(struct hp_ctx *ctx, const char *path, struct di_obj **ret);
+void di_close(struct di_obj *d);
+
+/* The source line of the instruction at (section index, offset); 0 when unknown. */
+int di_line_at(const struct di_obj *d, size_t shndx, uint64_t off);
+
+/*
+ * The scope key of a static variable located at (section, offset), such as
+ * "f1/counter#0" (the first static named counter in function f1, nested
+ * blocks and inlined-only helpers included), or NULL.
+ */
+const char *di_static_key(const struct di_obj *d, size_t shndx, uint64_t off);
+
+/* How many statics share the scope and name of a key ("f1/counter#0" -> statics named counter in f1). */
+size_t di_static_count(const struct di_obj *d, const char *key);
+
+/* Whether a producer string of the object's compilation units says it was built for LTO. */
+bool di_lto(const struct di_obj *d);
+
+/* Names of the helpers inlined into the function that starts section shndx; returns how many. */
+size_t di_inlined(const struct di_obj *d, size_t shndx, const char **names, size_t max);
+
+/*
+ * The code of the function starting section shndx whose line rows lie in
+ * the source span of who (an inlined helper's name), or of the function
+ * itself (who NULL): fn gets each piece as (section, offset, length, line
+ * relative to the declaration of who).
+ * Returns the number of pieces, or -1 when DWARF cannot say.
+ */
+int di_code_of(const struct di_obj *d, size_t shndx, const char *who,
+	       void (*fn)(void *ud, size_t shndx, uint64_t off, uint64_t len, int line), void *ud);
+
+/*
+ * Layout signatures for the type check.  Each returns a malloc'ed string
+ * that is equal for two objects exactly when code compiled against one
+ * handles data laid out by the other the same way, or NULL when the entity
+ * has no DWARF.
+ */
+char *di_var_sig(const struct di_obj *d, const char *name);
+char *di_func_sig(const struct di_obj *d, const char *name);
+/* The first struct/union/enum whose layout differs between the two objects' views of an entity. */
+int di_first_layout_diff(const struct di_obj *a, const struct di_obj *b, const char *name, bool func, char *buf,
+			 size_t size);
+
+#endif

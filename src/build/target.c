@@ -1,0 +1,638 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The running binary as the builder sees it: which of its symbols a symbol
+ * of the rebuilt original is, whether the rebuilt original is the code that
+ * runs, and whether the process can provide what new code imports.
+ *
+ * Local names repeat across translation units (two "static int helper"),
+ * and even file names repeat (lib/util.c and src/util.c both give an
+ * STT_FILE "util.c").  So each unit is first placed in one STT_FILE group
+ * of the target by evidence: the group whose local functions have this
+ * unit's names *and* bytes.  Symbols are then looked up in that group, and
+ * when that still leaves a choice, the bytes of each candidate decide.  A
+ * choice the evidence cannot make is refused, never guessed.
+ */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder.h"
+#include "x86.h"
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+/* Do len bytes of the target at addr equal the range of an original section, outside its relocations? */
+static int bytes_match(struct builder *b, const struct ob_sec *s, uint64_t off, uint64_t len, uint64_t addr)
+{
+	_cleanup_free_ uint8_t *mask = reloc_mask(s);
+	_cleanup_free_ uint8_t *bytes = malloc(len ? len : 1);
+	uint64_t i;
+
+	if (!mask || !bytes)
+		return -ENOMEM;
+	if (off + len > s->sh.sh_size || hp_elf_read_vaddr(b->target, addr, bytes, len) < 0)
+		return 0;
+	if (s->sh.sh_type == SHT_NOBITS)
+		return 1;
+	for (i = 0; i < len; i++)
+		if (!mask[off + i] && bytes[i] != s->data[off + i])
+			return 0;
+	return 1;
+}
+
+/* Where a relative branch decoded at code + at leads, as an offset from code. */
+static int64_t branch_dest(const uint8_t *code, uint64_t at, const struct x86_insn *in)
+{
+	int64_t d = 0;
+
+	if (in->rel_size == 1) {
+		d = (int8_t)code[at + in->rel_off];
+	} else if (in->rel_size == 4) {
+		int32_t v;
+
+		memcpy(&v, code + at + in->rel_off, 4);
+		d = v;
+	}
+	return (int64_t)(at + in->len) + d;
+}
+
+/*
+ * Does the code of an original section match the target's code at addr
+ * (tsize bytes)?  Outside relocated fields the instructions must be the
+ * same, with one exception the assembler makes: a jmp/jcc to another
+ * function of the same file is short (rel8) in a binary built without
+ * -ffunction-sections but long (rel32, relocated) in our rebuild.  Such a
+ * pair matches when both lead to the same place (checked when check_dest;
+ * the target is looked up through the unit), and the branches inside the
+ * function, moved by the difference, must still lead to corresponding
+ * instructions.  Returns 1 match, 0 not (*ret_at: the first offset that
+ * differs), or a negative error.
+ */
+static int code_matches(struct builder *b, struct unit *u, const struct ob_sec *s, uint64_t addr, uint64_t tsize,
+			bool check_dest, uint64_t *ret_at)
+{
+	_cleanup_free_ uint8_t *mask = reloc_mask(s);
+	_cleanup_free_ uint8_t *t = malloc(tsize ? tsize : 1);
+	_cleanup_free_ int64_t *a2b = calloc(s->sh.sh_size + 1, sizeof(*a2b));
+	_cleanup_free_ int64_t *pend = NULL;	/* pairs: original destination, target destination */
+	size_t npend = 0, k;
+	uint64_t i = 0, j = 0, n = s->sh.sh_size;
+
+	*ret_at = 0;
+	if (!mask || !t || !a2b)
+		return -ENOMEM;
+	if (!s->data || hp_elf_read_vaddr(b->target, addr, t, tsize) < 0)
+		return 0;
+	if (tsize == n) {
+		for (k = 0; k < n && (mask[k] || t[k] == s->data[k]); k++)
+			;
+		if (k == n)
+			return 1;
+	}
+	pend = calloc(2 * (n + 1), sizeof(*pend));
+	if (!pend)
+		return -ENOMEM;
+	for (k = 0; k <= n; k++)
+		a2b[k] = -1;
+	while (i < n && j < tsize) {
+		struct x86_insn ia, ib;
+		const struct ob_rela *r = NULL;
+		bool same = true;
+
+		*ret_at = i;
+		a2b[i] = (int64_t)j;
+		if (x86_decode(s->data + i, n - i, &ia) < 0 || x86_decode(t + j, tsize - j, &ib) < 0)
+			return 0;
+		if (ia.rel_size)
+			for (k = 0; k < s->nrelas && !r; k++)
+				if (s->relas[k].offset == i + ia.rel_off)
+					r = &s->relas[k];
+		if (ia.len == ib.len) {
+			for (k = 0; k < ia.len && same; k++)
+				same = mask[i + k] || s->data[i + k] == t[j + k] ||
+				       (ia.rel_size && !r && k >= ia.rel_off && k < (uint64_t)ia.rel_off + ia.rel_size);
+			if (!same)
+				return 0;
+			if (ia.rel_size && !r) {	/* a branch inside the function: compare destinations later */
+				pend[2 * npend] = branch_dest(s->data, i, &ia);
+				pend[2 * npend + 1] = branch_dest(t, j, &ib);
+				npend++;
+			}
+		} else {
+			/* jmp rel32 -> jmp rel8, or jcc rel32 -> jcc rel8 of the same condition, to another function */
+			bool jmp = ia.map == 0 && ia.op == 0xe9 && ib.map == 0 && ib.op == 0xeb;
+			bool jcc = ia.map == 1 && ia.op >= 0x80 && ia.op <= 0x8f && ib.map == 0 && ib.op == ia.op - 0x10;
+
+			if ((!jmp && !jcc) || !r || ib.rel_size != 1)
+				return 0;
+			if (check_dest) {
+				int64_t off;
+				const struct ob_sym *y = rela_object(u->orig, r, &off);
+				const struct hp_sym *ts;
+				uint64_t db = addr + (uint64_t)branch_dest(t, j, &ib);
+
+				if (!y->sec || y->type != STT_FUNC || tgt_lookup(b, u, y, &ts) < 0 ||
+				    ts->value + (uint64_t)off != db)
+					return 0;
+			}
+		}
+		i += ia.len;
+		j += ib.len;
+	}
+	if (i != n || j != tsize)
+		return 0;
+	a2b[n] = (int64_t)tsize;
+	for (k = 0; k < npend; k++) {
+		int64_t da = pend[2 * k], db = pend[2 * k + 1];
+
+		if (da < 0 || (uint64_t)da > n || a2b[da] != db) {
+			*ret_at = (uint64_t)da;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Whether a target symbol is plausibly the same entity as y by kind. */
+static bool kind_ok(const struct hp_sym *t, const struct ob_sym *y)
+{
+	if (t->shndx == SHN_UNDEF || t->type == STT_SECTION || t->type == STT_FILE)
+		return false;
+	if (y->type == STT_FUNC)
+		return t->type == STT_FUNC;
+	if (y->type == STT_TLS)
+		return t->type == STT_TLS;
+	return t->type == STT_OBJECT || t->type == STT_NOTYPE;
+}
+
+/* Score one STT_FILE group of the target: +1 per local function of the unit found there with its bytes. */
+static int group_score(struct builder *b, struct unit *u, uint32_t group)
+{
+	size_t i, k, n;
+	struct hp_sym *s;
+	int score = 0, r;
+
+	for (i = 1; i < u->orig->nsyms; i++) {
+		const struct ob_sym *y = &u->orig->syms[i];
+
+		if (y->type != STT_FUNC || y->bind != STB_LOCAL || !y->sec || y->s.st_value || !y->sec->data)
+			continue;
+		n = hp_elf_find_syms(b->target, y->name, &s);
+		for (k = 0; k < n; k++) {
+			if (s[k].file != group || !kind_ok(&s[k], y))
+				continue;
+			uint64_t at;
+
+			r = code_matches(b, u, y->sec, s[k].value, s[k].size, false, &at);
+			if (r < 0)
+				return r;
+			score += r ? 1 : -1;
+		}
+	}
+	return score;
+}
+
+int tgt_unit_group(struct builder *b, struct unit *u)
+{
+	const char *tu = base_name(u->tu);
+	uint32_t g, best = 0, ncand = 0, lone = 0;
+	int best_score = 0, r;
+	bool tie = false;
+
+	if (u->group_done)
+		return 0;
+	u->group_done = true;
+	for (g = 1; g < b->target->nfiles; g++) {
+		if (strcmp(base_name(b->target->files[g]), tu))
+			continue;
+		ncand++;
+		lone = g;
+		r = group_score(b, u, g);
+		if (r < 0)
+			return r;
+		if (r > best_score) {
+			best_score = r;
+			best = g;
+			tie = false;
+		} else if (r == best_score && r > 0) {
+			tie = true;
+		}
+	}
+	if (best && !tie)
+		u->group = best;
+	else if (ncand == 1)
+		u->group = lone;
+	if (ncand > 1)
+		bld_event(b, HP_BUILD_NOTE, tu, u->tu,
+			  u->group ? "the target has %u files of this name; matched this unit to one by its code"
+				   : "the target has %u files of this name; none matched this unit's code, looking up "
+				     "each symbol by its bytes", ncand);
+	return 0;
+}
+
+/* Among candidates, the ones whose bytes (code or initial data) are the original's. */
+static int by_bytes(struct builder *b, const struct ob_sym *y, struct hp_sym **cand, size_t n,
+		    const struct hp_sym **ret)
+{
+	const struct hp_sym *hit = NULL;
+	size_t i, hits = 0;
+	uint64_t off = y->s.st_value, len = y->s.st_size;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		uint64_t at;
+
+		if (y->type == STT_FUNC && !y->s.st_value && ob_is_text(y->sec))
+			r = code_matches(b, NULL, y->sec, cand[i]->value, cand[i]->size, false, &at);
+		else if (cand[i]->size != len)
+			continue;
+		else
+			r = bytes_match(b, y->sec, off, len, cand[i]->value);
+		if (r < 0)
+			return r;
+		if (r) {
+			hit = cand[i];
+			hits++;
+		}
+	}
+	if (hits == 1) {
+		*ret = hit;
+		return 0;
+	}
+	return hits ? -EEXIST : -ENOENT;
+}
+
+int tgt_lookup(struct builder *b, struct unit *u, const struct ob_sym *y, const struct hp_sym **ret)
+{
+	struct hp_sym *s, *cand[64], *in_group[64];
+	size_t n = hp_elf_find_syms(b->target, y->name, &s), i, nc = 0, ng = 0;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if (!kind_ok(&s[i], y))
+			continue;
+		if (y->bind != STB_LOCAL) {
+			if (s[i].bind != STB_LOCAL) {
+				*ret = &s[i];
+				return 0;
+			}
+			continue;
+		}
+		if (s[i].bind != STB_LOCAL || nc == 64)
+			continue;
+		cand[nc++] = &s[i];
+		if (u && u->group && s[i].file == u->group)
+			in_group[ng++] = &s[i];
+	}
+	if (y->bind != STB_LOCAL || !nc)
+		return -ENOENT;
+	if (ng == 1) {
+		*ret = in_group[0];
+		return 0;
+	}
+	if (nc == 1 && !ng) {
+		*ret = cand[0];
+		return 0;
+	}
+	if (!y->sec)
+		return bld_refuse(b, y->name, u ? u->tu : NULL, "the target has %zu local symbols of this name; cannot "
+								"tell which one this unit uses", nc);
+	r = by_bytes(b, y, ng ? in_group : cand, ng ? ng : nc, ret);
+	if (r == -EEXIST || (r == -ENOENT && nc > 1))
+		return bld_refuse(b, y->name, u ? u->tu : NULL,
+				  "the target has %zu local symbols of this name and %s; cannot tell which one this "
+				  "unit's is", nc, r == -EEXIST ? "several have its bytes" : "none has its bytes");
+	return r;
+}
+
+int tgt_lookup_global(struct builder *b, const char *name, const struct hp_sym **ret)
+{
+	struct hp_sym *s;
+	size_t n = hp_elf_find_syms(b->target, name, &s), i;
+	const struct hp_sym *best = NULL;
+
+	for (i = 0; i < n; i++) {
+		if (s[i].shndx == SHN_UNDEF || s[i].bind == STB_LOCAL || s[i].type == STT_SECTION ||
+		    s[i].type == STT_FILE)
+			continue;
+		if (!best || (best->dynamic && !s[i].dynamic))
+			best = &s[i];
+	}
+	if (!best)
+		return -ENOENT;
+	*ret = best;
+	return 0;
+}
+
+int tgt_matches(struct builder *b, struct unit *u, const struct ob_sec *orig, const struct hp_sym *ts)
+{
+	uint64_t at;
+
+	return code_matches(b, u, orig, ts->value, ts->size, true, &at);
+}
+
+int tgt_verify(struct builder *b, struct unit *u, struct ob_sec *orig, const struct hp_sym *ts, const char *role)
+{
+	const char *name = orig->primary ? orig->primary->name : orig->name;
+	uint64_t at;
+	int r;
+
+	if (orig->verified)
+		return 0;
+	r = code_matches(b, u, orig, ts->value, ts->size, true, &at);
+	if (r < 0)
+		return r;
+	if (!r && ts->size != orig->sh.sh_size && !at)
+		return bld_refuse(b, name, u->tu,
+				  "%s: the rebuilt original is %" PRIu64 " bytes but the running binary's is %" PRIu64
+				  "; built with another compiler or other flags?", role, (uint64_t)orig->sh.sh_size,
+				  ts->size);
+	if (!r)
+		return bld_refuse(b, name, u->tu,
+				  "%s: the rebuilt original differs from the running binary at +0x%" PRIx64 "; built "
+				  "with another compiler, other flags or other source?", role, at);
+	orig->verified = true;
+	return 0;
+}
+
+/* ---- what the process can provide ---- */
+
+/* Strings of a DT_ tag of an ELF's dynamic section, passed to fn. */
+static void dyn_strings(struct hp_elf *e, int64_t tag, void (*fn)(void *ud, const char *s), void *ud)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		Elf_Data *d;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (i = 0; i < d->d_size / sizeof(Elf64_Dyn); i++) {
+			GElf_Dyn dyn;
+			const char *s;
+
+			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag != tag)
+				continue;
+			s = elf_strptr(e->elf, sh.sh_link, dyn.d_un.d_val);
+			if (s)
+				fn(ud, s);
+		}
+	}
+}
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static void collect(void *ud, const char *s)
+{
+	struct names *l = ud;
+	char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return;
+	l->v = nv;
+	l->v[l->n] = strdup(s);
+	if (l->v[l->n])
+		l->n++;
+}
+
+static void names_release(struct names *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Find a needed library the way the dynamic linker would, near enough for a presence check. */
+static char *find_lib(struct builder *b, struct hp_elf *from, const char *needed)
+{
+	static const char *const sys[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64",
+					   "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib" };
+	struct names dirs = { 0 };
+	_cleanup_free_ char *origin = strdup(from->name ? from->name : ".");
+	const char *env = getenv("LD_LIBRARY_PATH");
+	char *path = NULL, *slash;
+	size_t i;
+
+	(void)b;
+	if (strchr(needed, '/'))
+		return strdup(needed);
+	if (!origin)
+		return NULL;
+	slash = strrchr(origin, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(origin, ".");
+	dyn_strings(from, DT_RUNPATH, collect, &dirs);
+	dyn_strings(from, DT_RPATH, collect, &dirs);
+	if (env) {
+		_cleanup_free_ char *copy = strdup(env);
+		char *save = NULL, *t;
+
+		for (t = copy ? strtok_r(copy, ":", &save) : NULL; t; t = strtok_r(NULL, ":", &save))
+			collect(&dirs, t);
+	}
+	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		collect(&dirs, sys[i]);
+	collect(&dirs, origin);
+	for (i = 0; i < dirs.n && !path; i++) {
+		char *d = dirs.v[i], *p;
+
+		for (p = d; *p; p++)
+			if (*p == ':')
+				*p = 0;
+		if (!strncmp(d, "$ORIGIN", 7) || !strncmp(d, "${ORIGIN}", 9)) {
+			const char *rest = d + (d[1] == '{' ? 9 : 7);
+
+			if (asprintf(&path, "%s%s/%s", origin, rest, needed) < 0)
+				path = NULL;
+		} else if (asprintf(&path, "%s/%s", d, needed) < 0) {
+			path = NULL;
+		}
+		if (path && access(path, R_OK) != 0) {
+			free(path);
+			path = NULL;
+		}
+	}
+	names_release(&dirs);
+	return path;
+}
+
+/* Load the libraries the target needs, transitively (DT_NEEDED), once. */
+static void load_deps(struct builder *b)
+{
+	size_t i, k;
+
+	if (b->deps_loaded)
+		return;
+	b->deps_loaded = true;
+	b->deps_complete = true;
+	for (i = 0; i <= b->ndeps && b->ndeps < 128; i++) {
+		struct hp_elf *from = i == 0 ? b->target : b->deps[i - 1];
+		struct names needed = { 0 };
+
+		dyn_strings(from, DT_NEEDED, collect, &needed);
+		for (k = 0; k < needed.n; k++) {
+			_cleanup_free_ char *path = NULL;
+			struct hp_elf *e = NULL, **nd;
+			size_t j;
+			bool dup = false;
+
+			for (j = 0; j < b->ndeps && !dup; j++)
+				dup = !strcmp(base_name(b->deps[j]->name), needed.v[k]);
+			if (dup)
+				continue;
+			path = find_lib(b, from, needed.v[k]);
+			if (!path || hp_elf_open(b->ctx, path, &e) < 0 || hp_elf_load_symbols(b->ctx, e, NULL) < 0) {
+				hp_elf_close(e);
+				b->deps_complete = false;
+				continue;
+			}
+			nd = realloc(b->deps, (b->ndeps + 1) * sizeof(*nd));
+			if (!nd) {
+				hp_elf_close(e);
+				b->deps_complete = false;
+				continue;
+			}
+			b->deps = nd;
+			b->deps[b->ndeps++] = e;
+		}
+		names_release(&needed);
+	}
+}
+
+/* A global definition (or, for the target, an import) of name in e. */
+static bool provides(struct hp_elf *e, const char *name, bool imports_count)
+{
+	struct hp_sym *s;
+	size_t n = hp_elf_find_syms(e, name, &s), i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i].bind == STB_LOCAL || s[i].type == STT_SECTION || s[i].type == STT_FILE)
+			continue;
+		if (s[i].shndx != SHN_UNDEF || imports_count)
+			return true;
+	}
+	return imports_count && hp_elf_find_import(e, name);
+}
+
+int tgt_check_import(struct builder *b, struct unit *u, const char *name)
+{
+	_cleanup_free_ char *base = strdup(name);
+	char *at, list[256] = "";
+	size_t i, used = 0;
+
+	if (!base)
+		return -ENOMEM;
+	at = strchr(base, '@');
+	if (at)
+		*at = 0;
+	if (!strcmp(base, "_GLOBAL_OFFSET_TABLE_") || provides(b->target, base, true))
+		return 0;
+	load_deps(b);
+	for (i = 0; i < b->ndeps; i++) {
+		if (provides(b->deps[i], base, false))
+			return 0;
+		if (used + strlen(base_name(b->deps[i]->name)) + 3 < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
+						 base_name(b->deps[i]->name));
+	}
+	if (!b->deps_complete) {
+		bld_event(b, HP_BUILD_NOTE, base, u->tu,
+			  "not found in the target or the libraries found for it; the process must provide it at apply "
+			  "time");
+		return 0;
+	}
+	return bld_refuse(b, base, u->tu,
+			  "the patch needs this symbol, but neither the target nor the libraries it loads (%s) define "
+			  "it: the fix adds a library dependency or uses a symbol the process cannot provide",
+			  used ? list : "none");
+}
+
+/* Does any compilation unit of the target (or its debug file) say it was built with LTO? */
+static bool target_lto(struct hp_elf *e)
+{
+	Elf *elf = e->debug ? e->debug->elf : e->elf;
+	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	bool lto = false;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	/* Section names that only LTO leaves behind. */
+	if (elf_getshdrstrndx(e->elf, &shstrndx) == 0)
+		while ((scn = elf_nextscn(e->elf, scn))) {
+			GElf_Shdr sh;
+			const char *n;
+
+			if (gelf_getshdr(scn, &sh) && (n = elf_strptr(e->elf, shstrndx, sh.sh_name)) &&
+			    !strncmp(n, ".gnu.lto_", 9))
+				lto = true;
+		}
+	if (!dw)
+		return lto;
+	while (!lto && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Attribute at;
+		const char *prod;
+
+		if (dwarf_offdie(dw, off + hsize, &cu) &&
+		    (prod = dwarf_formstring(dwarf_attr(&cu, DW_AT_producer, &at))) &&
+		    (strstr(prod, "GNU GIMPLE") || strstr(prod, " -flto")))
+			lto = true;
+		off = next;
+	}
+	dwarf_end(dw);
+	return lto;
+}
+
+int tgt_prepare(struct builder *b)
+{
+	size_t phnum = 0, i;
+
+	if (elf_getphdrnum(b->target->elf, &phnum) == 0)
+		for (i = 0; i < phnum; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(b->target->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
+				b->target_is_exe = true;
+		}
+	if (b->target->ehdr.e_type == ET_EXEC)
+		b->target_is_exe = true;
+	b->target_lto = target_lto(b->target);
+	if (b->target_lto)
+		return bld_refuse(b, base_name(b->opts->target), NULL,
+				  "the target was built with link-time optimisation (LTO: its DWARF producer says -flto "
+				  "or GNU GIMPLE): code was merged and inlined across files, so no object of a single "
+				  "file describes it; rebuild the baseline without -flto to hotpatch it");
+	return 0;
+}
+
+void tgt_release(struct builder *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->ndeps; i++)
+		hp_elf_close(b->deps[i]);
+	free(b->deps);
+	b->deps = NULL;
+	b->ndeps = 0;
+}
