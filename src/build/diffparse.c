@@ -468,8 +468,8 @@ int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_dif
 		if (e < 0)
 			goto fail;
 	}
-	free(ren_old);
-	free(ren_new);
+	zfree(ren_old);
+	zfree(ren_new);
 	if (!d.nfiles) {
 		e = hp_err(ctx, -ENODATA, "diff: no file changes found (not a unified diff?)");
 		goto fail;
