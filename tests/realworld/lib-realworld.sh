@@ -77,8 +77,12 @@ rw_debian_cflags() {
 # fix hits which).  Output matching one turns the remaining steps into SKIPs that quote it, so
 # the suite shows exactly why; anything else is a failure.
 RW_KNOWN_LIMITS=(
+	# a global function of the objects is local in the .so (the library's version script)
 	"cannot provide symbol '[^']*': no loaded object defines it"
 	"the target has no such function"
+	"the patch needs this symbol, but neither the target nor the libraries it loads"
+	# the linker relaxed a GOT load (mov foo@GOTPCREL(%rip) -> lea foo(%rip)) in a function the patch calls
+	"called by the patch: the rebuilt original differs from the running binary at"
 )
 RW_BLOCKED=
 
