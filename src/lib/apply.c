@@ -31,6 +31,7 @@
 #include "resolve.h"
 #include "stack.h"
 #include "state.h"
+#include "tls.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -286,6 +287,14 @@ static int link_import(void *ud, const char *name, bool for_call, uint64_t *ret)
 	struct link_ud *lu = ud;
 
 	return hp_resolve_import(lu->op->ctx, &lu->op->proc, lu->target, name, for_call, ret);
+}
+
+/* Where the target's TLS block is, for patch code that uses its thread-locals. */
+static int link_tls(void *ud, struct hp_tls_block *ret)
+{
+	struct link_ud *lu = ud;
+
+	return hp_tls_block(lu->op->ctx, &lu->op->proc, lu->target, ret);
 }
 
 static uint64_t link_redirect(void *ud, uint64_t addr)
@@ -762,7 +771,7 @@ int hp_apply(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const 
 		new_addr[i] = hp_image_sym_addr(&img, patch, patch->func_sym[i]);
 	{
 		struct link_ud lu = { &op, target, m, new_addr };
-		struct hp_link_env env = { target->bias, link_import, link_redirect, &lu };
+		struct hp_link_env env = { target->bias, link_import, link_redirect, &lu, link_tls };
 
 		r = hp_image_link(ctx, &img, patch, base, &env);
 		if (r < 0) {

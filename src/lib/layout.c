@@ -15,12 +15,15 @@
 #include <sys/mman.h>
 
 #include "layout.h"
+#include "tls.h"
 
 void hp_image_release(struct hp_image *img)
 {
 	free(img->sec_off);
 	free(img->got_slot);
 	free(img->stub);
+	free(img->tls_slot);
+	free(img->tls_pair);
 	free(img->buf);
 	memset(img, 0, sizeof(*img));
 }
@@ -39,6 +42,26 @@ static bool is_got_reloc(uint32_t t)
 	return t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX;
 }
 
+static bool is_tls_reloc(uint32_t t)
+{
+	return t == R_X86_64_TPOFF32 || t == R_X86_64_TPOFF64 || t == R_X86_64_GOTTPOFF || t == R_X86_64_TLSGD ||
+	       t == R_X86_64_TLSLD || t == R_X86_64_DTPOFF32 || t == R_X86_64_DTPOFF64;
+}
+
+/* GOT entries of thread-local relocations: a slot for an offset, or a pair for __tls_get_addr. */
+static void plan_tls_got(struct hp_image *img, const struct hp_prela *r)
+{
+	if (r->type == R_X86_64_GOTTPOFF && !img->tls_slot[r->sym]) {
+		img->tls_slot[r->sym] = (uint32_t)++img->ngot;
+	} else if (r->type == R_X86_64_TLSGD && !img->tls_pair[r->sym]) {
+		img->tls_pair[r->sym] = (uint32_t)img->ngot + 1;
+		img->ngot += 2;
+	} else if (r->type == R_X86_64_TLSLD && !img->ld_pair) {
+		img->ld_pair = (uint32_t)img->ngot + 1;
+		img->ngot += 2;
+	}
+}
+
 int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_size, struct hp_image *img)
 {
 	uint64_t cur[HP_SEG_MAX] = { 0 };
@@ -50,7 +73,9 @@ int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_siz
 	img->sec_off = calloc(p->nsecs ? p->nsecs : 1, sizeof(*img->sec_off));
 	img->got_slot = calloc(p->nsyms ? p->nsyms : 1, sizeof(*img->got_slot));
 	img->stub = calloc(p->nsyms ? p->nsyms : 1, sizeof(*img->stub));
-	if (!img->sec_off || !img->got_slot || !img->stub) {
+	img->tls_slot = calloc(p->nsyms ? p->nsyms : 1, sizeof(*img->tls_slot));
+	img->tls_pair = calloc(p->nsyms ? p->nsyms : 1, sizeof(*img->tls_pair));
+	if (!img->sec_off || !img->got_slot || !img->stub || !img->tls_slot || !img->tls_pair) {
 		hp_image_release(img);
 		return -ENOMEM;
 	}
@@ -62,15 +87,14 @@ int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_siz
 
 			if (r->type == R_X86_64_32 || r->type == R_X86_64_32S)
 				img->needs_low = true;
-			if (r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_TPOFF64 ||
-			    r->type == R_X86_64_GOTTPOFF || r->type == R_X86_64_TLSGD || r->type == R_X86_64_TLSLD ||
-			    r->type == R_X86_64_DTPOFF32 || r->type == R_X86_64_DTPOFF64) {
-				if (s->sec != HP_SEC_TARGET) {
+			if (is_tls_reloc(r->type)) {
+				if (s->sec != HP_SEC_TARGET || s->type != STT_TLS) {
 					hp_image_release(img);
 					return hp_err(ctx, -HP_E_RELOC,
 						      "payload: thread-local relocation %u against '%s' is only "
 						      "supported for the target's own variables", r->type, s->name);
 				}
+				plan_tls_got(img, r);
 			}
 			if (is_got_reloc(r->type) || (r->type == R_X86_64_PLT32 && s->sec == HP_SEC_UNDEF)) {
 				if (!img->got_slot[r->sym])
@@ -133,6 +157,8 @@ int hp_image_link(struct hp_ctx *ctx, struct hp_image *img, const struct hp_patc
 {
 	_cleanup_free_ uint64_t *symval = NULL;
 	_cleanup_free_ uint64_t *callval = NULL;
+	struct hp_tls_block tls = { 0 };
+	bool have_tls = false;
 	size_t i, j;
 	int r;
 
@@ -191,8 +217,47 @@ int hp_image_link(struct hp_ctx *ctx, struct hp_image *img, const struct hp_patc
 				return r;
 		}
 	}
+	/* The target's TLS block, if thread-local relocations need it. */
+	for (i = 0; i < p->nsecs && !have_tls; i++)
+		for (j = 0; j < p->secs[i].nrelas && !have_tls; j++)
+			if (is_tls_reloc(p->secs[i].relas[j].type)) {
+				if (!env->tls)
+					return hp_err(ctx, -HP_E_RELOC, "payload: thread-local relocations are not supported "
+									"here");
+				r = env->tls(env->ud, &tls);
+				if (r < 0)
+					return r;
+				have_tls = true;
+			}
+	if (img->ld_pair) {
+		uint64_t pair[2] = { tls.modid, 0 };
+
+		if (!tls.have_modid)
+			return hp_err(ctx, -HP_E_RELOC, "payload: needs the TLS module id of the target, which it "
+							"does not use itself");
+		memcpy(img->buf + img->got_off + 8 * (img->ld_pair - 1), pair, 16);
+	}
 	/* GOT and stubs. */
 	for (i = 1; i < p->nsyms; i++) {
+		uint64_t pair[2];
+
+		if (img->tls_slot[i]) {
+			int64_t off = tls.tpoff + (int64_t)p->syms[i].value;
+
+			if (!tls.have_tpoff)
+				return hp_err(ctx, -HP_E_RELOC, "payload: '%s' needs the thread-pointer offset of the "
+								"target's TLS block, which it does not use itself",
+					      p->syms[i].name);
+			memcpy(img->buf + img->got_off + 8 * (img->tls_slot[i] - 1), &off, 8);
+		}
+		if (img->tls_pair[i]) {
+			if (!tls.have_modid)
+				return hp_err(ctx, -HP_E_RELOC, "payload: '%s' needs the TLS module id of the target, "
+								"which it does not use itself", p->syms[i].name);
+			pair[0] = tls.modid;
+			pair[1] = p->syms[i].value;
+			memcpy(img->buf + img->got_off + 8 * (img->tls_pair[i] - 1), pair, 16);
+		}
 		if (img->got_slot[i]) {
 			uint64_t v = symval[i];
 
@@ -226,6 +291,9 @@ int hp_image_link(struct hp_ctx *ctx, struct hp_image *img, const struct hp_patc
 
 			if (img->got_slot[rl->sym])
 				G = base + img->got_off + 8 * (img->got_slot[rl->sym] - 1);
+			if ((rl->type == R_X86_64_TPOFF32 || rl->type == R_X86_64_TPOFF64) && !tls.have_tpoff)
+				return hp_err(ctx, -HP_E_RELOC, "payload: '%s' needs the thread-pointer offset of the "
+								"target's TLS block, which it does not use itself", s->name);
 			switch (rl->type) {
 			case R_X86_64_NONE:
 				continue;
@@ -268,6 +336,29 @@ int hp_image_link(struct hp_ctx *ctx, struct hp_image *img, const struct hp_patc
 				u32 = (uint32_t)(S + (uint64_t)A);
 				memcpy(where, &u32, 4);
 				continue;
+			case R_X86_64_TPOFF32:
+				v = tls.tpoff + (int64_t)s->value + A;
+				break;
+			case R_X86_64_TPOFF64:
+				v = tls.tpoff + (int64_t)s->value + A;
+				memcpy(where, &v, 8);
+				continue;
+			case R_X86_64_DTPOFF32:
+				v = (int64_t)s->value + A;
+				break;
+			case R_X86_64_DTPOFF64:
+				v = (int64_t)s->value + A;
+				memcpy(where, &v, 8);
+				continue;
+			case R_X86_64_GOTTPOFF:
+				v = (int64_t)(base + img->got_off + 8 * (img->tls_slot[rl->sym] - 1) + (uint64_t)A - P);
+				break;
+			case R_X86_64_TLSGD:
+				v = (int64_t)(base + img->got_off + 8 * (img->tls_pair[rl->sym] - 1) + (uint64_t)A - P);
+				break;
+			case R_X86_64_TLSLD:
+				v = (int64_t)(base + img->got_off + 8 * (img->ld_pair - 1) + (uint64_t)A - P);
+				break;
 			case R_X86_64_32S:
 				v = (int64_t)(S + (uint64_t)A);
 				if (!fits_s32(v))

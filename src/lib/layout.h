@@ -22,6 +22,9 @@ struct hp_image {
 	uint64_t *sec_off;		/* per payload section */
 	uint32_t *got_slot;		/* per symbol: 1 + GOT slot index, 0 = none */
 	uint32_t *stub;			/* per symbol: 1 + PLT stub index, 0 = none */
+	uint32_t *tls_slot;		/* per TLS symbol: 1 + GOT slot of its thread-pointer offset (initial-exec) */
+	uint32_t *tls_pair;		/* per TLS symbol: 1 + first of two GOT slots {module, offset} (global-dynamic) */
+	uint32_t ld_pair;		/* 1 + first of two GOT slots {module, 0} (local-dynamic) */
 	size_t ngot, nstub;
 	uint64_t got_off, stub_off;
 	bool needs_low;			/* absolute 32-bit relocations: must sit below 2 GiB */
@@ -30,6 +33,9 @@ struct hp_image {
 };
 
 /* Symbol values that come from the process. */
+/* The target's TLS block (tls.h), for thread-local relocations against its variables. */
+struct hp_tls_block;
+
 struct hp_link_env {
 	uint64_t target_bias;
 	/* Resolve an import; for_call allows a PLT stub. */
@@ -37,6 +43,8 @@ struct hp_link_env {
 	/* Optional: runtime address of the new body when a call targets a replaced function (or 0). */
 	uint64_t (*redirect)(void *ud, uint64_t target_runtime_addr);
 	void *ud;
+	/* Optional: where the target's TLS block is; NULL refuses thread-local relocations. */
+	int (*tls)(void *ud, struct hp_tls_block *ret);
 };
 
 /* Compute sizes and offsets (no addresses yet). */
