@@ -395,9 +395,10 @@ static void take_code(void *ud, size_t shndx, uint64_t off, uint64_t len, int li
 		cb->cap = nc;
 	}
 	memcpy(cb->v + cb->n, s->data + off, len);
-	if (line >= 0 && line < 256)
+	/* The declaration and its brace carry the prologue, which moves with the registers used. */
+	if (line >= 2 && line < 256)
 		cb->lines[line / 64] |= 1ull << (line % 64);
-	else
+	else if (line >= 256 || line < 0)
 		cb->bad = true;
 	while (i < len) {
 		struct x86_insn in;
@@ -684,10 +685,40 @@ static int emit_section(struct builder *b, struct unit *u, struct ob_sec *s)
 	return 0;
 }
 
+/* Is any function or variable of the unit in the target?  A unit of another binary is not. */
+static bool in_target(struct builder *b, struct unit *u)
+{
+	const char *tu = base_name(u->tu);
+	size_t i, k, n;
+
+	for (i = 1; i < u->orig->nsyms; i++) {
+		const struct ob_sym *y = &u->orig->syms[i];
+		struct hp_sym *s;
+
+		if (!y->sec || (y->type != STT_FUNC && y->type != STT_OBJECT && y->type != STT_TLS))
+			continue;
+		n = hp_elf_find_syms(b->target, y->name, &s);
+		for (k = 0; k < n; k++) {
+			if (s[k].shndx == SHN_UNDEF || s[k].type != y->type)
+				continue;
+			if (y->bind != STB_LOCAL ? s[k].bind != STB_LOCAL
+						 : s[k].file && !strcmp(base_name(b->target->files[s[k].file]), tu))
+				return true;
+		}
+	}
+	return false;
+}
+
 static int process_unit(struct builder *b, struct unit *u)
 {
 	size_t i, w;
 	int r;
+
+	if (!in_target(b, u)) {
+		bld_event(b, HP_BUILD_NOTE, u->tu, u->tu, "none of its functions or variables is in %s: not part of "
+							  "it, skipped", base_name(b->opts->target));
+		return 0;
+	}
 
 	r = di_open(b->ctx, u->orig->path, &u->di_orig);
 	if (r == 0)

@@ -358,6 +358,7 @@ int correlate_unit(struct builder *b, struct unit *u)
 	pair_plain(u);
 	pair_clones(u);
 	pair_cold(u);
+	pair_sections(u);	/* code sections first: statics are paired through the functions using them */
 	r = pair_statics(b, u);
 	if (r < 0)
 		return r;

@@ -162,26 +162,24 @@ static struct clob *clobbers(const struct ob_obj *o)
 static const char *const gpr_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 					   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
 
-/* "%rcx, %xmm3" for a register set. */
+/* "%rcx, %rdx and vector registers" for a register set. */
 static void reg_names(uint64_t set, char *buf, size_t size)
 {
 	size_t used = 0;
 	int i;
 
 	buf[0] = 0;
-	for (i = 0; i < 34 && used + 12 < size; i++) {
-		char one[16];
-
-		if (!(set & (1ull << i)))
-			continue;
-		if (i < 16)
-			snprintf(one, sizeof(one), "%%%s", gpr_names[i]);
-		else if (i < 32)
-			snprintf(one, sizeof(one), "%%xmm%d", i - 16);
-		else
-			snprintf(one, sizeof(one), i == 32 ? "x87" : "%%xmm16+");
-		used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", one);
-	}
+	for (i = 0; i < 16 && used + 8 < size; i++)
+		if (set & (1ull << i))
+			used += (size_t)snprintf(buf + used, size - used, "%s%%%s", used ? ", " : "", gpr_names[i]);
+	if ((set & X86_ALL_XMM) == X86_ALL_XMM)
+		snprintf(buf + used, size - used, "%sall vector registers", used ? " and " : "");
+	else
+		for (i = 16; i < 32 && used + 10 < size; i++)
+			if (set & (1ull << i))
+				used += (size_t)snprintf(buf + used, size - used, "%s%%xmm%d", used ? ", " : "", i - 16);
+	if (!buf[0])
+		snprintf(buf, size, "x87 or AVX-512 state");
 }
 
 /* Does code section s refer to the entry of function section f? */
@@ -211,14 +209,19 @@ static int check_caller(struct builder *b, struct unit *u, struct ob_sec *caller
 	if (!cf || !ff)
 		return 0;
 	if (caller->status != OB_SAME) {
-		if (caller->status == OB_CHANGED && caller->why_weak) {
-			if (asprintf(&why, "pulled in: IPA-RA: it calls %s, whose new body also clobbers %s, and "
-					   "was compiled to rely on the old registers (-fipa-ra)", ff->name, regs) < 0)
+		if (caller->status != OB_CHANGED || !caller->why || (!caller->why_weak && strcmp(caller->why, "body changed")))
+			return 0;
+		if (caller->why_weak) {
+			if (asprintf(&why, "pulled in: IPA-RA: it calls %s, whose new body also clobbers %s, which "
+					   "its code relied on (-fipa-ra)", ff->name, regs) < 0)
 				return -ENOMEM;
-			caller->why = bld_own(b, why);
 			caller->action = HP_BUILD_PULLED;
 			caller->why_weak = false;
+		} else if (asprintf(&why, "body changed; it also calls %s, whose new body clobbers %s (IPA-RA)",
+				    ff->name, regs) < 0) {
+			return -ENOMEM;
 		}
+		caller->why = bld_own(b, why);
 		return 0;
 	}
 	if (!caller->twin || !caller->twin->primary)

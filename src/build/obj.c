@@ -173,8 +173,8 @@ static void classify(struct ob_sym *y)
 	}
 	if (const_name(y->name, y->baselen) || !(y->sec->sh.sh_flags & SHF_WRITE))
 		y->kind = OB_K_CONST;
-	else
-		y->kind = OB_K_STATIC;
+	else if (y->bind == STB_LOCAL)
+		y->kind = OB_K_STATIC;		/* global dotted names (DW.ref.*) are the compiler's, but stable */
 }
 
 /* Link each "f.cold" part to f, the function whose code jumps into it. */

@@ -66,6 +66,39 @@ static int64_t branch_dest(const uint8_t *code, uint64_t at, const struct x86_in
 }
 
 /*
+ * The linker rewrites thread-local accesses of an executable to cheaper
+ * forms of the same length (global-dynamic and local-dynamic sequences to
+ * local-exec or initial-exec, initial-exec loads to immediates).  If the
+ * original has such an access at i, return how many bytes both sides
+ * cover, else 0.
+ */
+static uint64_t tls_relaxed(const struct ob_sec *s, uint64_t i, const struct x86_insn *ia, const uint8_t *t,
+			    uint64_t j, uint64_t tleft, const struct x86_insn *ib)
+{
+	size_t k;
+
+	(void)t;
+	(void)j;
+	for (k = 0; k < s->nrelas; k++) {
+		const struct ob_rela *r = &s->relas[k];
+
+		if (r->offset < i || r->offset >= i + ia->len)
+			continue;
+		/* data16 lea x@tlsgd(%rip),%rdi; data16 data16 rex.W call __tls_get_addr: 16 bytes */
+		if (r->type == R_X86_64_TLSGD && r->offset == i + 4 && i + 16 <= s->sh.sh_size && tleft >= 16 &&
+		    s->data[i] == 0x66)
+			return 16;
+		/* lea x@tlsld(%rip),%rdi; call __tls_get_addr: 12 bytes */
+		if (r->type == R_X86_64_TLSLD && r->offset == i + 3 && i + 12 <= s->sh.sh_size && tleft >= 12)
+			return 12;
+		/* mov/add x@gottpoff(%rip),%reg: an instruction of the same length */
+		if (r->type == R_X86_64_GOTTPOFF && ib->len == ia->len)
+			return ia->len;
+	}
+	return 0;
+}
+
+/*
  * Does the code of an original section match the target's code at addr
  * (tsize bytes)?  Outside relocated fields the instructions must be the
  * same, with one exception the assembler makes: a jmp/jcc to another
@@ -112,6 +145,12 @@ static int code_matches(struct builder *b, struct unit *u, const struct ob_sec *
 		a2b[i] = (int64_t)j;
 		if (x86_decode(s->data + i, n - i, &ia) < 0 || x86_decode(t + j, tsize - j, &ib) < 0)
 			return 0;
+		k = tls_relaxed(s, i, &ia, t, j, tsize - j, &ib);
+		if (k) {
+			i += k;
+			j += k;
+			continue;
+		}
 		if (ia.rel_size)
 			for (k = 0; k < s->nrelas && !r; k++)
 				if (s->relas[k].offset == i + ia.rel_off)
