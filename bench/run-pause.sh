@@ -19,7 +19,7 @@ cc -O2 -g -pthread -ffunction-sections -fdata-sections -c "$HERE/pause-target.c"
 cc -O2 -g -pthread -DHP_FIX=1 -ffunction-sections -fdata-sections -c "$HERE/pause-target.c" -o "$W/fix.o"
 "$HOTPATCH" build --target "$W/target" --orig "$W/orig.o" --patched "$W/fix.o" -o "$W/p.hpatch" --id bench >/dev/null
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "n/a"}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.1f\n", (NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "n/a"}'; }
 
 ask() {	# send a command, print the reply
 	local n
