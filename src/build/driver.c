@@ -423,7 +423,7 @@ static bool in_store(const char *store, const char *p)
 {
 	size_t n = strlen(store);
 
-	return p && !strncmp(p, store, n) && p[n] == '/' && !strchr(p + n + 1, '/');
+	return p && !strncmp(p, store, n) && p[n] == '/' && p[n + 1] && p[n + 1] != '.' && !strchr(p + n + 1, '/');
 }
 
 static bool is_hex64(const char *s)
@@ -950,7 +950,7 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 				      "one", name, b->cc[i].rel_src);
 		}
 	}
-	if (!b->ncc) {
+	if (!b->ncc && !b->ncl) {
 		d->keep = true;
 		return hp_err(d->ctx, -ECHILD,
 			      "build: the %s build compiled nothing through the wrapper (does it call the compiler by an "

@@ -90,6 +90,19 @@ test_expect_success 'make: an LTO build is refused with that reason' '
 		-o "$HP_TMP/x.hpatch" -- make CFLAGS="-O2 -g -flto" &&
 	grep -q "is compiled with -flto: LTO-built targets cannot be hotpatched" "$HP_TMP/last.err"
 '
+test_expect_success 'make: a target compiled and linked in one step is refused with that reason' '
+	make -s -C "$src" oneshot >/dev/null &&
+	hp_run_expect 15 build --target "$src/oneshot" -C "$src" --diff "$src/fix.diff" -o "$HP_TMP/x.hpatch" \
+		-- make -B oneshot &&
+	grep -q "oneshot is compiled and linked in one step from main.c" "$HP_TMP/last.err" &&
+	rm -f "$src/oneshot"
+'
+test_expect_success 'make: a compiler called by absolute path is not intercepted, and that is said' '
+	hp_run_expect 1 build --target "$src/meter" -C "$src" --diff "$src/fix.diff" -o "$HP_TMP/x.hpatch" \
+		-- make CC=/usr/bin/cc &&
+	grep -q "compiled nothing through the wrapper" "$HP_TMP/last.err" &&
+	rm -rf "$(sed -n "s/.*its output is in \(.*\)\/orig.log.*/\1/p" "$HP_TMP/last.err")"
+'
 test_expect_success 'usage: the build command must follow --, and the two forms do not mix' '
 	hp_run_expect 2 build --target "$src/meter" -C "$src" --diff "$src/fix.diff" -o "$HP_TMP/x.hpatch" &&
 	hp_run_expect 2 build --target "$src/meter" -C "$src" --diff "$src/fix.diff" --orig a.o --patched b.o \
