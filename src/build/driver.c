@@ -703,6 +703,12 @@ static int collect_compiled(struct drv *d)
 				return r;
 		}
 	}
+	for (i = 0; i < d->orig.ncl; i++) {
+		/* compiled and linked in one step: still a compiled source (refused later, with that reason) */
+		r = add_compiled(d, d->orig.cl[i].rel_src);
+		if (r < 0)
+			return r;
+	}
 	if (d->ncompiled)
 		qsort(d->compiled, d->ncompiled, sizeof(char *), cmp_str);
 	for (i = k = 0; i < d->ncompiled; i++) {
