@@ -18,7 +18,9 @@ DEMO=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$DEMO")
 HOTPATCH=${HOTPATCH:-$ROOT/build/src/cli/hotpatch}
 case $HOTPATCH in /*) ;; *) HOTPATCH=$ROOT/$HOTPATCH ;; esac
-SERVICE=$DEMO/service
+# relative paths from here on, so the commands shown read as a user would type them
+cd "$ROOT" || exit 1
+SERVICE=demo/service
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hotpatch-demo.XXXXXX")
 PID=
 
@@ -31,6 +33,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# The commands below say "hotpatch"; this is the binary they mean.
+hotpatch() { "$HOTPATCH" "$@"; }
 
 step() { printf '\n%s== %s ==%s\n' "$B" "$*" "$N"; }
 # Show a command, then run it.
@@ -76,7 +81,7 @@ step "1. Build the service the ordinary way and start it"
 make -s -C "$SERVICE" clean >/dev/null
 run make -C "$SERVICE" || die "the service does not build"
 for PORT in $(seq "${DEMO_PORT:-7411}" $((${DEMO_PORT:-7411} + 20))); do
-	"$SERVICE/badged" "$PORT" >"$WORK/badged.log" 2>&1 &
+	"./$SERVICE/badged" "$PORT" >"$WORK/badged.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 50); do
 		grep -q listening "$WORK/badged.log" && break 2
@@ -97,31 +102,31 @@ echo "A 21-character name (the check allows 64, the buffer holds 16):"
 ask "LOGIN mallory.........ADMIN" WHOAMI SECRET
 
 step "3. Build a hotpatch from the fix, with the service's own Makefile"
-sed -n '/^Subject/,/^---/p' "$DEMO/fix.diff" | sed '$d'
-run "$HOTPATCH" build --target "$SERVICE/badged" -C "$SERVICE" --diff "$DEMO/fix.diff" \
+sed -n '/^Subject/,/^---/p' demo/fix.diff | sed '$d'
+run hotpatch build --target "$SERVICE/badged" -C "$SERVICE" --diff demo/fix.diff \
 	-o "$WORK/badged-fix.hpatch" --id badged-login-fix --classification security \
 	--description "session: check a login name against the buffer it goes into" -- make ||
 	die "hotpatch build failed"
 
 step "4. What the patch holds; sign it with a throwaway key"
-run "$HOTPATCH" info "$WORK/badged-fix.hpatch" || die "hotpatch info failed"
-run "$HOTPATCH" keygen -o "$WORK/demo-key" >/dev/null || die "keygen failed"
+run hotpatch info "$WORK/badged-fix.hpatch" || die "hotpatch info failed"
+run hotpatch keygen -o "$WORK/demo-key" >/dev/null || die "keygen failed"
 mkdir -p "$WORK/trusted.d" && cp "$WORK/demo-key.pub" "$WORK/trusted.d/"
-run "$HOTPATCH" sign --key "$WORK/demo-key.key" "$WORK/badged-fix.hpatch" || die "sign failed"
-run "$HOTPATCH" verify --trust-dir "$WORK/trusted.d" "$WORK/badged-fix.hpatch" || die "verify failed"
+run hotpatch sign --key "$WORK/demo-key.key" "$WORK/badged-fix.hpatch" || die "sign failed"
+run hotpatch verify --trust-dir "$WORK/trusted.d" "$WORK/badged-fix.hpatch" || die "verify failed"
 
 step "5. Apply it to the running service (pid $PID) -- no restart"
-run "$HOTPATCH" apply -p "$PID" --trust-dir "$WORK/trusted.d" "$WORK/badged-fix.hpatch" || die "apply failed"
+run hotpatch apply -p "$PID" --trust-dir "$WORK/trusted.d" "$WORK/badged-fix.hpatch" || die "apply failed"
 echo "The same process, the same request:"
 ask "LOGIN mallory.........ADMIN" WHOAMI SECRET
 ask "LOGIN alice" WHOAMI
-run "$HOTPATCH" status -p "$PID" || die "status failed"
+run hotpatch status -p "$PID" || die "status failed"
 kill -0 "$PID" 2>/dev/null && echo "badged is still pid $PID: it was never restarted."
 
 step "6. Revert: the original code is back, and so is the bug"
-run "$HOTPATCH" revert -p "$PID" badged-login-fix || die "revert failed"
+run hotpatch revert -p "$PID" badged-login-fix || die "revert failed"
 ask "LOGIN mallory.........ADMIN" WHOAMI
-run "$HOTPATCH" status -p "$PID"
+run hotpatch status -p "$PID"
 
 step "Done"
 echo "The service ran as pid $PID throughout; it is stopped now and the demo files removed."
