@@ -78,6 +78,7 @@ static void put(struct line *l, const char *s, size_t n)
 	l->p[l->n] = 0;
 }
 
+/* Append a literal piece of JSON (keys, punctuation) that needs no escaping. */
 static void puts_raw(struct line *l, const char *s)
 {
 	put(l, s, strlen(s));
@@ -114,6 +115,7 @@ static void put_str(struct line *l, const char *s)
 	put(l, "\"", 1);
 }
 
+/* Append ,"key":"value" with the value escaped. */
 static void put_key(struct line *l, const char *key, const char *val)
 {
 	put(l, ",\"", 2);
@@ -205,6 +207,7 @@ static bool takes_value(const char *a)
 	return false;
 }
 
+/* Why: sources are told apart from link inputs by their suffix, as the compiler driver does. */
 static bool has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), m = strlen(suf);
@@ -562,6 +565,10 @@ static int compile(const char *real, int argc, char **argv, const struct cmdline
 	return 0;
 }
 
+/*
+ * Pass through unless the driver set us up and this call compiles or links;
+ * see the comment at the top of the file.
+ */
 int main(int argc, char **argv)
 {
 	const char *name = strrchr(argv[0], '/');

@@ -38,6 +38,7 @@ static bool next_line(struct rd *r)
 	return true;
 }
 
+/* Does the current line start with p?  Lines are not NUL-terminated. */
 static bool starts(const struct rd *r, const char *p)
 {
 	size_t n = strlen(p);
@@ -53,6 +54,7 @@ static bool next_starts(const struct rd *r, const char *p)
 	return r->len - r->pos >= n && !memcmp(r->buf + r->pos, p, n);
 }
 
+/* Free what hp_diff_parse filled in; accepts a zeroed or released diff. */
 void hp_diff_release(struct hp_diff *d)
 {
 	size_t i, k;
@@ -153,6 +155,7 @@ static int header_path(const char *s, size_t n, char **ret)
 	return 0;
 }
 
+/* A line number or count of a hunk header, bounded so later arithmetic cannot overflow. */
 static int parse_num(const char **p, const char *end, unsigned long *ret)
 {
 	unsigned long v = 0;
@@ -283,6 +286,7 @@ static int add_git_only(struct hp_diff *d, size_t *cap, const char *git_line, si
 	return 0;
 }
 
+/* See diffparse.h; the state machine is described at the top of this file. */
 int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_diff *ret)
 {
 	struct rd r = { .buf = buf, .len = len };
@@ -483,6 +487,7 @@ fail:
 	return e;
 }
 
+/* Why: patch(1) strips the same way, and a stripped name is a path inside the tree or nothing. */
 int hp_diff_strip(const char *path, unsigned strip, char **ret)
 {
 	_cleanup_free_ char *out = NULL;

@@ -125,6 +125,7 @@ __attribute__((format(printf, 4, 5))) static void dev(struct drv *d, enum hp_dri
 	nv[d->rep->n++] = (struct hp_driver_event){ a, strdup(what ? what : ""), why };
 }
 
+/* Free the report, including the object builder's when it ran; accepts NULL. */
 void hp_driver_report_release(struct hp_driver_report *rep)
 {
 	size_t i;
@@ -144,6 +145,10 @@ void hp_driver_report_release(struct hp_driver_report *rep)
 
 /* ---- paths ---- */
 
+/*
+ * Why: the log names files as the compiler saw them (relative to its cwd,
+ * with "..", through both copies); pairing and matching need one spelling.
+ */
 char *hp_driver_rel(const char *root, const char *cwd, const char *path)
 {
 	_cleanup_free_ char *joined = NULL;
@@ -196,6 +201,7 @@ char *hp_driver_rel(const char *root, const char *cwd, const char *path)
 	return out;
 }
 
+/* The inverse of the wrapper's escaping: code points up to U+00FF back to single bytes. */
 char *hp_driver_log_bytes(const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -284,6 +290,7 @@ static void log_tail(const char *path, char *out, size_t max)
 	out[i - start] = 0;
 }
 
+/* nftw callback of rm_tree: children first (FTW_DEPTH), never following links. */
 static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;
@@ -295,6 +302,7 @@ static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ft
 	return 0;
 }
 
+/* Remove a scratch tree we made; errors are ignored, there is nothing better to do. */
 static void rm_tree(const char *p)
 {
 	nftw(p, rm_one, 32, FTW_DEPTH | FTW_PHYS);
@@ -330,6 +338,7 @@ static bool cmake_generated(const char *p)
 	       !memcmp(head, mark, sizeof(mark) - 1);
 }
 
+/* Note each directory that holds a CMakeCache.txt: a CMake build directory. */
 static int find_cmake_cache(const char *p, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;
@@ -341,6 +350,7 @@ static int find_cmake_cache(const char *p, const struct stat *st, int type, stru
 	return 0;
 }
 
+/* Remove the files of a CMake build directory that name the tree it was configured for. */
 static int rm_cmake_state(const char *p, const struct stat *st, int type, struct FTW *ftw)
 {
 	const char *b = p + ftw->base;
@@ -378,6 +388,7 @@ static void scrub_cmake(const char *root)
 
 /* ---- the wrapper's log ---- */
 
+/* Free one build's records. */
 static void blog_release(struct blog *b)
 {
 	size_t i, k;
@@ -426,6 +437,7 @@ static bool in_store(const char *store, const char *p)
 	return p && !strncmp(p, store, n) && p[n] == '/' && p[n + 1] && p[n + 1] != '.' && !strchr(p + n + 1, '/');
 }
 
+/* A SHA-256 in lowercase hex, as the wrapper writes it; anything else is not trusted. */
 static bool is_hex64(const char *s)
 {
 	size_t i;
@@ -438,6 +450,7 @@ static bool is_hex64(const char *s)
 	return true;
 }
 
+/* Was this object compiled position-independent for a library (the first -fPIC/-fpic/-fPIE/-fpie wins)? */
 static bool has_pic(json_t *args)
 {
 	size_t i;
@@ -546,6 +559,7 @@ static int parse_record(struct drv *d, struct blog *b, const char *store, json_t
 	return 0;
 }
 
+/* Read the wrapper's JSON lines; a line that does not parse is skipped, a missing log is empty. */
 static int read_log(struct drv *d, struct blog *b, const char *logpath, const char *store)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -577,6 +591,10 @@ static int read_log(struct drv *d, struct blog *b, const char *logpath, const ch
 
 /* ---- make dependency files ---- */
 
+/*
+ * Why: which headers a compilation read decides which parts of a diff
+ * count; the compiler tells us in make syntax, which we read here.
+ */
 int hp_driver_parse_deps(const char *buf, size_t len, int (*fn)(void *ud, const char *path), void *ud)
 {
 	_cleanup_free_ char *tok = malloc(len + 1);
@@ -639,6 +657,7 @@ int hp_driver_parse_deps(const char *buf, size_t len, int (*fn)(void *ud, const 
 	return n;
 }
 
+/* Remember a file inside the tree that the original build read; files outside it do not matter. */
 static int add_compiled(struct drv *d, const char *rel)
 {
 	char *s;
@@ -666,6 +685,7 @@ struct dep_ctx {
 	const char *cwd;
 };
 
+/* A dependency as the compiler wrote it, relative to its cwd, made relative to the copy. */
 static int dep_cb(void *ud, const char *path)
 {
 	struct dep_ctx *c = ud;
@@ -674,6 +694,7 @@ static int dep_cb(void *ud, const char *path)
 	return rel ? add_compiled(c->d, rel) : -ENOMEM;
 }
 
+/* qsort/bsearch order of the compiled-file list. */
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -721,6 +742,7 @@ static int collect_compiled(struct drv *d)
 	return 0;
 }
 
+/* Did the original build compile or include this file of the tree? */
 static bool is_compiled(struct drv *d, const char *rel)
 {
 	return rel && d->ncompiled &&
@@ -784,6 +806,7 @@ static int make_links(struct drv *d, const char *bindir, char *cc_name, size_t c
 	return 0;
 }
 
+/* Where hotpatch-cc is: given, from the environment, or installed beside this program. */
 static int find_wrapper(struct drv *d)
 {
 	const char *w = d->o->ccwrap ? d->o->ccwrap : getenv("HOTPATCH_CC_WRAPPER");
@@ -806,6 +829,10 @@ static int find_wrapper(struct drv *d)
 	return 0;
 }
 
+/*
+ * Check the inputs and read the diff before any build runs, then make the
+ * scratch directory, refusing one inside the tree it would copy.
+ */
 static int prepare(struct drv *d)
 {
 	static const char *const ours[] = { "bin", "orig", "fixed", "orig.store", "fixed.store", "orig.cc.jsonl",
@@ -881,9 +908,7 @@ static int prepare(struct drv *d)
 
 /* ---- the two builds ---- */
 
-/* Copy the tree to WORK/name, run the build there with the wrapper, read its log. */
-static int build_copy(struct drv *d, const char *name, struct blog *b, bool apply_diff);
-
+/* Copy SRCDIR with cp -a (times kept, links as links), then drop what would make the copy build wrongly. */
 static int copy_tree(struct drv *d, const char *dst)
 {
 	_cleanup_free_ char *from = NULL;
@@ -904,6 +929,10 @@ static int copy_tree(struct drv *d, const char *dst)
 	return 0;
 }
 
+/*
+ * Run the build command in one copy with the wrapper first in PATH; a
+ * failure keeps the scratch directory and quotes the end of the output.
+ */
 static int run_build(struct drv *d, const char *name, const char *root, struct blog *b)
 {
 	char bindir[PATH_MAX], cc[PATH_MAX], logp[PATH_MAX], store[PATH_MAX], outp[PATH_MAX], tail[700];
@@ -1008,6 +1037,7 @@ static int diff_file_name(const struct hp_diff_file *f, unsigned p, char **ret)
 	return hp_diff_strip(n, p, ret);
 }
 
+/* A new file of the diff the build may include: C sources and headers by their suffix. */
 static bool looks_like_c(const char *p)
 {
 	static const char *const sufs[] = { ".c", ".h", ".inc", ".def", ".cc", ".cpp", ".cxx", ".hh", ".hpp",
@@ -1158,6 +1188,7 @@ static int apply_diff(struct drv *d, const char *root)
 	return 0;
 }
 
+/* One of the two builds: copy, apply the fix to the second one, build, read the log. */
 static int build_copy(struct drv *d, const char *name, struct blog *b, bool apply)
 {
 	char root[PATH_MAX];
@@ -1192,6 +1223,7 @@ struct shaset {
 	size_t n, cap;
 };
 
+/* Add a content hash of an object linked into the target. */
 static int shaset_add(struct shaset *s, const char *sha)
 {
 	if (s->n == s->cap) {
@@ -1207,6 +1239,7 @@ static int shaset_add(struct shaset *s, const char *sha)
 	return s->v[s->n++] ? 0 : -ENOMEM;
 }
 
+/* Is an object with this content linked into the target?  Targets have few objects: a scan is enough. */
 static bool shaset_has(const struct shaset *s, const char *sha)
 {
 	size_t i;
@@ -1217,6 +1250,7 @@ static bool shaset_has(const struct shaset *s, const char *sha)
 	return false;
 }
 
+/* Free the hashes. */
 static void shaset_release(struct shaset *s)
 {
 	size_t i;
@@ -1319,6 +1353,7 @@ static struct cc_rec *find_out(struct blog *b, const char *rel_out)
 	return NULL;
 }
 
+/* Is record idx the one that counts for its output path? */
 static bool is_last(struct blog *b, size_t idx)
 {
 	return find_out(b, b->cc[idx].rel_out) == &b->cc[idx];
@@ -1355,6 +1390,7 @@ static bool has_lto_sections(const char *path)
 	return lto;
 }
 
+/* A shared library by its name (libfoo.so, libfoo.so.1.2), for the -fPIC preference only. */
 static bool target_is_library(struct drv *d)
 {
 	const char *b = strrchr(d->target_real, '/');
@@ -1384,6 +1420,11 @@ static bool preferred_duplicate(struct drv *d, struct blog *b, size_t idx)
 	return true;
 }
 
+/*
+ * Pair the objects of the two builds by output path and keep the changed
+ * ones of the target; refuse a translation unit that appears, disappears
+ * or was compiled with LTO.
+ */
 static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *ret_n)
 {
 	const char *tname = strrchr(d->target_real, '/') + 1;
@@ -1478,6 +1519,7 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 	return 0;
 }
 
+/* See driver.h; the steps are listed at the top of this file. */
 int hp_build_from_diff(struct hp_ctx *ctx, const struct hp_driver_opts *opts, struct hp_driver_report *rep)
 {
 	struct drv d = { .ctx = ctx, .o = opts, .rep = rep, .keep = opts->keep };

@@ -41,6 +41,7 @@ static void check_stripped(const char *p)
 	}
 }
 
+/* Each prerequisite is a non-empty name without a newline or a tab. */
 static int dep_token(void *ud, const char *path)
 {
 	(void)ud;
@@ -49,6 +50,7 @@ static int dep_token(void *ud, const char *path)
 	return 0;
 }
 
+/* See fuzz.h. */
 int hp_fuzz_diff(const uint8_t *data, size_t size)
 {
 	struct hp_ctx *ctx = NULL;
