@@ -161,11 +161,26 @@ enum hp_apply_flags {
 	HP_APPLY_ALLOW_UNSIGNED = 1 << 1,	/* accept a patch with no signature (signed ones are still verified) */
 };
 
+/*
+ * Work that depends only on a mapped file, not on the process mapping it —
+ * its build-id (keyed by the device, inode, size and mtime fstat sees through
+ * /proc/PID/map_files), its parsed ELF object and symbol tables — done once
+ * and shared by every operation given the same cache.  Thread-safe: one
+ * cache serves any number of threads, each with its own hp_ctx.  It grows
+ * with the number of distinct files seen; create one per sweep (or drop it
+ * when files on the host change) and free it after the last operation.
+ */
+struct hp_cache;
+
+int hp_cache_new(struct hp_cache **ret_cache);
+void hp_cache_free(struct hp_cache *cache);
+
 struct hp_apply_opts {
 	size_t sz;			/* sizeof(struct hp_apply_opts) */
 	unsigned timeout_ms;		/* busy retry budget; 0 means 10 s */
 	unsigned flags;			/* enum hp_apply_flags */
 	const char *trust_dir;		/* NULL: $HOTPATCH_TRUST_DIR or /etc/hotpatch/trusted.d */
+	struct hp_cache *cache;		/* shared per-file work; NULL: a cache for this call only */
 };
 
 struct hp_apply_result {
@@ -222,6 +237,7 @@ struct hp_status_patch {
 	uint64_t region_size;
 	size_t nfuncs;
 	struct hp_status_func *funcs;
+	pid_t applier_pid;		/* process it was applied to: another pid in a forked child */
 };
 
 struct hp_status {
@@ -233,6 +249,99 @@ struct hp_status {
 /* Read what is applied in a process, from the process itself. */
 int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status);
 void hp_status_free(struct hp_status *status);
+
+/* ---- every process on the host ------------------------------------------ */
+/*
+ * A sweep finds every process whose memory maps the patch's target build-id
+ * (in any mount namespace: files are read through /proc/PID/map_files) and
+ * patches them in parallel, one hp_ctx per worker thread, sharing one
+ * hp_cache.  A process that stays busy goes to a retry queue and is tried
+ * again until the sweep's timeout, while the others go on.  Processes
+ * forked during the sweep are looked for afterwards.  No process is ever
+ * left stopped or traced.  The log callback of ctx is called from the
+ * worker threads (it must be thread-safe); ctx gets the message of a
+ * failure of the sweep as a whole (a bad signature), not of one process.
+ */
+
+enum hp_host_outcome {
+	HP_HOST_PATCHED = 1,		/* applied now, or inherited by fork from a process patched now */
+	HP_HOST_ALREADY,		/* nothing to do: at this level or higher (apply), not applied (revert) */
+	HP_HOST_REVERTED,		/* reverted now */
+	HP_HOST_RESTART,		/* runs another build of the target: restart required */
+	HP_HOST_FAILED,			/* see err and message */
+	HP_HOST_EXITED,			/* exited, or executed another program, during the sweep */
+	HP_HOST_UNKNOWN,		/* its memory map cannot be read: whether it runs the target is unknown */
+};
+
+struct hp_host_proc {
+	pid_t pid;
+	pid_t ppid;
+	char comm[64];
+	enum hp_host_outcome outcome;
+	int err;			/* the failure (-errno or -HP_E_*), 0 if none */
+	char message[512];		/* why: failure, restart required, nothing to do; else "" */
+	unsigned busy_retries;		/* times it went to the retry queue because it was busy */
+	bool other_mntns;		/* lives in another mount namespace (a container) */
+	pid_t inherited_from;		/* patched by fork: the process the patch was applied to */
+	char target[256];		/* target file as the process maps it, "" if unknown */
+	uint8_t build_id[HP_BUILD_ID_MAX];	/* build of the target it runs */
+	size_t build_id_len;
+	struct hp_apply_result result;	/* of the last attempt */
+};
+
+struct hp_host_result {
+	struct hp_host_proc *procs;	/* sorted by pid; processes not mapping any build of the target are left out */
+	size_t nprocs;
+	size_t npatched, nalready, nreverted, nrestart, nfailed, nexited, nunknown;
+	size_t nbusy_retried;		/* processes that were busy at least once */
+	size_t nscanned;		/* processes looked at */
+	unsigned jobs;			/* workers used */
+	uint64_t total_ns;		/* wall time of the sweep */
+};
+
+struct hp_host_opts {
+	size_t sz;			/* sizeof(struct hp_host_opts) */
+	unsigned jobs;			/* worker threads; 0: number of CPUs × HP_HOST_JOBS_PER_CPU */
+	unsigned timeout_ms;		/* until when busy processes are retried; 0: 10 s */
+	unsigned attempt_ms;		/* busy budget of one attempt on one process; 0: 50 ms */
+	unsigned flags;			/* enum hp_apply_flags */
+	const char *trust_dir;		/* as in struct hp_apply_opts */
+	struct hp_cache *cache;		/* NULL: one for this sweep */
+	const volatile int *cancel;	/* once it is non-zero no further process is started */
+};
+
+/* The default number of workers per CPU (measured: BENCHMARKS.md, "Host-wide patching"). */
+#define HP_HOST_JOBS_PER_CPU 2
+
+/*
+ * Apply patch to every process that runs its target build.  Returns 0 when
+ * the sweep ran (per-process outcomes in the result, failures included),
+ * or a negative code when it could not start: -HP_E_UNSIGNED,
+ * -HP_E_UNKNOWNKEY, -HP_E_BADSIG, -errno.
+ */
+int hp_host_apply(struct hp_ctx *ctx, const struct hp_patch *patch, const struct hp_host_opts *opts,
+		  struct hp_host_result **ret_result);
+/* Revert patch_id in every process where it is applied. */
+int hp_host_revert(struct hp_ctx *ctx, const char *patch_id, const struct hp_host_opts *opts,
+		   struct hp_host_result **ret_result);
+void hp_host_result_free(struct hp_host_result *result);
+
+struct hp_host_status_proc {
+	pid_t pid;
+	char comm[64];
+	bool other_mntns;
+	struct hp_status *status;
+};
+
+struct hp_host_status {
+	struct hp_host_status_proc *procs;	/* processes with at least one patch record, by pid */
+	size_t nprocs;
+	size_t nscanned;
+};
+
+/* What is applied in every process of the host (read-only: nothing is stopped). */
+int hp_host_status(struct hp_ctx *ctx, struct hp_host_status **ret_status);
+void hp_host_status_free(struct hp_host_status *status);
 
 /* Format a build-id as lowercase hex into buf (at least 2*len+1 bytes). */
 char *hp_hex(const uint8_t *bytes, size_t len, char *buf);

@@ -25,6 +25,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include "cache.h"
+#include "host.h"
 #include "layout.h"
 #include "ptrace.h"
 #include "region.h"
@@ -48,6 +50,7 @@ static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 struct op {
 	struct hp_ctx *ctx;
 	pid_t pid;
+	struct hp_cache *own_cache;	/* made for this operation when the caller gave none */
 	struct hp_process proc;
 	struct hp_srec *recs;
 	size_t nrecs;
@@ -61,6 +64,8 @@ static void op_release(struct op *op)
 	hp_stack_checker_free(op->sc);
 	hp_srec_free_all(op->recs, op->nrecs);
 	hp_process_close(&op->proc);
+	hp_cache_free(op->own_cache);
+	op->own_cache = NULL;
 }
 
 static int hijack_begin(struct op *op, struct hp_inject *inj);
@@ -88,19 +93,34 @@ static int call_resolver(void *ud, uint64_t fn, uint64_t *ret)
 	return 0;
 }
 
-static int op_open(struct hp_ctx *ctx, pid_t pid, struct op *op)
+/* Open the process, or take over one the caller already opened (adopt, then left closed). */
+static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *adopt, struct op *op)
 {
 	int r;
 
 	memset(op, 0, sizeof(*op));
 	op->ctx = ctx;
 	op->pid = pid;
+	op->proc.memfd = -1;
 	ctx->errmsg[0] = 0;
 	if (pid <= 0)
 		return hp_err(ctx, -ESRCH, "pid %d: not a valid process id", pid);
-	r = hp_process_open(ctx, pid, &op->proc);
-	if (r < 0)
-		return r;
+	if (adopt) {
+		op->proc = *adopt;
+		memset(adopt, 0, sizeof(*adopt));
+		adopt->memfd = -1;
+	} else {
+		if (!cache) {
+			/* One code path: a single operation uses a cache of its own. */
+			r = hp_cache_new(&op->own_cache);
+			if (r < 0)
+				return r;
+			cache = op->own_cache;
+		}
+		r = hp_process_open_cached(ctx, pid, cache, &op->proc);
+		if (r < 0)
+			return r;
+	}
 	op->proc.call_resolver = call_resolver;
 	op->proc.call_ud = op;
 	r = hp_srec_find_all(ctx, pid, op->proc.memfd, &op->proc.maps, &op->recs, &op->nrecs);
@@ -109,13 +129,40 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct op *op)
 	return hp_stack_checker_new(ctx, &op->proc, &op->sc);
 }
 
+/*
+ * A `syscall` instruction to run injected syscalls from: at the offset in
+ * the vDSO that an earlier operation sharing the cache found (every process
+ * on this kernel has the same vDSO; the bytes are checked), else searched.
+ */
+static int find_syscall_insn(struct op *op)
+{
+	const struct hp_map *vdso = NULL;
+	uint64_t off = hp_cache_vdso_syscall(op->proc.cache);
+	uint8_t b[2];
+	size_t i;
+	int r;
+
+	for (i = 0; i < op->proc.maps.n && !vdso; i++)
+		if (!strcmp(op->proc.maps.v[i].path, "[vdso]"))
+			vdso = &op->proc.maps.v[i];
+	if (vdso && off && off + 2 <= vdso->end - vdso->start &&
+	    hp_mem_read(op->proc.memfd, vdso->start + off, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05) {
+		op->syscall_insn = vdso->start + off;
+		return 0;
+	}
+	r = hp_find_syscall_insn(op->ctx, op->pid, op->proc.memfd, &op->syscall_insn);
+	if (r == 0 && vdso && op->syscall_insn >= vdso->start && op->syscall_insn + 2 <= vdso->end)
+		hp_cache_set_vdso_syscall(op->proc.cache, op->syscall_insn - vdso->start);
+	return r;
+}
+
 /* Borrow one thread to run syscalls; the caller ends with hijack_end. */
 static int hijack_begin(struct op *op, struct hp_inject *inj)
 {
 	int r;
 
 	if (!op->syscall_insn) {
-		r = hp_find_syscall_insn(op->ctx, op->pid, op->proc.memfd, &op->syscall_insn);
+		r = find_syscall_insn(op);
 		if (r < 0)
 			return r;
 	}
@@ -504,7 +551,9 @@ static int apply_commit(struct op *op, void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	r = hp_mem_write(op->proc.memfd, ac->hdr->self + offsetof(struct hp_srec_hdr, state), &st, 4);
-	if (r == 0)
+	if (r < 0)
+		hp_err(op->ctx, r, "pid %d: cannot write its patch state: %s", op->pid, strerror(-r));
+	else
 		r = write_entries(op, ac->w, ac->nw);
 	if (r == 0) {
 		st = HP_STATE_ACTIVE;
@@ -577,6 +626,12 @@ static int no_target(struct op *op, const struct hp_manifest *m)
 int hp_apply(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
 	     struct hp_apply_result *ret_result)
 {
+	return hp_apply_checked(ctx, pid, patch, opts, false, NULL, ret_result);
+}
+
+int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
+		     bool verified, struct hp_process *proc, struct hp_apply_result *ret_result)
+{
 	const struct hp_manifest *m = hp_patch_manifest(patch);
 	struct hp_apply_opts o = { .sz = sizeof(o) };
 	struct hp_apply_result res;
@@ -606,15 +661,17 @@ int hp_apply(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const 
 
 	/* Trust before memory: nothing touches the process before the signature verifies. */
 	ctx->errmsg[0] = 0;
-	if (hp_patch_is_signed(patch, NULL) || !(o.flags & HP_APPLY_ALLOW_UNSIGNED)) {
+	if (!verified && (hp_patch_is_signed(patch, NULL) || !(o.flags & HP_APPLY_ALLOW_UNSIGNED))) {
 		r = hp_patch_verify(ctx, patch, o.trust_dir, NULL);
 		if (r < 0) {
 			if (r == -HP_E_UNSIGNED)
 				hp_err(ctx, r, "patch %s is not signed; sign it or pass --allow-unsigned", m->id);
+			if (proc)
+				hp_process_close(proc);
 			return r;
 		}
 	}
-	r = op_open(ctx, pid, &op);
+	r = op_open(ctx, pid, o.cache, proc, &op);
 	if (r < 0)
 		goto out;
 	target = hp_process_find_build_id(&op.proc, m->build_id, m->build_id_len);
@@ -921,7 +978,7 @@ int hp_revert(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct 
 		o.timeout_ms = DEFAULT_TIMEOUT_MS;
 	if (!hp_valid_id(patch_id))
 		return hp_err(ctx, -EINVAL, "'%s' is not a valid patch id", patch_id);
-	r = op_open(ctx, pid, &op);
+	r = op_open(ctx, pid, o.cache, NULL, &op);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < op.nrecs; i++)
@@ -1047,6 +1104,7 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 		p->applied_time = rec->hdr.applied_time;
 		p->region = rec->hdr.self;
 		p->region_size = rec->hdr.region_size;
+		p->applier_pid = (pid_t)rec->hdr.applier_pid;
 		p->funcs = calloc(rec->hdr.nfuncs ? rec->hdr.nfuncs : 1, sizeof(*p->funcs));
 		if (!p->funcs) {
 			hp_status_free(st);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "elf.h"
 #include "proc.h"
 
@@ -198,28 +199,32 @@ static bool is_file_map(const struct hp_map *m)
 
 int hp_proc_modules(pid_t pid, const struct hp_maps *maps, struct hp_module **ret_mods, size_t *ret_n)
 {
+	return hp_proc_modules_cached(pid, maps, NULL, ret_mods, ret_n);
+}
+
+int hp_proc_modules_cached(pid_t pid, const struct hp_maps *maps, struct hp_cache *cache,
+			   struct hp_module **ret_mods, size_t *ret_n)
+{
 	struct hp_module *mods = NULL;
 	size_t n = 0, cap = 0, i, j;
 
 	for (i = 0; i < maps->n; i++) {
 		const struct hp_map *m = &maps->v[i];
 		struct hp_module mod = { 0 };
-		int fd;
+		int r;
 
 		if (!is_file_map(m) || m->offset != 0)
 			continue;
 		/* An offset-0 mapping of a file already listed (mapped twice) starts a new module only
 		 * if it is not adjacent to the previous one of the same inode. */
-		fd = hp_proc_open_map_file(pid, m);
-		if (fd < 0) {
-			if (fd == -ENOENT)
+		r = hp_cache_build_id(cache, pid, m, mod.build_id, &mod.build_id_len, cache ? &mod.key : NULL);
+		if (r < 0) {
+			if (r == -ENOENT)
 				continue;	/* mapping vanished */
 			free(mods);
-			return fd;
+			return r;
 		}
-		if (hp_elf_read_build_id_fd(fd, mod.build_id, &mod.build_id_len) < 0)
-			mod.build_id_len = 0;
-		close(fd);
+		mod.key_known = cache != NULL;
 		mod.path = m->path;
 		mod.deleted = m->deleted;
 		mod.inode = m->inode;

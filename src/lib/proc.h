@@ -27,6 +27,13 @@ int hp_maps_parse(char *buf, struct hp_maps *ret_maps);
 void hp_maps_release(struct hp_maps *maps);
 const struct hp_map *hp_maps_find(const struct hp_maps *maps, uint64_t addr);
 
+/* Identity of a mapped file as fstat sees it through map_files (cache.h). */
+struct hp_file_key {
+	uint64_t dev, ino;
+	int64_t size;
+	int64_t mtime_sec, mtime_nsec;
+};
+
 /* One ELF object mapped into a process. */
 struct hp_module {
 	const char *path;		/* as shown in maps (points into maps) */
@@ -37,6 +44,8 @@ struct hp_module {
 	size_t first_map;		/* index of its offset-0 mapping in maps */
 	uint8_t build_id[HP_BUILD_ID_MAX];
 	size_t build_id_len;
+	struct hp_file_key key;		/* valid when key_known (listed with a cache) */
+	bool key_known;
 };
 
 /*
@@ -45,6 +54,9 @@ struct hp_module {
  * non-ELF mappings are skipped.
  */
 int hp_proc_modules(pid_t pid, const struct hp_maps *maps, struct hp_module **ret_mods, size_t *ret_n);
+/* The same, build-ids looked up in cache (NULL: read from every file). */
+int hp_proc_modules_cached(pid_t pid, const struct hp_maps *maps, struct hp_cache *cache,
+			   struct hp_module **ret_mods, size_t *ret_n);
 
 /* Open the file behind a mapping via /proc/PID/map_files. */
 int hp_proc_open_map_file(pid_t pid, const struct hp_map *m);

@@ -83,6 +83,18 @@ static bool is_stop_signal(int sig)
 }
 
 /*
+ * Workers of a host-wide sweep outnumber the CPUs and share them with the
+ * threads they wait for: a worker that spins takes the CPU a tracee needs
+ * to reach its stop.  Such a worker gives the CPU away while it waits.
+ */
+static __thread bool wait_yields;
+
+void hp_ptrace_set_wait_yields(bool on)
+{
+	wait_yields = on;
+}
+
+/*
  * Sleep for a short, growing interval while waiting for threads to stop:
  * spin first (stops usually complete within microseconds), then sleep in
  * steps small enough that a completed stop is noticed within ~20 us.
@@ -91,6 +103,15 @@ static void backoff_wait(unsigned *round)
 {
 	struct timespec ts = { 0, 0 };
 
+	if (wait_yields) {
+		/* let the tracee (or another worker) run; sleep once nothing else wants this CPU for long */
+		ts.tv_nsec = 20000;
+		if ((*round)++ < 100)
+			sched_yield();
+		else
+			nanosleep(&ts, NULL);
+		return;
+	}
 	if (*round < 20) {
 		(*round)++;
 		return;
@@ -738,6 +759,9 @@ static int wait_step(pid_t tid, int *st)
 {
 	uint64_t until = hp_now_ns() + 2000000ull;
 	pid_t w;
+
+	if (wait_yields)
+		return waitpid(tid, st, __WALL) < 0 ? -1 : 0;
 
 	do {
 		w = waitpid(tid, st, __WALL | WNOHANG);

@@ -44,6 +44,12 @@ struct hp_threads {
 void hp_threads_release(struct hp_threads *g);
 
 /*
+ * For the calling thread only: wait for tracees by giving the CPU away
+ * rather than spinning (host sweeps, where workers outnumber CPUs).
+ */
+void hp_ptrace_set_wait_yields(bool on);
+
+/*
  * Seize and stop every thread of pid.  Threads created meanwhile are caught
  * (PTRACE_O_TRACECLONE) and stopped too; threads that exit are dropped.
  * On failure nothing stays attached.  Errors: -HP_E_TRACED, -HP_E_STOPPED,

@@ -20,22 +20,29 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "cache.h"
 #include "ptrace.h"
 #include "resolve.h"
 
 int hp_process_open(struct hp_ctx *ctx, pid_t pid, struct hp_process *proc)
+{
+	return hp_process_open_cached(ctx, pid, NULL, proc);
+}
+
+int hp_process_open_cached(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *proc)
 {
 	int r;
 
 	memset(proc, 0, sizeof(*proc));
 	proc->pid = pid;
 	proc->memfd = -1;
+	proc->cache = cache;
 	r = hp_maps_read(NULL, pid, &proc->maps);
 	if (r == -ENOENT || r == -ESRCH)
 		return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
 	if (r < 0)
 		return hp_err(ctx, r, "pid %d: cannot read its memory map: %s", pid, strerror(-r));
-	r = hp_proc_modules(pid, &proc->maps, &proc->mods, &proc->nmods);
+	r = hp_proc_modules_cached(pid, &proc->maps, cache, &proc->mods, &proc->nmods);
 	if (r < 0) {
 		hp_process_close(proc);
 		if (r == -EACCES || r == -EPERM)
@@ -64,7 +71,8 @@ void hp_process_close(struct hp_process *proc)
 
 	if (proc->loaded)
 		for (i = 0; i < proc->nmods; i++)
-			hp_elf_close(proc->loaded[i].elf);
+			if (!proc->loaded[i].shared)
+				hp_elf_close(proc->loaded[i].elf);
 	free(proc->loaded);
 	free(proc->mods);
 	free(proc->order);
@@ -96,16 +104,27 @@ int hp_loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded
 		return 0;
 	if (l->open_failed)
 		return -ENOEXEC;
-	fd = hp_proc_open_map_file(proc->pid, m);
-	if (fd < 0) {
-		l->open_failed = true;
-		return hp_err(ctx, fd, "pid %d: cannot open mapped file %s: %s", proc->pid, l->mod->path,
-			      strerror(-fd));
-	}
-	r = hp_elf_open_fd(ctx, fd, l->mod->path, &l->elf);
-	if (r < 0) {
-		l->open_failed = true;
-		return r;
+	if (proc->cache) {
+		/* Shared and fully loaded: symbols and imports are read once per file, not per process. */
+		r = hp_cache_elf(proc->cache, ctx, proc->pid, m, l->mod->key_known ? &l->mod->key : NULL,
+				 l->mod->path, &l->elf);
+		if (r < 0) {
+			l->open_failed = true;
+			return r;
+		}
+		l->shared = true;
+	} else {
+		fd = hp_proc_open_map_file(proc->pid, m);
+		if (fd < 0) {
+			l->open_failed = true;
+			return hp_err(ctx, fd, "pid %d: cannot open mapped file %s: %s", proc->pid, l->mod->path,
+				      strerror(-fd));
+		}
+		r = hp_elf_open_fd(ctx, fd, l->mod->path, &l->elf);
+		if (r < 0) {
+			l->open_failed = true;
+			return r;
+		}
 	}
 	/* The offset-0 mapping holds the PT_LOAD with the lowest address. */
 	for (i = 0; i < l->elf->nloads; i++)
@@ -113,8 +132,10 @@ int hp_loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded
 			first = l->elf->loads[i].vaddr;
 	if (first == UINT64_MAX) {
 		l->open_failed = true;
-		hp_elf_close(l->elf);
+		if (!l->shared)
+			hp_elf_close(l->elf);
 		l->elf = NULL;
+		l->shared = false;
 		return hp_err(ctx, -ENOEXEC, "pid %d: %s has no loadable segment at offset 0", proc->pid,
 			      l->mod->path);
 	}

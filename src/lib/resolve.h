@@ -16,11 +16,13 @@ struct hp_loaded {
 	uint64_t bias;			/* runtime address = bias + link-time address */
 	bool bias_known;
 	bool open_failed;
+	bool shared;			/* elf belongs to the process's cache (read-only, not closed here) */
 };
 
 struct hp_process {
 	pid_t pid;
 	int memfd;			/* /proc/PID/mem, read-write */
+	struct hp_cache *cache;		/* per-file work shared with other operations, or NULL */
 	struct hp_maps maps;
 	struct hp_module *mods;		/* file-backed ELF objects, in address order */
 	size_t nmods;
@@ -35,6 +37,8 @@ struct hp_process {
 
 /* Read the maps and module list of a process (opens /proc/PID/mem). */
 int hp_process_open(struct hp_ctx *ctx, pid_t pid, struct hp_process *proc);
+/* The same, with build-ids and ELF objects taken from cache (NULL: none). */
+int hp_process_open_cached(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *proc);
 void hp_process_close(struct hp_process *proc);
 
 /* The module with a given build-id, or NULL. */

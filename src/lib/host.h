@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host-wide sweeps (host.c) and the engine entry they use: the signature is
+ * verified once per sweep, not once per process.
+ */
+#ifndef HP_LIB_HOST_H
+#define HP_LIB_HOST_H
+
+#include "internal.h"
+
+struct hp_process;
+
+/*
+ * hp_apply, with the signature check skipped when verified is set: only for
+ * callers that verified this very patch object against opts->trust_dir
+ * themselves (the host sweep, before its first process).  proc, when not
+ * NULL, is the process already opened (hp_process_open_cached with
+ * opts->cache): it is taken over and left closed.
+ */
+int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
+		     bool verified, struct hp_process *proc, struct hp_apply_result *ret_result);
+
+#endif
