@@ -29,6 +29,7 @@ enum hp_exit {
 	HP_EXIT_NOPROCESS = 13,		/* no such process, or it exited */
 	HP_EXIT_PERM = 14,		/* cannot attach: permission, already traced, stopped */
 	HP_EXIT_REFUSED = 15,		/* builder refuses the change */
+	HP_EXIT_PARTIAL = 16,		/* --all: some processes running the target build were not patched */
 };
 
 struct cli {
@@ -51,6 +52,8 @@ struct cmd {
 
 /* Map a negative libhotpatch code to an exit code. */
 int cli_exit_code(int err);
+/* Stable name of an exit code ("busy", "not-target", ...), as in JSON errors. */
+const char *cli_exit_name(int code);
 
 /*
  * Report a failure: "hotpatch: <msg>" on stderr, or {"error":{...}} on
@@ -87,6 +90,13 @@ int cmd_keygen(struct cli *cli, int argc, char **argv);
 int cmd_sign(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_assess(struct cli *cli, int argc, char **argv);
+
+/* The --all forms (cmd-host.c): sweep every process of the host; return the exit code. */
+int cli_host_apply(struct cli *cli, const struct hp_patch *patch, const struct hp_apply_opts *o, unsigned jobs);
+int cli_host_revert(struct cli *cli, const char *patch_id, const struct hp_apply_opts *o, unsigned jobs);
+int cli_host_status(struct cli *cli);
+/* Parse --jobs N (1..256). */
+int cli_parse_jobs(const char *s, unsigned *ret);
 
 /* Help text of each command (printed by --help and `hotpatch help CMD`). */
 extern const char *const help_info, *const help_build, *const help_apply, *const help_revert,

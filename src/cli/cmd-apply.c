@@ -9,6 +9,7 @@
 
 const char *const help_apply =
 	"usage: hotpatch apply -p PID [options] FILE\n"
+	"       hotpatch apply --all [--jobs N] [options] FILE\n"
 	"\n"
 	"Apply the patch in FILE to the running process PID without restarting it.\n"
 	"The patch's signature is verified against the trusted keys first; then the\n"
@@ -20,9 +21,18 @@ const char *const help_apply =
 	"A higher level of a patch for the same build replaces the applied one in the\n"
 	"same stop.\n"
 	"\n"
+	"With --all, every process on the host that maps the target build (containers\n"
+	"included) is patched, several at a time; a busy one is retried later while\n"
+	"the others go on.  Each process gets a line (patched, nothing to do, failed\n"
+	"and why, restart required: it runs another build of the target, exited),\n"
+	"then a summary.\n"
+	"\n"
 	"options:\n"
 	"  -p, --pid PID          process to patch\n"
-	"  -t, --timeout SECONDS  how long to retry while functions are busy (default 10)\n"
+	"  -a, --all              every process that runs the patch's target build\n"
+	"      --jobs N           with --all: processes patched at once (default 2 per CPU)\n"
+	"  -t, --timeout SECONDS  how long to retry while functions are busy (default 10;\n"
+	"                         with --all, for the whole sweep)\n"
 	"      --trust-dir DIR    trusted public keys (default $HOTPATCH_TRUST_DIR or\n"
 	"                         /etc/hotpatch/trusted.d)\n"
 	"      --allow-unsigned   apply a patch that carries no signature (warns)\n"
@@ -33,24 +43,35 @@ const char *const help_apply =
 	"does not run the target build (restart required), 6 function bytes differ,\n"
 	"7 malformed patch, 8 wrong architecture, 9 unsigned, 10 untrusted key,\n"
 	"11 bad signature, 12 downgrade refused, 13 no such process, 14 cannot attach\n"
-	"(permission, traced, stopped), 1 other errors, 2 usage.\n";
+	"(permission, traced, stopped), 1 other errors, 2 usage.\n"
+	"With --all: 0 every process that runs the target build now runs the patch,\n"
+	"3 nothing to do (none runs it, or all had it), 5 all patched but some run\n"
+	"another build (restart required), 16 some could not be patched (see their\n"
+	"lines); 7 to 11 as above, before any process is touched.\n";
 
 const char *const help_revert =
 	"usage: hotpatch revert -p PID [--timeout SECONDS] [--json] PATCH_ID\n"
+	"       hotpatch revert --all [--jobs N] [--timeout SECONDS] [--json] PATCH_ID\n"
 	"\n"
 	"Revert the applied patch PATCH_ID in process PID: restore the original\n"
 	"entry bytes of every function it replaced (all in one stop, once no thread is\n"
 	"inside them or inside the patch's code) and unmap the patch.  Works from a\n"
 	"fresh invocation: everything needed is read from the process itself.\n"
+	"With --all, in every process on the host where it is applied, several at a\n"
+	"time.\n"
 	"\n"
 	"options:\n"
 	"  -p, --pid PID          process\n"
-	"  -t, --timeout SECONDS  how long to retry while functions are busy (default 10)\n"
+	"  -a, --all              every process where PATCH_ID is applied\n"
+	"      --jobs N           with --all: processes reverted at once (default 2 per CPU)\n"
+	"  -t, --timeout SECONDS  how long to retry while functions are busy (default 10;\n"
+	"                         with --all, for the whole sweep)\n"
 	"  -j, --json             print the result as JSON\n"
 	"\n"
 	"exit codes: 0 reverted, 3 not applied, 4 busy until the timeout, 6 the code\n"
 	"was changed by something else, 13 no such process, 14 cannot attach, 1 other\n"
-	"errors, 2 usage.\n";
+	"errors, 2 usage.  With --all: 0 reverted wherever it was applied, 3 applied\n"
+	"nowhere, 16 some could not be reverted (see their lines).\n";
 
 static void print_result(struct cli *cli, const char *verb, pid_t pid, const struct hp_apply_result *res)
 {
@@ -76,12 +97,14 @@ static void print_result(struct cli *cli, const char *verb, pid_t pid, const str
 	printf("; %.1f ms in all\n", res->total_ns / 1e6);
 }
 
-enum { OPT_TRUST = 256, OPT_UNSIGNED, OPT_DOWNGRADE };
+enum { OPT_TRUST = 256, OPT_UNSIGNED, OPT_DOWNGRADE, OPT_JOBS };
 
 int cmd_apply(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "trust-dir", required_argument, NULL, OPT_TRUST },
 		{ "allow-unsigned", no_argument, NULL, OPT_UNSIGNED },
@@ -93,13 +116,22 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	struct hp_apply_result res;
 	struct hp_patch *patch = NULL;
 	pid_t pid = 0;
+	unsigned jobs = 0;
+	bool all = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "p:t:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:at:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (hp_parse_pid_arg(optarg, &pid) < 0)
 				return cli_usage(cli, "apply", "'%s' is not a process id", optarg);
+			break;
+		case 'a':
+			all = true;
+			break;
+		case OPT_JOBS:
+			if (cli_parse_jobs(optarg, &jobs) < 0)
+				return cli_usage(cli, "apply", "'%s' is not a number of jobs (1 to 256)", optarg);
 			break;
 		case 't':
 			if (cli_parse_seconds(optarg, &o.timeout_ms) < 0 || !o.timeout_ms)
@@ -121,8 +153,12 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 			return cli_usage(cli, "apply", "unknown option");
 		}
 	}
-	if (!pid)
-		return cli_usage(cli, "apply", "-p PID is required");
+	if (!pid && !all)
+		return cli_usage(cli, "apply", "-p PID or --all is required");
+	if (pid && all)
+		return cli_usage(cli, "apply", "-p PID and --all exclude each other");
+	if (jobs && !all)
+		return cli_usage(cli, "apply", "--jobs needs --all");
 	if (optind + 1 != argc)
 		return cli_usage(cli, "apply", "expected one patch file");
 	r = hp_patch_open(cli->ctx, argv[optind], &patch);
@@ -131,6 +167,11 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	if ((o.flags & HP_APPLY_ALLOW_UNSIGNED) && !hp_patch_is_signed(patch, NULL))
 		fprintf(stderr, "hotpatch: warning: applying unsigned patch %s (--allow-unsigned)\n",
 			hp_patch_manifest(patch)->id);
+	if (all) {
+		r = cli_host_apply(cli, patch, &o, jobs);
+		hp_patch_free(patch);
+		return r;
+	}
 	r = hp_apply(cli->ctx, pid, patch, &o, &res);
 	hp_patch_free(patch);
 	if (r < 0)
@@ -143,6 +184,8 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "timeout", required_argument, NULL, 't' },
 		CLI_COMMON_LONGOPTS,
 		{ 0 },
@@ -150,13 +193,22 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 	struct hp_apply_opts o = { .sz = sizeof(o) };
 	struct hp_apply_result res;
 	pid_t pid = 0;
+	unsigned jobs = 0;
+	bool all = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "p:t:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:at:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (hp_parse_pid_arg(optarg, &pid) < 0)
 				return cli_usage(cli, "revert", "'%s' is not a process id", optarg);
+			break;
+		case 'a':
+			all = true;
+			break;
+		case OPT_JOBS:
+			if (cli_parse_jobs(optarg, &jobs) < 0)
+				return cli_usage(cli, "revert", "'%s' is not a number of jobs (1 to 256)", optarg);
 			break;
 		case 't':
 			if (cli_parse_seconds(optarg, &o.timeout_ms) < 0 || !o.timeout_ms)
@@ -169,10 +221,16 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 			return cli_usage(cli, "revert", "unknown option");
 		}
 	}
-	if (!pid)
-		return cli_usage(cli, "revert", "-p PID is required");
+	if (!pid && !all)
+		return cli_usage(cli, "revert", "-p PID or --all is required");
+	if (pid && all)
+		return cli_usage(cli, "revert", "-p PID and --all exclude each other");
+	if (jobs && !all)
+		return cli_usage(cli, "revert", "--jobs needs --all");
 	if (optind + 1 != argc)
 		return cli_usage(cli, "revert", "expected one patch id");
+	if (all)
+		return cli_host_revert(cli, argv[optind], &o, jobs);
 	r = hp_revert(cli->ctx, pid, argv[optind], &o, &res);
 	if (r < 0)
 		return cli_fail(cli, r, NULL);

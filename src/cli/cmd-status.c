@@ -11,16 +11,20 @@
 
 const char *const help_status =
 	"usage: hotpatch status -p PID [--json]\n"
+	"       hotpatch status --all [--json]\n"
 	"\n"
 	"Show the patches applied in process PID, read from the state records the\n"
 	"patches keep in the process's own memory: id, level, state, target build,\n"
 	"signer, time applied, and for each replaced function whether its entry\n"
 	"currently jumps to the patch.  A record left by an interrupted operation is\n"
 	"shown as prepared, committing or reverting, and as inconsistent when the\n"
-	"code does not agree with it.  Nothing is stopped or attached.\n"
+	"code does not agree with it.  Nothing is stopped or attached.  With --all,\n"
+	"one line per patch in every process on the host that has one, saying which\n"
+	"processes got it by fork from the process it was applied to.\n"
 	"\n"
 	"options:\n"
 	"  -p, --pid PID          process\n"
+	"  -a, --all              every process on the host that has a patch applied\n"
 	"  -j, --json             print the status as JSON\n"
 	"\n"
 	"exit codes: 0 shown, 13 no such process, 14 permission denied, 1 other errors.\n";
@@ -29,20 +33,25 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
 		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	struct hp_status *st = NULL;
 	char comm[64] = "?";
 	pid_t pid = 0;
+	bool all = false;
 	size_t i, k;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "p:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:a" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (hp_parse_pid_arg(optarg, &pid) < 0)
 				return cli_usage(cli, "status", "'%s' is not a process id", optarg);
+			break;
+		case 'a':
+			all = true;
 			break;
 		case 'j':
 			cli->json = true;
@@ -51,10 +60,14 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			return cli_usage(cli, "status", "unknown option");
 		}
 	}
-	if (!pid)
-		return cli_usage(cli, "status", "-p PID is required");
+	if (!pid && !all)
+		return cli_usage(cli, "status", "-p PID or --all is required");
+	if (pid && all)
+		return cli_usage(cli, "status", "-p PID and --all exclude each other");
 	if (optind != argc)
 		return cli_usage(cli, "status", "unexpected argument '%s'", argv[optind]);
+	if (all)
+		return cli_host_status(cli);
 	r = hp_status_read(cli->ctx, pid, &st);
 	if (r < 0)
 		return cli_fail(cli, r, NULL);

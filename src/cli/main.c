@@ -83,11 +83,12 @@ int cli_exit_code(int err)
 	}
 }
 
-static const char *exit_name(int code)
+const char *cli_exit_name(int code)
 {
 	static const char *const names[] = { "ok", "error", "usage", "nothing-to-do", "busy", "not-target",
 					     "original-bytes", "format", "arch", "unsigned", "unknown-key",
-					     "bad-signature", "downgrade", "no-process", "permission", "refused" };
+					     "bad-signature", "downgrade", "no-process", "permission", "refused",
+					     "partial" };
 
 	return code >= 0 && code < (int)(sizeof(names) / sizeof(names[0])) ? names[code] : "error";
 }
@@ -109,7 +110,7 @@ int cli_fail(struct cli *cli, int err, const char *fmt, ...)
 		snprintf(msg, sizeof(msg), "%s", hp_strerror(err));
 	}
 	if (cli->json) {
-		json_t *e = json_pack("{s:{s:s,s:s,s:i}}", "error", "kind", exit_name(code), "message", msg,
+		json_t *e = json_pack("{s:{s:s,s:s,s:i}}", "error", "kind", cli_exit_name(code), "message", msg,
 				      "exit_code", code);
 
 		cli_emit_json(e);

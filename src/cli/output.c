@@ -94,6 +94,7 @@ json_t *out_status_json(const struct hp_status *st)
 			       hp_hex(p->build_id, p->build_id_len, hex), "target", p->target, "applied_time",
 			       (json_int_t)p->applied_time, "region", a1, "region_size", (json_int_t)p->region_size);
 		json_object_set_new(pj, "signer", p->signer[0] ? json_string(p->signer) : json_null());
+		json_object_set_new(pj, "applier_pid", json_integer(p->applier_pid));
 		json_object_set_new(pj, "functions", funcs);
 		json_array_append_new(arr, pj);
 	}
