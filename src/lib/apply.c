@@ -960,6 +960,12 @@ static int revert_commit(struct op *op, void *arg)
 int hp_revert(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
 	      struct hp_apply_result *ret_result)
 {
+	return hp_revert_opened(ctx, pid, patch_id, opts, NULL, ret_result);
+}
+
+int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
+		     struct hp_process *proc, struct hp_apply_result *ret_result)
+{
 	struct hp_apply_opts o = { .sz = sizeof(o) };
 	struct hp_apply_result res;
 	uint64_t t0 = hp_now_ns();
@@ -976,9 +982,12 @@ int hp_revert(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct 
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (!o.timeout_ms)
 		o.timeout_ms = DEFAULT_TIMEOUT_MS;
-	if (!hp_valid_id(patch_id))
+	if (!hp_valid_id(patch_id)) {
+		if (proc)
+			hp_process_close(proc);
 		return hp_err(ctx, -EINVAL, "'%s' is not a valid patch id", patch_id);
-	r = op_open(ctx, pid, o.cache, NULL, &op);
+	}
+	r = op_open(ctx, pid, o.cache, proc, &op);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < op.nrecs; i++)

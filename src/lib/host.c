@@ -485,9 +485,11 @@ static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 	struct hp_host_proc info;
 	struct hp_apply_result res;
 	struct hp_maps maps;
+	struct hp_process proc;
 	bool known = t->proc >= 0, has, retry = false;
 	int r;
 
+	/* Its maps say whether it has the patch; only then are its files looked at. */
 	r = hp_maps_read(NULL, t->pid, &maps);
 	if (r < 0) {
 		if (known)
@@ -495,8 +497,8 @@ static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 		return false;
 	}
 	has = maps_have_patch(&maps, s->patch_id);
-	hp_maps_release(&maps);
 	if (!has) {
+		hp_maps_release(&maps);
 		if (known)
 			record(s, t, HP_HOST_EXITED, 0, "no longer has the patch (it executed another program)", NULL,
 			       NULL);
@@ -504,7 +506,9 @@ static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 	}
 	describe(s, t->pid, NULL, &info);
 	memset(&res, 0, sizeof(res));
-	r = hp_revert(ctx, t->pid, s->patch_id, &s->ao, &res);
+	r = hp_process_open_maps(ctx, t->pid, s->cache, &maps, &proc);
+	if (r == 0)
+		r = hp_revert_opened(ctx, t->pid, s->patch_id, &s->ao, &proc, &res);
 	switch (r) {
 	case 0:
 		record(s, t, HP_HOST_REVERTED, 0, NULL, &info, &res);

@@ -20,4 +20,8 @@ struct hp_process;
 int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
 		     bool verified, struct hp_process *proc, struct hp_apply_result *ret_result);
 
+/* hp_revert, on a process already opened (taken over and left closed), or NULL. */
+int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
+		     struct hp_process *proc, struct hp_apply_result *ret_result);
+
 #endif

@@ -31,17 +31,28 @@ int hp_process_open(struct hp_ctx *ctx, pid_t pid, struct hp_process *proc)
 
 int hp_process_open_cached(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *proc)
 {
+	struct hp_maps maps;
+	int r;
+
+	r = hp_maps_read(NULL, pid, &maps);
+	if (r == -ENOENT || r == -ESRCH)
+		return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
+	if (r < 0)
+		return hp_err(ctx, r, "pid %d: cannot read its memory map: %s", pid, strerror(-r));
+	return hp_process_open_maps(ctx, pid, cache, &maps, proc);
+}
+
+int hp_process_open_maps(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_maps *maps,
+			 struct hp_process *proc)
+{
 	int r;
 
 	memset(proc, 0, sizeof(*proc));
 	proc->pid = pid;
 	proc->memfd = -1;
 	proc->cache = cache;
-	r = hp_maps_read(NULL, pid, &proc->maps);
-	if (r == -ENOENT || r == -ESRCH)
-		return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
-	if (r < 0)
-		return hp_err(ctx, r, "pid %d: cannot read its memory map: %s", pid, strerror(-r));
+	proc->maps = *maps;
+	memset(maps, 0, sizeof(*maps));
 	r = hp_proc_modules_cached(pid, &proc->maps, cache, &proc->mods, &proc->nmods);
 	if (r < 0) {
 		hp_process_close(proc);

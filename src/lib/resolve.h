@@ -39,6 +39,9 @@ struct hp_process {
 int hp_process_open(struct hp_ctx *ctx, pid_t pid, struct hp_process *proc);
 /* The same, with build-ids and ELF objects taken from cache (NULL: none). */
 int hp_process_open_cached(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *proc);
+/* The same from maps the caller read (taken over, also on failure). */
+int hp_process_open_maps(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_maps *maps,
+			 struct hp_process *proc);
 void hp_process_close(struct hp_process *proc);
 
 /* The module with a given build-id, or NULL. */
