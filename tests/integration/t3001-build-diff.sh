@@ -16,6 +16,41 @@ mkdir -p "$TMPDIR"
 # A fingerprint of a tree (names, sizes, times, content), to prove the build left it alone.
 tree_sum() { (cd "$1" && find . -type f -printf '%p %s %T@\n' | sort && find . -type f -exec cat {} + | sha256sum); }
 
+# ---------------------------------------------------------------- the compiler wrapper alone
+wrap=$HP_TMP/wrap
+mkdir -p "$wrap/bin" "$wrap/store"
+ln -s "$HP_BUILD_DIR/src/cli/hotpatch-cc" "$wrap/bin/cc"
+printf '#include "meter.h"\nint f(void) { return METER_LIMIT; }\nint main(void) { return f() - 1000; }\n' >"$wrap/f.c"
+cp "$PROJECTS/make/meter.h" "$wrap/"
+wcc() { (cd "$wrap" && PATH=$wrap/bin:$PATH HP_CCWRAP_DIR=$wrap/bin HP_CCWRAP_LOG=$wrap/log HP_CCWRAP_STORE=$wrap/store \
+	HP_CCWRAP_FROM=$wrap HP_CCWRAP_TO=/src cc "$@"); }
+test_expect_success 'wrapper: preprocessing, dependencies and --version pass through untouched and unlogged' '
+	hp_expect_eq "$(wcc -E f.c)" "$(cd "$wrap" && cc -E f.c)" "-E output" &&
+	hp_expect_eq "$(wcc -MM f.c)" "$(cd "$wrap" && cc -MM f.c)" "-MM output" &&
+	hp_expect_eq "$(wcc --version)" "$(cc --version)" "--version" &&
+	! test -s "$wrap/log"
+'
+test_expect_success 'wrapper: a compile gets function sections and the prefix map, and is logged with its deps' '
+	wcc -O2 -g -c f.c -o f.o >"$wrap/out" && ! test -s "$wrap/out" &&
+	readelf -SW "$wrap/f.o" | grep -q "\.text\.f\b" &&
+	readelf -SW "$wrap/f.o" | grep -q "\.text\.startup\.main\|\.text\.main" &&
+	readelf --debug-dump=info "$wrap/f.o" | grep -q "DW_AT_comp_dir.*: /src" &&
+	hp_expect_eq "$(wc -l <"$wrap/log")" 1 "log lines" &&
+	python3 -c "
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+assert r[\"k\"] == \"cc\" and r[\"src\"] == \"f.c\" and r[\"out\"] == \"f.o\" and not r[\"lto\"], r
+assert r[\"args\"] == [\"-O2\", \"-g\", \"-c\", \"f.c\", \"-o\", \"f.o\"], r[\"args\"]
+assert \"meter.h\" in open(r[\"deps\"]).read()
+assert open(r[\"obj\"], \"rb\").read() == open(sys.argv[2], \"rb\").read()
+" "$wrap/log" "$wrap/f.o"
+'
+test_expect_success 'wrapper: a link is logged with the hashes of its objects, and links as before' '
+	wcc -o prog f.o && "$wrap/prog"; [ $? = 0 ] &&
+	grep -q "\"k\":\"ld\",.*\"out\":\"prog\".*\"path\":\"f.o\"" "$wrap/log" &&
+	grep -q "$(sha256sum <"$wrap/f.o" | cut -c1-64)" "$wrap/log"
+'
+
 # ---------------------------------------------------------------- plain make
 src=$HP_TMP/make
 cp -a "$PROJECTS/make" "$src" && make -s -C "$src" >/dev/null
