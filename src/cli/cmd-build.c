@@ -76,6 +76,7 @@ static const char *action_name(enum hp_build_action a)
 	return "?";
 }
 
+/* The word for a driver decision, in text and JSON output alike. */
 static const char *driver_action_name(enum hp_driver_action a)
 {
 	switch (a) {
