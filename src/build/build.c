@@ -209,6 +209,16 @@ static int map_undef(struct builder *b, struct unit *u, const struct ob_rela *r,
 	const struct hp_sym *ts;
 	int rc = tgt_lookup_global(b, t->name, &ts);
 
+	/* A local of the target stands for a hidden global of another unit, unless a library has the name. */
+	if ((rc == 0 && ts->bind == STB_LOCAL) || rc == -EEXIST) {
+		if (tgt_lib_defines(b, t->name))
+			rc = -ENOENT;
+		else if (rc == -EEXIST)
+			return bld_refuse(b, t->name, u->tu,
+					  "defined in another unit but not exported (hidden), and the target has several "
+					  "local symbols of this name; cannot tell which one");
+	}
+
 	out->addend = r->addend;
 	if (t->type == STT_TLS || r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_TPOFF64 ||
 	    r->type == R_X86_64_GOTTPOFF || r->type == R_X86_64_TLSGD || r->type == R_X86_64_DTPOFF32 ||
@@ -521,6 +531,8 @@ static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uin
 		struct ob_sec *c = &u->patched->secs[i];
 		struct ob_sec *fn = c->parent ? c->parent : c;
 
+		if (c->sh.sh_type == SHT_X86_64_UNWIND || !strcmp(c->name, ".eh_frame"))
+			continue;	/* unwind tables describe code, they do not hold its address */
 		for (k = 0; k < c->nrelas; k++) {
 			int64_t off;
 			struct ob_sym *y = rela_object(u->patched, &c->relas[k], &off);
@@ -725,6 +737,9 @@ static int process_unit(struct builder *b, struct unit *u)
 		r = di_open(b->ctx, u->patched->path, &u->di_patched);
 	if (r < 0)
 		return r;
+	/* "b/util.c" says more than the symbol table's "util.c"; an absolute path says too much. */
+	if (di_cu_name(u->di_orig) && di_cu_name(u->di_orig)[0] != '/')
+		u->tu = di_cu_name(u->di_orig);
 	if (u->orig->lto || u->patched->lto || di_lto(u->di_orig) || di_lto(u->di_patched))
 		return bld_refuse(b, base_name(u->orig->path), u->tu,
 				  "built with link-time optimisation (LTO): the object holds GIMPLE bytecode, not the "

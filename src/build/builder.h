@@ -91,6 +91,8 @@ int tgt_lookup_global(struct builder *b, const char *name, const struct hp_sym *
 int tgt_matches(struct builder *b, struct unit *u, const struct ob_sec *orig, const struct hp_sym *ts);
 /* The rebuilt original's code must be the running code (memoised); role says why it is checked. */
 int tgt_verify(struct builder *b, struct unit *u, struct ob_sec *orig, const struct hp_sym *ts, const char *role);
+/* Does the target import name, or a library it needs define it? */
+bool tgt_lib_defines(struct builder *b, const char *name);
 /* Whether the process can provide an import: the target or a library it needs defines it. */
 int tgt_check_import(struct builder *b, struct unit *u, const char *name);
 

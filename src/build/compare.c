@@ -13,9 +13,12 @@
  * Line-number noise: a line inserted above an assert() or a __LINE__ user
  * changes only the immediate that holds the line number.  A function whose
  * bytes differ only in immediates that equal, in each build, the source
- * line of their own instruction (the DWARF line table says which) is
- * treated as unchanged: no real fix makes a constant track its own line
- * number in both versions.  The running code then reports the old line in
+ * line of their own instruction (the DWARF line table says which) or the
+ * call line of an inlined helper it belongs to (a macro passing __LINE__
+ * to a helper), at the same place in both builds -- or lie the same few
+ * lines below it, for a statement spanning lines -- and moved exactly as
+ * far as that line did, is treated as unchanged: no real fix makes a
+ * constant track its own line number in both versions.  The running code then reports the old line in
  * its messages, which is the price of not patching it.
  */
 #include <errno.h>
@@ -261,7 +264,7 @@ static bool lines_only(struct unit *u, const struct ob_sec *a, const struct ob_s
 		struct x86_insn ia, ib;
 		uint64_t k;
 		int64_t va, vb;
-		int la, lb;
+		int la[8], lb[8], na, nb;
 
 		if (x86_decode(a->data + i, a->sh.sh_size - i, &ia) < 0 ||
 		    x86_decode(b->data + i, b->sh.sh_size - i, &ib) < 0 || ia.len != ib.len)
@@ -280,9 +283,13 @@ static bool lines_only(struct unit *u, const struct ob_sec *a, const struct ob_s
 			return false;
 		va = imm_value(a->data + i + ia.imm_off, ia.imm_size);
 		vb = imm_value(b->data + i + ib.imm_off, ib.imm_size);
-		la = di_line_at(u->di_orig, a->index, i);
-		lb = di_line_at(u->di_patched, b->index, i);
-		if (!la || !lb || va != la || vb != lb)
+		na = di_lines_at(u->di_orig, a->index, i, la, 8);
+		nb = di_lines_at(u->di_patched, b->index, i, lb, 8);
+		/* Its own line, or a few lines into a statement that spans several (a macro's __LINE__). */
+		for (k = 0; k < (uint64_t)na && k < (uint64_t)nb; k++)
+			if (va - la[k] == vb - lb[k] && va - la[k] >= 0 && va - la[k] <= 4 && la[k] != lb[k])
+				break;
+		if (k >= (uint64_t)na || k >= (uint64_t)nb)
 			return false;
 		(*nlines)++;
 		i += ia.len;

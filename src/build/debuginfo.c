@@ -42,6 +42,13 @@ struct di_func {
 	int line;
 };
 
+/* A helper inlined at a call site: the code range it covers there and the caller's line. */
+struct di_inline {
+	uint64_t lo, hi;
+	int call_line;
+	int depth;
+};
+
 struct di_named {
 	const char *name;
 	Dwarf_Off off;
@@ -64,7 +71,10 @@ struct di_obj {
 	size_t nfuncs, capfuncs;
 	struct di_named *named;
 	size_t nnamed, capnamed;
+	struct di_inline *inl;
+	size_t ninl, capinl;
 	bool lto;
+	char *cu_name;			/* the first compilation unit's source, relative to its directory */
 };
 
 static const Dwfl_Callbacks offline_cb = {
@@ -99,8 +109,10 @@ void di_close(struct di_obj *d)
 	free(d->rows);
 	free(d->funcs);
 	free(d->named);
+	free(d->inl);
 	free(d->sec_addr);
 	free(d->sec_size);
+	free(d->cu_name);
 	if (d->dwfl)
 		dwfl_end(d->dwfl);
 	free(d);
@@ -258,6 +270,22 @@ static int walk_die(struct walk *w, Dwarf_Die *die, int depth)
 		}
 		return 0;
 	}
+	if (tag == DW_TAG_inlined_subroutine) {
+		Dwarf_Addr base, start, end;
+		Dwarf_Attribute at;
+		Dwarf_Word line = 0;
+		ptrdiff_t off = 0;
+
+		if (dwarf_attr(die, DW_AT_call_line, &at))
+			dwarf_formudata(&at, &line);
+		while (line && (off = dwarf_ranges(die, off, &base, &start, &end)) > 0) {
+			struct di_inline *in = grow((void **)&w->d->inl, &w->d->ninl, &w->d->capinl, sizeof(*in));
+
+			if (!in)
+				return -ENOMEM;
+			*in = (struct di_inline){ start, end, (int)line, depth };
+		}
+	}
 	if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_namespace)
 		return walk_children(w, die, depth);
 	return 0;
@@ -339,6 +367,15 @@ int di_open(struct hp_ctx *ctx, const char *path, struct di_obj **ret)
 			prod = dwarf_formstring(dwarf_attr(&cu, DW_AT_producer, &at));
 			if (prod && (strstr(prod, "GNU GIMPLE") || strstr(prod, " -flto")))
 				d->lto = true;
+			if (!d->cu_name && dwarf_diename(&cu)) {
+				const char *name = dwarf_diename(&cu);
+				const char *cdir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &at));
+				size_t cl = cdir ? strlen(cdir) : 0;
+
+				if (cl && !strncmp(name, cdir, cl) && name[cl] == '/')
+					name += cl + 1;
+				d->cu_name = strdup(name);
+			}
 			r = load_lines(d, &cu);
 			if (r == 0)
 				r = walk_children(&w, &cu, 0);
@@ -359,6 +396,11 @@ none:
 fail:
 	di_close(d);
 	return r;
+}
+
+const char *di_cu_name(const struct di_obj *d)
+{
+	return d ? d->cu_name : NULL;
 }
 
 bool di_lto(const struct di_obj *d)
@@ -396,6 +438,24 @@ int di_line_at(const struct di_obj *d, size_t shndx, uint64_t off)
 	if (k == SIZE_MAX || d->rows[k].end)
 		return 0;
 	return d->rows[k].line;
+}
+
+int di_lines_at(const struct di_obj *d, size_t shndx, uint64_t off, int *lines, int max)
+{
+	uint64_t a;
+	int n = 0, k;
+	size_t i;
+
+	if (!d || max < 1 || !(lines[0] = di_line_at(d, shndx, off)))
+		return 0;
+	n = 1;
+	a = from_sec(d, shndx, off);
+	/* Call lines of the inlined helpers covering a, innermost (deepest) first. */
+	for (k = 64; k > 0 && n < max; k--)
+		for (i = 0; i < d->ninl && n < max; i++)
+			if (d->inl[i].depth == k && a >= d->inl[i].lo && a < d->inl[i].hi)
+				lines[n++] = d->inl[i].call_line;
+	return n;
 }
 
 const char *di_static_key(const struct di_obj *d, size_t shndx, uint64_t off)

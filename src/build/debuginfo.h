@@ -29,6 +29,14 @@ void di_close(struct di_obj *d);
 int di_line_at(const struct di_obj *d, size_t shndx, uint64_t off);
 
 /*
+ * The lines in effect at (section, offset): its own source line, then the
+ * line of each call site of the inlined helpers it comes from, innermost
+ * first (where a macro's __LINE__ in a helper's argument comes from).
+ * Returns how many, at most max; 0 when unknown.
+ */
+int di_lines_at(const struct di_obj *d, size_t shndx, uint64_t off, int *lines, int max);
+
+/*
  * The scope key of a static variable located at (section, offset), such as
  * "f1/counter#0" (the first static named counter in function f1, nested
  * blocks and inlined-only helpers included), or NULL.
@@ -37,6 +45,9 @@ const char *di_static_key(const struct di_obj *d, size_t shndx, uint64_t off);
 
 /* How many statics share the scope and name of a key ("f1/counter#0" -> statics named counter in f1). */
 size_t di_static_count(const struct di_obj *d, const char *key);
+
+/* The source file of the object's first compilation unit ("lib/util.c"), or NULL. */
+const char *di_cu_name(const struct di_obj *d);
 
 /* Whether a producer string of the object's compilation units says it was built for LTO. */
 bool di_lto(const struct di_obj *d);

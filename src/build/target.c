@@ -66,9 +66,10 @@ static int64_t branch_dest(const uint8_t *code, uint64_t at, const struct x86_in
 }
 
 /*
- * The linker rewrites thread-local accesses of an executable to cheaper
- * forms of the same length (global-dynamic and local-dynamic sequences to
- * local-exec or initial-exec, initial-exec loads to immediates).  If the
+ * The linker rewrites some accesses to cheaper forms of the same length:
+ * thread-local ones of an executable (global-dynamic and local-dynamic
+ * sequences to local-exec or initial-exec, initial-exec loads to
+ * immediates) and GOT loads of symbols it resolved locally.  If the
  * original has such an access at i, return how many bytes both sides
  * cover, else 0.
  */
@@ -93,6 +94,13 @@ static uint64_t tls_relaxed(const struct ob_sec *s, uint64_t i, const struct x86
 			return 12;
 		/* mov/add x@gottpoff(%rip),%reg: an instruction of the same length */
 		if (r->type == R_X86_64_GOTTPOFF && ib->len == ia->len)
+			return ia->len;
+		/*
+		 * A load or call through the GOT of a symbol the link resolved
+		 * locally: mov -> lea, call *GOT -> addr32 call, jmp *GOT -> jmp; nop,
+		 * or an immediate (GOTPCRELX), of the same length.
+		 */
+		if ((r->type == R_X86_64_GOTPCRELX || r->type == R_X86_64_REX_GOTPCRELX) && ib->len == ia->len)
 			return ia->len;
 	}
 	return 0;
@@ -240,12 +248,48 @@ static int group_score(struct builder *b, struct unit *u, uint32_t group)
 	return score;
 }
 
+/*
+ * How far a group's local functions lie from the unit's global functions
+ * in the target: a linker keeps each object's code together, so among
+ * groups whose code is identical the unit's own is the nearest.
+ */
+static uint64_t group_distance(struct builder *b, struct unit *u, uint32_t group)
+{
+	uint64_t best = UINT64_MAX;
+	size_t i, k, j, n;
+
+	for (i = 0; i < b->target->nsyms; i++) {
+		const struct hp_sym *l = &b->target->syms[i];
+
+		if (l->file != group || l->type != STT_FUNC || l->shndx == SHN_UNDEF)
+			continue;
+		for (k = 1; k < u->orig->nsyms; k++) {
+			const struct ob_sym *y = &u->orig->syms[k];
+			struct hp_sym *s;
+
+			if (y->type != STT_FUNC || y->bind == STB_LOCAL || !y->sec)
+				continue;
+			n = hp_elf_find_syms(b->target, y->name, &s);
+			for (j = 0; j < n; j++) {
+				uint64_t d;
+
+				if (s[j].bind == STB_LOCAL || s[j].shndx == SHN_UNDEF)
+					continue;
+				d = s[j].value > l->value ? s[j].value - l->value : l->value - s[j].value;
+				if (d < best)
+					best = d;
+			}
+		}
+	}
+	return best;
+}
+
 int tgt_unit_group(struct builder *b, struct unit *u)
 {
 	const char *tu = base_name(u->tu);
-	uint32_t g, best = 0, ncand = 0, lone = 0;
+	uint32_t g, best = 0, ncand = 0, lone = 0, tied[64], ntied = 0;
 	int best_score = 0, r;
-	bool tie = false;
+	const char *how = "by its code";
 
 	if (u->group_done)
 		return 0;
@@ -258,23 +302,44 @@ int tgt_unit_group(struct builder *b, struct unit *u)
 		r = group_score(b, u, g);
 		if (r < 0)
 			return r;
-		if (r > best_score) {
+		if (r > best_score || !ntied) {
 			best_score = r;
 			best = g;
-			tie = false;
-		} else if (r == best_score && r > 0) {
-			tie = true;
+			ntied = 0;
+		}
+		if (r == best_score && ntied < 64)
+			tied[ntied++] = g;
+	}
+	if (ncand == 1) {
+		u->group = lone;
+	} else if (ntied == 1 && best_score > 0) {
+		u->group = best;
+	} else if (ntied > 1) {
+		/* Identical code in several files of this name: the one next to this unit's global functions. */
+		uint64_t d1 = UINT64_MAX, d2 = UINT64_MAX;
+		uint32_t k, near = 0;
+
+		for (k = 0; k < ntied; k++) {
+			uint64_t d = group_distance(b, u, tied[k]);
+
+			if (d < d1) {
+				d2 = d1;
+				d1 = d;
+				near = tied[k];
+			} else if (d < d2) {
+				d2 = d;
+			}
+		}
+		if (d1 != UINT64_MAX && (d2 == UINT64_MAX || d1 * 2 < d2)) {
+			u->group = near;
+			how = "by where its code lies next to this unit's global functions";
 		}
 	}
-	if (best && !tie)
-		u->group = best;
-	else if (ncand == 1)
-		u->group = lone;
 	if (ncand > 1)
 		bld_event(b, HP_BUILD_NOTE, tu, u->tu,
-			  u->group ? "the target has %u files of this name; matched this unit to one by its code"
-				   : "the target has %u files of this name; none matched this unit's code, looking up "
-				     "each symbol by its bytes", ncand);
+			  u->group ? "the target has %u files of this name; matched this unit to one %s"
+				   : "the target has %u files of this name; none matched this unit%s, looking up each "
+				     "symbol by its bytes", ncand, u->group ? how : "");
 	return 0;
 }
 
@@ -359,15 +424,28 @@ int tgt_lookup_global(struct builder *b, const char *name, const struct hp_sym *
 	size_t n = hp_elf_find_syms(b->target, name, &s), i;
 	const struct hp_sym *best = NULL;
 
+	size_t locals = 0;
+
 	for (i = 0; i < n; i++) {
-		if (s[i].shndx == SHN_UNDEF || s[i].bind == STB_LOCAL || s[i].type == STT_SECTION ||
-		    s[i].type == STT_FILE)
+		if (s[i].shndx == SHN_UNDEF || s[i].type == STT_SECTION || s[i].type == STT_FILE)
 			continue;
+		if (s[i].bind == STB_LOCAL) {
+			locals++;
+			continue;
+		}
 		if (!best || (best->dynamic && !s[i].dynamic))
 			best = &s[i];
 	}
+	/*
+	 * A hidden global of another unit (-fvisibility=hidden) is local in the
+	 * linked binary: take it when it is the only local of that name.
+	 */
+	for (i = 0; !best && locals == 1 && i < n; i++)
+		if (s[i].shndx != SHN_UNDEF && s[i].bind == STB_LOCAL && s[i].type != STT_SECTION &&
+		    s[i].type != STT_FILE)
+			best = &s[i];
 	if (!best)
-		return -ENOENT;
+		return locals > 1 ? -EEXIST : -ENOENT;
 	*ret = best;
 	return 0;
 }
@@ -570,6 +648,19 @@ static bool provides(struct hp_elf *e, const char *name, bool imports_count)
 			return true;
 	}
 	return imports_count && hp_elf_find_import(e, name);
+}
+
+bool tgt_lib_defines(struct builder *b, const char *name)
+{
+	size_t i;
+
+	if (hp_elf_find_import(b->target, name))
+		return true;
+	load_deps(b);
+	for (i = 0; i < b->ndeps; i++)
+		if (provides(b->deps[i], name, false))
+			return true;
+	return false;
 }
 
 int tgt_check_import(struct builder *b, struct unit *u, const char *name)
