@@ -3,7 +3,7 @@
 # Build hotpatch and run its tests: unit and integration suites, the unit
 # tests again under ASan+UBSan, and a one-minute fuzz session.  Run as root
 # on Debian 12; missing build dependencies are installed with apt-get.
-#   ./test.sh               everything above
+#   ./test.sh               everything above, and the realworld suite (HP_SKIP_REALWORLD=1 skips it)
 #   ./test.sh --quick       unit and integration suites only
 #   HP_FUZZ_SECONDS=N       length of the fuzz session (default 60, 0 skips it)
 # The last line is "N passed, N failed, N skipped" (tests, not subtests).
@@ -31,6 +31,17 @@ hp_configure build --buildtype=debugoptimized || { echo "0 passed, 1 failed, 0 s
 echo "== unit and integration tests"
 meson test -C build --no-rebuild --suite unit --suite integration --print-errorlogs
 count build
+
+if [ -z "$quick" ] && [ -z "${HP_SKIP_REALWORLD:-}" ]; then
+	echo "== real-world fixes from Debian sources (docs/realworld.md)"
+	f=/etc/apt/sources.list.d/debian.sources
+	if [ -w "$f" ] && ! grep -q deb-src "$f"; then
+		sed -i 's/^Types: deb$/Types: deb deb-src/' "$f" && apt-get update -qq
+	fi
+	HP_REALWORLD_CACHE=${HP_REALWORLD_CACHE:-$PWD/build/realworld-cache} \
+		meson test -C build --no-rebuild --suite realworld --print-errorlogs
+	count build
+fi
 
 if [ -z "$quick" ]; then
 	echo "== unit tests under ASan+UBSan"
