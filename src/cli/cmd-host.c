@@ -125,7 +125,12 @@ static void proc_line(const struct hp_host_proc *p, const char *id)
 		printf("\n");
 		break;
 	case HP_HOST_ALREADY:
-		printf("nothing to do: %s\n", p->message);
+		if (p->inherited_from)
+			printf("already at this level, inherited by fork from pid %d\n", p->inherited_from);
+		else
+			printf("%s: %s\n", p->err == -HP_E_NOTAPPLIED ? "not applied" :
+			       p->err == -HP_E_DOWNGRADE ? "a higher level is applied" : "already at this level",
+			       p->message);
 		break;
 	case HP_HOST_RESTART:
 		printf("%s\n", p->message);
@@ -186,8 +191,12 @@ static int report(struct cli *cli, const char *action, const char *id, unsigned 
 	printf("%s %s", action, id);
 	if (level)
 		printf(" (level %u)", level);
-	printf(": %zu patched, %zu reverted, %zu nothing to do, %zu failed, %zu restart required, %zu exited",
-	       r->npatched, r->nreverted, r->nalready, r->nfailed, r->nrestart, r->nexited);
+	if (level)
+		printf(": %zu patched, %zu already at this level, %zu failed, %zu restart required, %zu exited",
+		       r->npatched, r->nalready, r->nfailed, r->nrestart, r->nexited);
+	else
+		printf(": %zu reverted, %zu not applied, %zu failed, %zu exited", r->nreverted, r->nalready,
+		       r->nfailed, r->nexited);
 	if (r->nunknown)
 		printf("; %zu unknown (unreadable)", r->nunknown);
 	if (r->nbusy_retried)

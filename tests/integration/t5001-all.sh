@@ -110,7 +110,11 @@ test_expect_success 'status --all --json: every patched process, the container o
 	[ "$(jq .scanned "$HP_TMP/s.json")" -gt 7 ]
 '
 
-test_expect_success 'apply --all again: nothing to do, the forked child too' '
+test_expect_success 'apply --all again: already at this level, the forked child too' '
+	"$HOTPATCH" apply --all --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/a.txt"
+	hp_expect_eq $? 5 "exit code" &&
+	grep -q "^pid $a1 (svc): already at this level: pid $a1: patch $ID (level 1) is already applied$" "$HP_TMP/a.txt" &&
+	grep -q "^pid $child (svc): already at this level, inherited by fork from pid $a1$" "$HP_TMP/a.txt" &&
 	"$HOTPATCH" apply --all --json --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/a.json"
 	hp_expect_eq $? 5 "exit code" &&
 	hp_expect_eq "$(jq .summary.patched "$HP_TMP/a.json")" 0 patched &&
@@ -120,7 +124,7 @@ test_expect_success 'apply --all again: nothing to do, the forked child too' '
 
 test_expect_success 'revert --all: reverted everywhere, the child and the container too' '
 	hp_run_expect 0 revert --all $ID &&
-	grep -q "^revert $ID: 0 patched, 5 reverted" "$HP_TMP/last.out" &&
+	grep -q "^revert $ID: 5 reverted, 0 not applied, 0 failed, 0 exited" "$HP_TMP/last.out" &&
 	grep -q "^pid $c1 (svc) \[container\]: reverted $ID" "$HP_TMP/last.out" &&
 	hp_expect_eq "$(hp_ask $A1 "c 5")" 10 a1 &&
 	hp_expect_eq "$(hp_ask $C1 "c 5")" 10 "container process" &&
@@ -133,7 +137,7 @@ test_expect_success 'apply --all text output: one line per process and a summary
 	hp_run_expect 5 apply --all --allow-unsigned "$HP_TMP/fix.hpatch" &&
 	grep -q "^pid $a2 (svc): patched $ID (level 1); threads paused [0-9]* µs (5 threads)$" "$HP_TMP/last.out" &&
 	grep -q "^pid $r1 (svc): restart required: running build $b2" "$HP_TMP/last.out" &&
-	grep -q "^apply $ID (level 1): 5 patched, 0 reverted, 0 nothing to do, 0 failed, 2 restart required, 0 exited" "$HP_TMP/last.out" &&
+	grep -q "^apply $ID (level 1): 5 patched, 0 already at this level, 0 failed, 2 restart required, 0 exited" "$HP_TMP/last.out" &&
 	hp_run_expect 0 revert --all $ID
 '
 
