@@ -34,6 +34,7 @@
 #include "builder.h"
 #include "x86.h"
 
+/* Keep a string the report or the payload points at until the build ends. */
 const char *bld_own(struct builder *b, char *s)
 {
 	char **n;
@@ -50,6 +51,7 @@ const char *bld_own(struct builder *b, char *s)
 	return s;
 }
 
+/* Record a decision for the report: what was done to which function, and why. */
 void bld_event(struct builder *b, enum hp_build_action a, const char *what, const char *tu, const char *fmt, ...)
 {
 	struct hp_build_event *nv;
@@ -82,6 +84,7 @@ int bld_refuse(struct builder *b, const char *what, const char *tu, const char *
 	return hp_err(b->ctx, -HP_E_BUILD, "%s%s%s: %s", tu ? tu : "", tu ? ": " : "", what, msg);
 }
 
+/* Free a report filled by hp_build_objects (its strings are its own). */
 void hp_build_report_release(struct hp_build_report *rep)
 {
 	size_t i;
@@ -102,6 +105,7 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
+/* Append a payload symbol; returns its index or SIZE_MAX when out of memory. */
 static size_t add_sym(struct builder *b, struct hp_wsym s)
 {
 	if (b->nsyms == b->capsyms) {
@@ -130,6 +134,7 @@ static size_t target_sym(struct builder *b, const struct hp_sym *ts)
 	return add_sym(b, (struct hp_wsym){ ts->name, ts->value, ts->size, type, STB_LOCAL, HP_SEC_TARGET });
 }
 
+/* One undefined payload symbol per imported name, resolved in the process. */
 static size_t import_sym(struct builder *b, const char *name)
 {
 	size_t i;
@@ -140,6 +145,7 @@ static size_t import_sym(struct builder *b, const char *name)
 	return add_sym(b, (struct hp_wsym){ name, 0, 0, STT_NOTYPE, STB_GLOBAL, HP_SEC_UNDEF });
 }
 
+/* Payload names of function bodies must be unique (the manifest names them). */
 static bool name_used(struct builder *b, const char *name)
 {
 	size_t i;
@@ -323,6 +329,7 @@ static int map_rela(struct builder *b, struct unit *u, const struct ob_rela *r, 
 	return 0;
 }
 
+/* Copy an included section into the payload description (bytes stay borrowed). */
 static size_t add_section(struct builder *b, const struct ob_sec *s)
 {
 	if (b->nsecs == b->capsecs) {
@@ -342,6 +349,7 @@ static size_t add_section(struct builder *b, const struct ob_sec *s)
 	return b->nsecs++;
 }
 
+/* Add a replaced function to the manifest. */
 static int add_func(struct builder *b, struct hp_manifest_func f)
 {
 	if (b->nfuncs == b->capfuncs) {
@@ -383,6 +391,7 @@ struct code_buf {
 	bool bad;
 };
 
+/* di_code_of callback: gather a piece of code and note which line it comes from. */
 static void take_code(void *ud, size_t shndx, uint64_t off, uint64_t len, int line)
 {
 	struct code_buf *cb = ud;
@@ -494,7 +503,10 @@ static void explain(struct builder *b, struct unit *u)
 	}
 }
 
-/* Can the engine put its 5-byte jump at the entry (after an endbr64)?  The engine's own rule: the function, or alignment padding after it. */
+/*
+ * Can the engine put its 5-byte jump at the entry (after an endbr64)?  The
+ * engine's own rule: the function, or alignment padding after it.
+ */
 static bool site_fits(struct builder *b, const struct hp_sym *ts)
 {
 	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
@@ -505,7 +517,8 @@ static bool site_fits(struct builder *b, const struct hp_sym *ts)
 		need += 4;
 	if (ts->size >= need)
 		return true;
-	if (need - ts->size > sizeof(pad) || hp_elf_read_vaddr(b->target, ts->value + ts->size, pad, need - ts->size) < 0)
+	if (need - ts->size > sizeof(pad) ||
+	    hp_elf_read_vaddr(b->target, ts->value + ts->size, pad, need - ts->size) < 0)
 		return false;
 	for (i = 0; i < need - ts->size; i++)
 		if (pad[i] != 0xcc && pad[i] != 0x90 && pad[i] != 0x00)
@@ -539,8 +552,8 @@ static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uin
 
 			if (y->sec != f || fn == f)
 				continue;
-			if (!ob_is_text(c) || (c->relas[k].type != R_X86_64_PLT32 && c->relas[k].type != R_X86_64_PC32) ||
-			    off != 0)
+			if (!ob_is_text(c) || off != 0 ||
+			    (c->relas[k].type != R_X86_64_PLT32 && c->relas[k].type != R_X86_64_PC32))
 				return bld_refuse(b, f->primary->name, u->tu,
 						  "changed, but only %" PRIu64 " bytes long, too small for the jump that "
 						  "redirects it, and its address is taken, so patching its callers "
@@ -573,7 +586,8 @@ static int decide(struct builder *b, struct unit *u)
 			struct ob_sec *s = &u->patched->secs[i];
 			const struct hp_sym *ts;
 
-			if (!ob_is_text(s) || s->parent || s->include || (s->status != OB_CHANGED && s->status != OB_NEW))
+			if (!ob_is_text(s) || s->parent || s->include ||
+			    (s->status != OB_CHANGED && s->status != OB_NEW))
 				continue;
 			if (!s->primary || s->primary->type != STT_FUNC)
 				return bld_refuse(b, s->name, u->tu, "changed code section without a function symbol "
@@ -721,6 +735,7 @@ static bool in_target(struct builder *b, struct unit *u)
 	return false;
 }
 
+/* Run the passes on one translation unit and emit what it contributes to the patch. */
 static int process_unit(struct builder *b, struct unit *u)
 {
 	size_t i, w;
@@ -785,6 +800,7 @@ static int process_unit(struct builder *b, struct unit *u)
 	return 0;
 }
 
+/* The manifest's creation time. */
 static char *rfc3339_now(void)
 {
 	char buf[32];
@@ -892,6 +908,7 @@ static int open_target(struct builder *b)
 	return tgt_prepare(b);
 }
 
+/* Build a patch (build.h): every unit through the passes, then the manifest and the file. */
 int hp_build_objects(struct hp_ctx *ctx, const struct hp_build_opts *opts, const struct hp_build_unit *units,
 		     size_t nunits, struct hp_build_report *report)
 {

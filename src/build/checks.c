@@ -12,6 +12,7 @@
 
 #include "builder.h"
 
+/* Changed or new code goes into the patch. */
 static bool included(const struct ob_sec *s)
 {
 	return s->status == OB_CHANGED || s->status == OB_NEW;
@@ -75,6 +76,7 @@ static bool once_routine(const struct ob_obj *o, const struct ob_sec *f)
 	return false;
 }
 
+/* Warn about changed code that already ran and will not run again in a live process. */
 void note_run_once(struct builder *b, struct unit *u)
 {
 	size_t i;
@@ -101,6 +103,7 @@ void note_run_once(struct builder *b, struct unit *u)
 	}
 }
 
+/* Refuse what cannot be patched yet: new IFUNCs, C++ COMDAT code, exception tables. */
 int check_unit(struct builder *b, struct unit *u)
 {
 	size_t i;
@@ -123,7 +126,8 @@ int check_unit(struct builder *b, struct unit *u)
 			return bld_refuse(b, name, u->tu,
 					  "changed C++ inline or template code (a COMDAT group): every unit has its own "
 					  "copy and the linker kept one, so which to patch is not known; not supported yet");
-		if (p->status == OB_CHANGED && (has_except_table(u->patched, p) || (p->twin && has_except_table(u->orig, p->twin))))
+		if (p->status == OB_CHANGED &&
+		    (has_except_table(u->patched, p) || (p->twin && has_except_table(u->orig, p->twin))))
 			return bld_refuse(b, name, u->tu,
 					  "the function has C++ exception tables (.gcc_except_table); patched code "
 					  "with its own unwind and landing pads is not supported yet");
@@ -147,6 +151,7 @@ static int same_layout(struct builder *b, struct unit *u, const char *name, bool
 			  "code and existing data still use the old layout", diff, what);
 }
 
+/* Refuse type layout changes that running code or existing data would see (DWARF). */
 int check_types(struct builder *b, struct unit *u)
 {
 	size_t i, k;

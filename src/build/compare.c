@@ -31,6 +31,7 @@
 
 #define MAX_DEPTH 16
 
+/* Bytes covered by relocations, which are compared through their symbols instead (malloc'ed). */
 uint8_t *reloc_mask(const struct ob_sec *s)
 {
 	uint8_t *m = calloc(1, s->sh.sh_size ? s->sh.sh_size : 1);
@@ -50,6 +51,7 @@ uint8_t *reloc_mask(const struct ob_sec *s)
 	return m;
 }
 
+/* Code is reported and replaced per function: a cold part belongs to its parent. */
 struct ob_sym *func_of(const struct ob_sec *s)
 {
 	if (s->parent)
@@ -57,6 +59,7 @@ struct ob_sym *func_of(const struct ob_sec *s)
 	return s->primary && s->primary->type == STT_FUNC ? s->primary : NULL;
 }
 
+/* Relocations name sections as often as symbols: find the object or function they mean. */
 struct ob_sym *rela_object(const struct ob_obj *o, const struct ob_rela *r, int64_t *ret_off)
 {
 	struct ob_sym *t = r->sym, *y;
@@ -75,6 +78,7 @@ struct ob_sym *rela_object(const struct ob_obj *o, const struct ob_rela *r, int6
 	return y;
 }
 
+/* Forward declaration: constants compare recursively through their relocations. */
 static int range_equal(struct unit *u, const struct ob_sec *a, uint64_t aoff, const struct ob_sec *b, uint64_t boff,
 		       uint64_t len, int depth, bool *bytes_only);
 
@@ -93,6 +97,7 @@ static bool merge_equal(const struct ob_sec *a, int64_t ao, const struct ob_sec 
 	return !memcmp(a->data + ao, b->data + bo, e);
 }
 
+/* Do two relocations refer to the same thing (see the file comment)? depth bounds recursion. */
 static int rela_eq(struct unit *u, const struct ob_rela *a, const struct ob_rela *b, int depth)
 {
 	int64_t ao, bo;
@@ -147,6 +152,7 @@ static int rela_eq(struct unit *u, const struct ob_rela *a, const struct ob_rela
 	}
 }
 
+/* Public entry of rela_eq for the other passes. */
 int cmp_rela(struct unit *u, const struct ob_rela *a, const struct ob_rela *b)
 {
 	return rela_eq(u, a, b, 0);
@@ -222,6 +228,7 @@ static int range_equal(struct unit *u, const struct ob_sec *a, uint64_t aoff, co
 	return !differ;
 }
 
+/* The signed value of an immediate field of the given width. */
 static int64_t imm_value(const uint8_t *p, unsigned size)
 {
 	int64_t v = 0;
@@ -376,6 +383,7 @@ static int check_removed_statics(struct builder *b, struct unit *u)
 	return 0;
 }
 
+/* Set the status of every function of the patched object and check existing data. */
 int compare_unit(struct builder *b, struct unit *u)
 {
 	size_t i;

@@ -30,6 +30,7 @@
 
 #include "builder.h"
 
+/* Twins point at each other. */
 static void pair(struct ob_sym *o, struct ob_sym *p)
 {
 	o->twin = p;
@@ -42,6 +43,7 @@ static bool same_class(const struct ob_sym *a, const struct ob_sym *b)
 	return a->type == b->type && (a->bind == STB_LOCAL) == (b->bind == STB_LOCAL);
 }
 
+/* Only symbols with a definition in this object take part in pairing. */
 static bool defined(const struct ob_sym *y)
 {
 	return y->sec && y->type != STT_SECTION && y->type != STT_FILE && *y->name;
@@ -351,6 +353,7 @@ static void pair_sections(struct unit *u)
 	}
 }
 
+/* All pairing, in the order each step needs: names, clones, cold parts, code, statics, data. */
 int correlate_unit(struct builder *b, struct unit *u)
 {
 	int r;

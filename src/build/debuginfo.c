@@ -97,6 +97,7 @@ static void *grow(void **v, size_t *n, size_t *cap, size_t elem)
 	return (char *)*v + (*n)++ * elem;
 }
 
+/* Free the DWARF facts of an object (NULL is fine). */
 void di_close(struct di_obj *d)
 {
 	size_t i;
@@ -118,6 +119,7 @@ void di_close(struct di_obj *d)
 	free(d);
 }
 
+/* Line rows sorted by address, so a lookup is a binary search. */
 static int row_cmp(const void *a, const void *b)
 {
 	const struct di_row *x = a, *y = b;
@@ -142,6 +144,7 @@ static bool to_sec(const struct di_obj *d, uint64_t dwaddr, size_t *ret_shndx, u
 	return false;
 }
 
+/* Translate (section, offset) into a DWARF address, or UINT64_MAX. */
 static uint64_t from_sec(const struct di_obj *d, size_t shndx, uint64_t off)
 {
 	if (shndx >= d->nsecs || d->sec_addr[shndx] == UINT64_MAX)
@@ -163,6 +166,7 @@ static bool static_addr(Dwarf_Die *die, uint64_t *ret)
 	return true;
 }
 
+/* Remember a top-level function or variable DIE by name, for the type checks. */
 static int add_named(struct di_obj *d, Dwarf_Die *die, bool func)
 {
 	const char *name = dwarf_diename(die);
@@ -189,8 +193,10 @@ struct walk {
 	size_t nseen, capseen;
 };
 
+/* Dispatch one DIE of the walk: functions, variables (statics), inlined helpers, blocks. */
 static int walk_die(struct walk *w, Dwarf_Die *die, int depth);
 
+/* Walk the children of a DIE (bounded depth). */
 static int walk_children(struct walk *w, Dwarf_Die *die, int depth)
 {
 	Dwarf_Die c;
@@ -206,6 +212,7 @@ static int walk_children(struct walk *w, Dwarf_Die *die, int depth)
 	return 0;
 }
 
+/* A function: its declaration, its code address if concrete, and its statics. */
 static int walk_subprogram(struct walk *w, Dwarf_Die *die, int depth)
 {
 	struct di_func *f = grow((void **)&w->d->funcs, &w->d->nfuncs, &w->d->capfuncs, sizeof(*f));
@@ -227,6 +234,7 @@ static int walk_subprogram(struct walk *w, Dwarf_Die *die, int depth)
 	return r;
 }
 
+/* Dispatch one DIE of the walk: functions, variables (statics), inlined helpers, blocks. */
 static int walk_die(struct walk *w, Dwarf_Die *die, int depth)
 {
 	int tag = dwarf_tag(die), r;
@@ -291,6 +299,7 @@ static int walk_die(struct walk *w, Dwarf_Die *die, int depth)
 	return 0;
 }
 
+/* Collect the line rows of a compilation unit. */
 static int load_lines(struct di_obj *d, Dwarf_Die *cu)
 {
 	Dwarf_Lines *lines;
@@ -317,6 +326,7 @@ static int load_lines(struct di_obj *d, Dwarf_Die *cu)
 	return 0;
 }
 
+/* Read an object's DWARF once: sections' layout addresses, rows, statics, functions, names. */
 int di_open(struct hp_ctx *ctx, const char *path, struct di_obj **ret)
 {
 	struct di_obj *d = calloc(1, sizeof(*d));
@@ -398,11 +408,13 @@ fail:
 	return r;
 }
 
+/* Borrowed from the object's DWARF facts. */
 const char *di_cu_name(const struct di_obj *d)
 {
 	return d ? d->cu_name : NULL;
 }
 
+/* LTO objects describe GIMPLE, not code: the caller refuses them. */
 bool di_lto(const struct di_obj *d)
 {
 	return d && d->lto;
@@ -424,6 +436,7 @@ static size_t row_at(const struct di_obj *d, uint64_t a)
 	return lo ? lo - 1 : SIZE_MAX;
 }
 
+/* The row covering an instruction; 0 in the gap after a sequence. */
 int di_line_at(const struct di_obj *d, size_t shndx, uint64_t off)
 {
 	uint64_t a;
@@ -440,6 +453,7 @@ int di_line_at(const struct di_obj *d, size_t shndx, uint64_t off)
 	return d->rows[k].line;
 }
 
+/* Lines a __LINE__ in this code may hold: the row, then each inline call site outward. */
 int di_lines_at(const struct di_obj *d, size_t shndx, uint64_t off, int *lines, int max)
 {
 	uint64_t a;
@@ -458,6 +472,7 @@ int di_lines_at(const struct di_obj *d, size_t shndx, uint64_t off, int *lines, 
 	return n;
 }
 
+/* Statics are located by DW_OP_addr, which libdwfl relocated into the layout. */
 const char *di_static_key(const struct di_obj *d, size_t shndx, uint64_t off)
 {
 	size_t i, s;
@@ -471,6 +486,7 @@ const char *di_static_key(const struct di_obj *d, size_t shndx, uint64_t off)
 	return NULL;
 }
 
+/* Same-named statics of one scope pair in order only while their number stays. */
 size_t di_static_count(const struct di_obj *d, const char *key)
 {
 	const char *hash = key ? strrchr(key, '#') : NULL;
@@ -533,6 +549,7 @@ static void inlined_names(Dwarf_Die *die, const char **names, size_t *n, size_t 
 	} while (dwarf_siblingof(&c, &c) == 0);
 }
 
+/* The helpers whose code is inside a function, by name. */
 size_t di_inlined(const struct di_obj *d, size_t shndx, const char **names, size_t max)
 {
 	const struct di_func *f;
@@ -559,6 +576,7 @@ static bool decl_of(const struct di_obj *d, const char *name, const char **file,
 	return false;
 }
 
+/* Attribute a function's code to source spans, to tell its own edits from its helpers'. */
 int di_code_of(const struct di_obj *d, size_t shndx, const char *who,
 	       void (*fn)(void *ud, size_t shndx, uint64_t off, uint64_t len, int line), void *ud)
 {
@@ -606,6 +624,7 @@ struct sig {
 	FILE *shallow;
 };
 
+/* Append the layout signature of a type (qualifiers and typedefs are transparent). */
 static void type_sig(struct sig *s, Dwarf_Die *type, int depth);
 
 /* The type a DIE refers to with DW_AT_type (following abstract origins), if any. */
@@ -616,6 +635,7 @@ static bool type_of(Dwarf_Die *die, Dwarf_Die *ret)
 	return dwarf_attr_integrate(die, DW_AT_type, &at) && dwarf_formref_die(&at, ret);
 }
 
+/* The signature of the type a DIE refers to ("v" when none: void). */
 static void ref_sig(struct sig *s, Dwarf_Die *die, int depth)
 {
 	Dwarf_Die t;
@@ -626,6 +646,7 @@ static void ref_sig(struct sig *s, Dwarf_Die *die, int depth)
 		fputs("v", s->f);
 }
 
+/* An unsigned attribute (following abstract origins), or a default. */
 static Dwarf_Word udata(Dwarf_Die *die, int attr, Dwarf_Word dflt)
 {
 	Dwarf_Attribute at;
@@ -636,6 +657,7 @@ static Dwarf_Word udata(Dwarf_Die *die, int attr, Dwarf_Word dflt)
 	return dflt;
 }
 
+/* A struct, union or enum: its size and members, spelled out once per signature. */
 static void aggregate_sig(struct sig *s, Dwarf_Die *type, int tag, int depth)
 {
 	const char *name = dwarf_diename(type);
@@ -700,6 +722,7 @@ static void aggregate_sig(struct sig *s, Dwarf_Die *type, int tag, int depth)
 		fputs("\n", s->shallow);
 }
 
+/* Append the layout signature of a type (qualifiers and typedefs are transparent). */
 static void type_sig(struct sig *s, Dwarf_Die *type, int depth)
 {
 	Dwarf_Die t, c;
@@ -739,7 +762,8 @@ static void type_sig(struct sig *s, Dwarf_Die *type, int depth)
 		if (dwarf_child(type, &c) == 0)
 			do {
 				if (dwarf_tag(&c) == DW_TAG_subrange_type)
-					fprintf(s->f, "%lu,", (unsigned long)udata(&c, DW_AT_upper_bound, (Dwarf_Word)-1));
+					fprintf(s->f, "%lu,",
+						(unsigned long)udata(&c, DW_AT_upper_bound, (Dwarf_Word)-1));
 			} while (dwarf_siblingof(&c, &c) == 0);
 		fputs("]", s->f);
 		ref_sig(s, type, depth + 1);
@@ -817,16 +841,19 @@ static char *entity_sig(const struct di_obj *d, const char *name, bool func, cha
 	return buf;
 }
 
+/* Layout signature of a variable's type. */
 char *di_var_sig(const struct di_obj *d, const char *name)
 {
 	return entity_sig(d, name, false, NULL);
 }
 
+/* Layout signature of a function's return and parameter types. */
 char *di_func_sig(const struct di_obj *d, const char *name)
 {
 	return entity_sig(d, name, true, NULL);
 }
 
+/* Name the aggregate whose layout changed, for the refusal message. */
 int di_first_layout_diff(const struct di_obj *a, const struct di_obj *b, const char *name, bool func, char *buf,
 			 size_t size)
 {
@@ -850,7 +877,8 @@ int di_first_layout_diff(const struct di_obj *a, const struct di_obj *b, const c
 
 			if (!strncmp(p, line, nl)) {
 				if (ll != strlen(line) || strncmp(p, line, ll)) {
-					unsigned long oldsz = strtoul(p + nl, NULL, 10), newsz = strtoul(tab + 1, NULL, 10);
+					unsigned long oldsz = strtoul(p + nl, NULL, 10);
+					unsigned long newsz = strtoul(tab + 1, NULL, 10);
 
 					snprintf(buf, size, "%.*s (%lu -> %lu bytes%s)", (int)(nl - 1), line, oldsz, newsz,
 						 oldsz == newsz ? ", members moved or retyped" : "");

@@ -23,6 +23,7 @@
  * saves and restores %rbx does not clobber it for its callers.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,6 @@
 struct clob {
 	uint64_t own_must, own_may;	/* of the function's own instructions (its cold part included) */
 	uint64_t must, may;		/* transitively through calls inside the unit */
-	bool done;
 };
 
 /* The function section (not a cold part) a relocation at a branch points into, or NULL when outside the unit. */
@@ -105,13 +105,46 @@ static void scan(const struct ob_obj *o, const struct ob_sec *s, struct clob *c)
 	}
 }
 
+/*
+ * Add to a register set of each function (the uint64_t at off in the
+ * elem-sized element of v, indexed by section) the sets of the unit's
+ * functions it calls, until nothing grows: sets only grow, so this ends.
+ */
+static void propagate(const struct ob_obj *o, void *v, size_t elem, size_t off)
+{
+	bool changed = true;
+	int rounds = 0;
+	size_t i, k;
+
+#define SET(idx) (*(uint64_t *)((char *)v + (idx) * elem + off))
+	while (changed && rounds++ < 1000) {
+		changed = false;
+		for (i = 1; i < o->nsecs; i++) {
+			const struct ob_sec *s = &o->secs[i];
+			const struct ob_sec *parts[2] = { s, s->cold };
+			int p;
+
+			if (!ob_is_text(s) || s->parent)
+				continue;
+			for (p = 0; p < 2; p++)
+				for (k = 0; parts[p] && k < parts[p]->nrelas; k++) {
+					struct ob_sec *t = branch_target(o, &parts[p]->relas[k]);
+
+					if (t && t != s && (SET(t->index) & ~SET(i))) {
+						SET(i) |= SET(t->index);
+						changed = true;
+					}
+				}
+		}
+	}
+#undef SET
+}
+
 /* Transitive clobber sets of every function section of an object (indexed by section). */
 static struct clob *clobbers(const struct ob_obj *o)
 {
 	struct clob *c = calloc(o->nsecs, sizeof(*c));
-	size_t i, k;
-	bool changed = true;
-	int rounds = 0;
+	size_t i;
 
 	if (!c)
 		return NULL;
@@ -127,35 +160,8 @@ static struct clob *clobbers(const struct ob_obj *o)
 		c[i].may = c[i].own_may;
 	}
 	/* Add the callees', until nothing grows (the sets only grow, so this ends). */
-	while (changed && rounds++ < 1000) {
-		changed = false;
-		for (i = 1; i < o->nsecs; i++) {
-			const struct ob_sec *s = &o->secs[i];
-			const struct ob_sec *parts[2] = { s, s->cold };
-			int p;
-
-			if (!ob_is_text(s) || s->parent)
-				continue;
-			for (p = 0; p < 2; p++) {
-				if (!parts[p])
-					continue;
-				for (k = 0; k < parts[p]->nrelas; k++) {
-					struct ob_sec *t = branch_target(o, &parts[p]->relas[k]);
-					uint64_t m, y;
-
-					if (!t || t == s)
-						continue;
-					m = c[i].must | c[t->index].must;
-					y = c[i].may | c[t->index].may;
-					if (m != c[i].must || y != c[i].may) {
-						c[i].must = m;
-						c[i].may = y;
-						changed = true;
-					}
-				}
-			}
-		}
-	}
+	propagate(o, c, sizeof(*c), offsetof(struct clob, must));
+	propagate(o, c, sizeof(*c), offsetof(struct clob, may));
 	return c;
 }
 
@@ -209,7 +215,8 @@ static int check_caller(struct builder *b, struct unit *u, struct ob_sec *caller
 	if (!cf || !ff)
 		return 0;
 	if (caller->status != OB_SAME) {
-		if (caller->status != OB_CHANGED || !caller->why || (!caller->why_weak && strcmp(caller->why, "body changed")))
+		if (caller->status != OB_CHANGED || !caller->why ||
+		    (!caller->why_weak && strcmp(caller->why, "body changed")))
 			return 0;
 		if (caller->why_weak) {
 			if (asprintf(&why, "pulled in: IPA-RA: it calls %s, whose new body also clobbers %s, which "
@@ -254,9 +261,7 @@ static uint64_t *growth(const struct unit *u, const struct clob *co, const struc
 {
 	const struct ob_obj *o = u->patched;
 	uint64_t *g = calloc(o->nsecs, sizeof(*g));
-	size_t i, k;
-	bool changed = true;
-	int rounds = 0;
+	size_t i;
 
 	if (!g)
 		return NULL;
@@ -267,29 +272,11 @@ static uint64_t *growth(const struct unit *u, const struct clob *co, const struc
 			continue;
 		g[i] = cp[i].may & ~co[p->twin->index].must & X86_ABI_CLOBBER;
 	}
-	while (changed && rounds++ < 1000) {
-		changed = false;
-		for (i = 1; i < o->nsecs; i++) {
-			const struct ob_sec *s = &o->secs[i];
-			const struct ob_sec *parts[2] = { s, s->cold };
-			int p;
-
-			if (!ob_is_text(s) || s->parent)
-				continue;
-			for (p = 0; p < 2; p++)
-				for (k = 0; parts[p] && k < parts[p]->nrelas; k++) {
-					struct ob_sec *t = branch_target(o, &parts[p]->relas[k]);
-
-					if (t && t != s && (g[t->index] & ~g[i])) {
-						g[i] |= g[t->index];
-						changed = true;
-					}
-				}
-		}
-	}
+	propagate(o, g, sizeof(*g), 0);
 	return g;
 }
 
+/* Check every function whose clobbers may have grown: give its patched callers the reason, verify the others. */
 int ipara_unit(struct builder *b, struct unit *u)
 {
 	_cleanup_free_ struct clob *co = clobbers(u->orig);

@@ -13,6 +13,7 @@
 #include "obj.h"
 #include "x86.h"
 
+/* Free an object and everything loaded from it (NULL is fine). */
 void ob_close(struct ob_obj *o)
 {
 	size_t i;
@@ -32,22 +33,26 @@ void ob_close(struct ob_obj *o)
 	free(o);
 }
 
+/* Code: allocated and executable. */
 bool ob_is_text(const struct ob_sec *s)
 {
 	return (s->sh.sh_flags & SHF_ALLOC) && (s->sh.sh_flags & SHF_EXECINSTR);
 }
 
+/* Data the payload may carry or bind to: allocated, not code, with contents or zero-filled. */
 bool ob_is_data(const struct ob_sec *s)
 {
 	return (s->sh.sh_flags & SHF_ALLOC) && !(s->sh.sh_flags & SHF_EXECINSTR) &&
 	       (s->sh.sh_type == SHT_PROGBITS || s->sh.sh_type == SHT_NOBITS);
 }
 
+/* Mergeable strings: compared by the string a reference points at, not by offset. */
 bool ob_is_string_sec(const struct ob_sec *s)
 {
 	return (s->sh.sh_flags & SHF_MERGE) && (s->sh.sh_flags & SHF_STRINGS);
 }
 
+/* Relocations whose field counts from the end of the instruction. */
 bool ob_is_pcrel(uint32_t t)
 {
 	return t == R_X86_64_PC32 || t == R_X86_64_PLT32 || t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX ||
@@ -70,6 +75,7 @@ int64_t ob_rela_target_off(const struct ob_rela *r)
 	return off;
 }
 
+/* A string inside the section, or NULL when off is outside or unterminated. */
 const char *ob_string_at(const struct ob_sec *s, int64_t off)
 {
 	if (!s || !s->data || off < 0 || (uint64_t)off >= s->sh.sh_size)
@@ -100,6 +106,7 @@ struct ob_sym *ob_sym_at(const struct ob_obj *o, const struct ob_sec *s, uint64_
 	return cover;
 }
 
+/* Relocations in offset order, to walk them alongside the instructions. */
 static int rela_by_offset(const void *a, const void *b)
 {
 	const struct ob_rela *x = *(const struct ob_rela *const *)a, *y = *(const struct ob_rela *const *)b;
@@ -224,6 +231,7 @@ static void mark_comdat(struct ob_obj *o)
 	}
 }
 
+/* First symbol of that name; the names the compiler makes up are not unique across objects. */
 struct ob_sym *ob_find_sym(const struct ob_obj *o, const char *name)
 {
 	size_t i;
@@ -235,6 +243,7 @@ struct ob_sym *ob_find_sym(const struct ob_obj *o, const char *name)
 	return NULL;
 }
 
+/* Read sections, symbols and relocations; classify symbols; link cold parts; find field ends. */
 static int load(struct hp_ctx *ctx, struct ob_obj *o)
 {
 	GElf_Ehdr eh;
@@ -312,7 +321,8 @@ static int load(struct hp_ctx *ctx, struct ob_obj *o)
 			struct ob_sym *y = &o->syms[i];
 
 			if (y->sec && y->sec->primary && y->sec->primary != y && y->kind == OB_K_PLAIN &&
-			    y->sec->primary->kind != OB_K_PLAIN && y->s.st_value == 0 && y->type == y->sec->primary->type)
+			    y->sec->primary->kind != OB_K_PLAIN && y->s.st_value == 0 &&
+			    y->type == y->sec->primary->type)
 				y->sec->primary = y;
 		}
 	}
@@ -356,6 +366,7 @@ static int load(struct hp_ctx *ctx, struct ob_obj *o)
 	return 0;
 }
 
+/* Open a relocatable object for the builder (x86-64, RELA relocations). */
 int ob_open(struct hp_ctx *ctx, const char *path, struct ob_obj **ret)
 {
 	struct ob_obj *o = calloc(1, sizeof(*o));

@@ -284,6 +284,7 @@ static uint64_t group_distance(struct builder *b, struct unit *u, uint32_t group
 	return best;
 }
 
+/* Place the unit in one STT_FILE group of the target, by its code, else by where it lies. */
 int tgt_unit_group(struct builder *b, struct unit *u)
 {
 	const char *tu = base_name(u->tu);
@@ -375,6 +376,7 @@ static int by_bytes(struct builder *b, const struct ob_sym *y, struct hp_sym **c
 	return hits ? -EEXIST : -ENOENT;
 }
 
+/* Find a symbol of the original object in the target: globals by name, locals in the unit's group, then by bytes. */
 int tgt_lookup(struct builder *b, struct unit *u, const struct ob_sym *y, const struct hp_sym **ret)
 {
 	struct hp_sym *s, *cand[64], *in_group[64];
@@ -418,6 +420,7 @@ int tgt_lookup(struct builder *b, struct unit *u, const struct ob_sym *y, const 
 	return r;
 }
 
+/* A definition of an undefined symbol of the object (another unit of the target). */
 int tgt_lookup_global(struct builder *b, const char *name, const struct hp_sym **ret)
 {
 	struct hp_sym *s;
@@ -450,6 +453,7 @@ int tgt_lookup_global(struct builder *b, const char *name, const struct hp_sym *
 	return 0;
 }
 
+/* For IPA-RA: whether a caller in the target is the rebuilt one. */
 int tgt_matches(struct builder *b, struct unit *u, const struct ob_sec *orig, const struct hp_sym *ts)
 {
 	uint64_t at;
@@ -457,6 +461,7 @@ int tgt_matches(struct builder *b, struct unit *u, const struct ob_sec *orig, co
 	return code_matches(b, u, orig, ts->value, ts->size, true, &at);
 }
 
+/* Refuse, naming the first difference, when the rebuilt original is not the running code. */
 int tgt_verify(struct builder *b, struct unit *u, struct ob_sec *orig, const struct hp_sym *ts, const char *role)
 {
 	const char *name = orig->primary ? orig->primary->name : orig->name;
@@ -513,6 +518,7 @@ struct names {
 	size_t n;
 };
 
+/* dyn_strings callback: keep a copy of each string. */
 static void collect(void *ud, const char *s)
 {
 	struct names *l = ud;
@@ -526,6 +532,7 @@ static void collect(void *ud, const char *s)
 		l->n++;
 }
 
+/* Free a list of collected strings. */
 static void names_release(struct names *l)
 {
 	size_t i;
@@ -650,6 +657,7 @@ static bool provides(struct hp_elf *e, const char *name, bool imports_count)
 	return imports_count && hp_elf_find_import(e, name);
 }
 
+/* Whether a name is the process's to provide through a library rather than the target's. */
 bool tgt_lib_defines(struct builder *b, const char *name)
 {
 	size_t i;
@@ -663,6 +671,7 @@ bool tgt_lib_defines(struct builder *b, const char *name)
 	return false;
 }
 
+/* Refuse imports the process cannot provide (a new library dependency). */
 int tgt_check_import(struct builder *b, struct unit *u, const char *name)
 {
 	_cleanup_free_ char *base = strdup(name);
@@ -734,6 +743,7 @@ static bool target_lto(struct hp_elf *e)
 	return lto;
 }
 
+/* What the builder needs to know about the target before any unit: executable or library, LTO. */
 int tgt_prepare(struct builder *b)
 {
 	size_t phnum = 0, i;
@@ -756,6 +766,7 @@ int tgt_prepare(struct builder *b)
 	return 0;
 }
 
+/* Close the libraries opened for the import check. */
 void tgt_release(struct builder *b)
 {
 	size_t i;

@@ -52,6 +52,7 @@ static int modrm(struct dec *d)
 	return d->i <= d->n ? 0 : -1;
 }
 
+/* Note where the immediate is and skip it. */
 static int imm(struct dec *d, unsigned size)
 {
 	d->o->imm_off = (uint8_t)d->i;
@@ -60,6 +61,7 @@ static int imm(struct dec *d, unsigned size)
 	return d->i <= d->n ? 0 : -1;
 }
 
+/* Note where a branch displacement is, skip it, and record the branch kind. */
 static int rel(struct dec *d, unsigned size, enum x86_flow f)
 {
 	d->o->rel_off = (uint8_t)d->i;
@@ -75,23 +77,27 @@ static void w_gpr(struct dec *d, unsigned r)
 	d->o->must |= X86_GPR(r & 15);
 }
 
+/* The r/m operand is written: a register only when mod is 3. */
 static void w_rm(struct dec *d)
 {
 	if (d->mod == 3)
 		w_gpr(d, d->rm);
 }
 
+/* The instruction writes a vector register. */
 static void w_xmm(struct dec *d, unsigned r)
 {
 	d->o->must |= X86_XMM(r & 15);
 }
 
+/* An instruction we do not model may write anything. */
 static void unknown(struct dec *d)
 {
 	d->o->known = false;
 	d->o->may = X86_ALL;
 }
 
+/* The size of a "z" immediate: 2 bytes with an operand-size prefix, else 4. */
 static unsigned imm_z(const struct dec *d)
 {
 	return d->opsize ? 2 : 4;
@@ -584,6 +590,7 @@ static int vex(struct dec *d, uint8_t lead)
 	return 0;
 }
 
+/* Decode one instruction (x86.h): prefixes, REX, the opcode map, then its operands. */
 int x86_decode(const uint8_t *p, size_t n, struct x86_insn *ret)
 {
 	struct dec d = { .p = p, .n = n, .o = ret };

@@ -60,6 +60,7 @@ static void from_got(struct hp_process *proc, struct hp_loaded *l, struct hp_tls
 	}
 }
 
+/* Find the module's TLS block (tls.h): executables by glibc's layout, libraries from their GOT. */
 int hp_tls_block(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *l, struct hp_tls_block *ret)
 {
 	GElf_Phdr ph, tls = { 0 };
