@@ -7,9 +7,9 @@
 # checked again.  The refusal kinds (*-fail) must stop the build with exit
 # 15 and a reason naming the cause.
 #
-# A kind is a directory with a Makefile (building "prog", and a library
-# where the kind has one), its sources, fix.diff and kind.conf, a bash
-# fragment that sets:
+# A kind is a directory with its sources, fix.diff, kind.conf and, unless
+# common/Makefile (main.c and kind.c make "prog") fits, a Makefile of its
+# own.  kind.conf is a bash fragment that sets:
 #   variants="pie nopie"        which builds to test (default: pie)
 #   targets="libk.so prog"      binaries to patch, in apply order (default: prog)
 #   checks=("REQ|BEFORE|AFTER[|REVERTED]" ...)   lines sent to the program and
@@ -19,6 +19,7 @@
 #   reject_build=(REGEX ...)    lines it must not have
 #   expect_exit=N               exit code of hotpatch build (15: refused)
 #   target_make=(ARGS)          extra make arguments for the running build only
+#   base=KIND                   start from that kind's files (the kind's own go over them)
 # and may define kind_prepare (after the target is built), kind_patch (build
 # the patches some other way) or kind_run (the whole test body).
 # The programs share tests/kinds/common/main.c: print "ready", then answer
@@ -102,7 +103,7 @@ kind_standard() {
 run_kind() {
 	local dir=$1 rc
 	kind=$(basename "$dir")
-	variants=pie targets=prog expect_exit=0 diff=fix.diff
+	variants=pie targets=prog expect_exit=0 diff=fix.diff base=
 	checks=() expect_build=() reject_build=() target_make=() patch_args=()
 	unset -f kind_prepare kind_patch kind_run
 	. "$dir/kind.conf"
@@ -110,7 +111,9 @@ run_kind() {
 		W=$HP_TMP/$kind-$variant
 		mapfile -t mk < <(variant_make $variant)
 		test_expect_success "$kind ($variant): build the program and the patch" '
-			mkdir -p "$W" && cp -a "$dir" "$W/src" && cp "$KINDS/common/main.c" "$W/src/" &&
+			mkdir -p "$W/src" && { [ -z "$base" ] || cp -a "$KINDS/$base/." "$W/src/"; } &&
+			cp -a "$dir/." "$W/src/" && cp "$KINDS/common/main.c" "$W/src/" &&
+			{ [ -f "$W/src/Makefile" ] || cp "$KINDS/common/Makefile" "$W/src/"; } &&
 			make -s -C "$W/src" "${mk[@]}" "${target_make[@]}" >"$W/make.log" 2>&1 ||
 				{ cat "$W/make.log"; exit 1; }
 			if declare -F kind_prepare >/dev/null; then kind_prepare || exit 1; fi

@@ -31,6 +31,7 @@ struct insn_case {
 	uint8_t imm_size;
 };
 
+/* Lengths, fields, flow and written registers of instructions GCC emits. */
 static void test_decoder(void)
 {
 	static const struct insn_case cases[] = {
@@ -129,6 +130,7 @@ static bool report_has(const struct hp_build_report *rep, const char *want)
 	return false;
 }
 
+/* Show the report when a case fails. */
 static void dump(const struct hp_build_report *rep, struct hp_ctx *ctx)
 {
 	size_t i;
@@ -149,6 +151,7 @@ struct pair_case {
 	const char *reject[2];		/* and must not */
 };
 
+/* Compile a case's three sources, build, and compare the result and report with the expectation. */
 static void run_case(const struct pair_case *c)
 {
 	struct hp_build_unit unit;
@@ -360,7 +363,8 @@ static void test_twin_files(void)
 	r = r ?: write_file("p/util.c", "__attribute__((noinline)) static int twice(int x) { int r = 0; "
 					"for (int i = 0; i < x; i++) r += 3; return r; }\n"
 					"int ub(int x) { return twice(x) * 10 + 2; }\n");
-	r = r ?: write_file("m/main.c", "int ua(int), ub(int);\nint main(int c, char **v) { (void)v; return ua(c) + ub(c); }\n");
+	r = r ?: write_file("m/main.c", "int ua(int), ub(int);\n"
+				       "int main(int c, char **v) { (void)v; return ua(c) + ub(c); }\n");
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && cc -O2 -g -o twin m/main.c a/util.c b/util.c && cd b && cc -O2 -g -ffunction-sections "
 		 "-fdata-sections -c util.c && cd ../p && cc -O2 -g -ffunction-sections -fdata-sections -c util.c", dir);
@@ -399,6 +403,7 @@ static void test_twin_files(void)
 	hp_ctx_free(ctx);
 }
 
+/* The decoder, then the object pairs (skipped without a C compiler). */
 int main(void)
 {
 	size_t i;
