@@ -319,6 +319,26 @@ static const struct pair_case cases[] = {
 		{ NULL, NULL },
 	},
 	{
+		"a changed init-once routine is built with a warning that it will not run again",
+		"#include <pthread.h>\n"
+		"static int base;\n"
+		"__attribute__((noinline)) static void init(void) { for (int i = 0; i < 9; i++) base += i; }\n"
+		"__attribute__((noinline)) int get(void) { static pthread_once_t once = PTHREAD_ONCE_INIT; "
+		"pthread_once(&once, init); return base; }\n"
+		"int run(int x) { return get() + x; }\n" MAIN,
+		NULL,
+		"#include <pthread.h>\n"
+		"static int base;\n"
+		"__attribute__((noinline)) static void init(void) { for (int i = 0; i < 9; i++) base += 2 * i; }\n"
+		"__attribute__((noinline)) int get(void) { static pthread_once_t once = PTHREAD_ONCE_INIT; "
+		"pthread_once(&once, init); return base; }\n"
+		"int run(int x) { return get() + x; }\n" MAIN,
+		"-O2 -g -pthread",
+		0,
+		{ "init: warning: an init-once routine (pthread_once)", NULL, NULL },
+		{ NULL, NULL },
+	},
+	{
 		"a new thread-local is refused",
 		"__attribute__((noinline)) int f(int x) { return x * 7 + 3; }\n"
 		"int run(int x) { return f(x); }\n" MAIN,
