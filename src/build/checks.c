@@ -135,17 +135,13 @@ int check_unit(struct builder *b, struct unit *u)
 	return 0;
 }
 
-/* Refuse when an entity's layout signature differs between the builds; what says which entity. */
+/* Refuse when the builds disagree on the layout of an entity's types; what says which entity. */
 static int same_layout(struct builder *b, struct unit *u, const char *name, bool func, const char *what)
 {
-	_cleanup_free_ char *so = func ? di_func_sig(u->di_orig, name) : di_var_sig(u->di_orig, name);
-	_cleanup_free_ char *sp = func ? di_func_sig(u->di_patched, name) : di_var_sig(u->di_patched, name);
 	char diff[256];
 
-	if (!so || !sp || !strcmp(so, sp))
+	if (!di_layout_check(u->di_orig, u->di_patched, name, func, diff, sizeof(diff)))
 		return 0;
-	if (!di_first_layout_diff(u->di_orig, u->di_patched, name, func, diff, sizeof(diff)))
-		snprintf(diff, sizeof(diff), "%s", func ? "a parameter or return type" : "its type");
 	return bld_refuse(b, name, u->tu,
 			  "the fix changes the layout of a type that running code depends on: %s, in %s; unchanged "
 			  "code and existing data still use the old layout", diff, what);

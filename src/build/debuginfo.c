@@ -622,6 +622,8 @@ struct sig {
 	size_t nseen, capseen;
 	/* shallow layouts of each aggregate met, for messages: "name\tlayout" lines */
 	FILE *shallow;
+	/* enumerators met, "enum name: constant=value" lines (an enum's signature is its size) */
+	FILE *enums;
 };
 
 /* Append the layout signature of a type (qualifiers and typedefs are transparent). */
@@ -694,9 +696,9 @@ static void aggregate_sig(struct sig *s, Dwarf_Die *type, int tag, int depth)
 
 				if (dwarf_attr(&c, DW_AT_const_value, &at))
 					dwarf_formsdata(&at, &v);
-				fprintf(s->f, ";%s=%lld", cn ? cn : "", (long long)v);
-				if (s->shallow)
-					fprintf(s->shallow, ";%s=%lld", cn ? cn : "", (long long)v);
+				if (s->enums)
+					fprintf(s->enums, "enum %s: %s=%lld\n", name ? name : "(anonymous)", cn ? cn : "",
+						(long long)v);
 			} else if (ct == DW_TAG_member) {
 				unsigned long mo = (unsigned long)udata(&c, DW_AT_data_member_location, 0);
 				unsigned long bo = (unsigned long)udata(&c, DW_AT_data_bit_offset, 0);
@@ -800,11 +802,11 @@ static bool named_die(const struct di_obj *d, const char *name, bool func, Dwarf
 }
 
 /* Signature of a variable's type, or of a function's return and parameter types. */
-static char *entity_sig(const struct di_obj *d, const char *name, bool func, char **shallow)
+static char *entity_sig(const struct di_obj *d, const char *name, bool func, char **shallow, char **enums)
 {
 	struct sig s = { 0 };
-	char *buf = NULL, *sbuf = NULL;
-	size_t len = 0, slen = 0;
+	char *buf = NULL, *sbuf = NULL, *ebuf = NULL;
+	size_t len = 0, slen = 0, elen = 0;
 	Dwarf_Die die, c;
 
 	if (!d || !named_die(d, name, func, &die))
@@ -814,6 +816,8 @@ static char *entity_sig(const struct di_obj *d, const char *name, bool func, cha
 		return NULL;
 	if (shallow)
 		s.shallow = open_memstream(&sbuf, &slen);
+	if (enums)
+		s.enums = open_memstream(&ebuf, &elen);
 	ref_sig(&s, &die, 0);
 	if (func) {
 		Dwarf_Die origin, *params = &die;
@@ -837,34 +841,38 @@ static char *entity_sig(const struct di_obj *d, const char *name, bool func, cha
 		fclose(s.shallow);
 		*shallow = sbuf;
 	}
+	if (s.enums) {
+		fclose(s.enums);
+		*enums = ebuf;
+	}
 	free(s.seen);
 	return buf;
 }
 
-/* Layout signature of a variable's type. */
-char *di_var_sig(const struct di_obj *d, const char *name)
+/* The first line of a (newline-separated) that b lacks, or NULL. */
+static const char *missing_line(const char *a, const char *b, size_t *ret_len)
 {
-	return entity_sig(d, name, false, NULL);
+	const char *p, *q;
+
+	for (p = a; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		size_t l = strcspn(p, "\n");
+		bool found = false;
+
+		for (q = b; q && *q && !found; q = strchr(q, '\n') ? strchr(q, '\n') + 1 : NULL)
+			found = strcspn(q, "\n") == l && !strncmp(p, q, l);
+		if (!found) {
+			*ret_len = l;
+			return p;
+		}
+	}
+	return NULL;
 }
 
-/* Layout signature of a function's return and parameter types. */
-char *di_func_sig(const struct di_obj *d, const char *name)
+/* Name the aggregate whose layout differs between the shallow layouts of a and b. */
+static void name_diff(char *sa, char *sb, char *buf, size_t size)
 {
-	return entity_sig(d, name, true, NULL);
-}
+	char *save = NULL, *line;
 
-/* Name the aggregate whose layout changed, for the refusal message. */
-int di_first_layout_diff(const struct di_obj *a, const struct di_obj *b, const char *name, bool func, char *buf,
-			 size_t size)
-{
-	char *sa = NULL, *sb = NULL, *save = NULL, *line;
-	int found = 0;
-
-	free(entity_sig(a, name, func, &sa));
-	free(entity_sig(b, name, func, &sb));
-	if (!sa || !sb)
-		goto out;
-	/* Each line is "kind name\tlayout"; the first aggregate of b whose layout differs from a's. */
 	for (line = strtok_r(sb, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *tab = strchr(line, '\t'), *p;
 		size_t nl;
@@ -874,24 +882,48 @@ int di_first_layout_diff(const struct di_obj *a, const struct di_obj *b, const c
 		nl = (size_t)(tab - line) + 1;
 		for (p = sa; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 			size_t ll = strcspn(p, "\n");
+			unsigned long oldsz, newsz;
 
-			if (!strncmp(p, line, nl)) {
-				if (ll != strlen(line) || strncmp(p, line, ll)) {
-					unsigned long oldsz = strtoul(p + nl, NULL, 10);
-					unsigned long newsz = strtoul(tab + 1, NULL, 10);
-
-					snprintf(buf, size, "%.*s (%lu -> %lu bytes%s)", (int)(nl - 1), line, oldsz, newsz,
-						 oldsz == newsz ? ", members moved or retyped" : "");
-					found = 1;
-				}
+			if (strncmp(p, line, nl))
+				continue;
+			if (ll == strlen(line) && !strncmp(p, line, ll))
 				break;
-			}
+			oldsz = strtoul(p + nl, NULL, 10);
+			newsz = strtoul(tab + 1, NULL, 10);
+			snprintf(buf, size, "%.*s (%lu -> %lu bytes%s)", (int)(nl - 1), line, oldsz, newsz,
+				 oldsz == newsz ? ", members moved or retyped" : "");
+			return;
 		}
-		if (found)
-			break;
 	}
-out:
+}
+
+int di_layout_check(const struct di_obj *a, const struct di_obj *b, const char *name, bool func, char *buf,
+		    size_t size)
+{
+	char *sa = NULL, *sb = NULL, *ea = NULL, *eb = NULL;
+	char *ga = entity_sig(a, name, func, &sa, &ea), *gb = entity_sig(b, name, func, &sb, &eb);
+	const char *gone;
+	size_t len;
+	int r = 0;
+
+	if (!ga || !gb) {
+		/* no DWARF for it on one side: nothing to compare */
+	} else if (strcmp(ga, gb)) {
+		snprintf(buf, size, "%s", func ? "a parameter or return type" : "its type");
+		if (sa && sb)
+			name_diff(sa, sb, buf, size);
+		r = 1;
+	} else if (ea && (gone = missing_line(ea, eb ? eb : "", &len))) {
+		/* new enumerators are fine; an existing one that changed value or went away is not */
+		snprintf(buf, size, "%.*s changed or removed (values in the process keep the old meaning)",
+			 (int)len, gone);
+		r = 1;
+	}
+	free(ga);
+	free(gb);
 	free(sa);
 	free(sb);
-	return found;
+	free(ea);
+	free(eb);
+	return r;
 }

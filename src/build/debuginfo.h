@@ -66,15 +66,14 @@ int di_code_of(const struct di_obj *d, size_t shndx, const char *who,
 	       void (*fn)(void *ud, size_t shndx, uint64_t off, uint64_t len, int line), void *ud);
 
 /*
- * Layout signatures for the type check.  Each returns a malloc'ed string
- * that is equal for two objects exactly when code compiled against one
- * handles data laid out by the other the same way, or NULL when the entity
- * has no DWARF.
+ * Do two objects agree on the layout of an entity's types (a variable's
+ * type, or a function's return and parameter types), down through
+ * pointers: every struct and union with the same size and members at the
+ * same offsets, every enum with the same size and its enumerators keeping
+ * their values (new ones may be added)?  Returns 0 when they do or DWARF
+ * cannot say, 1 when they do not, with buf naming what changed.
  */
-char *di_var_sig(const struct di_obj *d, const char *name);
-char *di_func_sig(const struct di_obj *d, const char *name);
-/* The first struct/union/enum whose layout differs between the two objects' views of an entity. */
-int di_first_layout_diff(const struct di_obj *a, const struct di_obj *b, const char *name, bool func, char *buf,
-			 size_t size);
+int di_layout_check(const struct di_obj *a, const struct di_obj *b, const char *name, bool func, char *buf,
+		    size_t size);
 
 #endif

@@ -339,6 +339,35 @@ static const struct pair_case cases[] = {
 		{ NULL, NULL },
 	},
 	{
+		"an enumerator appended to an enum the patched function takes is no layout change",
+		"enum color { RED, GREEN };\n"
+		"__attribute__((noinline)) int paint(enum color c) { return c == GREEN ? 7 : 3; }\n"
+		"int run(int x) { return paint((enum color)x); }\n" MAIN,
+		NULL,
+		"enum color { RED, GREEN, BLUE };\n"
+		"__attribute__((noinline)) int paint(enum color c) { return c == GREEN ? 7 : c == BLUE ? 9 : 3; }\n"
+		"int run(int x) { return paint((enum color)x); }\n" MAIN,
+		"-O2 -g",
+		0,
+		{ "paint: body changed", NULL, NULL },
+		{ NULL, NULL },
+	},
+	{
+		"an enumerator inserted before others changes their values: refused",
+		"enum color { RED, GREEN };\n"
+		"__attribute__((noinline)) int paint(enum color c) { return c == GREEN ? 7 : 3; }\n"
+		"int run(int x) { return paint((enum color)x); }\n" MAIN,
+		NULL,
+		"enum color { RED, YELLOW, GREEN };\n"
+		"__attribute__((noinline)) int paint(enum color c) { return c == GREEN ? 7 : c == YELLOW ? 5 : 3; }\n"
+		"int run(int x) { return paint((enum color)x); }\n" MAIN,
+		"-O2 -g",
+		-HP_E_BUILD,
+		{ "paint: the fix changes the layout of a type that running code depends on: enum color: GREEN=1 "
+		  "changed or removed", NULL, NULL },
+		{ NULL, NULL },
+	},
+	{
 		"a new thread-local is refused",
 		"__attribute__((noinline)) int f(int x) { return x * 7 + 3; }\n"
 		"int run(int x) { return f(x); }\n" MAIN,
