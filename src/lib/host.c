@@ -59,6 +59,7 @@ struct task {
 	unsigned delay_ms;
 	unsigned tries;
 	bool queued;			/* waiting in the retry queue */
+	bool looked;			/* counted in nscanned */
 };
 
 struct sweep {
@@ -575,11 +576,12 @@ static struct task *take_locked(struct sweep *s)
 			return NULL;
 		if (s->nqueued) {
 			struct timespec ts;
-			uint64_t wake_rt;
+			uint64_t wake_rt, mono = hp_now_ns();
 
 			/* condition variables wait on CLOCK_REALTIME; convert the monotonic due time */
 			clock_gettime(CLOCK_REALTIME, &ts);
-			wake_rt = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (soonest - hp_now_ns());
+			wake_rt = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+				  (soonest > mono ? soonest - mono : 0);
 			ts.tv_sec = (time_t)(wake_rt / 1000000000ull);
 			ts.tv_nsec = (long)(wake_rt % 1000000000ull);
 			pthread_cond_timedwait(&s->changed, &s->lock, &ts);
@@ -627,8 +629,10 @@ static void *worker_main(void *arg)
 			break;
 		s->active++;
 		pthread_mutex_unlock(&s->lock);
-		if (s->round == 0 || t->proc < 0)
+		if (!t->looked) {
+			t->looked = true;
 			__atomic_add_fetch(&s->nscanned, 1, __ATOMIC_RELAXED);
+		}
 		again = s->kind == SWEEP_APPLY ? apply_one(s, ctx, t) : revert_one(s, ctx, t);
 		pthread_mutex_lock(&s->lock);
 		s->active--;
