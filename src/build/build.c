@@ -510,20 +510,14 @@ static void explain(struct builder *b, struct unit *u)
 static bool site_fits(struct builder *b, const struct hp_sym *ts)
 {
 	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	uint8_t head[4], pad[16];
-	uint64_t need = 5, i;
+	uint8_t head[4];
+	uint64_t need = 5;
 
 	if (ts->size >= 4 && hp_elf_read_vaddr(b->target, ts->value, head, 4) == 0 && !memcmp(head, endbr64, 4))
 		need += 4;
 	if (ts->size >= need)
 		return true;
-	if (need - ts->size > sizeof(pad) ||
-	    hp_elf_read_vaddr(b->target, ts->value + ts->size, pad, need - ts->size) < 0)
-		return false;
-	for (i = 0; i < need - ts->size; i++)
-		if (pad[i] != 0xcc && pad[i] != 0x90 && pad[i] != 0x00)
-			return false;
-	return !hp_elf_sym_at(b->target, ts->value + ts->size) && !hp_elf_sym_at(b->target, ts->value + need - 1);
+	return hp_elf_padding_after(b->target, ts->value + ts->size, need - ts->size);
 }
 
 /*

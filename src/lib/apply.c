@@ -360,27 +360,20 @@ static int plan_site(struct op *op, const struct hp_elf *elf, uint64_t link_addr
 		     const uint8_t *bytes, uint64_t *ret_site_off, const char *name)
 {
 	uint64_t off = (size >= 4 && !memcmp(bytes, endbr64, 4)) ? 4 : 0;
-	uint8_t pad[16];
-	uint64_t need = off + 5, i;
+	uint64_t need = off + 5;
 
 	if (need <= size) {
 		*ret_site_off = off;
 		return 0;
 	}
-	/* A tiny function can still take the jump if alignment padding follows it. */
-	if (need - size <= sizeof(pad) && hp_elf_read_vaddr(elf, link_addr + size, pad, need - size) == 0) {
-		for (i = 0; i < need - size; i++)
-			if (pad[i] != 0xcc && pad[i] != 0x90 && pad[i] != 0x00)
-				break;
-		if (i == need - size && !hp_elf_sym_at(elf, link_addr + size) &&
-		    !hp_elf_sym_at(elf, link_addr + need - 1)) {
-			*ret_site_off = off;
-			return 0;
-		}
+	/* A tiny function can still take the jump over the alignment padding that follows it. */
+	if (hp_elf_padding_after(elf, link_addr + size, need - size)) {
+		*ret_site_off = off;
+		return 0;
 	}
 	return hp_err(op->ctx, -HP_E_TOOSMALL,
-		      "function %s is %" PRIu64 " bytes; redirecting it needs %" PRIu64 " (patch its callers instead)",
-		      name, size, need);
+		      "function %s is %" PRIu64 " bytes; redirecting it needs %" PRIu64 " and no padding follows it "
+		      "(patch its callers instead)", name, size, need);
 }
 
 static void encode_jmp(uint8_t out[5], uint64_t site, uint64_t dest)
@@ -770,11 +763,18 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		w[nw].site = rt + site_off;
 		w[nw].len = 5;
 		w[nw].name = f->name;
-		memcpy(w[nw].alt_expect, bytes + site_off, 5);	/* original */
-		if (of)
+		/* The original site bytes (they may run into the padding after a tiny function). */
+		if (of && of->site == w[nw].site) {
+			memcpy(w[nw].alt_expect, of->orig, 5);
 			memcpy(w[nw].expect, of->patched, 5);	/* jump of the level being replaced */
-		else
-			memcpy(w[nw].expect, bytes + site_off, 5);
+		} else {
+			r = hp_mem_read(op.proc.memfd, w[nw].site, w[nw].alt_expect, 5);
+			if (r < 0) {
+				r = hp_err(ctx, r, "pid %d: cannot read the entry of %s", pid, f->name);
+				goto out;
+			}
+			memcpy(w[nw].expect, w[nw].alt_expect, 5);
+		}
 		nw++;
 		snprintf(range_names + 192 * i, 192, "%s (patched function)", f->name);
 		ranges[nranges++] = (struct hp_range){ rt, rt + f->size, range_names + 192 * i };

@@ -637,3 +637,62 @@ int hp_elf_read_vaddr(const struct hp_elf *e, uint64_t vaddr, void *buf, size_t 
 	}
 	return -EFAULT;
 }
+
+/*
+ * Length of the padding instruction at p (at most n bytes), or 0 if it is
+ * not padding: int3, a zero byte, or a NOP in any of the encodings GCC and
+ * GAS use for alignment (90, 66 90, 0f 1f /0 with any modrm form, with
+ * 66/2e prefixes).
+ */
+static size_t pad_len(const uint8_t *p, size_t n)
+{
+	size_t i = 0, len;
+	uint8_t modrm, mod, rm;
+
+	if (n && (p[0] == 0xcc || p[0] == 0x00))
+		return 1;
+	while (i < n && i < 14 && (p[i] == 0x66 || p[i] == 0x2e))
+		i++;
+	if (i < n && p[i] == 0x90)
+		return i + 1;
+	if (i + 2 >= n || p[i] != 0x0f || p[i + 1] != 0x1f)
+		return 0;
+	modrm = p[i + 2];
+	if ((modrm >> 3 & 7) != 0)
+		return 0;
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	len = i + 3;
+	if (mod != 3 && rm == 4)
+		len++;	/* SIB */
+	if (mod == 1)
+		len += 1;
+	else if (mod == 2 || (mod == 0 && rm == 5))
+		len += 4;
+	return len <= n ? len : 0;
+}
+
+bool hp_elf_padding_after(const struct hp_elf *e, uint64_t addr, size_t n)
+{
+	uint8_t pad[32];
+	size_t avail = sizeof(pad), pos = 0, l, i;
+
+	if (n > sizeof(pad))
+		return false;
+	if (hp_elf_read_vaddr(e, addr, pad, avail) < 0) {
+		avail = n;	/* near the end of the segment */
+		if (hp_elf_read_vaddr(e, addr, pad, avail) < 0)
+			return false;
+	}
+	while (pos < n && (l = pad_len(pad + pos, avail - pos)) > 0)
+		pos += l;
+	if (pos < n)
+		return false;
+	for (i = 0; i < n; i++) {
+		const struct hp_sym *s = hp_elf_sym_at(e, addr + i);
+
+		if (s && s->value == addr + i)
+			return false;
+	}
+	return true;
+}

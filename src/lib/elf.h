@@ -88,6 +88,13 @@ const struct hp_import *hp_elf_find_import(const struct hp_elf *e, const char *n
 /* Copy len bytes at link-time address vaddr out of the file. */
 int hp_elf_read_vaddr(const struct hp_elf *e, uint64_t vaddr, void *buf, size_t len);
 
+/*
+ * Are the n bytes at link-time address addr alignment padding (int3, zero
+ * bytes, NOPs of any encoding) in which no symbol starts?  A function
+ * shorter than a jump can take one over the padding that follows it.
+ */
+bool hp_elf_padding_after(const struct hp_elf *e, uint64_t addr, size_t n);
+
 /* Look up the separate debug file for a build-id under root; ret_path is malloc'ed. */
 int hp_debug_file_for(const char *root, const uint8_t *bid, size_t bid_len, char **ret_path);
 

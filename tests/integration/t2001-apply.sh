@@ -31,6 +31,7 @@ for variant in pie nopie; do
 		hp_run_expect 0 apply -p $pid --allow-unsigned "$HP_TMP/$name-fix1.hpatch" &&
 		hp_expect_eq "$(hp_ask $t "c 5")" 1018 compute &&
 		hp_expect_eq "$(hp_ask $t "g bob")" "hello, bob (3 letters, patched)" greet &&
+		hp_expect_eq "$(hp_ask $t f)" 7 "flag, a 3-byte function redirected over its padding" &&
 		hp_expect_eq "$(hp_ask $t n)" 2 "static counter: one call before the patch, one after"
 	'
 	test_expect_success "$variant: status reads the patch from the process" '
@@ -44,6 +45,7 @@ for variant in pie nopie; do
 		hp_run_expect 0 revert -p $pid $name-fix1 &&
 		hp_expect_eq "$(hp_ask $t "c 5")" 18 compute &&
 		hp_expect_eq "$(hp_ask $t "g bob")" "hello, bob" greet &&
+		hp_expect_eq "$(hp_ask $t f)" 0 flag &&
 		hp_expect_eq "$("$HP_TEST_TOOL" funcbytes $pid "$HP_TMP/$name" compute)" "$orig_compute" "compute bytes" &&
 		hp_expect_eq "$("$HP_TEST_TOOL" funcbytes $pid "$HP_TMP/$name" greet)" "$orig_greet" "greet bytes" &&
 		! grep -q memfd:hotpatch /proc/$pid/maps &&

@@ -7,6 +7,7 @@
 int compute(int x);
 void greet(const char *who, char *out, size_t size);
 int calls_so_far(void);
+int flag(void);
 
 int main(void)
 {
@@ -21,6 +22,8 @@ int main(void)
 		} else if (line[0] == 'g' && line[1] == ' ') {
 			greet(line + 2, out, sizeof(out));
 			printf("%s\n", out);
+		} else if (line[0] == 'f') {
+			printf("%d\n", flag());
 		} else if (line[0] == 'n') {
 			printf("%d\n", calls_so_far());
 		} else {

@@ -4,6 +4,7 @@
  *   "c N"  -> compute(N)       (the function the tests patch)
  *   "g S"  -> greet(S)         (libc calls: snprintf, strlen)
  *   "n"    -> calls so far     (a static counter that must survive patching)
+ *   "f"    -> flag()           (a function shorter than the 5-byte jump)
  * HP_FIX selects the patched variants the tests build patches from; main()
  * lives in calc-main.c so that changes here cannot perturb its code.
  */
@@ -43,6 +44,17 @@ __attribute__((noinline)) int compute(int x)
 #endif
 }
 
+/* Three bytes (xor %eax,%eax; ret): the jump also covers the alignment
+ * padding before the next function. */
+__attribute__((noinline)) int flag(void)
+{
+#if HP_FIX == 1
+	return 7;
+#else
+	return 0;
+#endif
+}
+
 __attribute__((noinline)) void greet(const char *who, char *out, size_t size)
 {
 #if HP_FIX == 1
@@ -51,3 +63,4 @@ __attribute__((noinline)) void greet(const char *who, char *out, size_t size)
 	snprintf(out, size, "hello, %s", who);
 #endif
 }
+

@@ -276,7 +276,7 @@ static const struct pair_case cases[] = {
 		{ NULL, NULL },
 	},
 	{
-		"a changed static function too small for the jump pulls in its callers",
+		"a changed static function too small for the jump takes it over the padding after it",
 		"__attribute__((noinline)) static int one(int x) { return x + 1; }\n"
 		"__attribute__((noinline)) int a(int x) { return one(x) * 2; }\n"
 		"__attribute__((noinline)) int b(int x) { return one(x) * 3; }\n"
@@ -287,6 +287,22 @@ static const struct pair_case cases[] = {
 		"__attribute__((noinline)) int b(int x) { return one(x) * 3; }\n"
 		"int run(int x) { return a(x) + b(x); }\n" MAIN,
 		"-O2 -g",
+		0,
+		{ "one: body changed", NULL, NULL },
+		{ "pulled in", NULL },
+	},
+	{
+		"a changed static function too small for the jump, with no padding after it, pulls in its callers",
+		"__attribute__((noinline)) static int one(int x) { return x + 1; }\n"
+		"__attribute__((noinline)) int a(int x) { return one(x) * 2; }\n"
+		"__attribute__((noinline)) int b(int x) { return one(x) * 3; }\n"
+		"int run(int x) { return a(x) + b(x); }\n" MAIN,
+		NULL,
+		"__attribute__((noinline)) static int one(int x) { return x + 2; }\n"
+		"__attribute__((noinline)) int a(int x) { return one(x) * 2; }\n"
+		"__attribute__((noinline)) int b(int x) { return one(x) * 3; }\n"
+		"int run(int x) { return a(x) + b(x); }\n" MAIN,
+		"-O2 -g -falign-functions=1",
 		0,
 		{ "a: pulled in: calls one, which is too small", "b: pulled in: calls one, which is too small",
 		  "one: too small (4 bytes) to redirect" },
