@@ -226,6 +226,26 @@ int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
 	return n;
 }
 
+/* TracerPid of one thread (0 if none or unreadable). */
+static pid_t thread_tracer(pid_t pid, pid_t tid)
+{
+	char path[96], buf[2048], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "\nTracerPid:");
+	return p ? (pid_t)strtol(p + strlen("\nTracerPid:"), NULL, 10) : 0;
+}
+
 /* Seize every thread listed in /proc until the list stops growing. */
 static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
 {
@@ -252,6 +272,12 @@ static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
 			if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *)(long)PTRACE_O_TRACECLONE) < 0) {
 				if (errno == ESRCH) {
 					t->gone = true;
+					continue;
+				}
+				if (errno == EPERM && thread_tracer(pid, tids[i]) == getpid()) {
+					/* cloned by a thread we hold: already ours, stopped at birth */
+					t->seized = true;
+					t->fresh = true;
 					continue;
 				}
 				return seize_error(ctx, pid, tids[i], -errno);
