@@ -88,6 +88,7 @@ static bool is_stop_signal(int sig)
  * to reach its stop.  Such a worker gives the CPU away while it waits.
  */
 static __thread bool wait_yields;
+static __thread uint64_t wait_since;	/* start of the current wait (round 0) */
 
 void hp_ptrace_set_wait_yields(bool on)
 {
@@ -104,9 +105,18 @@ static void backoff_wait(unsigned *round)
 	struct timespec ts = { 0, 0 };
 
 	if (wait_yields) {
-		/* let the tracee (or another worker) run; sleep once nothing else wants this CPU for long */
+		/*
+		 * Let the tracee (or another worker) run.  A yield is cheap while few tasks want the
+		 * CPU; on a CPU crowded with runnable threads it costs a whole round of them, so
+		 * once yields have taken longer than a stop normally does, sleep instead: a
+		 * sleeper that wakes runs at once.
+		 */
+		uint64_t now = hp_now_ns();
+
+		if (*round == 0)
+			wait_since = now;
 		ts.tv_nsec = 20000;
-		if ((*round)++ < 100)
+		if ((*round)++ < 100 && now - wait_since < 200000)
 			sched_yield();
 		else
 			nanosleep(&ts, NULL);
