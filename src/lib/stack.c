@@ -121,9 +121,51 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = cb_set_initial_registers,
 };
 
+/* The checker whose process dwfl is reading modules of, in this thread (find_elf has no user pointer). */
+static __thread struct hp_stack_checker *finding;
+
+/*
+ * Open a module's file through /proc/PID/map_files, not by its path: the
+ * path in the maps names the file in the process's own mount namespace,
+ * where a container may have a different file (or none) at a path that
+ * exists here, and an unwind with the wrong file's CFI could call a live
+ * return address stale.  map_files is the very file mapped, in any
+ * namespace, also after it was replaced or deleted on disk.
+ */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base, char **file_name,
+		    Elf **elfp)
+{
+	struct hp_stack_checker *sc = finding;
+	Dwarf_Addr lo = 0, hi = 0;
+	size_t i;
+
+	if (sc && modname[0] == '/' && dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL)) {
+		for (i = 0; i < sc->proc->maps.n; i++) {
+			const struct hp_map *m = &sc->proc->maps.v[i];
+			char path[128];
+			int fd;
+
+			if (m->offset != 0 || !m->inode || m->start < lo || m->start >= hi)
+				continue;
+			fd = hp_proc_open_map_file(sc->proc->pid, m);
+			if (fd < 0)
+				break;
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, sc->proc->pid, m->start,
+				 m->end);
+			*file_name = strdup(path);
+			if (!*file_name) {
+				close(fd);
+				return -1;
+			}
+			return fd;
+		}
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
 static char *debuginfo_path;
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -165,14 +207,17 @@ static int ensure_dwfl(struct hp_stack_checker *sc)
 	sc->dwfl = dwfl_begin(&proc_callbacks);
 	if (!sc->dwfl)
 		goto fail;
+	finding = sc;
 	if (dwfl_linux_proc_report(sc->dwfl, sc->proc->pid) != 0)
 		goto fail;
 	if (dwfl_report_end(sc->dwfl, NULL, NULL) != 0)
 		goto fail;
 	if (!dwfl_attach_state(sc->dwfl, NULL, sc->proc->pid, &thread_callbacks, sc))
 		goto fail;
+	finding = NULL;
 	return 0;
 fail:
+	finding = NULL;
 	hp_warn(sc->ctx, "stack: cannot set up the unwinder for pid %d: %s", sc->proc->pid, dwfl_errmsg(-1));
 	if (sc->dwfl)
 		dwfl_end(sc->dwfl);
@@ -216,7 +261,9 @@ static int unwind_thread(struct hp_stack_checker *sc, const struct hp_thread *t,
 	if (ensure_dwfl(sc) < 0)
 		goto unknown;
 	sc->cur = t;
+	finding = sc;
 	r = dwfl_getthread_frames(sc->dwfl, t->tid, frame_cb, &us);
+	finding = NULL;
 	sc->cur = NULL;
 	if (us.hit) {
 		busy->tid = t->tid;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Host-wide sweeps: `apply --all` finds every process that runs the target
 # build (also one whose file was replaced on disk, and one in another mount
-# namespace that only it can see), reports processes running another build
+# namespace that only it can see, whose stale stack values the CFI of its own
+# files tells from return addresses), reports processes running another build
 # (also a deleted one) as restart required, leaves unrelated processes out;
 # a child forked after the patch carries it and `status` proves it;
 # `revert --all` undoes it everywhere; `status --all --json` lists it all.
@@ -47,7 +48,9 @@ out() { jq -r --argjson p "$1" ".processes[] | select(.pid == \$p) | $2" "$HP_TM
 test_expect_success 'the container process really is in another mount namespace' '
 	[ "$(stat -L -c %i /proc/$c1/ns/mnt)" != "$(stat -L -c %i /proc/self/ns/mnt)" ] &&
 	grep -q " /mnt/svc$" /proc/$c1/maps && [ ! -e /mnt/svc ] &&
-	hp_expect_eq "$(hp_ask $C1 "c 5")" 10 "container process before"
+	hp_expect_eq "$(hp_ask $C1 "c 5")" 10 "container process before" &&
+	hp_expect_eq "$(hp_ask $C1 p)" parked "a thread with an address of compute() on its stack, as data" &&
+	hp_expect_eq "$(hp_ask $A1 p)" parked "the same in a host process"
 '
 
 test_expect_success 'apply --all: every process of the target build is patched' '

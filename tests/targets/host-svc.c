@@ -9,6 +9,9 @@
  *   "f FILE" ->  fork a child that writes compute(5) to FILE every 10 ms and
  *                keeps its parent's memory; prints the child's pid
  *   "e"      ->  exec /bin/sleep, so the process no longer maps the target
+ *   "p"      ->  a thread parks in park() forever, with an address inside compute()
+ *                in a local variable: a stale value only an unwind can tell from a
+ *                return address, "parked"
  * HP_FIX=1 builds the fixed functions; HP_VARIANT=N another build of the
  * same program (a different build-id, compute() unchanged).
  */
@@ -60,6 +63,22 @@ __attribute__((noinline)) void hold(long ms)
 #else
 	sink = 1;
 #endif
+}
+
+/* Keeps &compute + 1 on its stack for ever, as data. */
+__attribute__((noinline)) static void park(void)
+{
+	volatile uintptr_t stale[2] = { (uintptr_t)&compute + 1, 0 };
+
+	for (;;)
+		wait_ms(1000 + (long)stale[1]);
+}
+
+static void *parker(void *arg)
+{
+	(void)arg;
+	park();
+	return NULL;
 }
 
 static void *worker(void *arg)
@@ -124,6 +143,11 @@ int main(int argc, char **argv)
 			if (pid == 0)
 				child_loop(line + 2);
 			printf("%d\n", (int)pid);
+		} else if (line[0] == 'p') {
+			pthread_create(&t, NULL, parker, NULL);
+			pthread_detach(t);
+			wait_ms(20);
+			printf("parked\n");
 		} else if (line[0] == 'e') {
 			printf("exec\n");
 			execl("/bin/sleep", "sleep", "600", (char *)NULL);
