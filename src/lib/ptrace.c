@@ -716,6 +716,16 @@ int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct
 	memset(inj, 0, sizeof(*inj));
 	inj->pid = pid;
 	inj->syscall_insn = syscall_insn;
+	/*
+	 * A sweep stops every thread of the process right after this anyway, so looking for a
+	 * running thread (a read per thread) buys nothing there: the main thread will do if it
+	 * stops promptly (running, or in an interruptible sleep).
+	 */
+	st = wait_yields ? hp_proc_thread_state(pid, pid) : 0;
+	if (st == 'R' || st == 'S') {
+		tid = pid;
+		goto chosen;
+	}
 	r = hp_proc_threads(pid, &tids, &n);
 	if (r < 0)
 		return hp_err(ctx, r == -ENOENT ? -ESRCH : r, "pid %d: no such process", pid);
@@ -727,6 +737,7 @@ int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct
 		}
 	if (i == n && n)
 		tid = tids[0];
+chosen:
 	inj->tid = tid;
 	inj->start_ns = hp_now_ns();
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
