@@ -672,7 +672,7 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		r = no_target(&op, m);
 		goto out;
 	}
-	r = hp_loaded_open(ctx, &op.proc, target);
+	r = hp_loaded_open_full(ctx, &op.proc, target);
 	if (r < 0)
 		goto out;
 	r = hp_elf_load_symbols(ctx, target->elf, NULL);

@@ -20,16 +20,21 @@
 
 enum elf_state { ELF_NONE = 0, ELF_LOADING, ELF_READY, ELF_FAILED };
 
+/* One parse of a file: with its full symbol table, or with only its dynamic one. */
+struct slot {
+	enum elf_state state;
+	struct hp_elf *elf;
+	int err;
+	char *msg;
+};
+
 struct entry {
 	struct entry *next;
 	struct hp_file_key key;
 	bool bid_known;
 	uint8_t bid[HP_BUILD_ID_MAX];
 	size_t bid_len;
-	enum elf_state elf_state;
-	struct hp_elf *elf;
-	int elf_err;
-	char *elf_msg;
+	struct slot full, dyn;
 };
 
 struct hp_cache {
@@ -72,8 +77,10 @@ void hp_cache_free(struct hp_cache *c)
 
 		for (; e; e = next) {
 			next = e->next;
-			hp_elf_close(e->elf);
-			free(e->elf_msg);
+			hp_elf_close(e->full.elf);
+			free(e->full.msg);
+			hp_elf_close(e->dyn.elf);
+			free(e->dyn.msg);
 			free(e);
 		}
 	}
@@ -249,7 +256,7 @@ int hp_cache_build_id(struct hp_cache *c, pid_t pid, const struct hp_map *m, uin
 }
 
 /* Why: an object handed to several threads must never be loaded lazily later: load it all now. */
-static int load_elf(struct hp_ctx *ctx, pid_t pid, const struct hp_map *m, const char *name,
+static int load_elf(struct hp_ctx *ctx, pid_t pid, const struct hp_map *m, const char *name, bool full,
 		    struct hp_elf **ret_elf)
 {
 	struct hp_elf *elf = NULL;
@@ -261,7 +268,7 @@ static int load_elf(struct hp_ctx *ctx, pid_t pid, const struct hp_map *m, const
 	r = hp_elf_open_fd(ctx, fd, name, &elf);
 	if (r < 0)
 		return r;
-	r = hp_elf_load_symbols(ctx, elf, NULL);
+	r = full ? hp_elf_load_symbols(ctx, elf, NULL) : hp_elf_load_dynamic_symbols(ctx, elf);
 	if (r == 0)
 		r = hp_elf_load_imports(ctx, elf);
 	if (r < 0) {
@@ -278,11 +285,12 @@ static int load_elf(struct hp_ctx *ctx, pid_t pid, const struct hp_map *m, const
  * that maps it.
  */
 int hp_cache_elf(struct hp_cache *c, struct hp_ctx *ctx, pid_t pid, const struct hp_map *m,
-		 const struct hp_file_key *key, const char *name, struct hp_elf **ret_elf)
+		 const struct hp_file_key *key, const char *name, bool full, struct hp_elf **ret_elf)
 {
 	struct hp_file_key k;
 	struct hp_elf *elf = NULL;
 	struct entry *e;
+	struct slot *sl;
 	int r;
 
 	if (key) {
@@ -299,37 +307,38 @@ int hp_cache_elf(struct hp_cache *c, struct hp_ctx *ctx, pid_t pid, const struct
 		pthread_mutex_unlock(&c->lock);
 		return -ENOMEM;
 	}
-	while (e->elf_state == ELF_LOADING)
+	sl = full ? &e->full : &e->dyn;
+	while (sl->state == ELF_LOADING)
 		pthread_cond_wait(&c->loaded, &c->lock);
-	if (e->elf_state == ELF_READY) {
-		*ret_elf = e->elf;
+	if (sl->state == ELF_READY) {
+		*ret_elf = sl->elf;
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
-	if (e->elf_state == ELF_FAILED) {
-		r = e->elf_err;
-		if (e->elf_msg)
-			hp_err(ctx, r, "%s", e->elf_msg);
+	if (sl->state == ELF_FAILED) {
+		r = sl->err;
+		if (sl->msg)
+			hp_err(ctx, r, "%s", sl->msg);
 		pthread_mutex_unlock(&c->lock);
 		return r;
 	}
-	e->elf_state = ELF_LOADING;
+	sl->state = ELF_LOADING;
 	c->stats.elf_loads++;
 	pthread_mutex_unlock(&c->lock);
 
-	r = load_elf(ctx, pid, m, name, &elf);
+	r = load_elf(ctx, pid, m, name, full, &elf);
 
 	pthread_mutex_lock(&c->lock);
 	if (r == 0) {
-		e->elf = elf;
-		e->elf_state = ELF_READY;
+		sl->elf = elf;
+		sl->state = ELF_READY;
 		*ret_elf = elf;
 	} else if (r == -ENOMEM || r == -EMFILE || r == -ENFILE || r == -ENOENT || r == -ESRCH) {
-		e->elf_state = ELF_NONE;	/* a condition of the moment, not of the file: let the next one try */
+		sl->state = ELF_NONE;	/* a condition of the moment, not of the file: let the next one try */
 	} else {
-		e->elf_state = ELF_FAILED;
-		e->elf_err = r;
-		e->elf_msg = strdup(hp_ctx_errmsg(ctx));
+		sl->state = ELF_FAILED;
+		sl->err = r;
+		sl->msg = strdup(hp_ctx_errmsg(ctx));
 	}
 	pthread_cond_broadcast(&c->loaded);
 	pthread_mutex_unlock(&c->lock);

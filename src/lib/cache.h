@@ -36,12 +36,14 @@ int hp_cache_build_id(struct hp_cache *cache, pid_t pid, const struct hp_map *m,
 
 /*
  * The ELF object behind a mapping, with symbols and imports loaded; shared
- * and read-only, owned by the cache.  key may be NULL (then it is read).
- * A file that cannot be parsed fails the same way, with the same message,
- * every time it is asked for.
+ * and read-only, owned by the cache.  full: the whole symbol table (a
+ * patch's target: its statics, from a separate debug file if need be);
+ * else only the dynamic one (a library that resolves imports).  key may
+ * be NULL (then it is read).  A file that cannot be parsed fails the same
+ * way, with the same message, every time it is asked for.
  */
 int hp_cache_elf(struct hp_cache *cache, struct hp_ctx *ctx, pid_t pid, const struct hp_map *m,
-		 const struct hp_file_key *key, const char *name, struct hp_elf **ret_elf);
+		 const struct hp_file_key *key, const char *name, bool full, struct hp_elf **ret_elf);
 
 /*
  * Offset of a `syscall` instruction in the vDSO, the same in every process

@@ -364,7 +364,8 @@ static Elf_Scn *find_scn_type(Elf *elf, unsigned type)
 	return NULL;
 }
 
-int hp_elf_load_symbols(struct hp_ctx *ctx, struct hp_elf *e, const char *debug_file)
+/* Both loaders: the full tables, or (dynamic_only) just what the object exports and imports. */
+static int load_symbols(struct hp_ctx *ctx, struct hp_elf *e, const char *debug_file, bool dynamic_only)
 {
 	Elf_Scn *symtab, *dynsym;
 	size_t cap = 0, i;
@@ -376,8 +377,10 @@ int hp_elf_load_symbols(struct hp_ctx *ctx, struct hp_elf *e, const char *debug_
 	if (!e->files)
 		return -ENOMEM;
 	e->nfiles = 1;
-	symtab = find_scn_type(e->elf, SHT_SYMTAB);
-	if (!symtab) {
+	symtab = dynamic_only ? NULL : find_scn_type(e->elf, SHT_SYMTAB);
+	if (dynamic_only) {
+		/* no .symtab, no debug file: a library only resolves imports by exported names */
+	} else if (!symtab) {
 		_cleanup_free_ char *path = NULL;
 
 		if (debug_file)
@@ -433,7 +436,23 @@ int hp_elf_load_symbols(struct hp_ctx *ctx, struct hp_elf *e, const char *debug_
 	}
 	qsort(e->by_addr, e->nby_addr, sizeof(*e->by_addr), sym_cmp_addr);
 	e->symbols_loaded = true;
+	e->dynamic_only = dynamic_only;
 	return 0;
+}
+
+int hp_elf_load_symbols(struct hp_ctx *ctx, struct hp_elf *e, const char *debug_file)
+{
+	return load_symbols(ctx, e, debug_file, false);
+}
+
+/*
+ * Import resolution only looks at exported (.dynsym) definitions; the full
+ * table of a library, from its separate debug file when one is installed
+ * (libc's has ten times the symbols), is not worth reading for that.
+ */
+int hp_elf_load_dynamic_symbols(struct hp_ctx *ctx, struct hp_elf *e)
+{
+	return load_symbols(ctx, e, NULL, true);
 }
 
 size_t hp_elf_find_syms(const struct hp_elf *e, const char *name, struct hp_sym **ret_first)

@@ -47,6 +47,7 @@ struct hp_elf {
 
 	/* symbols, loaded by hp_elf_load_symbols() */
 	bool symbols_loaded;
+	bool dynamic_only;		/* loaded by hp_elf_load_dynamic_symbols: .dynsym only */
 	bool has_symtab;		/* full .symtab (here or in a debug file) */
 	char *debug_file;		/* separate debug file used for symbols, or NULL */
 	struct hp_elf *debug;		/* its handle */
@@ -75,6 +76,8 @@ int hp_elf_read_build_id_fd(int fd, uint8_t *buf, size_t *ret_len);
  * debug_root ("/usr/lib/debug" when NULL) or at debug_file, else .dynsym.
  */
 int hp_elf_load_symbols(struct hp_ctx *ctx, struct hp_elf *e, const char *debug_file);
+/* Load only .dynsym (exported and imported names): enough for resolving imports. */
+int hp_elf_load_dynamic_symbols(struct hp_ctx *ctx, struct hp_elf *e);
 
 /* All symbols named name (a contiguous run in e->syms); returns the count. */
 size_t hp_elf_find_syms(const struct hp_elf *e, const char *name, struct hp_sym **ret_first);

@@ -104,26 +104,30 @@ struct hp_loaded *hp_process_find_build_id(struct hp_process *proc, const uint8_
 	return NULL;
 }
 
-int hp_loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *l)
+/* Both openers; full asks a cache for the whole symbol table. */
+static int loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *l, bool full)
 {
 	const struct hp_map *m = &proc->maps.v[l->mod->first_map];
 	uint64_t first = UINT64_MAX;
 	size_t i;
 	int fd, r;
 
-	if (l->elf)
+	if (l->elf && (l->full || !full))
 		return 0;
 	if (l->open_failed)
 		return -ENOEXEC;
 	if (proc->cache) {
-		/* Shared and fully loaded: symbols and imports are read once per file, not per process. */
+		/* Shared and loaded up front: symbols and imports are read once per file, not per process. */
 		r = hp_cache_elf(proc->cache, ctx, proc->pid, m, l->mod->key_known ? &l->mod->key : NULL,
-				 l->mod->path, &l->elf);
+				 l->mod->path, full, &l->elf);
 		if (r < 0) {
-			l->open_failed = true;
+			l->open_failed = !l->elf;
 			return r;
 		}
 		l->shared = true;
+		l->full = full;
+		if (l->bias_known)
+			return 0;	/* the dynamic-only object was open already */
 	} else {
 		fd = hp_proc_open_map_file(proc->pid, m);
 		if (fd < 0) {
@@ -136,6 +140,7 @@ int hp_loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded
 			l->open_failed = true;
 			return r;
 		}
+		l->full = true;	/* hp_elf_load_symbols loads the whole table when asked */
 	}
 	/* The offset-0 mapping holds the PT_LOAD with the lowest address. */
 	for (i = 0; i < l->elf->nloads; i++)
@@ -153,6 +158,16 @@ int hp_loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded
 	l->bias = m->start - HP_ALIGN_DOWN(first, HP_PAGE);
 	l->bias_known = true;
 	return 0;
+}
+
+int hp_loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *l)
+{
+	return loaded_open(ctx, proc, l, false);
+}
+
+int hp_loaded_open_full(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *l)
+{
+	return loaded_open(ctx, proc, l, true);
 }
 
 /* The module whose mappings contain addr. */

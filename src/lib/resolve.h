@@ -17,6 +17,7 @@ struct hp_loaded {
 	bool bias_known;
 	bool open_failed;
 	bool shared;			/* elf belongs to the process's cache (read-only, not closed here) */
+	bool full;			/* elf has (or can load) the whole symbol table */
 };
 
 struct hp_process {
@@ -47,8 +48,15 @@ void hp_process_close(struct hp_process *proc);
 /* The module with a given build-id, or NULL. */
 struct hp_loaded *hp_process_find_build_id(struct hp_process *proc, const uint8_t *bid, size_t len);
 
-/* Open the ELF of a loaded module and compute its load bias (idempotent). */
+/*
+ * Open the ELF of a loaded module and compute its load bias (idempotent).
+ * From a cache, its symbols are already loaded: only the dynamic ones,
+ * which is what import resolution reads; hp_loaded_open_full gives the
+ * whole table (for the patch's target).  Without a cache, symbols are
+ * loaded by hp_elf_load_symbols as before.
+ */
 int hp_loaded_open(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *l);
+int hp_loaded_open_full(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loaded *l);
 
 /*
  * Resolve an import by name (optionally "name@VERSION").  With for_call the
