@@ -621,8 +621,18 @@ int hp_threads_step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t
 			unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped)
 {
 	bool was_raised = g->prio.raised;
+	size_t i;
 	int r;
 
+	/* Usually no thread is inside: say so without two scheduler changes inside the pause. */
+	for (i = 0; i < g->n; i++)
+		if (!g->v[i].gone && g->v[i].stopped && pc_in(ranges, nranges, g->v[i].regs.rip))
+			break;
+	if (i == g->n) {
+		if (ret_stepped)
+			*ret_stepped = 0;
+		return 1;
+	}
 	/* The stepped threads need a CPU: do not hold one at real-time priority while waiting. */
 	prio_restore(&g->prio);
 	r = step_out(ctx, g, ranges, nranges, max_rounds, budget_ns, ret_stepped);
