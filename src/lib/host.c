@@ -785,6 +785,13 @@ static int sweep_run(struct hp_ctx *ctx, struct sweep *s, struct hp_host_result 
 	pthread_mutex_destroy(&s->lock);
 	free(s->tasks);
 	s->tasks = NULL;
+	{
+		struct hp_cache_stats cs;
+
+		hp_cache_get_stats(s->cache, &cs);
+		hp_info(ctx, "host: cache: %lu build-id lookups read %lu files; %lu ELF lookups parsed %lu objects",
+			cs.build_id_lookups, cs.build_id_reads, cs.elf_lookups, cs.elf_loads);
+	}
 	hp_cache_free(own_cache);
 	if (r < 0) {
 		free(s->procs);

@@ -194,7 +194,8 @@ int hp_proc_open_map_file(pid_t pid, const struct hp_map *m)
 
 static bool is_file_map(const struct hp_map *m)
 {
-	return m->path[0] == '/' && m->inode != 0;
+	/* A patch's own memory (state.h: memfd "hotpatch:<id>") is no module: never read it as one. */
+	return m->path[0] == '/' && m->inode != 0 && strncmp(m->path, "/memfd:hotpatch:", 16) != 0;
 }
 
 int hp_proc_modules(pid_t pid, const struct hp_maps *maps, struct hp_module **ret_mods, size_t *ret_n)
