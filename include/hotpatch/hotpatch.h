@@ -311,7 +311,7 @@ struct hp_host_opts {
 };
 
 /* The default number of workers per CPU (measured: BENCHMARKS.md, "Host-wide patching"). */
-#define HP_HOST_JOBS_PER_CPU 4
+#define HP_HOST_JOBS_PER_CPU 8
 
 /*
  * Apply patch to every process that runs its target build.  Returns 0 when
