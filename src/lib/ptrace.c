@@ -256,6 +256,14 @@ static pid_t thread_tracer(pid_t pid, pid_t tid)
 	return p ? (pid_t)strtol(p + strlen("\nTracerPid:"), NULL, 10) : 0;
 }
 
+/* A thread that PTRACE_SEIZE refused with EPERM because it is exiting (a zombie, or already gone). */
+static bool thread_exiting(pid_t pid, pid_t tid)
+{
+	char st = hp_proc_thread_state(pid, tid);
+
+	return st == 0 || st == 'Z' || st == 'X';
+}
+
 /* Seize every thread listed in /proc until the list stops growing. */
 static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
 {
@@ -280,17 +288,24 @@ static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
 				continue;
 			added = true;
 			if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *)(long)PTRACE_O_TRACECLONE) < 0) {
-				if (errno == ESRCH) {
+				int err = errno;
+
+				if (err == ESRCH) {
 					t->gone = true;
 					continue;
 				}
-				if (errno == EPERM && thread_tracer(pid, tids[i]) == getpid()) {
+				if (err == EPERM && thread_tracer(pid, tids[i]) == getpid()) {
 					/* cloned by a thread we hold: already ours, stopped at birth */
 					t->seized = true;
 					t->fresh = true;
 					continue;
 				}
-				return seize_error(ctx, pid, tids[i], -errno);
+				if (err == EPERM && thread_exiting(pid, tids[i])) {
+					/* an exiting thread refuses a tracer; it runs no more user code */
+					t->gone = true;
+					continue;
+				}
+				return seize_error(ctx, pid, tids[i], -err);
 			}
 			t->seized = true;
 		}
@@ -714,49 +729,35 @@ int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret
 	return hp_err(ctx, -ENOENT, "pid %d: no syscall instruction found in executable memory", pid);
 }
 
-int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct hp_inject *inj)
+/*
+ * Seize and stop one thread for injection.  Returns 1 when the thread
+ * vanished before it stopped (the caller picks another), 0 when it is
+ * stopped and ours, or a negative error already reported.
+ */
+static int borrow_thread(struct hp_ctx *ctx, pid_t pid, pid_t tid, struct hp_inject *inj)
 {
-	_cleanup_free_ pid_t *tids = NULL;
-	size_t n, i;
-	pid_t tid = pid;
-	int r, st;
-	unsigned round = 0;
 	uint64_t deadline;
+	unsigned round = 0;
+	int r, st;
 
-	memset(inj, 0, sizeof(*inj));
-	inj->pid = pid;
-	inj->syscall_insn = syscall_insn;
-	/*
-	 * A sweep stops every thread of the process right after this anyway, so looking for a
-	 * running thread (a read per thread) buys nothing there: the main thread will do if it
-	 * stops promptly (running, or in an interruptible sleep).
-	 */
-	st = wait_yields ? hp_proc_thread_state(pid, pid) : 0;
-	if (st == 'R' || st == 'S') {
-		tid = pid;
-		goto chosen;
-	}
-	r = hp_proc_threads(pid, &tids, &n);
-	if (r < 0)
-		return hp_err(ctx, r == -ENOENT ? -ESRCH : r, "pid %d: no such process", pid);
-	/* A thread running in user space resumes without any interrupted syscall to restart. */
-	for (i = 0; i < n; i++)
-		if (hp_proc_thread_state(pid, tids[i]) == 'R') {
-			tid = tids[i];
-			break;
-		}
-	if (i == n && n)
-		tid = tids[0];
-chosen:
 	inj->tid = tid;
+	inj->pending_sig = 0;
 	inj->start_ns = hp_now_ns();
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
-		if (errno == ESRCH)
-			return hp_err(ctx, -HP_E_EXITED, "pid %d: thread %d exited", pid, tid);
-		return seize_error(ctx, pid, tid, -errno);
+		int err = errno;
+
+		if (err == ESRCH || (err == EPERM && thread_exiting(pid, tid)))
+			return 1;
+		return seize_error(ctx, pid, tid, -err);
 	}
 	inj->attached = true;
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		if (errno == ESRCH) {
+			/* exiting: reap it if it is already a zombie, the rest happens without us */
+			waitpid(tid, &st, __WALL | WNOHANG);
+			inj->attached = false;
+			return 1;
+		}
 		r = hp_err(ctx, -errno, "pid %d: cannot interrupt thread %d: %s", pid, tid, strerror(errno));
 		goto fail;
 	}
@@ -764,16 +765,11 @@ chosen:
 	for (;;) {
 		pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
 
-		if (w < 0) {
-			r = hp_err(ctx, -HP_E_EXITED, "pid %d: thread %d exited", pid, tid);
+		if (w < 0 || (w == tid && (WIFEXITED(st) || WIFSIGNALED(st)))) {
 			inj->attached = false;
-			return r;
+			return 1;
 		}
 		if (w == tid) {
-			if (WIFEXITED(st) || WIFSIGNALED(st)) {
-				inj->attached = false;
-				return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
-			}
 			if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st))) {
 				r = hp_err(ctx, -HP_E_STOPPED, "pid %d is stopped (job control)", pid);
 				goto fail_stopped;
@@ -789,6 +785,12 @@ chosen:
 		backoff_wait(&round);
 	}
 	if (ptrace(PTRACE_GETREGS, tid, 0, &inj->saved) < 0) {
+		if (errno == ESRCH) {
+			/* killed while stopped */
+			waitpid(tid, &st, __WALL | WNOHANG);
+			inj->attached = false;
+			return 1;
+		}
 		r = hp_err(ctx, -errno, "pid %d: cannot read registers: %s", pid, strerror(errno));
 		goto fail_stopped;
 	}
@@ -804,6 +806,70 @@ fail_stopped:
 	ptrace(PTRACE_DETACH, tid, 0, (void *)(long)inj->pending_sig);
 	inj->attached = false;
 	return r;
+}
+
+/*
+ * Pick the thread to borrow: a thread running in user space resumes
+ * without any interrupted syscall to restart, so prefer one; else the
+ * first live thread.  skip is a thread that just vanished under us.
+ */
+static pid_t pick_thread(pid_t pid, bool prefer_main, pid_t skip)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n, i;
+	pid_t any = 0;
+	char st;
+
+	/*
+	 * A sweep stops every thread of the process right after this anyway, so looking for a
+	 * running thread (a read per thread) buys nothing there: the main thread will do if it
+	 * stops promptly (running, or in an interruptible sleep).
+	 */
+	if (prefer_main && pid != skip) {
+		st = hp_proc_thread_state(pid, pid);
+		if (st == 'R' || st == 'S')
+			return pid;
+	}
+	if (hp_proc_threads(pid, &tids, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (tids[i] == skip)
+			continue;
+		st = hp_proc_thread_state(pid, tids[i]);
+		if (st == 'R')
+			return tids[i];
+		if (!any && st && st != 'Z' && st != 'X')
+			any = tids[i];
+	}
+	return any;
+}
+
+int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct hp_inject *inj)
+{
+	pid_t tid, skip = 0;
+	int r, attempt;
+
+	memset(inj, 0, sizeof(*inj));
+	inj->pid = pid;
+	inj->syscall_insn = syscall_insn;
+	/*
+	 * Threads may exit between the choice and the seize (short-lived workers often do): then
+	 * choose again.  After a few such losses take the main thread, which lives as long as the
+	 * process unless it called pthread_exit.
+	 */
+	for (attempt = 0; attempt < 16; attempt++) {
+		tid = pick_thread(pid, wait_yields || attempt >= 4, skip);
+		if (!tid)
+			break;
+		r = borrow_thread(ctx, pid, tid, inj);
+		if (r <= 0)
+			return r;
+		skip = tid;
+	}
+	if (hp_proc_thread_state(pid, pid) == 0 || hp_proc_thread_state(pid, pid) == 'Z')
+		return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
+	return hp_err(ctx, -EAGAIN, "pid %d: every thread chosen to run a system call exited before it stopped",
+		      pid);
 }
 
 /*
