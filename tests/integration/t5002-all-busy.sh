@@ -5,7 +5,8 @@
 # others; one busy until the timeout fails by itself, naming the thread and
 # the function; one that exits or executes something else while it waits is
 # reported as exited, not as a failure; a child forked during the sweep from
-# a process the sweep patched is found afterwards and reported as patched.
+# a process the sweep patched is found afterwards and reported as patched;
+# SIGINT ends a sweep early with every process running and untraced.
 . "$(dirname "$0")/lib.sh"
 hp_require ptrace cc jq
 
@@ -80,9 +81,9 @@ test_expect_success 'revert --all while one process stays busy: the others are r
 	"$HOTPATCH" status -p $b | grep -q "$ID  level 1  active"
 '
 
+hp_start_target "$HP_TMP/svc"; B2=$HP_T; b2=$(hp_pid $B2)	# busy forever
 test_expect_success 'apply --all while one process stays busy: exit 16, its line says why' '
 	hp_expect_eq "$(hp_ask $Q "c 5")" 10 quiet &&
-	hp_start_target "$HP_TMP/svc" && B2=$HP_T && b2=$(hp_pid $B2) &&
 	hp_expect_eq "$(hp_ask $B2 "h -1")" holding b2 &&
 	"$HOTPATCH" apply --all --json --timeout 1 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/a.json" 2>/dev/null
 	hp_expect_eq $? 16 "exit code" &&
@@ -92,5 +93,27 @@ test_expect_success 'apply --all while one process stays busy: exit 16, its line
 	hp_expect_eq "$(jq -r .result "$HP_TMP/a.json")" partial result &&
 	hp_expect_eq "$(hp_ask $B2 "c 5")" 10 "busy one untouched" &&
 	! grep -q "memfd:hotpatch" /proc/$b2/maps
+'
+test_expect_success 'SIGINT during a sweep: it stops starting processes, finishes the one in hand, exits 16' '
+	"$HOTPATCH" revert --all $ID >/dev/null 2>&1
+	hp_expect_eq "$(hp_ask $Q "c 5")" 10 "quiet, before" || exit 1
+	start=$(date +%s%N)
+	"$HOTPATCH" apply --all --timeout 20 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/i.out" 2>"$HP_TMP/i.err" &
+	sweep=$!
+	for i in $(seq 200); do [ "$(hp_ask $Q "c 5")" = 1010 ] && break; sleep 0.01; done
+	sleep 0.3	# the list is done by then (a few ms); b2 waits in the retry queue
+	kill -INT $sweep
+	wait $sweep
+	hp_expect_eq $? 16 "exit code" &&
+	ms=$((($(date +%s%N) - start) / 1000000)) && say "the interrupted sweep ended after $ms ms" &&
+	[ $ms -lt 5000 ] &&
+	grep -q "interrupted; finishing the processes in progress" "$HP_TMP/i.err" &&
+	grep -q "^interrupted: processes not looked at yet were left as they were" "$HP_TMP/i.out" &&
+	grep -q "^pid $b2 (svc): failed (busy)" "$HP_TMP/i.out" &&
+	for p in $q $b $b2 $f; do
+		grep -q "^TracerPid:[[:space:]]*0$" /proc/$p/status || { echo "pid $p traced"; exit 1; }
+		! grep -q "^State:[[:space:]]*[tT]" /proc/$p/status || { echo "pid $p stopped"; exit 1; }
+	done &&
+	hp_expect_eq "$(hp_ask $B2 "c 5")" 10 "busy one untouched"
 '
 test_done
