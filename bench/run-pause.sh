@@ -69,5 +69,4 @@ echo "gap = longest time any target thread went without completing a loop iterat
 echo "stw = engine's stop-the-world time, first interrupt to last release (µs); wall = whole command (ms)"
 echo "base = longest gap over an equally long window with nothing applied (scheduler noise)"
 printf '%-10s %8s %8s %8s %10s %10s %9s %9s\n' threads gap-app gap-rev gap-base stw-apply stw-revert wall-app wall-rev
-bench_threads 1
-bench_threads 64
+for t in ${HP_BENCH_THREADS:-1 64}; do bench_threads "$t"; done

@@ -809,38 +809,48 @@ fail_stopped:
 }
 
 /*
- * Pick the thread to borrow: a thread running in user space resumes
- * without any interrupted syscall to restart, so prefer one; else the
- * first live thread.  skip is a thread that just vanished under us.
+ * Pick the thread to borrow.  An idle thread (asleep in a system call)
+ * is best: the threads doing work then only notice the stop of all
+ * threads, not the system calls run on the borrowed one.  Sleeping there
+ * costs it nothing: its call is restarted (ERESTARTSYS) when its registers
+ * are restored, and the stop of all threads interrupts it anyway.  Else a
+ * thread running in user space, else the first live thread.  skip is a
+ * thread that just vanished under us.
  */
-static pid_t pick_thread(pid_t pid, bool prefer_main, pid_t skip)
+static pid_t pick_thread(pid_t pid, bool main_will_do, pid_t skip)
 {
 	_cleanup_free_ pid_t *tids = NULL;
+	pid_t running = 0, any = 0;
 	size_t n, i;
-	pid_t any = 0;
 	char st;
 
-	/*
-	 * A sweep stops every thread of the process right after this anyway, so looking for a
-	 * running thread (a read per thread) buys nothing there: the main thread will do if it
-	 * stops promptly (running, or in an interruptible sleep).
-	 */
-	if (prefer_main && pid != skip) {
+	if (pid != skip) {
 		st = hp_proc_thread_state(pid, pid);
-		if (st == 'R' || st == 'S')
+		/*
+		 * A sweep stops every thread of the process right after this anyway, so looking
+		 * further (a read per thread) buys nothing there: the main thread will do if it
+		 * stops promptly (running, or in an interruptible sleep).
+		 */
+		if ((st == 'S') || (main_will_do && st == 'R'))
 			return pid;
 	}
 	if (hp_proc_threads(pid, &tids, &n) < 0)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (tids[i] == skip)
+		if (tids[i] == skip || tids[i] == pid)
 			continue;
 		st = hp_proc_thread_state(pid, tids[i]);
-		if (st == 'R')
+		if (st == 'S')
 			return tids[i];
+		if (st == 'R' && !running)
+			running = tids[i];
 		if (!any && st && st != 'Z' && st != 'X')
 			any = tids[i];
 	}
+	if (running)
+		return running;
+	if (pid != skip && (st = hp_proc_thread_state(pid, pid)) && st != 'Z' && st != 'X')
+		return pid;
 	return any;
 }
 
