@@ -306,6 +306,27 @@ static void busy_message(struct task *t, struct hp_ctx *ctx, bool again)
 			      t->tries, (double)(now - t->first_busy_ns) / 1e9);
 }
 
+/* Why: a process left in the retry queue by an interrupt was not given the whole timeout; say so. */
+static void cancelled_retries(struct sweep *s)
+{
+	char msg[sizeof(s->procs[0].message)];
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->ntasks; i++) {
+		struct task *t = &s->tasks[i];
+		struct hp_host_proc *p;
+
+		if (!t->queued || t->proc < 0)
+			continue;
+		p = &s->procs[t->proc];
+		snprintf(msg, sizeof(msg), "the sweep was interrupted while it waited to retry (tried %u times): %s",
+			 t->tries, p->message);
+		hp_strlcpy(p->message, msg, sizeof(p->message));
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* Why: "restart required" names both builds, so the operator knows what runs and what the patch needs. */
 static void restart_message(const struct hp_manifest *m, const struct hp_module *mod, char *buf, size_t size)
 {
@@ -774,9 +795,14 @@ static int sweep_run(struct hp_ctx *ctx, struct sweep *s, struct hp_host_result 
 		r = run_pool(s, jobs);
 		if (r < 0)
 			break;
-		/* A retry that was still waiting when the sweep was cancelled keeps its "busy" failure. */
-		if (s->o.cancel && *s->o.cancel)
+		/*
+		 * A retry that was still waiting when the sweep was cancelled keeps its "busy"
+		 * failure, saying that the wait was cut short rather than spent.
+		 */
+		if (s->o.cancel && *s->o.cancel) {
+			cancelled_retries(s);
 			break;
+		}
 		/* Rescans look for processes that appeared meanwhile; stop when one finds nothing new to do. */
 		if (s->round > 0 && s->nprocs == before)
 			break;

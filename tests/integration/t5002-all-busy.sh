@@ -109,7 +109,7 @@ test_expect_success 'SIGINT during a sweep: it stops starting processes, finishe
 	[ $ms -lt 5000 ] &&
 	grep -q "interrupted; finishing the processes in progress" "$HP_TMP/i.err" &&
 	grep -q "^interrupted: processes not looked at yet were left as they were" "$HP_TMP/i.out" &&
-	grep -q "^pid $b2 (svc): failed (busy)" "$HP_TMP/i.out" &&
+	grep -q "^pid $b2 (svc): failed (busy) after busy retries: the sweep was interrupted while it waited to retry (tried [0-9]* times): pid $b2: thread" "$HP_TMP/i.out" &&
 	for p in $q $b $b2 $f; do
 		grep -q "^TracerPid:[[:space:]]*0$" /proc/$p/status || { echo "pid $p traced"; exit 1; }
 		! grep -q "^State:[[:space:]]*[tT]" /proc/$p/status || { echo "pid $p stopped"; exit 1; }
