@@ -304,6 +304,9 @@ static void busy_message(struct task *t, struct hp_ctx *ctx, bool again)
 	if (!again)
 		hp_err_prefix(ctx, -HP_E_BUSY, "busy through the sweep's timeout (tried %u times over %.1f s): ",
 			      t->tries, (double)(now - t->first_busy_ns) / 1e9);
+	else
+		hp_info(ctx, "host: pid %d busy (try %u), queued for a retry in %.0f ms: %s", t->pid, t->tries,
+			(double)(t->not_before_ns - now) / 1e6, hp_ctx_errmsg(ctx));
 }
 
 /* Why: a process left in the retry queue by an interrupt was not given the whole timeout; say so. */

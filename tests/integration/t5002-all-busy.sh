@@ -98,10 +98,10 @@ test_expect_success 'SIGINT during a sweep: it stops starting processes, finishe
 	"$HOTPATCH" revert --all $ID >/dev/null 2>&1
 	hp_expect_eq "$(hp_ask $Q "c 5")" 10 "quiet, before" || exit 1
 	start=$(date +%s%N)
-	"$HOTPATCH" apply --all --timeout 20 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/i.out" 2>"$HP_TMP/i.err" &
+	"$HOTPATCH" -v apply --all --timeout 20 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/i.out" 2>"$HP_TMP/i.err" &
 	sweep=$!
-	for i in $(seq 200); do [ "$(hp_ask $Q "c 5")" = 1010 ] && break; sleep 0.01; done
-	sleep 0.3	# the list is done by then (a few ms); b2 waits in the retry queue
+	for i in $(seq 500); do [ "$(hp_ask $Q "c 5")" = 1010 ] && break; sleep 0.01; done
+	for i in $(seq 500); do grep -q "host: pid $b2 busy (try 1), queued for a retry" "$HP_TMP/i.err" && break; sleep 0.01; done
 	kill -INT $sweep
 	wait $sweep
 	hp_expect_eq $? 16 "exit code" &&
