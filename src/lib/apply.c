@@ -59,6 +59,42 @@ struct op {
 	struct hp_stack_checker *sc;
 };
 
+/*
+ * Why: an operation that failed because the process executed another
+ * program (or exited) meanwhile fails on whatever it touched first -- a
+ * read, a write, a register -- and that message would mislead.  The memory
+ * file reaches only the program it was opened on, so a failed read of a
+ * mapping that program had means it is gone.
+ */
+static bool program_gone(struct op *op)
+{
+	size_t i;
+	uint8_t b;
+
+	if (op->proc.memfd < 0)
+		return false;
+	for (i = 0; i < op->proc.maps.n; i++) {
+		const struct hp_map *m = &op->proc.maps.v[i];
+
+		if (m->perms[0] == 'r' && m->path && m->path[0] == '/')
+			return hp_mem_read(op->proc.memfd, m->start, &b, 1) < 0;
+	}
+	return false;
+}
+
+/* Why: say "exited" or "executed another program" rather than the error it caused. */
+static int explain_gone(struct op *op, int r)
+{
+	char st;
+
+	if (r >= 0 || r == -HP_E_EXITED || !program_gone(op))
+		return r;
+	st = hp_proc_thread_state(op->pid, op->pid);
+	if (st == 0 || st == 'Z' || st == 'X')
+		return hp_err(op->ctx, -HP_E_EXITED, "pid %d exited during the operation", op->pid);
+	return hp_err(op->ctx, -HP_E_EXITED, "pid %d executed another program during the operation", op->pid);
+}
+
 static void op_release(struct op *op)
 {
 	hp_stack_checker_free(op->sc);
@@ -166,7 +202,7 @@ static int hijack_begin(struct op *op, struct hp_inject *inj)
 		if (r < 0)
 			return r;
 	}
-	return hp_inject_begin(op->ctx, op->pid, op->syscall_insn, inj);
+	return hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->syscall_insn, inj);
 }
 
 static int hijack_end(struct op *op, struct hp_inject *inj)
@@ -911,7 +947,8 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 	hp_strlcpy(res.patch_id, m->id, sizeof(res.patch_id));
 	r = 0;
 out:
-	if (mapped) {
+	r = explain_gone(&op, r);
+	if (mapped && !program_gone(&op)) {
 		/* Failed before the commit: leave the process exactly as it was. */
 		char saved[sizeof(ctx->errmsg)];
 		uint64_t a = base, s = img.size;
@@ -1056,6 +1093,7 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 	res.level = 0;
 	r = 0;
 out:
+	r = explain_gone(&op, r);
 	res.hijack_ns = op.max_hijack_ns;
 	res.total_ns = hp_now_ns() - t0;
 	if (ret_result)

@@ -29,6 +29,7 @@
 
 #include "proc.h"
 #include "ptrace.h"
+#include "reaper.h"
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
@@ -158,6 +159,12 @@ static struct hp_thread *thread_add(struct hp_threads *g, pid_t tid)
 	return &g->v[g->n++];
 }
 
+/* A signal the CPU raises for the instruction it executes. */
+static bool is_fault_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE;
+}
+
 /* Explain an EPERM from PTRACE_SEIZE: another tracer, or no permission. */
 static int seize_error(struct hp_ctx *ctx, pid_t pid, pid_t tid, int err)
 {
@@ -264,6 +271,43 @@ static bool thread_exiting(pid_t pid, pid_t tid)
 	return st == 0 || st == 'Z' || st == 'X';
 }
 
+/*
+ * Seize one more thread of g's process.  While we hold others, an exec in
+ * the process would make a plain seize wait for us to reap the threads it
+ * killed (reaper.h): let the reaper do that, and drop what it reaped.
+ */
+static int seize_holding(struct hp_threads *g, pid_t tid)
+{
+	_cleanup_free_ pid_t *held = NULL;
+	size_t i, n = 0;
+	int r;
+
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].seized && !g->v[i].gone)
+			n++;
+	if (n) {
+		held = malloc(n * sizeof(*held));
+		if (!held)
+			return -ENOMEM;
+		n = 0;
+		for (i = 0; i < g->n; i++)
+			if (g->v[i].seized && !g->v[i].gone)
+				held[n++] = g->v[i].tid;
+	}
+	r = hp_seize_guarded(tid, PTRACE_O_TRACECLONE, held, n);
+	for (i = 0, n = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		if (!t->seized || t->gone)
+			continue;
+		if (!held[n++]) {
+			t->gone = true;
+			t->seized = false;
+		}
+	}
+	return r;
+}
+
 /* Seize every thread listed in /proc until the list stops growing. */
 static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
 {
@@ -287,8 +331,9 @@ static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
 			if (t->seized || t->gone)
 				continue;
 			added = true;
-			if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *)(long)PTRACE_O_TRACECLONE) < 0) {
-				int err = errno;
+			r = seize_holding(g, tids[i]);
+			if (r < 0) {
+				int err = -r;
 
 				if (err == ESRCH) {
 					t->gone = true;
@@ -730,6 +775,27 @@ int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret
 }
 
 /*
+ * A thread we trace that was killed must be reaped before we attach to
+ * anything else of its process: an exec waits for that (reaper.h), and the
+ * next seize would wait for the exec.  It dies promptly; bound the wait.
+ */
+static void reap_dying(pid_t tid)
+{
+	uint64_t deadline = hp_now_ns() + 2000000000ull;
+	unsigned round = 0;
+	int st;
+
+	while (hp_now_ns() < deadline) {
+		pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
+
+		if (w < 0 || (w == tid && (WIFEXITED(st) || WIFSIGNALED(st))))
+			return;
+		if (w == 0)
+			backoff_wait(&round);
+	}
+}
+
+/*
  * Seize and stop one thread for injection.  Returns 1 when the thread
  * vanished before it stopped (the caller picks another), 0 when it is
  * stopped and ours, or a negative error already reported.
@@ -753,8 +819,7 @@ static int borrow_thread(struct hp_ctx *ctx, pid_t pid, pid_t tid, struct hp_inj
 	inj->attached = true;
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		if (errno == ESRCH) {
-			/* exiting: reap it if it is already a zombie, the rest happens without us */
-			waitpid(tid, &st, __WALL | WNOHANG);
+			reap_dying(tid);
 			inj->attached = false;
 			return 1;
 		}
@@ -786,8 +851,8 @@ static int borrow_thread(struct hp_ctx *ctx, pid_t pid, pid_t tid, struct hp_inj
 	}
 	if (ptrace(PTRACE_GETREGS, tid, 0, &inj->saved) < 0) {
 		if (errno == ESRCH) {
-			/* killed while stopped */
-			waitpid(tid, &st, __WALL | WNOHANG);
+			/* killed while stopped (an exec in another thread does that) */
+			reap_dying(tid);
 			inj->attached = false;
 			return 1;
 		}
@@ -806,6 +871,24 @@ fail_stopped:
 	ptrace(PTRACE_DETACH, tid, 0, (void *)(long)inj->pending_sig);
 	inj->attached = false;
 	return r;
+}
+
+/*
+ * The borrowed thread runs code at an address found in the program the
+ * caller examined.  memfd (/proc/PID/mem, opened before) reaches only the
+ * memory of that program: after an exec, reading through it fails.  Once
+ * a thread is stopped, no exec can complete until we let it go, so a
+ * successful read of the syscall instruction now means it is still there.
+ */
+static int same_program(struct hp_ctx *ctx, struct hp_inject *inj, int memfd)
+{
+	uint8_t b[2];
+
+	if (hp_mem_read(memfd, inj->syscall_insn, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05)
+		return 0;
+	ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)inj->pending_sig);
+	inj->attached = false;
+	return hp_err(ctx, -HP_E_EXITED, "pid %d executed another program during the operation", inj->pid);
 }
 
 /*
@@ -854,7 +937,7 @@ static pid_t pick_thread(pid_t pid, bool main_will_do, pid_t skip)
 	return any;
 }
 
-int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct hp_inject *inj)
+int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t syscall_insn, struct hp_inject *inj)
 {
 	pid_t tid, skip = 0;
 	int r, attempt;
@@ -872,8 +955,10 @@ int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct
 		if (!tid)
 			break;
 		r = borrow_thread(ctx, pid, tid, inj);
-		if (r <= 0)
+		if (r < 0)
 			return r;
+		if (r == 0)
+			return same_program(ctx, inj, memfd);
 		skip = tid;
 	}
 	if (hp_proc_thread_state(pid, pid) == 0 || hp_proc_thread_state(pid, pid) == 'Z')
@@ -935,6 +1020,11 @@ int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const 
 		if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st)))
 			return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped (job control) during the operation",
 				      inj->pid);
+		if ((st >> 16) == 0 && is_fault_signal(WSTOPSIG(st)) && ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) == 0 &&
+		    regs.rip == inj->syscall_insn)
+			/* our instruction faulted: the signal is not delivered (detach passes pending_sig) */
+			return hp_err(ctx, -EFAULT, "pid %d: the injected syscall %ld faulted (signal %d)", inj->pid, nr,
+				      WSTOPSIG(st));
 		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && !inj->pending_sig)
 			inj->pending_sig = WSTOPSIG(st);
 		if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)

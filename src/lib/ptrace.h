@@ -91,8 +91,12 @@ struct hp_inject {
 /* Find the address of a `syscall` (0f 05) instruction in an executable mapping. */
 int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret_addr);
 
-/* Seize and stop one thread of pid (preferring one running in user space). */
-int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, uint64_t syscall_insn, struct hp_inject *inj);
+/*
+ * Seize and stop one thread of pid (preferring an idle one).  Fails with
+ * -HP_E_EXITED when the process no longer runs the program whose memory
+ * memfd (/proc/PID/mem) was opened on: it executed another meanwhile.
+ */
+int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t syscall_insn, struct hp_inject *inj);
 /* Run one syscall in the held thread; *ret gets the raw return value (may be -errno). */
 int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret);
 /*
