@@ -12,6 +12,10 @@
  *    hp_ctx_errmsg().  A context is not thread-safe: use one per thread.
  *  - The library never prints and never exits; it logs through the callback
  *    set with hp_ctx_set_log().
+ *  - The first time it attaches to a thread while holding others of the same
+ *    process, the library starts one background thread (all signals blocked,
+ *    64 KiB stack) that reaps threads an exec killed while the attach waits;
+ *    it lives until the process exits.
  *  - Output parameters are named ret_* and are written only on success.
  *  - Every *_free() accepts NULL.
  */
