@@ -24,6 +24,23 @@
 #include "ptrace.h"
 #include "resolve.h"
 
+/*
+ * Why: the memory map was read before /proc/PID/mem was opened, and an exec
+ * in between would make them describe two programs.  The memory file reaches
+ * the program it was opened on: the first ELF module found in the map must
+ * start with an ELF header there too.
+ */
+static bool maps_still_true(const struct hp_process *proc)
+{
+	const struct hp_map *m;
+	uint8_t magic[4];
+
+	if (!proc->nmods || proc->mods[0].first_map >= proc->maps.n)
+		return true;
+	m = &proc->maps.v[proc->mods[0].first_map];
+	return hp_mem_read(proc->memfd, m->start, magic, 4) == 0 && !memcmp(magic, "\x7f" "ELF", 4);
+}
+
 int hp_process_open(struct hp_ctx *ctx, pid_t pid, struct hp_process *proc)
 {
 	return hp_process_open_cached(ctx, pid, NULL, proc);
@@ -73,6 +90,10 @@ int hp_process_open_maps(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, 
 		return r;
 	}
 	proc->memfd = r;
+	if (!maps_still_true(proc)) {
+		hp_process_close(proc);
+		return hp_err(ctx, -HP_E_EXITED, "pid %d executed another program while it was examined", pid);
+	}
 	return 0;
 }
 
