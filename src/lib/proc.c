@@ -306,18 +306,10 @@ int hp_proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n)
 char hp_proc_thread_state(pid_t pid, pid_t tid)
 {
 	char path[96], buf[512], *p;
-	int fd;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (hp_read_small(path, buf, sizeof(buf)) < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	/* comm may contain spaces and parentheses: the state follows the last ')' */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || !p[2])

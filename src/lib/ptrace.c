@@ -247,18 +247,10 @@ int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
 static pid_t thread_tracer(pid_t pid, pid_t tid)
 {
 	char path[96], buf[2048], *p;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (hp_read_small(path, buf, sizeof(buf)) < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	p = strstr(buf, "\nTracerPid:");
 	return p ? (pid_t)strtol(p + strlen("\nTracerPid:"), NULL, 10) : 0;
 }

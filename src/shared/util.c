@@ -61,6 +61,27 @@ int hp_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, siz
 	return 0;
 }
 
+ssize_t hp_read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	if (size < 2)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n == 0)
+		n = -ENODATA;
+	if (n > 0)
+		buf[n] = 0;
+	return n;
+}
+
 int hp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 {
 	return hp_read_file_at(AT_FDCWD, path, max, ret_buf, ret_len);

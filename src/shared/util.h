@@ -12,6 +12,11 @@
 int hp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 /* Read a whole file at a path relative to dirfd (AT_FDCWD allowed). */
 int hp_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len);
+/*
+ * One read of a small file (a /proc status or stat) into buf, NUL-terminated,
+ * without allocating: the length read, or -errno (-ENODATA when empty).
+ */
+ssize_t hp_read_small(const char *path, char *buf, size_t size);
 /* Write all bytes, retrying short writes. */
 int hp_write_all(int fd, const void *buf, size_t len);
 /* pread/pwrite until done; -EIO on a short transfer that makes no progress. */
