@@ -330,6 +330,25 @@ static void cancelled_retries(struct sweep *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Why: busy (to the retry queue) and gone (exited) mean the same in an apply and a revert sweep. */
+static bool record_busy_or_gone(struct sweep *s, struct task *t, struct hp_ctx *ctx, int r,
+				const struct hp_host_proc *info, const struct hp_apply_result *res, bool *retry)
+{
+	switch (r) {
+	case -HP_E_BUSY:
+		*retry = requeue(s, t);
+		busy_message(t, ctx, *retry);
+		record(s, t, HP_HOST_FAILED, r, hp_ctx_errmsg(ctx), info, res);
+		return true;
+	case -ESRCH:
+	case -HP_E_EXITED:
+		record(s, t, HP_HOST_EXITED, 0, hp_ctx_errmsg(ctx), info, res);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Why: "restart required" names both builds, so the operator knows what runs and what the patch needs. */
 static void restart_message(const struct hp_manifest *m, const struct hp_module *mod, char *buf, size_t size)
 {
@@ -442,6 +461,8 @@ static bool apply_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 
 	memset(&res, 0, sizeof(res));
 	r = hp_apply_checked(ctx, t->pid, s->patch, &s->ao, true, &proc, &res);
+	if (record_busy_or_gone(s, t, ctx, r, &info, &res, &retry))
+		return retry;
 	switch (r) {
 	case 0:
 		record(s, t, HP_HOST_PATCHED, 0, NULL, &info, &res);
@@ -461,15 +482,6 @@ static bool apply_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 		break;
 	case -HP_E_DOWNGRADE:
 		record(s, t, HP_HOST_ALREADY, r, hp_ctx_errmsg(ctx), &info, &res);
-		break;
-	case -HP_E_BUSY:
-		retry = requeue(s, t);
-		busy_message(t, ctx, retry);
-		record(s, t, HP_HOST_FAILED, r, hp_ctx_errmsg(ctx), &info, &res);
-		break;
-	case -ESRCH:
-	case -HP_E_EXITED:
-		record(s, t, HP_HOST_EXITED, 0, hp_ctx_errmsg(ctx), &info, &res);
 		break;
 	case -HP_E_NOTARGET:
 		/* it executed something else between the look and the apply */
@@ -534,21 +546,14 @@ static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 	r = hp_process_open_maps(ctx, t->pid, s->cache, &maps, &proc);
 	if (r == 0)
 		r = hp_revert_opened(ctx, t->pid, s->patch_id, &s->ao, &proc, &res);
+	if (record_busy_or_gone(s, t, ctx, r, &info, &res, &retry))
+		return retry;
 	switch (r) {
 	case 0:
 		record(s, t, HP_HOST_REVERTED, 0, NULL, &info, &res);
 		break;
 	case -HP_E_NOTAPPLIED:
 		record(s, t, HP_HOST_ALREADY, r, hp_ctx_errmsg(ctx), &info, &res);
-		break;
-	case -HP_E_BUSY:
-		retry = requeue(s, t);
-		busy_message(t, ctx, retry);
-		record(s, t, HP_HOST_FAILED, r, hp_ctx_errmsg(ctx), &info, &res);
-		break;
-	case -ESRCH:
-	case -HP_E_EXITED:
-		record(s, t, HP_HOST_EXITED, 0, hp_ctx_errmsg(ctx), &info, &res);
 		break;
 	default:
 		if (hp_maps_read(NULL, t->pid, &maps) < 0) {
