@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the object differ (src/build): the x86 decoder it rests
+ * Unit tests of the object differ (src/differ): the x86 decoder it rests
  * on, and hp_build_objects on small object pairs compiled at test time
  * (cc must be on PATH, else those are skipped): what it pairs, what it
  * calls noise, what it pulls in and what it refuses, with the reason.
@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/build.h"
-#include "build/x86.h"
-#include "lib/elf.h"
-#include "lib/patch.h"
+#include "differ/build.h"
+#include "differ/x86.h"
+#include "lib/core/elf.h"
+#include "lib/format/patch.h"
 #include "tap.h"
 
 static char dir[64];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The unified diff reader of the source-diff flow (src/build/diffparse.c):
+ * The unified diff reader of the source-diff flow (src/differ/diffparse.c):
  * GNU, git and quilt/Debian shapes, the counts that end a hunk, refusals
  * that name the line, path stripping that never leaves the tree.  Then the
  * fuzz seeds and saved crashing inputs (tests/fuzz/{seeds,regressions}/diff)
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/diffparse.h"
+#include "differ/diffparse.h"
 #include "../fuzz/fuzz.h"
 #include "tap.h"
 

@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "lib/patch.h"
+#include "lib/format/patch.h"
 #include "tap.h"
 
 static const char manifest[] =

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* Contexts, error names and the log callback. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/core/internal.h"
+
+static const char *const hp_error_names[HP_E_MAX - HP_ERRNO_BASE] = {
+	[HP_E_FORMAT - HP_ERRNO_BASE] = "malformed patch file",
+	[HP_E_ARCH - HP_ERRNO_BASE] = "patch is for another architecture",
+	[HP_E_NOTARGET - HP_ERRNO_BASE] = "process does not run the patch's target build",
+	[HP_E_ORIGBYTES - HP_ERRNO_BASE] = "function bytes differ from what the patch expects",
+	[HP_E_SYMBOL - HP_ERRNO_BASE] = "unresolvable symbol",
+	[HP_E_RELOC - HP_ERRNO_BASE] = "unsupported relocation",
+	[HP_E_BUSY - HP_ERRNO_BASE] = "a thread stayed inside an affected function",
+	[HP_E_APPLIED - HP_ERRNO_BASE] = "patch already applied",
+	[HP_E_NOTAPPLIED - HP_ERRNO_BASE] = "patch not applied",
+	[HP_E_TRACED - HP_ERRNO_BASE] = "process is traced by another program",
+	[HP_E_STOPPED - HP_ERRNO_BASE] = "process is stopped",
+	[HP_E_EXITED - HP_ERRNO_BASE] = "process exited",
+	[HP_E_NOSPACE - HP_ERRNO_BASE] = "no address space near the target",
+	[HP_E_TOOSMALL - HP_ERRNO_BASE] = "function too small to redirect",
+	[HP_E_STATE - HP_ERRNO_BASE] = "corrupt in-process patch state",
+	[HP_E_UNSIGNED - HP_ERRNO_BASE] = "patch is not signed",
+	[HP_E_UNKNOWNKEY - HP_ERRNO_BASE] = "patch signed by an untrusted key",
+	[HP_E_BADSIG - HP_ERRNO_BASE] = "bad patch signature",
+	[HP_E_DOWNGRADE - HP_ERRNO_BASE] = "patch level is not higher than the applied one",
+	[HP_E_FOREIGN - HP_ERRNO_BASE] = "code modified by something other than hotpatch",
+	[HP_E_BUILD - HP_ERRNO_BASE] = "change cannot be hotpatched",
+};
+
+const char *hp_strerror(int err)
+{
+	static __thread char buf[64];
+
+	if (err < 0)
+		err = -err;
+	if (err >= HP_ERRNO_BASE && err < HP_E_MAX && hp_error_names[err - HP_ERRNO_BASE])
+		return hp_error_names[err - HP_ERRNO_BASE];
+	if (err > 0 && err < HP_ERRNO_BASE)
+		return strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error";
+	snprintf(buf, sizeof(buf), "unknown error %d", err);
+	return buf;
+}
+
+int hp_ctx_new(struct hp_ctx **ret_ctx)
+{
+	struct hp_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->log_max = HP_LOG_WARN;
+	*ret_ctx = ctx;
+	return 0;
+}
+
+void hp_ctx_free(struct hp_ctx *ctx)
+{
+	free(ctx);
+}
+
+void hp_ctx_set_log(struct hp_ctx *ctx, hp_log_fn fn, void *userdata, enum hp_log_level max_level)
+{
+	ctx->log_fn = fn;
+	ctx->log_ud = userdata;
+	ctx->log_max = max_level;
+}
+
+const char *hp_ctx_errmsg(const struct hp_ctx *ctx)
+{
+	return ctx->errmsg;
+}
+
+void hp_logv(struct hp_ctx *ctx, enum hp_log_level lvl, const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	if (!ctx || !ctx->log_fn || lvl > ctx->log_max)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	ctx->log_fn(ctx->log_ud, lvl, buf);
+}
+
+void hp_log(struct hp_ctx *ctx, enum hp_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hp_logv(ctx, lvl, fmt, ap);
+	va_end(ap);
+}
+
+int hp_err(struct hp_ctx *ctx, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ctx)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(ctx->errmsg, sizeof(ctx->errmsg), fmt, ap);
+	va_end(ap);
+	hp_log(ctx, HP_LOG_DEBUG, "error: %s", ctx->errmsg);
+	return code;
+}
+
+int hp_err_prefix(struct hp_ctx *ctx, int code, const char *fmt, ...)
+{
+	char prefix[256], old[sizeof(ctx->errmsg)];
+	va_list ap;
+
+	if (!ctx)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, ctx->errmsg, sizeof(old));
+	if (!old[0])
+		snprintf(old, sizeof(old), "%s", hp_strerror(code));
+	snprintf(ctx->errmsg, sizeof(ctx->errmsg), "%s%s", prefix, old);
+	return code;
+}
+
+char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		buf[2 * i] = digits[bytes[i] >> 4];
+		buf[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	buf[2 * len] = 0;
+	return buf;
+}
