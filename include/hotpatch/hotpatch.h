@@ -187,7 +187,14 @@ struct hp_apply_opts {
 	struct hp_cache *cache;		/* shared per-file work; NULL: a cache for this call only */
 };
 
+/*
+ * Filled by hp_apply() and hp_revert(), only on success.  The caller sets
+ * sz = sizeof(struct hp_apply_result) (-EINVAL otherwise); the library
+ * writes at most sz bytes and sets sz to the number it wrote, so a program
+ * built against this header keeps working with a library whose result grew.
+ */
 struct hp_apply_result {
+	size_t sz;
 	unsigned attempts;		/* stop-the-world attempts (1 + busy retries) */
 	unsigned nthreads;		/* threads stopped in the successful attempt */
 	unsigned stepped;		/* threads single-stepped out of an affected function */

@@ -193,20 +193,21 @@ void hp_assess_caller(struct hp_assess *a)
 /* Why: a test root disables the live probes, which would measure this machine, not the fixture. */
 int hp_assess_new(struct hp_ctx *ctx, const struct hp_assess_opts *opts, struct hp_assess **ret_assess)
 {
+	struct hp_assess_opts o;
 	struct hp_assess *a;
-	const char *root = NULL;
+	const char *root;
+	int r;
 
-	if (opts && opts->sz < offsetof(struct hp_assess_opts, root) + sizeof(opts->root))
-		return hp_err(ctx, -EINVAL, "assess: options struct too small (%zu bytes)", opts->sz);
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r < 0)
+		return r;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	a->ctx = ctx;
 	a->root_fd = -1;
-	if (opts) {
-		a->flags = opts->flags;
-		root = opts->root;
-	}
+	a->flags = o.flags;
+	root = o.root;
 	if (root && *root) {
 		a->root = strdup(root);
 		if (!a->root) {
@@ -217,8 +218,7 @@ int hp_assess_new(struct hp_ctx *ctx, const struct hp_assess_opts *opts, struct 
 	}
 	a->root_fd = open(a->root ? a->root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (a->root_fd < 0) {
-		int r = -errno;
-
+		r = -errno;
 		hp_err(ctx, r, "assess: cannot open root '%s': %s", a->root ? a->root : "/", hp_strerror(r));
 		hp_assess_free(a);
 		return r;

@@ -652,10 +652,28 @@ static int no_target(struct op *op, const struct hp_manifest *m)
 		      want);
 }
 
+/*
+ * Why: the public entry checks the caller's structs once (options of any
+ * header version, a versioned result) and keeps the header's promise that
+ * the result is written only on success; hp_apply_checked fills it on
+ * failure too, for the host sweep's per-process report (engine.h).
+ */
 int hp_apply(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
 	     struct hp_apply_result *ret_result)
 {
-	return hp_apply_checked(ctx, pid, patch, opts, false, NULL, ret_result);
+	struct hp_apply_opts o;
+	struct hp_apply_result res = { .sz = sizeof(res) };
+	int r;
+
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r >= 0 && ret_result)
+		r = hp_result_check(ctx, ret_result, "struct hp_apply_result");
+	if (r < 0)
+		return r;
+	r = hp_apply_checked(ctx, pid, patch, &o, false, NULL, &res);
+	if (r >= 0 && ret_result)
+		hp_result_copy(ret_result, &res, sizeof(res));
+	return r;
 }
 
 int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
@@ -994,10 +1012,23 @@ static int revert_commit(struct op *op, void *arg)
 	return r;
 }
 
+/* Why: as hp_apply: options checked once, the result written only on success. */
 int hp_revert(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
 	      struct hp_apply_result *ret_result)
 {
-	return hp_revert_opened(ctx, pid, patch_id, opts, NULL, ret_result);
+	struct hp_apply_opts o;
+	struct hp_apply_result res = { .sz = sizeof(res) };
+	int r;
+
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r >= 0 && ret_result)
+		r = hp_result_check(ctx, ret_result, "struct hp_apply_result");
+	if (r < 0)
+		return r;
+	r = hp_revert_opened(ctx, pid, patch_id, &o, NULL, &res);
+	if (r >= 0 && ret_result)
+		hp_result_copy(ret_result, &res, sizeof(res));
+	return r;
 }
 
 int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,

@@ -218,8 +218,10 @@ static int record(struct sweep *s, struct task *t, enum hp_host_outcome outcome,
 		p->outcome = outcome;
 		p->err = err;
 		hp_strlcpy(p->message, msg ? msg : "", sizeof(p->message));
-		if (res)
+		if (res) {
 			p->result = *res;
+			p->result.sz = sizeof(p->result);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return idx;
@@ -868,9 +870,9 @@ int hp_host_apply(struct hp_ctx *ctx, const struct hp_patch *patch, const struct
 	int r;
 
 	memset(&s, 0, sizeof(s));
-	s.o.sz = sizeof(s.o);
-	if (opts)
-		memcpy(&s.o, opts, opts->sz < sizeof(s.o) ? opts->sz : sizeof(s.o));
+	r = HP_OPTS_COPY(ctx, &s.o, opts);
+	if (r < 0)
+		return r;
 	ctx->errmsg[0] = 0;
 	if (hp_patch_is_signed(patch, NULL) || !(s.o.flags & HP_APPLY_ALLOW_UNSIGNED)) {
 		r = hp_patch_verify(ctx, patch, s.o.trust_dir, NULL);
@@ -892,11 +894,12 @@ int hp_host_revert(struct hp_ctx *ctx, const char *patch_id, const struct hp_hos
 		   struct hp_host_result **ret_result)
 {
 	struct sweep s;
+	int r;
 
 	memset(&s, 0, sizeof(s));
-	s.o.sz = sizeof(s.o);
-	if (opts)
-		memcpy(&s.o, opts, opts->sz < sizeof(s.o) ? opts->sz : sizeof(s.o));
+	r = HP_OPTS_COPY(ctx, &s.o, opts);
+	if (r < 0)
+		return r;
 	ctx->errmsg[0] = 0;
 	if (!hp_valid_id(patch_id))
 		return hp_err(ctx, -EINVAL, "'%s' is not a valid patch id", patch_id);
