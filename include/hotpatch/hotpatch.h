@@ -227,8 +227,14 @@ enum hp_patch_state {
 	HP_STATE_REVERTING,		/* patcher died during revert */
 };
 
+/*
+ * Text in result structs: identifiers bounded by the format (patch ids,
+ * HP_ID_MAX; signer key ids, 64 hex digits; comm, the kernel's 16 bytes) are
+ * char arrays; paths, symbol names and messages are const char * owned by
+ * the result (freed by its *_free()), never NULL ("" when empty).
+ */
 struct hp_status_func {
-	char name[128];
+	const char *name;		/* symbol name in the target */
 	uint64_t addr;			/* runtime address of the function */
 	uint64_t new_addr;		/* runtime address of the new body */
 	enum hp_func_state state;
@@ -241,7 +247,7 @@ struct hp_status_patch {
 	bool consistent;		/* every function agrees with the state */
 	uint8_t build_id[HP_BUILD_ID_MAX];
 	size_t build_id_len;
-	char target[256];		/* target path as mapped */
+	const char *target;		/* target path as mapped */
 	char signer[65];		/* hex key id or "" */
 	int64_t applied_time;		/* seconds since the epoch */
 	uint64_t region;		/* address of the patch mapping */
@@ -290,11 +296,11 @@ struct hp_host_proc {
 	char comm[64];
 	enum hp_host_outcome outcome;
 	int err;			/* the failure (-errno or -HP_E_*), 0 if none */
-	char message[512];		/* why: failure, restart required, nothing to do; else "" */
+	const char *message;		/* why: failure, restart required, nothing to do; else "" */
 	unsigned busy_retries;		/* times it went to the retry queue because it was busy */
 	bool other_mntns;		/* lives in another mount namespace (a container) */
 	pid_t inherited_from;		/* patched by fork: the process the patch was applied to */
-	char target[256];		/* target file as the process maps it, "" if unknown */
+	const char *target;		/* target file as the process maps it, "" if unknown */
 	uint8_t build_id[HP_BUILD_ID_MAX];	/* build of the target it runs */
 	size_t build_id_len;
 	struct hp_apply_result result;	/* of the last attempt */

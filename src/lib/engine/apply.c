@@ -1172,12 +1172,18 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 
 		if (rec->hdr.state == HP_STATE_SUPERSEDED)
 			continue;	/* a replaced level waiting to be unmapped */
+		st->npatches++;	/* counted now: hp_status_free releases a half-filled entry */
+		p->target = strdup(rec->hdr.target_path);
+		if (!p->target) {
+			hp_status_free(st);
+			r = -ENOMEM;
+			goto out;
+		}
 		hp_strlcpy(p->id, rec->hdr.patch_id, sizeof(p->id));
 		p->level = rec->hdr.level;
 		p->state = (enum hp_patch_state)rec->hdr.state;
 		memcpy(p->build_id, rec->hdr.build_id, rec->hdr.build_id_len);
 		p->build_id_len = rec->hdr.build_id_len;
-		hp_strlcpy(p->target, rec->hdr.target_path, sizeof(p->target));
 		hp_strlcpy(p->signer, rec->hdr.signer, sizeof(p->signer));
 		p->applied_time = rec->hdr.applied_time;
 		p->region = rec->hdr.self;
@@ -1192,7 +1198,13 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 		for (k = 0; k < rec->hdr.nfuncs; k++) {
 			struct hp_status_func *f = &p->funcs[k];
 
-			hp_strlcpy(f->name, rec->funcs[k].name, sizeof(f->name));
+			f->name = strdup(rec->funcs[k].name);
+			if (!f->name) {
+				hp_status_free(st);
+				r = -ENOMEM;
+				goto out;
+			}
+			p->nfuncs = k + 1;
 			f->addr = rec->funcs[k].func_addr;
 			f->new_addr = rec->funcs[k].new_addr;
 			if (hp_srec_func_state(memfd, &rec->funcs[k], &f->state) < 0)
@@ -1200,10 +1212,8 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 			all_patched &= f->state == HP_FUNC_PATCHED;
 			all_orig &= f->state == HP_FUNC_ORIGINAL;
 		}
-		p->nfuncs = rec->hdr.nfuncs;
 		p->consistent = (p->state == HP_STATE_ACTIVE && all_patched) ||
 				(p->state == HP_STATE_PREPARED && all_orig);
-		st->npatches++;
 	}
 	*ret_status = st;
 	r = 0;
@@ -1216,12 +1226,18 @@ out:
 
 void hp_status_free(struct hp_status *st)
 {
-	size_t i;
+	size_t i, k;
 
 	if (!st)
 		return;
-	for (i = 0; i < st->npatches; i++)
-		free(st->patches[i].funcs);
+	for (i = 0; i < st->npatches; i++) {
+		struct hp_status_patch *p = &st->patches[i];
+
+		for (k = 0; k < p->nfuncs; k++)
+			free((char *)p->funcs[k].name);
+		free(p->funcs);
+		free((char *)p->target);
+	}
 	free(st->patches);
 	free(st);
 }
