@@ -367,7 +367,8 @@ char *hp_hex(const uint8_t *bytes, size_t len, char *buf);
 /*
  * `hotpatch assess` (docs/assess.md).  Every check reads the system and
  * says ok, not ok or unknown, with the reason and, for anything but ok, a
- * remedy.  Nothing is guessed: what cannot be read is unknown.
+ * remedy.  Nothing is guessed: what cannot be read is unknown.  Text fields
+ * (const char *) are owned by the result, freed by its *_free(), never NULL.
  */
 
 enum hp_check_result {
@@ -385,15 +386,13 @@ enum hp_verdict {
 	HP_VERDICT_NOT_ELIGIBLE,	/* a check failed; see its reason and remedy */
 };
 
-#define HP_ASSESS_TEXT 320
-
 struct hp_assess_check {
 	const char *name;		/* stable id ("ptrace_scope"), a static string */
 	enum hp_check_result result;
 	bool advisory;			/* the result does not change the verdict */
-	char value[HP_ASSESS_TEXT];	/* what was read ("1 (restricted)"), "" if nothing */
-	char reason[HP_ASSESS_TEXT];	/* why this result, naming the source */
-	char remedy[HP_ASSESS_TEXT];	/* what to do when not ok / unknown, else "" */
+	const char *value;		/* what was read ("1 (restricted)"), "" if nothing */
+	const char *reason;		/* why this result, naming the source */
+	const char *remedy;		/* what to do when not ok / unknown, else "" */
 };
 
 struct hp_assess_host {
@@ -406,7 +405,7 @@ struct hp_assess_host {
 
 /* A mapped file that was replaced or deleted on disk since the process mapped it. */
 struct hp_assess_stale {
-	char path[512];
+	const char *path;
 	bool deleted;			/* nothing at path any more */
 	uint8_t build_id[HP_BUILD_ID_MAX];	/* the build the process runs */
 	size_t build_id_len;
@@ -420,7 +419,7 @@ struct hp_assess_target {
 	char patch_id[HP_ID_MAX + 1];
 	unsigned level;
 	enum hp_verdict verdict;
-	char path[512];			/* the mapped target file, "" when not mapped */
+	const char *path;		/* the mapped target file, "" when not mapped */
 	uint8_t build_id[HP_BUILD_ID_MAX];	/* running build of the target */
 	size_t build_id_len;
 	uint8_t disk_build_id[HP_BUILD_ID_MAX];	/* the file at path now */
@@ -438,8 +437,8 @@ struct hp_assess_applied {
 struct hp_assess_proc {
 	pid_t pid;
 	char comm[64];
-	char exe[512];			/* "" when unreadable */
-	char unit[256];			/* owning systemd unit, "" if none */
+	const char *exe;		/* "" when unreadable */
+	const char *unit;		/* owning systemd unit, "" if none */
 	enum hp_verdict verdict;
 	struct hp_assess_check *checks;
 	size_t nchecks;
