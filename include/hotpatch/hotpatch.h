@@ -17,7 +17,13 @@
  *    64 KiB stack) that reaps threads an exec killed while the attach waits;
  *    it lives until the process exits.
  *  - Output parameters are named ret_* and are written only on success.
+ *  - Options structs start with size_t sz = sizeof(the struct) (HP_OPTS());
+ *    NULL options mean the defaults.  A struct from an older header is
+ *    zero-extended; a newer one with fields this library does not know set
+ *    is refused (-EINVAL).
  *  - Every *_free() accepts NULL.
+ *  - The functions declared here are the library's whole ABI (libhotpatch.so
+ *    exports nothing else); build against it with pkg-config libhotpatch.
  */
 #ifndef HOTPATCH_HOTPATCH_H
 #define HOTPATCH_HOTPATCH_H
@@ -30,6 +36,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * Declare an options struct with sz set and the named fields given, the
+ * rest zero (the defaults):  HP_OPTS(hp_apply_opts, o, .timeout_ms = 5000);
+ */
+#define HP_OPTS(type, name, ...) struct type name = { .sz = sizeof(struct type), __VA_ARGS__ }
 
 #define HP_ERRNO_BASE 4000
 
