@@ -319,7 +319,7 @@ static int store_copy(const char *src, const char *suffix, char *ret_path, size_
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = -1;
 	uint8_t sha[32];
-	size_t len, i;
+	size_t len;
 	int r;
 
 	if (!store)
@@ -337,8 +337,7 @@ static int store_copy(const char *src, const char *suffix, char *ret_path, size_
 		return r;
 	if (ret_sha) {
 		hp_sha256(buf, len, sha);
-		for (i = 0; i < 32; i++)
-			sprintf(ret_sha + 2 * i, "%02x", sha[i]);
+		hp_hex(sha, sizeof(sha), ret_sha);
 	}
 	return 0;
 }
@@ -348,14 +347,13 @@ static int file_sha(const char *path, char out[65])
 {
 	_cleanup_free_ char *buf = NULL;
 	uint8_t sha[32];
-	size_t len, i;
+	size_t len;
 	int r = hp_read_file(path, MAX_COPY, &buf, &len);
 
 	if (r < 0)
 		return r;
 	hp_sha256(buf, len, sha);
-	for (i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", sha[i]);
+	hp_hex(sha, sizeof(sha), out);
 	return 0;
 }
 

@@ -1294,12 +1294,9 @@ static int archive_members(struct drv *d, const char *path, struct shaset *set)
 		if (h && h->ar_name && h->ar_name[0] != '/' && raw && sz) {
 			uint8_t sha[32];
 			char hex[65];
-			size_t i;
 
 			hp_sha256(raw, sz, sha);
-			for (i = 0; i < 32; i++)
-				sprintf(hex + 2 * i, "%02x", sha[i]);
-			r = shaset_add(set, hex);
+			r = shaset_add(set, hp_hex(sha, sizeof(sha), hex));
 		}
 		cmd = elf_next(m);
 		elf_end(m);

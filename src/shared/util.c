@@ -249,3 +249,17 @@ void hp_sha256(const void *buf, size_t len, uint8_t out[32])
 
 	EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL);
 }
+
+/* Why: the one hex encoder (build-ids, hashes, key ids); hp_unhex is its inverse.  Public in hotpatch.h. */
+char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		buf[2 * i] = digits[bytes[i] >> 4];
+		buf[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	buf[2 * len] = 0;
+	return buf;
+}

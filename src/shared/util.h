@@ -23,6 +23,8 @@ int hp_write_all(int fd, const void *buf, size_t len);
 int hp_pread_all(int fd, void *buf, size_t len, uint64_t off);
 int hp_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
+/* Lowercase hex of len bytes into buf (2*len+1 bytes); returns buf.  Also declared in hotpatch.h (public). */
+char *hp_hex(const uint8_t *bytes, size_t len, char *buf);
 /* Parse hex into bytes; returns number of bytes or -EINVAL. */
 int hp_unhex(const char *hex, uint8_t *out, size_t max);
 

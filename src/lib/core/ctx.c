@@ -169,16 +169,3 @@ void hp_result_copy(void *ret, const void *res, size_t res_sz)
 	memcpy((uint8_t *)ret + sizeof(size_t), (const uint8_t *)res + sizeof(size_t), sz - sizeof(size_t));
 	memcpy(ret, &sz, sizeof(sz));
 }
-
-char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		buf[2 * i] = digits[bytes[i] >> 4];
-		buf[2 * i + 1] = digits[bytes[i] & 15];
-	}
-	buf[2 * len] = 0;
-	return buf;
-}
