@@ -239,6 +239,11 @@ enum hp_patch_state {
 	HP_STATE_REVERTING,		/* patcher died during revert */
 };
 
+/* "prepared", "committing", "active", "reverting"; "unknown" for any other value. */
+const char *hp_patch_state_name(enum hp_patch_state state);
+/* "patched", "original", "foreign"; "unknown" for any other value. */
+const char *hp_func_state_name(enum hp_func_state state);
+
 /*
  * Text in result structs: identifiers bounded by the format (patch ids,
  * HP_ID_MAX; signer key ids, 64 hex digits; comm, the kernel's 16 bytes) are

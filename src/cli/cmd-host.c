@@ -286,7 +286,7 @@ int cli_host_status(struct cli *cli)
 			const struct hp_status_patch *sp = &p->status->patches[k];
 
 			printf("pid %d (%s)%s: %s level %u %s%s", p->pid, p->comm, p->other_mntns ? " [container]" : "",
-			       sp->id, sp->level, out_state_name(sp->state), sp->consistent ? "" : " INCONSISTENT");
+			       sp->id, sp->level, hp_patch_state_name(sp->state), sp->consistent ? "" : " INCONSISTENT");
 			if (sp->applier_pid && sp->applier_pid != p->pid)
 				printf(", inherited by fork from pid %d", sp->applier_pid);
 			printf("; %s\n", sp->target);

@@ -100,7 +100,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 		if (gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		printf("\n  %s  level %u  %s%s\n", p->id, p->level, out_state_name(p->state),
+		printf("\n  %s  level %u  %s%s\n", p->id, p->level, hp_patch_state_name(p->state),
 		       p->consistent ? "" : "  INCONSISTENT");
 		printf("    target   %s\n", p->target);
 		printf("    build-id %s\n", hp_hex(p->build_id, p->build_id_len, hex));
@@ -109,7 +109,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("    memory   %#" PRIx64 " (%" PRIu64 " KiB)\n", p->region, p->region_size >> 10);
 		for (k = 0; k < p->nfuncs; k++)
 			printf("    %-28s %#" PRIx64 " -> %#" PRIx64 "  %s\n", p->funcs[k].name, p->funcs[k].addr,
-			       p->funcs[k].new_addr, out_func_state_name(p->funcs[k].state));
+			       p->funcs[k].new_addr, hp_func_state_name(p->funcs[k].state));
 	}
 	hp_status_free(st);
 	return HP_EXIT_OK;

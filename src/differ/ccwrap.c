@@ -59,19 +59,9 @@ static void put(struct line *l, const char *s, size_t n)
 {
 	if (l->oom)
 		return;
-	if (l->n + n + 1 > l->cap) {
-		size_t cap = l->cap ? l->cap : 1024;
-		char *np;
-
-		while (cap < l->n + n + 1)
-			cap *= 2;
-		np = realloc(l->p, cap);
-		if (!np) {
-			l->oom = true;
-			return;
-		}
-		l->p = np;
-		l->cap = cap;
+	if (HP_GROW(l->p, l->cap, l->n + n + 1) < 0) {
+		l->oom = true;
+		return;
 	}
 	memcpy(l->p + l->n, s, n);
 	l->n += n;

@@ -263,3 +263,30 @@ char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
 	buf[2 * len] = 0;
 	return buf;
 }
+
+/*
+ * Why: one growth rule for every array built one element at a time, with
+ * the overflow checks written once instead of at each of the loops it
+ * replaced.
+ */
+int hp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	if (elem && ncap > SIZE_MAX / elem)
+		return -ENOMEM;
+	np = realloc(*p, ncap * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}

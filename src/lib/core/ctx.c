@@ -122,6 +122,36 @@ int hp_err_prefix(struct hp_ctx *ctx, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Why: the CLI, the assessment and the agent name record states the same way. */
+const char *hp_patch_state_name(enum hp_patch_state state)
+{
+	switch (state) {
+	case HP_STATE_PREPARED:
+		return "prepared";
+	case HP_STATE_COMMITTING:
+		return "committing";
+	case HP_STATE_ACTIVE:
+		return "active";
+	case HP_STATE_REVERTING:
+		return "reverting";
+	}
+	return "unknown";
+}
+
+/* Why: as hp_patch_state_name, for one function's entry. */
+const char *hp_func_state_name(enum hp_func_state state)
+{
+	switch (state) {
+	case HP_FUNC_PATCHED:
+		return "patched";
+	case HP_FUNC_ORIGINAL:
+		return "original";
+	case HP_FUNC_FOREIGN:
+		return "foreign";
+	}
+	return "unknown";
+}
+
 /* Why: one place decides what an options struct of another header version means (internal.h). */
 int hp_opts_copy(struct hp_ctx *ctx, void *dst, size_t dst_sz, const void *opts, const char *what)
 {

@@ -142,16 +142,9 @@ static int list_pids(pid_t **ret_pids, size_t *ret_n)
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || hp_parse_pid(de->d_name, &pid) < 0 || pid == self)
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 512;
-			pid_t *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = ncap;
+		if (HP_GROW(v, cap, n + 1) < 0) {
+			free(v);
+			return -ENOMEM;
 		}
 		v[n++] = pid;
 	}
@@ -230,16 +223,9 @@ static int add_proc_locked(struct sweep *s, struct task *t)
 
 	if (t->proc >= 0)
 		return t->proc;
-	if (s->nprocs == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		struct hp_host_proc *nv = realloc(s->procs, ncap * sizeof(*nv));
-
-		if (!nv) {
-			s->fatal = -ENOMEM;
-			return -ENOMEM;
-		}
-		s->procs = nv;
-		s->cap = ncap;
+	if (HP_GROW(s->procs, s->cap, s->nprocs + 1) < 0) {
+		s->fatal = -ENOMEM;
+		return -ENOMEM;
 	}
 	p = &s->procs[s->nprocs];
 	memset(p, 0, sizeof(*p));
