@@ -5,7 +5,7 @@
  * runs, and whether the process can provide what new code imports.
  *
  * Local names repeat across translation units (two "static int helper"),
- * and even file names repeat (lib/util.c and src/util.c both give an
+ * and even file names repeat (lib/util.c and app/util.c both give an
  * STT_FILE "util.c").  So each unit is first placed in one STT_FILE group
  * of the target by evidence: the group whose local functions have this
  * unit's names *and* bytes.  Symbols are then looked up in that group, and

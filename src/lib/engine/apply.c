@@ -2,7 +2,7 @@
 /*
  * Applying and reverting patches in a running process.
  *
- * The order of work follows DESIGN principle 1: everything that can happen
+ * The order of work keeps the pause short: everything that can happen
  * while the target runs does — reading its ELF and symbols, checking the
  * bytes of every replaced function, choosing an address, linking the
  * payload, mapping it (one thread briefly borrowed for a few syscalls) and
