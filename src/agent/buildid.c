@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* GNU build-ids of the files processes map (see buildid.h). */
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -224,6 +225,60 @@ int buildid_process_maps(struct buildid_cache *c, pid_t pid, struct buildid_map 
 		}
 	}
 	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
+}
+
+void buildid_list_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Why from processes and not the disk: a patch matters only for a build something runs (or will run again: the repository client is asked again on every sync). */
+int buildid_host(struct buildid_cache *c, char ***ret, size_t *ret_n)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0, i, k;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct buildid_map *m = NULL;
+		size_t nm = 0;
+		pid_t pid;
+
+		if (hp_parse_pid(de->d_name, &pid) < 0 || pid == getpid())
+			continue;
+		if (buildid_process_maps(c, pid, &m, &nm) < 0)
+			continue;
+		for (i = 0; i < nm; i++) {
+			bool seen = false;
+
+			if (!m[i].build_id[0])
+				continue;
+			for (k = 0; k < n && !seen; k++)
+				seen = !strcmp(v[k], m[i].build_id);
+			if (!seen) {
+				char **nv = realloc(v, (n + 1) * sizeof(*nv));
+
+				if (!nv || !(nv[n] = strdup(m[i].build_id))) {
+					free(m);
+					buildid_list_free(nv ? nv : v, n);
+					return -ENOMEM;
+				}
+				v = nv;
+				n++;
+			}
+		}
+		free(m);
+	}
+	*ret = v;
 	*ret_n = n;
 	return 0;
 }

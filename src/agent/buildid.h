@@ -39,4 +39,9 @@ struct buildid_map {
  */
 int buildid_process_maps(struct buildid_cache *c, pid_t pid, struct buildid_map **ret, size_t *ret_n);
 
+
+
+/* Distinct build-ids of every file mapped executable by a process on the host (strings; free with buildid_list_free). */
+int buildid_host(struct buildid_cache *c, char ***ret, size_t *ret_n);
+void buildid_list_free(char **v, size_t n);
 #endif

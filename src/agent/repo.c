@@ -21,11 +21,6 @@
 #include "shared/cleanup.h"
 #include "shared/util.h"
 
-static int mkdir_one(const char *p)
-{
-	return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* A repository accepts only signed patches: an unsigned one would be refused by every agent anyway. */
 int repo_add(struct hp_ctx *ctx, const char *dir, const char *file, const struct store_meta *meta,
 	     char ret_id[HP_ID_MAX + 1])
@@ -58,7 +53,7 @@ int repo_add(struct hp_ctx *ctx, const char *dir, const char *file, const struct
 		return -ENOMEM;
 	}
 	hp_patch_free(p);
-	if ((r = mkdir_one(dir)) < 0 || (r = mkdir_one(pdir)) < 0)
+	if ((r = store_mkdir_p(pdir, 0755)) < 0)
 		return r;
 	r = store_write_atomic(path, buf, len, 0644);
 	if (r < 0)
@@ -395,15 +390,14 @@ static int fetch_patch(struct hp_ctx *ctx, const struct repo_sync_opts *o, json_
 
 int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sync_result *ret)
 {
-	char p_index[4200], p_sig[4200], p_serial[4200], p_etag[4200], sigurl[4200], etag[256] = "", key[65];
-	_cleanup_free_ char *cached = NULL, *cached_sig = NULL, *serial_text = NULL, *old_etag = NULL;
+	char p_index[4200], p_sig[4200], p_serial[4200], p_etag[4200], p_lm[4200], sigurl[4200], etag[256] = "", key[65];
+	_cleanup_free_ char *cached = NULL, *cached_sig = NULL, *serial_text = NULL, *old_etag = NULL, *lm = NULL;
 	struct body ib = { 0 }, sb = { 0 };
 	struct repo_sync_result res = { 0 };
 	unsigned long long last = 0, serial;
 	size_t clen = 0, slen = 0, i;
 	json_t *j = NULL, *arr;
 	time_t mtime = 0, until = 0, since = 0;
-	struct stat st;
 	long code = 0;
 	int r;
 
@@ -411,6 +405,7 @@ int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sy
 	    state_path(p_sig, sizeof(p_sig), o->state_dir, "index.json.sig") < 0 ||
 	    state_path(p_serial, sizeof(p_serial), o->state_dir, "serial") < 0 ||
 	    state_path(p_etag, sizeof(p_etag), o->state_dir, "etag") < 0 ||
+	    state_path(p_lm, sizeof(p_lm), o->state_dir, "last-modified") < 0 ||
 	    snprintf(sigurl, sizeof(sigurl), "%s.sig", o->url) >= (int)sizeof(sigurl))
 		return -ENAMETOOLONG;
 	{
@@ -424,8 +419,9 @@ int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sy
 		last = strtoull(serial_text, NULL, 10);
 	if (hp_read_file(p_etag, 255, &old_etag, NULL) == 0)
 		hp_strlcpy(etag, old_etag, sizeof(etag));
-	if (hp_read_file(p_index, REPO_INDEX_MAX, &cached, &clen) == 0 && stat(p_index, &st) == 0)
-		since = st.st_mtime;
+	/* The server's own Last-Modified of the accepted index, never our clock. */
+	if (hp_read_file(p_index, REPO_INDEX_MAX, &cached, &clen) == 0 && hp_read_file(p_lm, 64, &lm, NULL) == 0)
+		since = (time_t)strtoll(lm, NULL, 10);
 
 	r = fetch(o->url, REPO_INDEX_MAX, cached ? etag : NULL, cached ? since : 0, &ib, &code, etag, &mtime);
 	if (r < 0)
@@ -494,6 +490,8 @@ int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sy
 		store_write_atomic(p_index, ib.buf, ib.len, 0600);
 		store_write_atomic(p_sig, sb.buf, sb.len, 0600);
 		store_write_atomic(p_etag, etag, strlen(etag), 0600);
+		snprintf(text, sizeof(text), "%lld\n", (long long)mtime);
+		store_write_atomic(p_lm, text, strlen(text), 0600);
 		snprintf(text, sizeof(text), "%llu\n", serial);
 		store_write_atomic(p_serial, text, strlen(text), 0600);
 		alog(LOG_INFO, "repository: accepted index %s serial %llu signed by %s", o->url, serial, key);

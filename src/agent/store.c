@@ -67,7 +67,7 @@ int store_write_atomic(const char *path, const void *buf, size_t len, unsigned m
 	return r;
 }
 
-static int mkdir_p(const char *dir, unsigned mode)
+int store_mkdir_p(const char *dir, unsigned mode)
 {
 	char p[4096];
 	size_t i;
@@ -146,7 +146,7 @@ int store_install_buf(struct hp_ctx *ctx, const char *dir, const void *buf, size
 		r = -ENOMEM;
 		goto out;
 	}
-	r = mkdir_p(pdir, 0755);
+	r = store_mkdir_p(pdir, 0755);
 	if (r < 0)
 		goto out;
 	hp_strlcpy(ret_id, man->id, HP_ID_MAX + 1);

@@ -68,6 +68,9 @@ void store_format_time(time_t t, char buf[32]);
 /* JSON of one entry (id, level, target, build_id, classification, cves, package, version, ...). */
 json_t *store_entry_json(const struct store_entry *e);
 
+/* mkdir -p. */
+int store_mkdir_p(const char *dir, unsigned mode);
+
 /* Write buf to path atomically (temp file, fsync, rename) with mode. */
 int store_write_atomic(const char *path, const void *buf, size_t len, unsigned mode);
 
