@@ -52,6 +52,9 @@ struct agent_watch {
 	pid_t pid;
 	uint64_t start_ns, next_ns, until_ns;
 	unsigned polls;
+	int last_err;			/* last apply failure, reported when the watch ends */
+	char last_id[HP_ID_MAX + 1];
+	char last_msg[256];
 };
 
 struct agent_event {

@@ -163,6 +163,7 @@ static void mark_applied(struct agent *a)
 }
 
 static void fanotify_mark_targets(struct agent *a);
+static void mark_path(const char *path, const char *build_id);
 
 int agent_reload(struct agent *a)
 {
@@ -278,7 +279,11 @@ static void sweep(struct agent *a, size_t idx)
 		struct hp_host_proc *hp = &res->procs[i];
 
 		switch (hp->outcome) {
+		case HP_HOST_ALREADY:
+			mark_path(hp->target, e->build_id);
+			break;
 		case HP_HOST_PATCHED:
+			mark_path(hp->target, e->build_id);
 			a->applied_total++;
 			add_baking(a, hp->pid, e->id, hp->comm);
 			alog_kv(LOG_INFO, e->id, hp->pid, "applied %s (level %u) to pid %d (%s)", e->id, e->man->level,
@@ -288,8 +293,10 @@ static void sweep(struct agent *a, size_t idx)
 		case HP_HOST_RESTART:
 			add_restart(a, hp->pid, hp->comm, hp->message);
 			break;
-		case HP_HOST_FAILED:
 		case HP_HOST_UNKNOWN:
+			alog_kv(LOG_DEBUG, e->id, hp->pid, "pid %d (%s): %s", (int)hp->pid, hp->comm, hp->message);
+			break;
+		case HP_HOST_FAILED:
 			a->failed_total++;
 			alog_kv(LOG_WARNING, e->id, hp->pid, "apply %s to pid %d (%s) failed: %s", e->id, (int)hp->pid,
 				hp->comm, hp->message);
@@ -301,8 +308,8 @@ static void sweep(struct agent *a, size_t idx)
 	}
 	if (res->npatched || res->nalready)
 		hp_strlcpy(p->state, "applied", sizeof(p->state));
-	alog_kv(LOG_INFO, e->id, 0, "sweep %s: %zu patched, %zu already, %zu restart-required, %zu failed of %zu scanned",
-		e->id, res->npatched, res->nalready, res->nrestart, res->nfailed + res->nunknown, res->nscanned);
+	alog_kv(LOG_INFO, e->id, 0, "sweep %s: %zu patched, %zu already, %zu restart-required, %zu failed, %zu unreadable of %zu scanned",
+		e->id, res->npatched, res->nalready, res->nrestart, res->nfailed, res->nunknown, res->nscanned);
 	hp_host_result_free(res);
 }
 
@@ -360,6 +367,7 @@ static void watch_add(struct agent *a, pid_t pid)
 	w->start_ns = w->next_ns = now;
 	w->until_ns = now + (uint64_t)a->cfg.watch_ms * 1000000ull;
 	w->polls = 0;
+	w->last_err = 0;
 }
 
 void agent_on_exec(struct agent *a, pid_t pid)
@@ -432,6 +440,7 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 			;
 		if (i == nm)
 			continue;
+		mark_path(m[i].path, e->build_id);
 		if (a->cfg.trust_dir[0])
 			o.trust_dir = a->cfg.trust_dir;
 		r = hp_apply(a->ctx, w->pid, e->patch, &o, &res);
@@ -448,10 +457,15 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 				e->id, e->man->level, (int)w->pid, comm, s * 1e3);
 			agent_event(a, "applied", e->id, w->pid, "new process, %.1f ms after exec", s * 1e3);
 		} else if (r != -HP_E_APPLIED && r != -HP_E_DOWNGRADE && r != -ESRCH && r != -HP_E_EXITED) {
-			a->failed_total++;
-			alog_kv(LOG_WARNING, e->id, w->pid, "apply %s to new process %d (%s) failed: %s", e->id, (int)w->pid,
-				comm, hp_ctx_errmsg(a->ctx));
-			agent_event(a, "apply-failed", e->id, w->pid, "%s", hp_ctx_errmsg(a->ctx));
+			/*
+			 * Maybe too early (the dynamic loader has not mapped a library the
+			 * patch imports from yet): try again at the next poll, report only
+			 * when the watch ends.
+			 */
+			done = false;
+			w->last_err = r;
+			hp_strlcpy(w->last_id, e->id, sizeof(w->last_id));
+			snprintf(w->last_msg, sizeof(w->last_msg), "%s (%s)", hp_ctx_errmsg(a->ctx), comm);
 		}
 	}
 	free(m);
@@ -468,11 +482,17 @@ int agent_poll_watch(struct agent *a)
 
 		if (w->next_ns <= now) {
 			if (poll_one(a, w) || now >= w->until_ns) {
+				if (w->last_err && now >= w->until_ns) {
+					a->failed_total++;
+					alog_kv(LOG_WARNING, w->last_id, w->pid, "apply %s to new process %d failed: %s", w->last_id,
+						(int)w->pid, w->last_msg);
+					agent_event(a, "apply-failed", w->last_id, w->pid, "%s", w->last_msg);
+				}
 				watch_remove(a, i);
 				continue;
 			}
 			w->polls++;
-			w->next_ns = hp_now_ns() + (w->polls < 5 ? (1000000ull << w->polls) / 2 : 20000000ull);
+			w->next_ns = hp_now_ns() + (w->polls < 6 ? (1000000ull << w->polls) / 2 : 50000000ull);
 		}
 		if (!next || w->next_ns < next)
 			next = w->next_ns;
@@ -640,11 +660,21 @@ int agent_fanotify_init(struct agent *a)
 	return 0;
 }
 
-static void mark_path(const char *path)
+/* Only a file whose build-id is the patch's (a path seen in another mount namespace may name another file here). */
+static void mark_path(const char *path, const char *build_id)
 {
-	if (agent_fanotify_fd >= 0 && path[0] == '/' &&
+	char hex[BUILDID_HEX_MAX];
+	int fd;
+
+	if (agent_fanotify_fd < 0 || path[0] != '/')
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (buildid_read_fd(fd, hex) == 0 && !strcmp(hex, build_id) &&
 	    fanotify_mark(agent_fanotify_fd, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, path) == 0)
 		alog(LOG_DEBUG, "watching opens of %s", path);
+	close(fd);
 }
 
 /*
@@ -669,12 +699,9 @@ static void fanotify_mark_targets(struct agent *a)
 			if (!name || strchr(name, '/'))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, name);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			if (buildid_read_fd(fd, hex) == 0 && !strcmp(hex, a->store->e[k].build_id))
-				mark_path(path);
-			close(fd);
+			(void)fd;
+			(void)hex;
+			mark_path(path, a->store->e[k].build_id);
 		}
 	}
 }
