@@ -175,10 +175,11 @@ int cmd_agent(struct cli *cli, int argc, char **argv)
 	if (r < 0)
 		return cli_fail(cli, r, "cannot reach hotpatchd at %s: %s", sock, strerror(-r));
 	if ((err = json_object_get(reply, "error"))) {
-		const char *m = json_string_value(err);
+		char m[512];
 
+		hp_strlcpy(m, json_string_value(err) ?: "error", sizeof(m));
 		json_decref(reply);
-		return cli_fail(cli, -EINVAL, "hotpatchd: %s", m ? m : "error");
+		return cli_fail(cli, -EINVAL, "hotpatchd: %s", m);
 	}
 	if (!strcmp(sub, "vex") && out) {
 		r = json_dump_file(reply, out, JSON_INDENT(2));
