@@ -170,6 +170,20 @@ int hp_patch_sign(struct hp_ctx *ctx, const struct hp_patch *patch, const char *
 int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *patch, const char *trust_dir,
 		    char ret_key_id[65]);
 
+/*
+ * Detached signatures of other documents (a repository index) with the same
+ * Ed25519 keys.  purpose names what is signed ("repository index"); a
+ * signature made for one purpose does not verify for another.  The
+ * signature is one text line the caller stores beside the document (caller
+ * frees).  Verify returns 0 and the signer's key id, or -HP_E_UNSIGNED (empty
+ * signature), -HP_E_FORMAT (not a signature line), -HP_E_UNKNOWNKEY,
+ * -HP_E_BADSIG, -errno.
+ */
+int hp_blob_sign(struct hp_ctx *ctx, const char *key_path, const char *purpose, const void *buf, size_t len,
+		 char **ret_sig);
+int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpose, const void *buf, size_t len,
+		   const char *sig_text, size_t sig_len, char ret_key_id[65]);
+
 /* ---- applying, reverting, status ----------------------------------------- */
 
 enum hp_apply_flags {
