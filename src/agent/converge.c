@@ -430,7 +430,7 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 	for (k = 0; k < a->store->n; k++) {
 		const struct store_entry *e = &a->store->e[k];
 		struct hp_apply_opts o = { .sz = sizeof(o), .cache = a->cache, .timeout_ms = 2000 };
-		struct hp_apply_result res;
+		struct hp_apply_result res = { .sz = sizeof(res) };
 		char comm[64];
 		int r;
 
