@@ -163,7 +163,8 @@ int hp_opts_copy(struct hp_ctx *ctx, void *dst, size_t dst_sz, const void *opts,
 	if (!opts)
 		return 0;
 	memcpy(&sz, opts, sizeof(sz));
-	if (sz < sizeof(size_t))
+	/* an uninitialised sz must not send the check below reading through memory */
+	if (sz < sizeof(size_t) || sz > HP_OPTS_MAX_SIZE)
 		return hp_err(ctx, -EINVAL, "%s: sz is %zu, not sizeof the struct", what, sz);
 	for (i = dst_sz; i < sz; i++)
 		if (src[i])
@@ -183,7 +184,7 @@ int hp_result_check(struct hp_ctx *ctx, const void *ret, const char *what)
 	if (!ret)
 		return hp_err(ctx, -EINVAL, "%s: NULL result", what);
 	memcpy(&sz, ret, sizeof(sz));
-	if (sz < sizeof(size_t))
+	if (sz < sizeof(size_t) || sz > HP_OPTS_MAX_SIZE)
 		return hp_err(ctx, -EINVAL, "%s: sz is %zu; set it to sizeof the struct", what, sz);
 	return 0;
 }
