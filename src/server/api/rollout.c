@@ -35,13 +35,13 @@ int hs_assign_host(struct hs_conn *c, const char *host_id, long long gid, json_t
 	_cleanup_res_ struct hs_res *rel = NULL;
 	int i, j, r;
 
-	r = hs_q(c, &rel, "SELECT r.id, r.current_ring, r.max_parallel_pct FROM releases r WHERE r.state = 'active'"
+	r = hs_q(c, &rel, "SELECT r.id, r.current_ring, r.max_parallel_pct FROM releases r WHERE r.state IN ('active', 'completed')"
 		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.release_id = r.id AND a.host_id = ?)", "s", host_id);
 	if (r < 0)
 		return r;
 	for (i = 0; i < rel->nrows; i++) {
 		_cleanup_res_ struct hs_res *rings = NULL;
-		long long rid = hs_get_int(rel, i, 0, 0), pct = hs_get_int(rel, i, 2, 20), size, busy, limit;
+		long long rid = hs_get_int(rel, i, 0, 0), pct = hs_get_int(rel, i, 2, 0), size, busy, limit;
 		int ring = -1, b = bucket(rid, host_id);
 
 		r = hs_q(c, &rings, "SELECT idx, group_id, percent FROM release_rings WHERE release_id = ? AND idx <= ?"
@@ -59,12 +59,9 @@ int hs_assign_host(struct hs_conn *c, const char *host_id, long long gid, json_t
 		r = hs_lock(c, rid);
 		if (r < 0)
 			return r;
-		if (gid) {
-			long long gp = hs_q_int(c, 20, "SELECT max_parallel_pct FROM groups WHERE id = ?", "i", gid);
-
-			if (gp < pct)
-				pct = gp;
-		}
+		/* the release's own limit, else the group's (20 % for hosts in no group) */
+		if (pct <= 0)
+			pct = gid ? hs_q_int(c, 20, "SELECT max_parallel_pct FROM groups WHERE id = ?", "i", gid) : 20;
 		size = hs_q_int(c, 1, "SELECT COUNT(*) FROM hosts WHERE COALESCE(group_id, 0) = ?", "i", gid);
 		busy = hs_q_int(c, 0, "SELECT COUNT(*) FROM assignments a JOIN hosts h ON h.id = a.host_id WHERE"
 				" a.release_id = ? AND a.state = 'assigned' AND COALESCE(h.group_id, 0) = ?", "ii", rid, gid);
@@ -159,6 +156,21 @@ int hs_rollout_evaluate(struct hs_server *srv, struct hs_conn *c, long long id, 
 			hs_audit_as(c, actor, "release.halt", obj, json_pack("{s:s,s:b}", "reason", reason, "revert", 1));
 		}
 		return hs_commit(c);
+	}
+	/*
+	 * A ring bakes once nothing is outstanding in it: bake_seconds after
+	 * its last assignment completed (or after it started, when none did).
+	 */
+	if (!completed) {
+		long long busy = hs_q_int(c, 0, "SELECT COUNT(*) FROM assignments WHERE release_id = ? AND ring_idx = ?"
+					  " AND state = 'assigned'", "ii", id, cur);
+		long long last = hs_q_int(c, 0, "SELECT MAX(updated_at) FROM assignments WHERE release_id = ? AND ring_idx = ?",
+					  "ii", id, cur);
+
+		if (last > started)
+			started = last;
+		if (busy > 0)
+			completed = true;	/* not yet: still rolling out */
 	}
 	if (completed || hs_now() < started + bake) {
 		hs_rollback(c);

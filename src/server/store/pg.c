@@ -66,7 +66,8 @@ static char *pg_translate(const char *sql)
 	return out;
 }
 
-static int pg_exec(void *h, const char *sql, int nparams, const char *const *params, struct hs_res **ret)
+static int pg_exec(void *h, const char *sql, int nparams, const char *const *params, const char *types,
+		   struct hs_res **ret)
 {
 	struct pg *p = h;
 	char *q = pg_translate(sql);
@@ -115,7 +116,7 @@ static int pg_lock(void *h, long long key)
 	const char *params[1] = { k };
 
 	snprintf(k, sizeof(k), "%lld", key);
-	return pg_exec(h, "SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", 1, params, NULL);
+	return pg_exec(h, "SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", 1, params, NULL, NULL);
 }
 
 const struct hs_store_ops hs_pg_ops = {

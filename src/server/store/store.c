@@ -64,7 +64,7 @@ long long hs_get_int(const struct hs_res *r, int row, int col, long long def)
 static int hs_vq(struct hs_conn *c, struct hs_res **ret, const char *sql, const char *fmt, va_list ap)
 {
 	const char *params[64];
-	char nums[64][24];
+	char nums[64][24], types[65];
 	int n = 0, r;
 
 	for (; fmt && *fmt; fmt++) {
@@ -94,9 +94,11 @@ static int hs_vq(struct hs_conn *c, struct hs_res **ret, const char *sql, const 
 		default:
 			return -EINVAL;
 		}
+		types[n] = (*fmt == 'i' || *fmt == 'I' || *fmt == 'b') ? 'i' : 's';
 		n++;
 	}
-	r = c->ops->exec(c->h, sql, n, params, ret);
+	types[n] = 0;
+	r = c->ops->exec(c->h, sql, n, params, types, ret);
 	return r;
 }
 
@@ -131,7 +133,7 @@ long long hs_q_int(struct hs_conn *c, long long def, const char *sql, const char
 
 int hs_begin(struct hs_conn *c)
 {
-	int r = c->ops->exec(c->h, c->ops->begin_sql, 0, NULL, NULL);
+	int r = c->ops->exec(c->h, c->ops->begin_sql, 0, NULL, NULL, NULL);
 
 	if (r >= 0)
 		c->in_tx = true;
@@ -140,7 +142,7 @@ int hs_begin(struct hs_conn *c)
 
 int hs_commit(struct hs_conn *c)
 {
-	int r = c->ops->exec(c->h, "COMMIT", 0, NULL, NULL);
+	int r = c->ops->exec(c->h, "COMMIT", 0, NULL, NULL, NULL);
 
 	if (r < 0)
 		hs_rollback(c);
@@ -151,7 +153,7 @@ int hs_commit(struct hs_conn *c)
 void hs_rollback(struct hs_conn *c)
 {
 	if (c->in_tx)
-		c->ops->exec(c->h, "ROLLBACK", 0, NULL, NULL);
+		c->ops->exec(c->h, "ROLLBACK", 0, NULL, NULL, NULL);
 	c->in_tx = false;
 }
 
