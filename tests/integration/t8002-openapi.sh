@@ -33,6 +33,16 @@ test_expect_success 'every path and method of api/openapi.yaml is a route of the
 	if [ -s "$HP_TMP/extra" ]; then echo "not served:"; cat "$HP_TMP/extra"; exit 1; fi
 '
 
+# --help and the man pages name the same long options.
+for prog in hotpatch-server:"$HOTPATCH_SERVER" hotpatchctl:"$HOTPATCHCTL"; do
+	name=${prog%%:*} bin=${prog#*:}
+	test_expect_success "$name: --help and man/$name.8 list the same options" '
+		help=$("$bin" --help | grep -o -- "--[a-z][a-z-]*" | sort -u) &&
+		man=$(sed "s/\\\\-/-/g" "$HP_SRC_DIR/man/$name.8" | grep -o -- "--[a-z][a-z-]*" | sort -u) &&
+		d=$(diff <(echo "$help") <(echo "$man")) || { echo "help (<) vs man (>):"; echo "$d"; exit 1; }
+	'
+done
+
 hs_bootstrap "$HP_TMP/server.db" || exit 1
 hs_start s --db "$HP_TMP/server.db" || exit 1
 test_expect_success 'every documented operation answers on a live server (never 404 route / 405)' '

@@ -214,6 +214,8 @@ void api_enroll(struct hs_req *req)
 		 "s", machine_id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM assignments WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
 		 "s", machine_id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_reports WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
+		 "s", machine_id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM hosts WHERE machine_id = ?", "s", machine_id) < 0)
 		goto dberr;
 	if (hs_q(req->db, NULL, "INSERT INTO hosts (id, hostname, machine_id, group_id, agent_version, enrolled_at, reason)"
@@ -560,11 +562,13 @@ static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool 
 		 "UPDATE hosts SET hostname = COALESCE(CAST(? AS TEXT), hostname), agent_version = COALESCE(CAST(? AS TEXT), agent_version),"
 		 " kernel = COALESCE(CAST(? AS TEXT), kernel), arch = COALESCE(CAST(? AS TEXT), arch), last_checkin = ?,"
 		 " state = ?, reason = ?, verdict = ?, report_paused = ?, report_policy = ?, restart_required = ?,"
-		 " patched_targets = ?, events_ack = ?, report_hash = ?, report = COALESCE(CAST(? AS TEXT), report) WHERE id = ?",
-		 "ssssisssbsiiisss", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
+		 " patched_targets = ?, events_ack = ?, report_hash = ? WHERE id = ?",
+		 "ssssisssbsiiiss", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
 		 jstr(host, "arch"), hs_now(), state, reason && *reason ? reason : NULL, sum.verdict, sum.paused,
-		 jstr(json_object_get(rep, "policy"), "name"), sum.restart, sum.patched, new_ack, hash, report,
-		 req->host_id);
+		 jstr(json_object_get(rep, "policy"), "name"), sum.restart, sum.patched, new_ack, hash, req->host_id);
+	if (r >= 0 && report)
+		r = hs_q(req->db, NULL, "INSERT INTO host_reports (host_id, report) VALUES (?, ?) ON CONFLICT (host_id)"
+			 " DO UPDATE SET report = excluded.report", "ss", req->host_id, report);
 	free(report);
 	report = NULL;
 	if (r < 0) {

@@ -196,17 +196,24 @@ fail:
 	return r;
 }
 
-/* The per-policy aggregation, shared by the report and the daily snapshot. */
+/*
+ * The per-policy aggregation, shared by the report and the daily snapshot:
+ * hosts are counted per group first (a covering index scan), and only the
+ * few group rows are joined to their policies.
+ */
 const char *const hs_policy_report_sql =
-	"SELECT COALESCE(p.name, '') AS policy, COUNT(*) AS devices,"
-	" SUM(CASE WHEN h.state = 'up-to-date' THEN 1 ELSE 0 END) AS up_to_date,"
-	" SUM(CASE WHEN h.state = 'hotpatched' THEN 1 ELSE 0 END) AS hotpatched,"
-	" SUM(CASE WHEN h.state = 'not-up-to-date' THEN 1 ELSE 0 END) AS not_up_to_date,"
-	" SUM(CASE WHEN h.state = 'in-progress' THEN 1 ELSE 0 END) AS in_progress,"
-	" SUM(CASE WHEN h.state = 'not-ready' THEN 1 ELSE 0 END) AS not_ready,"
-	" SUM(CASE WHEN h.state = 'paused' THEN 1 ELSE 0 END) AS paused,"
-	" SUM(CASE WHEN h.restart_required > 0 THEN 1 ELSE 0 END) AS restart_required"
-	" FROM hosts h LEFT JOIN groups g ON g.id = h.group_id LEFT JOIN policies p ON p.id = g.policy_id"
+	"SELECT COALESCE(p.name, '') AS policy, SUM(x.n) AS devices, SUM(x.u) AS up_to_date, SUM(x.h) AS hotpatched,"
+	" SUM(x.o) AS not_up_to_date, SUM(x.i) AS in_progress, SUM(x.r) AS not_ready, SUM(x.p) AS paused,"
+	" SUM(x.rr) AS restart_required, SUM(x.ru) AS restart_required_units FROM"
+	" (SELECT group_id, COUNT(*) AS n, SUM(CASE WHEN state = 'up-to-date' THEN 1 ELSE 0 END) AS u,"
+	"  SUM(CASE WHEN state = 'hotpatched' THEN 1 ELSE 0 END) AS h,"
+	"  SUM(CASE WHEN state = 'not-up-to-date' THEN 1 ELSE 0 END) AS o,"
+	"  SUM(CASE WHEN state = 'in-progress' THEN 1 ELSE 0 END) AS i,"
+	"  SUM(CASE WHEN state = 'not-ready' THEN 1 ELSE 0 END) AS r,"
+	"  SUM(CASE WHEN state = 'paused' THEN 1 ELSE 0 END) AS p,"
+	"  SUM(CASE WHEN restart_required > 0 THEN 1 ELSE 0 END) AS rr, SUM(restart_required) AS ru"
+	"  FROM hosts GROUP BY group_id) x"
+	" LEFT JOIN groups g ON g.id = x.group_id LEFT JOIN policies p ON p.id = g.policy_id"
 	" GROUP BY COALESCE(p.name, '') ORDER BY 1";
 
 /*
