@@ -119,4 +119,5 @@ const struct hs_store_ops hs_sqlite_ops = {
 	.exec = sq_exec,
 	.errmsg = sq_errmsg,
 	.xact_lock = NULL,
+	.serialize_writers = true,
 };

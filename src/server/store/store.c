@@ -131,13 +131,27 @@ long long hs_q_int(struct hs_conn *c, long long def, const char *sql, const char
 	return v;
 }
 
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int hs_begin(struct hs_conn *c)
 {
-	int r = c->ops->exec(c->h, c->ops->begin_sql, 0, NULL, NULL, NULL);
+	int r;
 
+	if (c->ops->serialize_writers)
+		pthread_mutex_lock(&writer_lock);
+	r = c->ops->exec(c->h, c->ops->begin_sql, 0, NULL, NULL, NULL);
 	if (r >= 0)
 		c->in_tx = true;
+	else if (c->ops->serialize_writers)
+		pthread_mutex_unlock(&writer_lock);
 	return r;
+}
+
+static void end_tx(struct hs_conn *c)
+{
+	if (c->in_tx && c->ops->serialize_writers)
+		pthread_mutex_unlock(&writer_lock);
+	c->in_tx = false;
 }
 
 int hs_commit(struct hs_conn *c)
@@ -146,7 +160,7 @@ int hs_commit(struct hs_conn *c)
 
 	if (r < 0)
 		hs_rollback(c);
-	c->in_tx = false;
+	end_tx(c);
 	return r;
 }
 
@@ -154,7 +168,7 @@ void hs_rollback(struct hs_conn *c)
 {
 	if (c->in_tx)
 		c->ops->exec(c->h, "ROLLBACK", 0, NULL, NULL, NULL);
-	c->in_tx = false;
+	end_tx(c);
 }
 
 int hs_lock(struct hs_conn *c, long long key)

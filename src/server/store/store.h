@@ -51,6 +51,12 @@ struct hs_store_ops {
 	 * serialises).  NULL when not needed.
 	 */
 	int (*xact_lock)(void *conn, long long key);
+	/*
+	 * Writers queue on a mutex in the process before BEGIN (SQLite: its
+	 * busy handler sleeps up to 100 ms between tries, a mutex hands over
+	 * at once).
+	 */
+	bool serialize_writers;
 };
 
 extern const struct hs_store_ops hs_sqlite_ops;
