@@ -98,6 +98,7 @@ hs_rollout_scenario() {
 		at A hs_checkin "$(cred 1)" "$(rep 1 "$(patched bb01 good-1 1)")" >/dev/null &&
 		jq -e "[.assignments[] | select(.patch_id == \"bad-1\" and .action == \"apply\")] | length == 1" "$HP_TMP/body" &&
 		at B hs_checkin "$(cred 1)" "$(rep 1 ".events=[{id:2,kind:\"applied\",patch_id:\"bad-1\",pid:200},{id:3,time:\"2026-12-06T01:00:00Z\",kind:\"crash\",patch_id:\"bad-1\",pid:200,detail:\"SIGSEGV in svc\"}] | .patches=[{patch_id:\"bad-1\",level:1,state:\"halted\",halted_reason:\"crash\"}]")" >/dev/null &&
+		jq -e "[.assignments[] | select(.patch_id == \"bad-1\")][0].action == \"revert\"" "$HP_TMP/body" &&
 		hs_api_ok GET /releases/2 >"$HP_TMP/rel2" &&
 		jq -e ".state == \"halted\" and .current_ring == 0 and .failures == 1 and .revert == true" "$HP_TMP/rel2" &&
 		jq -e ".evidence[0].hostname == \"host-1\" and .evidence[0].pid == 200 and .evidence[0].kind == \"crash\" and .evidence[0].detail == \"SIGSEGV in svc\"" "$HP_TMP/rel2" &&
