@@ -84,3 +84,10 @@ hp_none_stopped() {
 		esac
 	done
 }
+
+# Start without waiting for the start-up sweep (for killing it mid-way).
+hp_agent_start_nowait() {
+	"$HOTPATCHD" --foreground -c "$HP_TMP/agent.conf" "$@" >>"$HP_TMP/hotpatchd.log" 2>&1 &
+	echo $! >"$HP_TMP/hotpatchd.pid"
+	disown $!
+}
