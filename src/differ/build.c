@@ -254,12 +254,27 @@ static int bind_func(struct builder *b, struct unit *u, const struct ob_sym *y, 
 	const struct hp_sym *ts;
 	int rc;
 
+	rc = y->twin ? tgt_lookup(b, u, y->twin, &ts) : -ENOENT;
+	if (rc == -ENOENT && y->bind == STB_LOCAL && y->sec && ob_is_text(y->sec)) {
+		/*
+		 * A static function the running build has only as inlined copies
+		 * (or not at all): the patch carries its own copy and calls that.
+		 * Nothing in the process can compare its address with ours.
+		 */
+		rc = include_sec(b, u, y->sec);
+		if (rc < 0)
+			return rc;
+		bld_event(b, HP_BUILD_NOTE, y->name, u->tu,
+			  "called by the patch, but the running binary has no out-of-line copy (inlined everywhere): "
+			  "the patch carries its own");
+		out->sym = SIZE_MAX;
+		return 1;
+	}
 	if (!y->twin)
 		return bld_refuse(b, y->name, u->tu, "referenced, but has no counterpart in the original build");
-	rc = tgt_lookup(b, u, y->twin, &ts);
 	if (rc == -ENOENT)
 		return bld_refuse(b, y->twin->name, u->tu,
-				  "the patch calls it, but the target has no such function (inlined everywhere or "
+				  "the patch calls it, but the target has no such function (a global function "
 				  "discarded in the original build?)");
 	if (rc < 0)
 		return rc;
@@ -303,7 +318,10 @@ static int map_rela(struct builder *b, struct unit *u, const struct ob_rela *r, 
 			return bld_refuse(b, y->type == STT_SECTION ? s->name : y->name, u->tu,
 					  "new code jumps into the middle of this unchanged function");
 		rc = bind_func(b, u, y, out);
-		out->addend = r->addend + tbase - (int64_t)y->s.st_value;
+		if (rc == 1)
+			out->addend = r->addend + tbase;	/* the carried copy: its section */
+		else
+			out->addend = r->addend + tbase - (int64_t)y->s.st_value;
 		return rc;
 	}
 	if (!ob_is_data(s))
@@ -567,6 +585,47 @@ static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uin
 	return 0;
 }
 
+/*
+ * A changed function the running binary does not have.  That is only
+ * harmless when nothing in the process can reach it: a static function
+ * whose every user in the original object is itself absent (the linker
+ * discarded them together).  Otherwise part of the fix would silently not
+ * run, which is worse than no patch: refuse, naming the function.
+ */
+static int unreachable(struct builder *b, struct unit *u, struct ob_sec *o)
+{
+	const struct hp_sym *ts;
+	size_t i, k;
+
+	if (o->primary->bind == STB_LOCAL) {
+		for (i = 1; i < u->orig->nsecs; i++) {
+			struct ob_sec *c = &u->orig->secs[i];
+			struct ob_sec *fn = c->parent ? c->parent : c;
+
+			if (fn == o || c->sh.sh_type == SHT_X86_64_UNWIND || !strcmp(c->name, ".eh_frame") ||
+			    !(c->sh.sh_flags & SHF_ALLOC))
+				continue;
+			for (k = 0; k < c->nrelas; k++) {
+				struct ob_sym *y = rela_object(u->orig, &c->relas[k], NULL);
+
+				if (!y->sec || (y->sec != o && y->sec->parent != o))
+					continue;
+				if (!ob_is_text(c) || !fn->primary || tgt_lookup(b, u, fn->primary, &ts) != -ENOENT)
+					goto used;
+			}
+		}
+		bld_event(b, HP_BUILD_NOTE, o->primary->name, u->tu,
+			  "changed, but neither it nor any of its callers is in the running binary (discarded by "
+			  "the linker): nothing to redirect");
+		return 0;
+	}
+used:
+	return bld_refuse(b, o->primary->name, u->tu,
+			  "changed, but the running binary has no symbol for it, so the fix cannot redirect it and "
+			  "this part of the fix would not run (stripped of its symbol, or %s?)",
+			  o->primary->bind == STB_LOCAL ? "its callers inlined a copy of it" : "made local under another name");
+}
+
 /* Decide which changed functions are replaced in the target; queue changed and new code. */
 static int decide(struct builder *b, struct unit *u)
 {
@@ -596,9 +655,9 @@ static int decide(struct builder *b, struct unit *u)
 						return r;
 					again = true;
 				} else if (r == -ENOENT) {
-					bld_event(b, HP_BUILD_NOTE, s->primary->name, u->tu,
-						  "changed, but not in the running binary (discarded by the linker?): "
-						  "carried as new code");
+					r = unreachable(b, u, s->twin);
+					if (r < 0)
+						return r;
 				} else {
 					return r;
 				}
@@ -721,8 +780,12 @@ static bool in_target(struct builder *b, struct unit *u)
 		for (k = 0; k < n; k++) {
 			if (s[k].shndx == SHN_UNDEF || s[k].type != y->type)
 				continue;
-			if (y->bind != STB_LOCAL ? s[k].bind != STB_LOCAL
-						 : s[k].file && !strcmp(base_name(b->target->files[s[k].file]), tu))
+			const char *f = s[k].file ? b->target->files[s[k].file] : NULL;
+
+			if (y->bind != STB_LOCAL && s[k].bind != STB_LOCAL)
+				return true;
+			/* a local of this file, or a global the linker made local (hidden, "local: *") */
+			if (s[k].bind == STB_LOCAL && f && (!strcmp(base_name(f), tu) || (y->bind != STB_LOCAL && !*f)))
 				return true;
 		}
 	}

@@ -376,36 +376,61 @@ static int by_bytes(struct builder *b, const struct ob_sym *y, struct hp_sym **c
 	return hits ? -EEXIST : -ENOENT;
 }
 
-/* Find a symbol of the original object in the target: globals by name, locals in the unit's group, then by bytes. */
+/*
+ * Could a local symbol of the target be a hidden global of this unit?  The
+ * linker makes a hidden global (-fvisibility=hidden, a version script's
+ * "local: *") local, and lists it after an STT_FILE with an empty name, or
+ * (older linkers) under its object's own file name.
+ */
+static bool hidden_global_ok(struct builder *b, struct unit *u, const struct hp_sym *t)
+{
+	const char *f = t->file && t->file < b->target->nfiles ? b->target->files[t->file] : NULL;
+
+	if (t->bind != STB_LOCAL)
+		return false;
+	if (!f || !*f)
+		return true;
+	return u && u->tu && !strcmp(base_name(f), base_name(u->tu));
+}
+
+/*
+ * Find a symbol of the original object in the target: globals by name,
+ * locals in the unit's group, then by bytes.  A global of the object that
+ * the target has only as a local (made local by the linker) is looked up
+ * like a local, among the locals that can be hidden globals.
+ */
 int tgt_lookup(struct builder *b, struct unit *u, const struct ob_sym *y, const struct hp_sym **ret)
 {
 	struct hp_sym *s, *cand[64], *in_group[64];
 	size_t n = hp_elf_find_syms(b->target, y->name, &s), i, nc = 0, ng = 0;
+	bool global = y->bind != STB_LOCAL;
 	int r;
 
 	for (i = 0; i < n; i++) {
 		if (!kind_ok(&s[i], y))
 			continue;
-		if (y->bind != STB_LOCAL) {
-			if (s[i].bind != STB_LOCAL) {
-				*ret = &s[i];
-				return 0;
-			}
-			continue;
+		if (global && s[i].bind != STB_LOCAL) {
+			*ret = &s[i];
+			return 0;
 		}
-		if (s[i].bind != STB_LOCAL || nc == 64)
+		if (s[i].bind != STB_LOCAL || nc == 64 || (global && !hidden_global_ok(b, u, &s[i])))
 			continue;
 		cand[nc++] = &s[i];
 		if (u && u->group && s[i].file == u->group)
 			in_group[ng++] = &s[i];
 	}
-	if (y->bind != STB_LOCAL || !nc)
+	if (!nc)
 		return -ENOENT;
 	if (ng == 1) {
 		*ret = in_group[0];
 		return 0;
 	}
-	if (nc == 1 && !ng) {
+	if (nc == 1 && !ng && !global) {
+		*ret = cand[0];
+		return 0;
+	}
+	if (nc == 1 && !ng && global && (y->type == STT_FUNC || !y->sec)) {
+		/* a function's code is verified before it is used; a variable's bytes are checked below */
 		*ret = cand[0];
 		return 0;
 	}
