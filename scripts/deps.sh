@@ -4,7 +4,7 @@
 # Sourced by test.sh and demo.sh: hp_ensure_deps [extra packages...]
 
 HP_DEPS=(
-	gcc make pkg-config meson ninja-build
+	gcc g++ make pkg-config meson ninja-build
 	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with

@@ -1057,7 +1057,7 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 		d->keep = true;
 		return hp_err(d->ctx, -ECHILD,
 			      "build: the %s build compiled nothing through the wrapper (does it call the compiler by an "
-			      "absolute path, or was everything up to date?); its output is in %s", name, outp);
+			      "absolute path, CC=/usr/bin/gcc?); its output is in %s", name, outp);
 	}
 	return 0;
 }
