@@ -792,6 +792,68 @@ static bool in_target(struct builder *b, struct unit *u)
 	return false;
 }
 
+/*
+ * The differ works function by function and variable by variable, which
+ * needs one section each (-ffunction-sections -fdata-sections).  An object
+ * compiled without them has several functions in one .text: say which flag
+ * is missing, in which object, instead of failing somewhere later.
+ */
+static int check_sections(struct builder *b, struct unit *u, const struct ob_obj *o)
+{
+	size_t i, k;
+	bool need_f = false, need_d = false;
+	const char *fa = NULL, *fb = NULL, *da = NULL, *db = NULL;
+	char why[512] = "";
+
+	for (i = 1; i < o->nsecs && !(need_f && need_d); i++) {
+		const struct ob_sec *sec = &o->secs[i];
+		const char *first = NULL, *second = NULL;
+		static const char *const plain[] = { ".data", ".bss", ".rodata", ".data.rel", ".data.rel.local",
+						     ".data.rel.ro", ".data.rel.ro.local", ".tdata", ".tbss" };
+		bool text = ob_is_text(sec) && !strcmp(sec->name, ".text"), data = false;
+
+		/* the sections the compiler uses without the flags; with them each name has a suffix */
+		for (k = 0; !text && k < ARRAY_SIZE(plain); k++)
+			data = data || !strcmp(sec->name, plain[k]);
+
+		if (!text && !data)
+			continue;
+		for (k = 1; k < o->nsyms && !second; k++) {
+			const struct ob_sym *y = &o->syms[k];
+
+			if (y->sec != sec || (text ? y->type != STT_FUNC : (y->type != STT_OBJECT && y->type != STT_TLS)))
+				continue;
+			if (!first)
+				first = y->name;
+			else if (strcmp(first, y->name))
+				second = y->name;
+		}
+		if (!second)
+			continue;
+		if (text && !need_f) {
+			need_f = true;
+			fa = first;
+			fb = second;
+		} else if (data && !need_d) {
+			need_d = true;
+			da = first;
+			db = second;
+		}
+	}
+	if (!need_f && !need_d)
+		return 0;
+	if (need_f)
+		snprintf(why, sizeof(why), "functions %s and %s share a section", fa, fb);
+	if (need_d)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%svariables %s and %s share a section",
+			 need_f ? "; " : "", da, db);
+	return bld_refuse(b, base_name(o->path), u->tu,
+			  "compiled without %s%s%s (%s); compile the original and the patched objects with "
+			  "-ffunction-sections -fdata-sections and otherwise the flags the target was built with",
+			  need_f ? "-ffunction-sections" : "", need_f && need_d ? " and " : "",
+			  need_d ? "-fdata-sections" : "", why);
+}
+
 /* Run the passes on one translation unit and emit what it contributes to the patch. */
 static int process_unit(struct builder *b, struct unit *u)
 {
@@ -804,6 +866,11 @@ static int process_unit(struct builder *b, struct unit *u)
 		return 0;
 	}
 
+	r = check_sections(b, u, u->orig);
+	if (r == 0)
+		r = check_sections(b, u, u->patched);
+	if (r < 0)
+		return r;
 	r = di_open(b->ctx, u->orig->path, &u->di_orig);
 	if (r == 0)
 		r = di_open(b->ctx, u->patched->path, &u->di_patched);

@@ -111,7 +111,7 @@ static int cc(const char *sub, const char *flags, const char *extra, const char 
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "cd %s/%s && cc %s %s %s u.c", dir, sub, flags, extra, args);
+	snprintf(cmd, sizeof(cmd), "cd %s/%s && cc %s %s %s u.c", dir, sub, extra, flags, args);
 	return system(cmd);
 }
 
@@ -199,6 +199,22 @@ static void run_case(const struct pair_case *c)
 #define MAIN "int main(int argc, char **argv) { (void)argv; return run(argc); }\n"
 
 static const struct pair_case cases[] = {
+	{
+		"objects compiled without -ffunction-sections -fdata-sections: the missing flags are named",
+		"static int calls;\nstatic int last;\n"
+		"__attribute__((noinline)) int f(int x) { calls++; return x * 7 + 3; }\n"
+		"__attribute__((noinline)) int g(int x) { last = x; return x - 1; }\n"
+		"int run(int x) { return f(x) + g(x); }\n" MAIN,
+		NULL,
+		"static int calls;\nstatic int last;\n"
+		"__attribute__((noinline)) int f(int x) { calls++; return x * 9 + 3; }\n"
+		"__attribute__((noinline)) int g(int x) { last = x; return x - 1; }\n"
+		"int run(int x) { return f(x) + g(x); }\n" MAIN,
+		"-O2 -g -fno-function-sections -fno-data-sections",
+		-HP_E_BUILD,
+		{ "u.o: compiled without -ffunction-sections (functions f and g share a section)", NULL, NULL },
+		{ NULL, NULL },
+	},
 	{
 		"hidden globals (-fvisibility=hidden) are the library's locals of that name: replaced, not new code",
 		"__attribute__((noinline)) int helper(int x) { return x * 3 + 1; }\n"
