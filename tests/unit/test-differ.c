@@ -200,6 +200,39 @@ static void run_case(const struct pair_case *c)
 
 static const struct pair_case cases[] = {
 	{
+		"a branch short in the rebuild and long in the running code, padding absorbing it, is the same code",
+		"__asm__(\".section .text.f,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $1,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"__asm__(\".section .text,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\t{disp32} je 2f\\n\\tmov $1,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"__asm__(\".section .text.f,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $2,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"-O2 -g",
+		0,
+		{ "f: body changed", NULL, NULL },
+		{ "differs", NULL },
+	},
+	{
+		"code that truly differs is refused naming both instructions",
+		"__asm__(\".section .text.f,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $1,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"__asm__(\".section .text,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $7,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"__asm__(\".section .text.f,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $2,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"-O2 -g",
+		-HP_E_BUILD,
+		{ "f: replaced: the rebuilt original differs from the running binary: at +0x4 it has b8 01 00 00 00, "
+		  "the running code at +0x4 has b8 07 00 00 00", NULL, NULL },
+		{ NULL, NULL },
+	},
+	{
 		"objects compiled without -ffunction-sections -fdata-sections: the missing flags are named",
 		"static int calls;\nstatic int last;\n"
 		"__attribute__((noinline)) int f(int x) { calls++; return x * 7 + 3; }\n"
@@ -378,7 +411,7 @@ static const struct pair_case cases[] = {
 		"int run(int x) { return caller(x); }\n" MAIN,
 		"#include <stdlib.h>\n"
 		"__attribute__((noinline)) static int leaf(int x) { return x * 3 + 1; }\n"
-		"__attribute__((noinline)) int caller(int x) { __asm__ volatile(\"nop\"); return leaf(x); }\n"
+		"__attribute__((noinline)) int caller(int x) { __asm__ volatile(\"cld\"); return leaf(x); }\n"
 		"int run(int x) { return caller(x); }\n" MAIN,
 		"#include <stdlib.h>\n"
 		"__attribute__((noinline)) static int leaf(int x) { return x * 3 + 1 + (int)strtol(\"1\", 0, 10); }\n"
