@@ -9,6 +9,8 @@ HP_DEPS=(
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
 	strace jq cmake autoconf automake libtool
+	# real-world fixes (tests/realworld): libcue's parser, libexif's autoreconf
+	bison flex autopoint
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 )
