@@ -55,18 +55,12 @@ struct ld_rec {
 	size_t narchives;
 };
 
-struct cl_rec {
-	char *rel_out, *rel_src;
-};
-
 struct blog {
 	char *root;			/* the copy the build ran in */
 	struct cc_rec *cc;
 	size_t ncc;
 	struct ld_rec *ld;
 	size_t nld;
-	struct cl_rec *cl;
-	size_t ncl;
 };
 
 struct drv {
@@ -439,11 +433,6 @@ static void blog_release(struct blog *b)
 		free(b->ld[i].archives);
 	}
 	free(b->ld);
-	for (i = 0; i < b->ncl; i++) {
-		free(b->cl[i].rel_out);
-		free(b->cl[i].rel_src);
-	}
-	free(b->cl);
 	free(b->root);
 	memset(b, 0, sizeof(*b));
 }
@@ -568,20 +557,6 @@ static int parse_record(struct drv *d, struct blog *b, const char *store, json_t
 				free(s);
 		}
 		b->ld[b->nld++] = l;
-	} else if (!strcmp(k, "cl") && src) {
-		struct cl_rec *nv = realloc(b->cl, (b->ncl + 1) * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		b->cl = nv;
-		b->cl[b->ncl].rel_out = hp_driver_rel(b->root, cwd, out);
-		b->cl[b->ncl].rel_src = hp_driver_rel(b->root, cwd, src);
-		if (!b->cl[b->ncl].rel_out || !b->cl[b->ncl].rel_src) {
-			free(b->cl[b->ncl].rel_out);
-			free(b->cl[b->ncl].rel_src);
-			return -ENOMEM;
-		}
-		b->ncl++;
 	}
 	return 0;
 }
@@ -750,12 +725,6 @@ static int collect_compiled(struct drv *d)
 			if (r < 0)
 				return r;
 		}
-	}
-	for (i = 0; i < d->orig.ncl; i++) {
-		/* compiled and linked in one step: still a compiled source (refused later, with that reason) */
-		r = add_compiled(d, d->orig.cl[i].rel_src);
-		if (r < 0)
-			return r;
 	}
 	if (d->ncompiled)
 		qsort(d->compiled, d->ncompiled, sizeof(char *), cmp_str);
@@ -1053,7 +1022,7 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 			hp_debug(d->ctx, "build: %zu objects of the %s build were compiled outside the tree; ignored",
 				 dropped, name);
 	}
-	if (!b->ncc && !b->ncl) {
+	if (!b->ncc) {
 		d->keep = true;
 		return hp_err(d->ctx, -ECHILD,
 			      "build: the %s build compiled nothing through the wrapper (does it call the compiler by an "
@@ -1508,19 +1477,6 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 	if (r < 0)
 		return r;
 	if (!found_o || !found_f) {
-		for (i = 0; i < d->orig.ncl; i++) {
-			const char *ob = strrchr(d->orig.cl[i].rel_out, '/');
-
-			ob = ob ? ob + 1 : d->orig.cl[i].rel_out;
-			if (!strcmp(ob, tname)) {
-				dev(d, HP_DRIVER_REFUSED, d->orig.cl[i].rel_src,
-				    "%s is compiled and linked in one step (no object file to compare); build it with "
-				    "separate -c steps", tname);
-				return hp_err(d->ctx, -HP_E_BUILD,
-					      "build: %s is compiled and linked in one step from %s; the build must compile "
-					      "with -c and link the objects", tname, d->orig.cl[i].rel_src);
-			}
-		}
 		dev(d, HP_DRIVER_NOTE, tname,
 		    "the link of the target was not seen in the build; every changed object is examined");
 		for (i = 0; i < d->orig.ncc; i++)
