@@ -20,9 +20,11 @@ int main(void)
 	char line[64];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* the fixed parser says "too many indexes" on stderr: keep it out of the answers */
+	if (!freopen("/dev/null", "w", stderr))
+		return 1;
 	printf("ready\n");
 	while (fgets(line, sizeof(line), stdin)) {
-		/* the parser reports the refused index on stderr; keep it out of the answers */
 		Cd *cd = cue_parse_string(sheet);
 		Track *t = cd ? cd_get_track(cd, 1) : NULL;
 

@@ -35,7 +35,7 @@ test_expect_success 'the hidden uv__idna_toascii is replaced in place, nothing c
 	grep -q "^unit: src/idna.c: changed" "$HP_TMP/b.out" &&
 	grep -q "uv__idna_toascii: replaced" "$HP_TMP/b.out" &&
 	hp_expect_eq "$(grep -c ": replaced" "$HP_TMP/b.out")" 1 "replaced functions" &&
-	! grep -q "new code" "$HP_TMP/b.out"
+	! grep -q "carried\|not in the running binary" "$HP_TMP/b.out"
 '
 say "total $(rw_elapsed) s"
 test_done

@@ -36,7 +36,7 @@ test_expect_success 'all five formatters are replaced, in their convenience arch
 		grep -q "mnote_${make}_entry_get_value: replaced" "$HP_TMP/b.out" || { echo "$make not replaced"; exit 1; }
 	done &&
 	hp_expect_eq "$(grep -c ": replaced" "$HP_TMP/b.out")" 5 "replaced functions" &&
-	! grep -q "new code" "$HP_TMP/b.out"
+	! grep -q "carried\|not in the running binary" "$HP_TMP/b.out"
 '
 say "total $(rw_elapsed) s"
 test_done
