@@ -220,6 +220,17 @@ enum hp_patch_state {
 	HP_STATE_REVERTING,		/* patcher died during revert */
 };
 
+/*
+ * Who wrote a state record (docs/state-record.md, "Forged records").  The
+ * process's memory is its own to write: only a record sealed with this
+ * host's record key (readable by root alone) counts as applied.
+ */
+enum hp_record_trust {
+	HP_RECORD_AUTHENTIC = 1,	/* sealed by hotpatch on this host; its sites check out */
+	HP_RECORD_UNVERIFIED,		/* its sites check out, but it has no seal or the key is unreadable */
+	HP_RECORD_FORGED,		/* a seal that does not verify, or a site that contradicts the module */
+};
+
 struct hp_status_func {
 	char name[128];
 	uint64_t addr;			/* runtime address of the function */
@@ -242,6 +253,8 @@ struct hp_status_patch {
 	size_t nfuncs;
 	struct hp_status_func *funcs;
 	pid_t applier_pid;		/* process it was applied to: another pid in a forked child */
+	enum hp_record_trust trust;	/* only HP_RECORD_AUTHENTIC counts as patched */
+	char trust_reason[256];		/* why unverified or forged; "" when authentic */
 };
 
 struct hp_status {
