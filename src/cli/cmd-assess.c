@@ -250,7 +250,8 @@ static json_t *hex_or_null(const uint8_t *b, size_t n)
 static json_t *check_json(const struct hp_assess_check *c)
 {
 	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:b}", "name", c->name, "result", hp_check_result_name(c->result),
-			 "value", str_or_null(c->value), "reason", hp_esc_utf8(c->reason), "remedy", str_or_null(c->remedy),
+			 "value", str_or_null(c->value), "reason", hp_esc_utf8(c->reason), "remedy",
+			 str_or_null(c->remedy),
 			 "advisory", c->advisory);
 }
 
@@ -328,7 +329,8 @@ static json_t *proc_json(const struct hp_assess_proc *p)
 		json_array_append_new(applied, json_pack("{s:s,s:i,s:s}", "id", p->applied[i].id, "level",
 							 (int)p->applied[i].level, "state",
 							 state_str(p->applied[i].state)));
-	return json_pack("{s:i,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "pid", (int)p->pid, "comm", hp_esc_utf8(p->comm), "exe",
+	return json_pack("{s:i,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "pid", (int)p->pid, "comm", hp_esc_utf8(p->comm),
+			 "exe",
 			 str_or_null(p->exe), "unit", str_or_null(p->unit), "verdict", hp_verdict_name(p->verdict),
 			 "checks", checks_json(p->checks, p->nchecks), "targets", targets, "old_code", stale, "applied",
 			 applied);
@@ -341,7 +343,8 @@ static void print_check(const struct hp_assess_check *c, const char *indent, boo
 {
 	bool bad = c->result != HP_CHECK_OK;
 
-	printf("%s%-8s %-15s %s%s\n", indent, hp_check_result_name(c->result), c->name, c->value[0] ? hp_esc(c->value) : "-",
+	printf("%s%-8s %-15s %s%s\n", indent, hp_check_result_name(c->result), c->name,
+	       c->value[0] ? hp_esc(c->value) : "-",
 	       c->advisory && bad ? " (advisory)" : "");
 	if (bad || verbose)
 		printf("%s%-8s %-15s %s\n", indent, "", "", hp_esc(c->reason));
@@ -423,7 +426,8 @@ static void print_text(const struct assess_run *run, const struct hp_assess_host
 		const struct hp_manifest *m = hp_patch_manifest(run->patches[i]);
 		char hex[2 * HP_BUILD_ID_MAX + 1];
 
-		printf("%spatch %s: %s level %u for %s build %s\n", i ? "" : "\n", hp_esc(run->files[i]), m->id, m->level,
+		printf("%spatch %s: %s level %u for %s build %s\n", i ? "" : "\n", hp_esc(run->files[i]), m->id,
+		       m->level,
 		       hp_esc(m->target_name), hp_hex(m->build_id, m->build_id_len, hex));
 	}
 	if (!any_procs)

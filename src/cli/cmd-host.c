@@ -260,7 +260,7 @@ int cli_host_revert(struct cli *cli, const char *id, const struct hp_apply_opts 
 int cli_host_status(struct cli *cli)
 {
 	struct hp_host_status *st = NULL;
-	size_t i, k, npatches = 0, nprocs = 0;
+	size_t i, k, npatches = 0, nprocs = 0, nuncounted = 0;
 	int r;
 
 	r = hp_host_status(cli->ctx, &st);
@@ -290,20 +290,28 @@ int cli_host_status(struct cli *cli)
 			if (sp->trust == HP_RECORD_FORGED) {
 				printf("pid %d (%s)%s: %s level %u forged (%s)\n", p->pid, hp_esc(p->comm),
 				       p->other_mntns ? " [container]" : "", sp->id, sp->level, hp_esc(sp->trust_reason));
+				nuncounted++;
 				continue;	/* never counted as a patch */
 			}
-			printf("pid %d (%s)%s: %s level %u %s%s%s", p->pid, hp_esc(p->comm), p->other_mntns ? " [container]" : "",
-			       sp->id, sp->level, out_state_name(sp->state),
-			       sp->trust == HP_RECORD_UNVERIFIED ? " (unverified)" : "", sp->consistent ? "" : " INCONSISTENT");
+			printf("pid %d (%s)%s: %s level %u %s%s%s", p->pid, hp_esc(p->comm),
+			       p->other_mntns ? " [container]" : "", sp->id, sp->level, out_state_name(sp->state),
+			       sp->trust == HP_RECORD_UNVERIFIED ? " (unverified)" : "",
+			       sp->consistent ? "" : " INCONSISTENT");
 			if (sp->applier_pid && sp->applier_pid != p->pid)
 				printf(", inherited by fork from pid %d", sp->applier_pid);
 			printf("; %s\n", hp_esc(sp->target));
-			npatches++;
+			if (sp->trust == HP_RECORD_AUTHENTIC)
+				npatches++;
+			else
+				nuncounted++;
 		}
 		nprocs += npatches > before;
 	}
-	printf("%zu patch%s in %zu process%s (%zu processes looked at)\n", npatches, npatches == 1 ? "" : "es",
+	printf("%zu patch%s in %zu process%s (%zu processes looked at)", npatches, npatches == 1 ? "" : "es",
 	       nprocs, nprocs == 1 ? "" : "es", st->nscanned);
+	if (nuncounted)
+		printf("; %zu forged or unverified record%s not counted", nuncounted, nuncounted == 1 ? "" : "s");
+	printf("\n");
 	hp_host_status_free(st);
 	return HP_EXIT_OK;
 }

@@ -107,7 +107,8 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		const struct hp_manifest_func *f = &m->funcs[i];
 		char h[65];
 
-		printf("  %-28s at 0x%-8" PRIx64 " %6" PRIu64 " bytes  sha256 %.16s…\n", hp_esc(f->name), f->addr, f->size,
+		printf("  %-28s at 0x%-8" PRIx64 " %6" PRIu64 " bytes  sha256 %.16s…\n", hp_esc(f->name), f->addr,
+		       f->size,
 		       hp_hex(f->sha256, 32, h));
 	}
 	if (m->nnew_funcs) {

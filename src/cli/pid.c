@@ -98,7 +98,8 @@ static void why_denied(pid_t pid, char *out, size_t size)
 			len += (size_t)snprintf(out + len, size - len, "; kernel.yama.ptrace_scope is 2: tracing needs "
 					"CAP_SYS_PTRACE");
 	}
-	if (status_field(getpid(), "CapEff", ours, sizeof(ours)) && status_field(pid, "CapPrm", theirs, sizeof(theirs))) {
+	if (status_field(getpid(), "CapEff", ours, sizeof(ours)) &&
+	    status_field(pid, "CapPrm", theirs, sizeof(theirs))) {
 		a = strtoull(ours, NULL, 16);
 		b = strtoull(theirs, NULL, 16);
 		if (!(a & (1ull << CAP_SYS_PTRACE)) && len < size)

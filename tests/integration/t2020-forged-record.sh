@@ -10,8 +10,9 @@ hp_require ptrace cc setpriv
 export HOTPATCH_STATE_DIR=$HP_TMP/state
 chmod 755 "$HP_TMP"	# the forger runs as nobody
 
-test_expect_success 'a real patch: its record is sealed with a new 0600 key and reads as authentic' '
-	cc -O2 -g -o "$HP_TMP/forger" "$TARGET_SRC/forger.c" &&
+test_expect_success 'build the forger, a calc target and a real patch for each' '
+	hp_compile forger "$TARGET_SRC/forger.c" &&
+	hp_make_patch forger 1 "$HP_TMP/forger-fix1.hpatch" --id forger-fix1 &&
 	chmod 755 "$HP_TMP/forger" &&
 	hp_compile calc "$TARGET_SRC/calc.c" --with "$TARGET_SRC/calc-main.c" &&
 	hp_make_patch calc 1 "$HP_TMP/calc-fix1.hpatch" --id calc-fix1
@@ -39,7 +40,7 @@ for mode in seal mid; do
 	start_forger $mode
 	case $mode in
 	seal) why="its seal does not verify" ;;
-	mid) why="has no function victim at" ;;
+	mid) why="has no function victim\\\\x1b]0;pwned\\\\x07 at" ;;
 	esac
 	test_expect_success "$mode: the forger runs as nobody" '
 		hp_expect_eq "$(stat -c %U /proc/$fpid)" nobody owner &&
@@ -50,7 +51,7 @@ for mode in seal mid; do
 		cat "$HP_TMP/st" &&
 		grep -q "fake-1  level 1  forged$" "$HP_TMP/st" &&
 		grep -q "record   forged: .*$why" "$HP_TMP/st" &&
-		! grep -q -e " active" -e " patched$" "$HP_TMP/st" &&
+		! grep -q -e " active" -e " patched$" -e "$(printf "\033")" "$HP_TMP/st" &&
 		"$HOTPATCH" status --json -p $fpid >"$HP_TMP/st.json" &&
 		hp_expect_eq "$(jq -r ".patches[0].record" "$HP_TMP/st.json")" forged json
 	'
@@ -67,12 +68,30 @@ for mode in seal mid; do
 		cat "$HP_TMP/all" &&
 		grep -q "pid $fpid (forger): fake-1 level 1 forged" "$HP_TMP/all" &&
 		! grep "pid $fpid " "$HP_TMP/all" | grep -q -v " forged (" &&
-		"$HOTPATCH" assess -p $fpid --json >"$HP_TMP/as.json"
+		{ "$HOTPATCH" assess -p $fpid --json >"$HP_TMP/as.json"; true; } &&	# its exit code is the verdict
 		jq -c ".. | objects | select(.name? == \"applied\")" "$HP_TMP/as.json" >"$HP_TMP/applied" &&
 		cat "$HP_TMP/applied" &&
 		grep -q "\"value\":\"fake-1 forged\"" "$HP_TMP/applied" &&
 		grep -q "0 hotpatches applied" "$HP_TMP/applied"
 	'
+	if [ $mode = seal ]; then
+		test_expect_success "$mode: status by the unprivileged owner says unverified, never authentic" '
+			setpriv --reuid=nobody --regid=nogroup --clear-groups "$HOTPATCH" status -p $fpid >"$HP_TMP/st" &&
+			grep -q "fake-1  level 1  active (unverified)$" "$HP_TMP/st" &&
+			grep -q "record   unverified: it cannot be checked" "$HP_TMP/st"
+		'
+		test_expect_success "$mode: apply is not misled by a fake active level 1 of the same build" '
+			hp_run_expect 0 apply -p $fpid --allow-unsigned "$HP_TMP/forger-fix1.hpatch" &&
+			hp_expect_eq "$(hp_ask $f "o 5")" 105 "patched other()" &&
+			"$HOTPATCH" status -p $fpid >"$HP_TMP/st" &&
+			grep -q "forger-fix1  level 1  active$" "$HP_TMP/st" &&
+			grep -q "fake-1  level 1  forged$" "$HP_TMP/st" &&
+			hp_run_expect 0 revert -p $fpid forger-fix1 &&
+			hp_expect_eq "$(hp_ask $f "o 5")" 6 "original other()" &&
+			grep -q "memfd:hotpatch:fake-1" /proc/$fpid/maps &&
+			hp_expect_eq "$("$HP_TEST_TOOL" funcbytes "$fpid" "$HP_TMP/forger" victim)" "$before" "victim bytes"
+		'
+	fi
 	kill -9 $fpid
 done
 
@@ -81,6 +100,10 @@ test_expect_success 'unsealed record with plausible sites: unverified, and rever
 	"$HOTPATCH" status -p $fpid >"$HP_TMP/st" &&
 	grep -q "fake-1  level 1  active (unverified)" "$HP_TMP/st" &&
 	grep -q "record   unverified: it carries no seal" "$HP_TMP/st" &&
+	{ "$HOTPATCH" assess -p $fpid --json >"$HP_TMP/as.json"; true; } &&
+	jq -c ".. | objects | select(.name? == \"applied\")" "$HP_TMP/as.json" >"$HP_TMP/applied" &&
+	grep -q "\"value\":\"fake-1 unverified\"" "$HP_TMP/applied" &&
+	grep -q "0 hotpatches applied" "$HP_TMP/applied" &&
 	hp_run_expect 0 revert -p $fpid fake-1 &&
 	hp_expect_eq "$("$HP_TEST_TOOL" funcbytes "$fpid" "$HP_TMP/forger" victim)" \
 		"$("$HP_TEST_TOOL" filebytes "$HP_TMP/forger" victim)" "victim bytes are the file'"'"'s" &&

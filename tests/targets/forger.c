@@ -4,7 +4,8 @@
  * memfd named "hotpatch:fake-1" holding a state record made up to look
  * like the engine's -- its own build-id and load bias, a trusted-looking
  * signer, state active -- naming one of its own functions, and prints
- * "ready" with the record's address.  Modes (argv[1]):
+ * "ready" with the record's address; then "o N" prints other(N), a
+ * function a real patch replaces.  Modes (argv[1]):
  *
  *   seal  version 2, a made-up seal, every site plausible: the real entry
  *         of victim(), the file's bytes as "original", and a jump from the
@@ -12,7 +13,8 @@
  *         code agrees with the record
  *   mid   version 1 (no seal), the site in the middle of victim(), chosen
  *         bytes as "original" (what a revert would write) and the bytes
- *         there now as "patched", so it reads as applied
+ *         there now as "patched", so it reads as applied; the function's
+ *         name carries an escape sequence (OSC: set the window title)
  *   v1    version 1, plausible as in "seal": what an engine from before
  *         sealed records wrote
  *
@@ -64,6 +66,20 @@ __attribute__((noinline)) int victim(int x)
 	for (i = 0; i < x; i++)
 		s += i * x ^ (s >> 3);
 	return s;
+}
+
+/* What a real patch replaces (built with -DHP_FIX=1), to show apply is not misled by the fake record. */
+static volatile int other_calls;
+
+__attribute__((noinline)) int other(int x)
+{
+	other_calls++;	/* long enough to hold a jump */
+	other_calls += x;
+#if HP_FIX == 1
+	return x + 100;
+#else
+	return x + 1;
+#endif
 }
 
 static struct hdr h;
@@ -164,6 +180,7 @@ int main(int argc, char **argv)
 	f.len = 5;
 	strcpy(f.name, "victim");
 	if (!strcmp(mode, "mid")) {
+		strcpy(f.name, "victim\033]0;pwned\007");	/* text for root's terminal */
 		f.func_addr = (uintptr_t)victim + 8;
 		f.site = f.func_addr;
 		f.new_addr = h.text_start;
@@ -186,6 +203,9 @@ int main(int argc, char **argv)
 	}
 	printf("ready %p %#lx %#lx\n", map, (unsigned long)f.site, (unsigned long)f.func_addr);
 	while (fgets(line, sizeof(line), stdin))
-		printf("%s", line);
+		if (line[0] == 'o' && line[1] == ' ')
+			printf("%d\n", other(atoi(line + 2)));
+		else
+			printf("%s", line);
 	return 0;
 }

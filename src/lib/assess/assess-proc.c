@@ -630,10 +630,12 @@ static int check_applied(struct hp_assess *a, struct hp_check_vec *v, struct hp_
 
 		if ((int)sp->state > HP_STATE_REVERTING)
 			continue;	/* a level a higher one replaced */
-		if (sp->trust == HP_RECORD_FORGED) {
+		if (sp->trust != HP_RECORD_AUTHENTIC) {
+			/* only a record hotpatch sealed counts as applied (docs/state-record.md) */
 			if (len + 8 < sizeof(list))
-				snprintf(list + len, sizeof(list) - len, "%s%s forged", len ? ", " : "", sp->id);
-			continue;	/* never counted as applied */
+				snprintf(list + len, sizeof(list) - len, "%s%s %s", len ? ", " : "", sp->id,
+					 sp->trust == HP_RECORD_FORGED ? "forged" : "unverified");
+			continue;
 		}
 		hp_strlcpy(p->applied[n].id, sp->id, sizeof(p->applied[n].id));
 		p->applied[n].level = sp->level;

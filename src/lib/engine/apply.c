@@ -1145,12 +1145,18 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 		struct hp_process proc;
 
 		r = hp_process_open_cached(ctx, pid, NULL, &proc);
-		if (r < 0)
+		if (r == -ENOMEM)
 			goto out;
-		r = hp_srec_check(ctx, &proc, recs, n);
-		hp_process_close(&proc);
-		if (r < 0)
-			goto out;
+		if (r < 0) {
+			/* e.g. not root: its mapped files cannot be read, so nothing can be checked */
+			hp_srec_uncheckable(recs, n, hp_ctx_errmsg(ctx));
+			ctx->errmsg[0] = 0;
+		} else {
+			r = hp_srec_check(ctx, &proc, recs, n);
+			hp_process_close(&proc);
+			if (r < 0)
+				goto out;
+		}
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st || !(st->patches = calloc(n ? n : 1, sizeof(*st->patches)))) {

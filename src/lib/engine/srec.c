@@ -63,7 +63,8 @@ static int read_record(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp
 	r = hp_mem_read(memfd, m->start, h, sizeof(*h));
 	if (r < 0)
 		return r;
-	if (memcmp(h->magic, HP_SREC_MAGIC, 8) || (h->version != HP_SREC_VERSION && h->version != 1) || h->hdr_size != sizeof(*h) ||
+	if (memcmp(h->magic, HP_SREC_MAGIC, 8) || (h->version != HP_SREC_VERSION && h->version != 1) ||
+	    h->hdr_size != sizeof(*h) ||
 	    h->self != m->start || h->func_size != sizeof(struct hp_srec_func) || h->nfuncs > HP_SREC_MAX_FUNCS ||
 	    h->region_size < sizeof(*h) || h->region_size > (1ull << 32) || h->build_id_len > HP_BUILD_ID_MAX ||
 	    h->state < HP_STATE_PREPARED || h->state > HP_STATE_SUPERSEDED) {
@@ -302,8 +303,8 @@ static bool region_ok(const struct hp_maps *maps, const struct hp_srec *rec, cha
 				first = m, end = m->end;
 			continue;
 		}
-		if (m->start != end || m->perms[3] != 'p' || m->inode != first->inode || m->dev_major != first->dev_major ||
-		    m->dev_minor != first->dev_minor || strcmp(m->path, first->path))
+		if (m->start != end || m->perms[3] != 'p' || m->inode != first->inode ||
+		    m->dev_major != first->dev_major || m->dev_minor != first->dev_minor || strcmp(m->path, first->path))
 			break;
 		end = m->end;
 	}
@@ -325,7 +326,8 @@ static bool in_code(const struct hp_maps *maps, uint64_t addr, uint64_t len, con
 	const struct hp_map *m = hp_maps_find(maps, addr), *e = hp_maps_find(maps, addr + len - 1);
 
 	return m && e && m->perms[2] == 'x' && e->perms[2] == 'x' && m->inode && m->inode == e->inode &&
-	       (!like || (m->inode == like->inode && m->dev_major == like->dev_major && m->dev_minor == like->dev_minor));
+	       (!like || (m->inode == like->inode && m->dev_major == like->dev_major &&
+			  m->dev_minor == like->dev_minor));
 }
 
 /*
@@ -419,6 +421,17 @@ static int check_func(struct hp_ctx *ctx, struct hp_process *proc, const struct 
 	}
 	memcpy(f->orig, file, f->len);	/* what revert restores comes from the file */
 	return 1;
+}
+
+void hp_srec_uncheckable(struct hp_srec *recs, size_t n, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		recs[i].trust = HP_RECORD_UNVERIFIED;
+		recs[i].sites_checked = false;
+		snprintf(recs[i].why, sizeof(recs[i].why), "it cannot be checked: %s", why);
+	}
 }
 
 int hp_srec_check(struct hp_ctx *ctx, struct hp_process *proc, struct hp_srec *recs, size_t n)

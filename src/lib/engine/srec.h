@@ -95,6 +95,9 @@ void hp_srec_free_all(struct hp_srec *recs, size_t n);
  */
 int hp_srec_check(struct hp_ctx *ctx, struct hp_process *proc, struct hp_srec *recs, size_t n);
 
+/* When the process cannot be read (not root): every record unverified and unchecked, saying why. */
+void hp_srec_uncheckable(struct hp_srec *recs, size_t n, const char *why);
+
 /*
  * Seal a record the engine is about to write: flags and mac of hdr, over
  * hdr (state excluded: it changes in place) and its function table.  The
