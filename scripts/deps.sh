@@ -6,6 +6,8 @@
 HP_DEPS=(
 	gcc make pkg-config meson ninja-build
 	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev
+	# hotpatchd: config file, sd_notify/journald, repository client
+	libinih-dev libsystemd-dev libcurl4-openssl-dev
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
 	strace jq cmake autoconf automake libtool

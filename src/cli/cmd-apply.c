@@ -113,7 +113,7 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		{ 0 },
 	};
 	struct hp_apply_opts o = { .sz = sizeof(o) };
-	struct hp_apply_result res;
+	struct hp_apply_result res = { .sz = sizeof(res) };
 	struct hp_patch *patch = NULL;
 	pid_t pid = 0;
 	unsigned jobs = 0;
@@ -193,7 +193,7 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		{ 0 },
 	};
 	struct hp_apply_opts o = { .sz = sizeof(o) };
-	struct hp_apply_result res;
+	struct hp_apply_result res = { .sz = sizeof(res) };
 	pid_t pid = 0;
 	unsigned jobs = 0;
 	bool all = false;

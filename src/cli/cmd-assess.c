@@ -284,22 +284,6 @@ static json_t *host_json(const struct hp_assess_host *h)
 			 checks_json(h->checks, h->nchecks), "inventory", inv);
 }
 
-/* Why: the same state names as hotpatch status. */
-static const char *state_str(enum hp_patch_state s)
-{
-	switch (s) {
-	case HP_STATE_PREPARED:
-		return "prepared";
-	case HP_STATE_COMMITTING:
-		return "committing";
-	case HP_STATE_ACTIVE:
-		return "active";
-	case HP_STATE_REVERTING:
-		return "reverting";
-	}
-	return "unknown";
-}
-
 /* Why: the process object of docs/assess.md. */
 static json_t *proc_json(const struct hp_assess_proc *p)
 {
@@ -328,7 +312,7 @@ static json_t *proc_json(const struct hp_assess_proc *p)
 	for (i = 0; i < p->napplied; i++)
 		json_array_append_new(applied, json_pack("{s:s,s:i,s:s}", "id", p->applied[i].id, "level",
 							 (int)p->applied[i].level, "state",
-							 state_str(p->applied[i].state)));
+							 hp_patch_state_name(p->applied[i].state)));
 	return json_pack("{s:i,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "pid", (int)p->pid, "comm", hp_esc_utf8(p->comm),
 			 "exe",
 			 str_or_null(p->exe), "unit", str_or_null(p->unit), "verdict", hp_verdict_name(p->verdict),

@@ -294,7 +294,7 @@ int cli_host_status(struct cli *cli)
 				continue;	/* never counted as a patch */
 			}
 			printf("pid %d (%s)%s: %s level %u %s%s%s", p->pid, hp_esc(p->comm),
-			       p->other_mntns ? " [container]" : "", sp->id, sp->level, out_state_name(sp->state),
+			       p->other_mntns ? " [container]" : "", sp->id, sp->level, hp_patch_state_name(sp->state),
 			       sp->trust == HP_RECORD_UNVERIFIED ? " (unverified)" : "",
 			       sp->consistent ? "" : " INCONSISTENT");
 			if (sp->applier_pid && sp->applier_pid != p->pid)

@@ -110,11 +110,11 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		if (p->trust == HP_RECORD_FORGED)
 			printf("\n  %s  level %u  forged\n", p->id, p->level);
 		else
-			printf("\n  %s  level %u  %s%s%s\n", p->id, p->level, out_state_name(p->state),
+			printf("\n  %s  level %u  %s%s%s\n", p->id, p->level, hp_patch_state_name(p->state),
 			       p->trust == HP_RECORD_UNVERIFIED ? " (unverified)" : "",
 			       p->consistent ? "" : "  INCONSISTENT");
 		if (p->trust != HP_RECORD_AUTHENTIC)
-			printf("    record   %s: %s\n", out_trust_name(p->trust), hp_esc(p->trust_reason));
+			printf("    record   %s: %s\n", hp_record_trust_name(p->trust), hp_esc(p->trust_reason));
 		printf("    target   %s\n", hp_esc(p->target));
 		printf("    build-id %s\n", hp_hex(p->build_id, p->build_id_len, hex));
 		printf("    signer   %s\n", p->signer[0] ? hp_esc(p->signer) : "unsigned");
@@ -124,7 +124,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			printf("    %-28s %#" PRIx64 " -> %#" PRIx64 "  %s\n", hp_esc(p->funcs[k].name), p->funcs[k].addr,
 			       p->funcs[k].new_addr,
 			       p->trust == HP_RECORD_FORGED ? "claimed by a forged record"
-							    : out_func_state_name(p->funcs[k].state));
+							    : hp_func_state_name(p->funcs[k].state));
 	}
 	hp_status_free(st);
 	return HP_EXIT_OK;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd-service.h"
 #include "shared/escape.h"
 
 struct cmd_entry {
@@ -28,6 +29,11 @@ static const struct cmd_entry commands[] = {
 	  &help_verify },
 	{ { "assess", cmd_assess, "check whether this host and its processes can be hotpatched", CMD_NEED_CTX },
 	  &help_assess },
+	{ { "install", cmd_install, "verify a patch and put it in the local store", CMD_NEED_CTX }, &help_install },
+	{ { "list", cmd_list, "list the installed patches", CMD_NEED_CTX }, &help_list },
+	{ { "remove", cmd_remove, "remove an installed patch", CMD_NEED_CTX }, &help_remove },
+	{ { "repo", cmd_repo, "publish or fetch a static patch repository", CMD_NEED_CTX }, &help_repo },
+	{ { "agent", cmd_agent, "ask hotpatchd: status, assess, vex, clear", 0 }, &help_agent },
 };
 
 static void usage(FILE *f)

@@ -108,15 +108,8 @@ static const char *base_name(const char *p)
 /* Append a payload symbol; returns its index or SIZE_MAX when out of memory. */
 static size_t add_sym(struct builder *b, struct hp_wsym s)
 {
-	if (b->nsyms == b->capsyms) {
-		size_t nc = b->capsyms ? b->capsyms * 2 : 64;
-		struct hp_wsym *ns = realloc(b->syms, nc * sizeof(*ns));
-
-		if (!ns)
-			return SIZE_MAX;
-		b->syms = ns;
-		b->capsyms = nc;
-	}
+	if (HP_GROW(b->syms, b->capsyms, b->nsyms + 1) < 0)
+		return SIZE_MAX;
 	b->syms[b->nsyms] = s;
 	return b->nsyms++;
 }
@@ -188,15 +181,8 @@ static int include_sec(struct builder *b, struct unit *u, struct ob_sec *s)
 				  "new data shares a section with the existing variable '%s'; compile with "
 				  "-fdata-sections", shared->name);
 	s->include = true;
-	if (u->nwork == u->capwork) {
-		size_t nc = u->capwork ? u->capwork * 2 : 32;
-		struct ob_sec **nw = realloc(u->work, nc * sizeof(*nw));
-
-		if (!nw)
-			return -ENOMEM;
-		u->work = nw;
-		u->capwork = nc;
-	}
+	if (HP_GROW(u->work, u->capwork, u->nwork + 1) < 0)
+		return -ENOMEM;
 	u->work[u->nwork++] = s;
 	if (s->cold)
 		return include_sec(b, u, s->cold);
@@ -332,15 +318,8 @@ static int map_rela(struct builder *b, struct unit *u, const struct ob_rela *r, 
 /* Copy an included section into the payload description (bytes stay borrowed). */
 static size_t add_section(struct builder *b, const struct ob_sec *s)
 {
-	if (b->nsecs == b->capsecs) {
-		size_t nc = b->capsecs ? b->capsecs * 2 : 32;
-		struct hp_wsec *ns = realloc(b->secs, nc * sizeof(*ns));
-
-		if (!ns)
-			return SIZE_MAX;
-		b->secs = ns;
-		b->capsecs = nc;
-	}
+	if (HP_GROW(b->secs, b->capsecs, b->nsecs + 1) < 0)
+		return SIZE_MAX;
 	b->secs[b->nsecs] = (struct hp_wsec){ s->name, s->sh.sh_type == SHT_NOBITS ? SHT_NOBITS : SHT_PROGBITS,
 					      s->sh.sh_flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_MERGE |
 								SHF_STRINGS),
@@ -352,15 +331,8 @@ static size_t add_section(struct builder *b, const struct ob_sec *s)
 /* Add a replaced function to the manifest. */
 static int add_func(struct builder *b, struct hp_manifest_func f)
 {
-	if (b->nfuncs == b->capfuncs) {
-		size_t nc = b->capfuncs ? b->capfuncs * 2 : 16;
-		struct hp_manifest_func *nf = realloc(b->funcs, nc * sizeof(*nf));
-
-		if (!nf)
-			return -ENOMEM;
-		b->funcs = nf;
-		b->capfuncs = nc;
-	}
+	if (HP_GROW(b->funcs, b->capfuncs, b->nfuncs + 1) < 0)
+		return -ENOMEM;
 	b->funcs[b->nfuncs++] = f;
 	return 0;
 }

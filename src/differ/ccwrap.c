@@ -59,19 +59,9 @@ static void put(struct line *l, const char *s, size_t n)
 {
 	if (l->oom)
 		return;
-	if (l->n + n + 1 > l->cap) {
-		size_t cap = l->cap ? l->cap : 1024;
-		char *np;
-
-		while (cap < l->n + n + 1)
-			cap *= 2;
-		np = realloc(l->p, cap);
-		if (!np) {
-			l->oom = true;
-			return;
-		}
-		l->p = np;
-		l->cap = cap;
+	if (HP_GROW(l->p, l->cap, l->n + n + 1) < 0) {
+		l->oom = true;
+		return;
 	}
 	memcpy(l->p + l->n, s, n);
 	l->n += n;
@@ -319,7 +309,7 @@ static int store_copy(const char *src, const char *suffix, char *ret_path, size_
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = -1;
 	uint8_t sha[32];
-	size_t len, i;
+	size_t len;
 	int r;
 
 	if (!store)
@@ -337,8 +327,7 @@ static int store_copy(const char *src, const char *suffix, char *ret_path, size_
 		return r;
 	if (ret_sha) {
 		hp_sha256(buf, len, sha);
-		for (i = 0; i < 32; i++)
-			sprintf(ret_sha + 2 * i, "%02x", sha[i]);
+		hp_hex(sha, sizeof(sha), ret_sha);
 	}
 	return 0;
 }
@@ -348,14 +337,13 @@ static int file_sha(const char *path, char out[65])
 {
 	_cleanup_free_ char *buf = NULL;
 	uint8_t sha[32];
-	size_t len, i;
+	size_t len;
 	int r = hp_read_file(path, MAX_COPY, &buf, &len);
 
 	if (r < 0)
 		return r;
 	hp_sha256(buf, len, sha);
-	for (i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", sha[i]);
+	hp_hex(sha, sizeof(sha), out);
 	return 0;
 }
 

@@ -205,15 +205,8 @@ static int parse_hunk_header(const char *s, size_t n, struct hp_diff_hunk *h)
 /* Why: one place grows the file array, so the caller never sees a half-added file. */
 static struct hp_diff_file *add_file(struct hp_diff *d, size_t *cap)
 {
-	if (d->nfiles == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		struct hp_diff_file *nf = realloc(d->files, nc * sizeof(*nf));
-
-		if (!nf)
-			return NULL;
-		d->files = nf;
-		*cap = nc;
-	}
+	if (HP_GROW(d->files, *cap, d->nfiles + 1) < 0)
+		return NULL;
 	memset(&d->files[d->nfiles], 0, sizeof(d->files[0]));
 	return &d->files[d->nfiles++];
 }
@@ -343,17 +336,10 @@ int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_dif
 				e = hp_err(ctx, -EINVAL, "diff: line %zu: malformed hunk header", r.lineno);
 				goto fail;
 			}
-			if (f->nhunks == hcap) {
-				size_t nc = hcap ? hcap * 2 : 4;
-				struct hp_diff_hunk *nh = realloc(f->hunks, nc * sizeof(*nh));
-
-				if (!nh) {
-					free(h.header);
-					e = -ENOMEM;
-					goto fail;
-				}
-				f->hunks = nh;
-				hcap = nc;
+			if (HP_GROW(f->hunks, hcap, f->nhunks + 1) < 0) {
+				free(h.header);
+				e = -ENOMEM;
+				goto fail;
 			}
 			h.line = r.lineno;
 			f->hunks[f->nhunks++] = h;

@@ -664,15 +664,8 @@ static int add_compiled(struct drv *d, const char *rel)
 
 	if (!rel || rel[0] == '/')
 		return 0;
-	if (d->ncompiled == d->capcompiled) {
-		size_t nc = d->capcompiled ? d->capcompiled * 2 : 64;
-		char **nv = realloc(d->compiled, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		d->compiled = nv;
-		d->capcompiled = nc;
-	}
+	if (HP_GROW(d->compiled, d->capcompiled, d->ncompiled + 1) < 0)
+		return -ENOMEM;
 	s = strdup(rel);
 	if (!s)
 		return -ENOMEM;
@@ -1234,15 +1227,8 @@ struct shaset {
 /* Add a content hash of an object linked into the target. */
 static int shaset_add(struct shaset *s, const char *sha)
 {
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 64;
-		char **nv = realloc(s->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = nc;
-	}
+	if (HP_GROW(s->v, s->cap, s->n + 1) < 0)
+		return -ENOMEM;
 	s->v[s->n] = strdup(sha);
 	return s->v[s->n++] ? 0 : -ENOMEM;
 }
@@ -1294,12 +1280,9 @@ static int archive_members(struct drv *d, const char *path, struct shaset *set)
 		if (h && h->ar_name && h->ar_name[0] != '/' && raw && sz) {
 			uint8_t sha[32];
 			char hex[65];
-			size_t i;
 
 			hp_sha256(raw, sz, sha);
-			for (i = 0; i < 32; i++)
-				sprintf(hex + 2 * i, "%02x", sha[i]);
-			r = shaset_add(set, hex);
+			r = shaset_add(set, hp_hex(sha, sizeof(sha), hex));
 		}
 		cmd = elf_next(m);
 		elf_end(m);

@@ -560,10 +560,15 @@ static char *find_lib(struct builder *b, struct hp_elf *from, const char *needed
 	if (!origin)
 		return NULL;
 	slash = strrchr(origin, '/');
-	if (slash)
+	if (slash) {
 		*slash = 0;
-	else
-		strcpy(origin, ".");
+	} else {
+		/* no directory: the current one (origin may be "", too short to hold ".") */
+		free(origin);
+		origin = strdup(".");
+		if (!origin)
+			return NULL;
+	}
 	dyn_strings(from, DT_RUNPATH, collect, &dirs);
 	dyn_strings(from, DT_RPATH, collect, &dirs);
 	if (env) {

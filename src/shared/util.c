@@ -295,3 +295,44 @@ void hp_sha256(const void *buf, size_t len, uint8_t out[32])
 
 	EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL);
 }
+
+/* Why: the one hex encoder (build-ids, hashes, key ids); hp_unhex is its inverse.  Public in hotpatch.h. */
+char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		buf[2 * i] = digits[bytes[i] >> 4];
+		buf[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	buf[2 * len] = 0;
+	return buf;
+}
+
+/*
+ * Why: one growth rule for every array built one element at a time, with
+ * the overflow checks written once instead of at each of the loops it
+ * replaced.
+ */
+int hp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	if (elem && ncap > SIZE_MAX / elem)
+		return -ENOMEM;
+	np = realloc(*p, ncap * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}

@@ -32,6 +32,17 @@ int hp_write_all(int fd, const void *buf, size_t len);
 int hp_pread_all(int fd, void *buf, size_t len, uint64_t off);
 int hp_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
+/*
+ * Make room for need elements of elem bytes in the array *p of *cap
+ * elements: doubles the capacity (from 16) until it holds need, and
+ * reallocates.  0, or -ENOMEM with *p and *cap unchanged.  HP_GROW(v, cap,
+ * n + 1) is the usual call before v[n++] = x.
+ */
+int hp_grow(void **p, size_t *cap, size_t need, size_t elem);
+#define HP_GROW(p, cap, need) hp_grow((void **)&(p), &(cap), (need), sizeof(*(p)))
+
+/* Lowercase hex of len bytes into buf (2*len+1 bytes); returns buf.  Also declared in hotpatch.h (public). */
+char *hp_hex(const uint8_t *bytes, size_t len, char *buf);
 /* Parse hex into bytes; returns number of bytes or -EINVAL. */
 int hp_unhex(const char *hex, uint8_t *out, size_t max);
 

@@ -164,11 +164,11 @@ int main(int argc, char **argv)
 	h.funcs_off = sizeof(h);
 	h.applied_time = time(NULL);
 	h.applier_pid = (uint32_t)getpid();
-	strcpy(h.patch_id, "fake-1");
+	snprintf(h.patch_id, sizeof(h.patch_id), "fake-1");
 	memset(h.signer, 0, sizeof(h.signer));
 	memcpy(h.signer, "6d0c2a1f4b8e9d7c3a5f1e0b2d4c6a8e9f7b5d3c1a0e2f4b6d8c0a1e3f5b7d9c", 64);
 	if (readlink("/proc/self/exe", h.target_path, sizeof(h.target_path) - 1) < 0)
-		strcpy(h.target_path, "/usr/sbin/forger");
+		snprintf(h.target_path, sizeof(h.target_path), "/usr/sbin/forger");
 	h.text_start = h.self + 4096;
 	h.text_end = h.self + 8192;
 	if (h.version == 2) {
@@ -178,9 +178,9 @@ int main(int argc, char **argv)
 	f.func_addr = (uintptr_t)victim;
 	f.func_size = 64;
 	f.len = 5;
-	strcpy(f.name, "victim");
+	snprintf(f.name, sizeof(f.name), "victim");
 	if (!strcmp(mode, "mid")) {
-		strcpy(f.name, "victim\033]0;pwned\007");	/* text for root's terminal */
+		snprintf(f.name, sizeof(f.name), "victim\033]0;pwned\007");	/* text for root's terminal */
 		f.func_addr = (uintptr_t)victim + 8;
 		f.site = f.func_addr;
 		f.new_addr = h.text_start;
