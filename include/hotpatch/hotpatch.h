@@ -259,11 +259,25 @@ const char *hp_patch_state_name(enum hp_patch_state state);
 const char *hp_func_state_name(enum hp_func_state state);
 
 /*
+ * Who wrote a state record (docs/state-record.md, "Forged records").  The
+ * process's memory is its own to write: only a record sealed with this
+ * host's record key (readable by root alone) counts as applied.
+ */
+enum hp_record_trust {
+	HP_RECORD_AUTHENTIC = 1,	/* sealed by hotpatch on this host; its sites check out */
+	HP_RECORD_UNVERIFIED,		/* its sites check out, but it has no seal or the key is unreadable */
+	HP_RECORD_FORGED,		/* a seal that does not verify, or a site that contradicts the module */
+};
+/* "authentic", "unverified", "forged"; "unknown" for any other value. */
+const char *hp_record_trust_name(enum hp_record_trust trust);
+
+/*
  * Text in result structs: identifiers bounded by the format (patch ids,
  * HP_ID_MAX; signer key ids, 64 hex digits; comm, the kernel's 16 bytes) are
  * char arrays; paths, symbol names and messages are const char * owned by
  * the result (freed by its *_free()), never NULL ("" when empty).
  */
+
 struct hp_status_func {
 	const char *name;		/* symbol name in the target */
 	uint64_t addr;			/* runtime address of the function */
@@ -286,6 +300,8 @@ struct hp_status_patch {
 	size_t nfuncs;
 	struct hp_status_func *funcs;
 	pid_t applier_pid;		/* process it was applied to: another pid in a forked child */
+	enum hp_record_trust trust;	/* only HP_RECORD_AUTHENTIC counts as patched */
+	const char *trust_reason;	/* why unverified or forged; "" when authentic */
 };
 
 struct hp_status {

@@ -89,6 +89,7 @@ static size_t scan(struct agent *a, struct proc_target **ret)
 	while (d && a->store && a->store->n && (de = readdir(d))) {
 		struct buildid_map *m = NULL;
 		struct hp_status *st = NULL;
+		const struct hp_status_patch *forged;
 		size_t nm = 0, i, k, s;
 		pid_t pid;
 
@@ -124,17 +125,29 @@ static size_t scan(struct agent *a, struct proc_target **ret)
 			hp_strlcpy(t->build_id, m[i].build_id, sizeof(t->build_id));
 			if (!st && hp_status_read(a->ctx, pid, &st) < 0)
 				st = NULL;
+			forged = NULL;
 			for (k = 0; st && k < st->npatches; k++) {
 				char hex[2 * HP_BUILD_ID_MAX + 1];
 
 				hp_hex(st->patches[k].build_id, st->patches[k].build_id_len, hex);
-				if (!strcmp(hex, t->build_id) && st->patches[k].state == HP_STATE_ACTIVE) {
+				if (strcmp(hex, t->build_id))
+					continue;
+				/* only a record hotpatch sealed counts (docs/state-record.md, "Forged records") */
+				if (st->patches[k].trust != HP_RECORD_AUTHENTIC) {
+					forged = &st->patches[k];
+					continue;
+				}
+				if (st->patches[k].state == HP_STATE_ACTIVE) {
 					hp_strlcpy(t->patch_id, st->patches[k].id, sizeof(t->patch_id));
 					t->level = st->patches[k].level;
 				}
 			}
 			want = active_for(a, t->build_id, &ap);
-			if (t->patch_id[0] && (!want || t->level >= want->man->level)) {
+			if (!t->patch_id[0] && forged && forged->trust == HP_RECORD_FORGED) {
+				t->state = "forged";
+				snprintf(t->reason, sizeof(t->reason), "state record of %s: %s", forged->id,
+					 forged->trust_reason);
+			} else if (t->patch_id[0] && (!want || t->level >= want->man->level)) {
 				t->state = "patched";
 			} else if (want && ap && !strcmp(ap->state, "halted")) {
 				t->state = "pending";

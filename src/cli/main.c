@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cmd-service.h"
+#include "shared/escape.h"
 
 struct cmd_entry {
 	struct cmd cmd;
@@ -116,12 +117,12 @@ int cli_fail(struct cli *cli, int err, const char *fmt, ...)
 		snprintf(msg, sizeof(msg), "%s", hp_strerror(err));
 	}
 	if (cli->json) {
-		json_t *e = json_pack("{s:{s:s,s:s,s:i}}", "error", "kind", cli_exit_name(code), "message", msg,
+		json_t *e = json_pack("{s:{s:s,s:s,s:i}}", "error", "kind", cli_exit_name(code), "message", hp_esc_utf8(msg),
 				      "exit_code", code);
 
 		cli_emit_json(e);
 	} else {
-		fprintf(stderr, "hotpatch: %s\n", msg);
+		fprintf(stderr, "hotpatch: %s\n", hp_esc(msg));
 	}
 	return code;
 }
@@ -185,7 +186,7 @@ static void log_cb(void *ud, enum hp_log_level lvl, const char *msg)
 	static const char *const lv[] = { "error", "warning", "info", "debug" };
 
 	(void)ud;
-	fprintf(stderr, "hotpatch: %s: %s\n", lv[lvl], msg);
+	fprintf(stderr, "hotpatch: %s: %s\n", lv[lvl], hp_esc(msg));
 }
 
 static const struct cmd_entry *find_cmd(const char *name)

@@ -13,6 +13,15 @@ int hp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 /* Read a whole file at a path relative to dirfd (AT_FDCWD allowed). */
 int hp_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len);
 /*
+ * Read a whole regular file without ever blocking on what is not one: the
+ * open does not wait for a FIFO's writer or a device, and anything but a
+ * regular file is refused with -EINVAL and its S_IFMT type in ret_type
+ * (may be NULL).
+ */
+int hp_read_regular_file(const char *path, size_t max, char **ret_buf, size_t *ret_len, mode_t *ret_type);
+/* "FIFO", "directory", "character device" ... for an S_IFMT type. */
+const char *hp_file_type_name(mode_t type);
+/*
  * One read of a small file (a /proc status or stat) into buf, NUL-terminated,
  * without allocating: the length read, or -errno (-ENODATA when empty).
  */

@@ -115,7 +115,7 @@ static void expect_skip(const struct rec *good, void (*corrupt)(struct rec *), c
 }
 
 static void c_magic(struct rec *r) { r->h.magic[7] = '2'; }
-static void c_version(struct rec *r) { r->h.version = 2; }
+static void c_version(struct rec *r) { r->h.version = HP_SREC_VERSION + 1; }
 static void c_hdr_size(struct rec *r) { r->h.hdr_size = sizeof(r->h) - 8; }
 static void c_self(struct rec *r) { r->h.self = BASE + 0x1000; }
 static void c_func_size(struct rec *r) { r->h.func_size = 8; }

@@ -625,6 +625,13 @@ static int check_applied(struct hp_assess *a, struct hp_check_vec *v, struct hp_
 
 		if ((int)sp->state > HP_STATE_REVERTING)
 			continue;	/* a level a higher one replaced */
+		if (sp->trust != HP_RECORD_AUTHENTIC) {
+			/* only a record hotpatch sealed counts as applied (docs/state-record.md) */
+			if (len + 8 < sizeof(list))
+				snprintf(list + len, sizeof(list) - len, "%s%s %s", len ? ", " : "", sp->id,
+					 sp->trust == HP_RECORD_FORGED ? "forged" : "unverified");
+			continue;
+		}
 		hp_strlcpy(p->applied[n].id, sp->id, sizeof(p->applied[n].id));
 		p->applied[n].level = sp->level;
 		p->applied[n].state = sp->state;
@@ -636,7 +643,7 @@ static int check_applied(struct hp_assess *a, struct hp_check_vec *v, struct hp_
 	}
 	p->napplied = n;
 	hp_check_set(c, HP_CHECK_OK);
-	hp_check_value(c, "%s", n ? list : "none");
+	hp_check_value(c, "%s", list[0] ? list : "none");
 	hp_check_reason(c, "%zu hotpatch%s applied, read from the process's state records", n, n == 1 ? "" : "es");
 	*ret_st = st;
 	*ret_known = true;

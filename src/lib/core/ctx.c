@@ -152,6 +152,20 @@ const char *hp_func_state_name(enum hp_func_state state)
 	return "unknown";
 }
 
+/* Why: as hp_patch_state_name, for who wrote a record (docs/state-record.md, "Forged records"). */
+const char *hp_record_trust_name(enum hp_record_trust trust)
+{
+	switch (trust) {
+	case HP_RECORD_AUTHENTIC:
+		return "authentic";
+	case HP_RECORD_UNVERIFIED:
+		return "unverified";
+	case HP_RECORD_FORGED:
+		return "forged";
+	}
+	return "unknown";
+}
+
 /* Why: one place decides what an options struct of another header version means (internal.h). */
 int hp_opts_copy(struct hp_ctx *ctx, void *dst, size_t dst_sz, const void *opts, const char *what)
 {
