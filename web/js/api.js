@@ -35,7 +35,7 @@ export function setUnauthorizedHandler(fn) {
 export function apiUrl(path, params) {
 	const url = new URL('api/v1' + path, document.baseURI);
 	for (const [k, v] of Object.entries(params || {})) {
-		if (v === undefined || v === null || v === '' || v === false)
+		if (v === undefined || v === null || v === false)
 			continue;
 		url.searchParams.set(k, String(v));
 	}

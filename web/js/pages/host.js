@@ -96,9 +96,11 @@ export default {
 		const asgCols = [
 			{ key: 'patch_id', label: 'Patch' },
 			{ key: 'action', label: 'Action', cell: (r) => badge(r.action) },
-			{ key: 'level', label: 'Level', num: true },
+			{ key: 'state', label: 'State', cell: (r) => (r.state ? badge(r.state) : '–') },
 			{ key: 'ring', label: 'Ring' },
-			{ key: 'deployment_id', label: 'Release', cell: (r) => (r.deployment_id ?? r.release_id) != null ? h('a', { href: '#/rollouts/' + (r.deployment_id ?? r.release_id) }, '#' + (r.deployment_id ?? r.release_id)) : '–' },
+			{ key: 'release_id', label: 'Release', cell: (r) => (r.release_id ?? r.deployment_id) != null ? h('a', { href: '#/rollouts/' + (r.release_id ?? r.deployment_id) }, '#' + (r.release_id ?? r.deployment_id)) : '–', csv: (r) => r.release_id ?? r.deployment_id },
+			{ key: 'assigned_at', label: 'Assigned', cell: (r) => (r.assigned_at ? when(r.assigned_at) : '–') },
+			{ key: 'updated_at', label: 'Updated', csvOnly: true },
 		];
 		const hpages = Math.max(1, Math.ceil(data.historyTotal / HISTORY_PER_PAGE));
 		const hp = data.hpage;

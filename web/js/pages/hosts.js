@@ -5,7 +5,12 @@
 import { api, items, total, allPages } from '../api.js';
 import { h, num, href, table, csvButton, card, when, badge, HOST_STATES } from '../ui.js';
 
-const FILTERS = ['q', 'group', 'policy', 'state', 'build_id', 'cve', 'restart_required'];
+const FILTERS = ['q', 'group', 'policy', 'state', 'reason', 'build_id', 'cve', 'restart_required'];
+
+// The filters as the API takes them: "-" (hosts without a policy) is the empty policy name.
+function apiFilters(f) {
+	return f.policy === '-' ? { ...f, policy: '' } : f;
+}
 const PER_PAGE = 100;
 
 function filterParams(route) {
@@ -38,7 +43,7 @@ export default {
 	async load(route) {
 		const page = Math.max(1, Number(route.params.get('page')) || 1);
 		const [list, groups, policies] = await Promise.all([
-			api('/hosts', { params: { ...filterParams(route), page, per_page: PER_PAGE } }),
+			api('/hosts', { params: { ...apiFilters(filterParams(route)), page, per_page: PER_PAGE } }),
 			api('/groups'),
 			api('/policies'),
 		]);
@@ -68,6 +73,7 @@ export default {
 			field('f-group', 'Group', select('group', data.groups.map((g) => [g, g]), 'Any group')),
 			field('f-build_id', 'Baseline build id', h('input', { id: 'f-build_id', name: 'build_id', value: f.build_id || '', placeholder: 'hex', autocomplete: 'off', spellcheck: 'false', pattern: '[0-9a-fA-F]*' })),
 			field('f-cve', 'Vulnerable to CVE', h('input', { id: 'f-cve', name: 'cve', value: f.cve || '', placeholder: 'CVE-2024-1234', autocomplete: 'off', spellcheck: 'false' })),
+			f.reason ? h('input', { type: 'hidden', name: 'reason', value: f.reason }) : null,
 			h('div', { class: 'field check' }, h('label', {}, h('input', { type: 'checkbox', name: 'restart_required', value: 'true', checked: f.restart_required === 'true' }), ' Restart required')),
 			h('div', { class: 'field buttons' },
 				h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
@@ -97,7 +103,7 @@ export default {
 		return h('div', { class: 'page' },
 			h('div', { class: 'page-head' }, h('h1', {}, 'Hosts'), describe ? h('p', { class: 'muted', id: 'filter-summary' }, 'Filtered: ' + describe) : null),
 			form,
-			card('Hosts', [csvButton('hosts', HOST_COLUMNS, (progress) => allPages('/hosts', f, progress))],
+			card('Hosts', [csvButton('hosts', HOST_COLUMNS, (progress) => allPages('/hosts', apiFilters(f), progress))],
 				pager,
 				table(HOST_COLUMNS, data.hosts, { id: 'hosts', caption: 'Hosts', rowKey: (r) => r.host_id, empty: 'No host matches these filters.' })));
 	},

@@ -54,17 +54,21 @@ export default {
 			api('/reports/policies'),
 			api('/reports/trend', { params: { days: 90, policy } }),
 		]);
-		return { report: items(report), trend: items(trend) };
+		return { report: items(report), total: report && typeof report.total === 'object' ? report.total : null, trend: items(trend) };
 	},
 
 	render(data, route) {
 		const mode = route.params.get('mode') === 'percent' ? 'percent' : 'count';
 		const trendPolicy = route.params.get('trend') || '';
 		const rows = data.report;
-		const sum = { policy: '__all' };
-		for (const [k] of COLS)
-			sum[k] = rows.reduce((a, r) => a + (Number(r[k]) || 0), 0);
-		sum.percent_on_latest = sum.devices ? ((sum.up_to_date + sum.hotpatched) * 100) / sum.devices : 0;
+		// The "all policies" row: the server's total when it sends one, else the sum of the
+		// policy rows (a handful of numbers, not hosts).
+		const sum = { ...(data.total || {}), policy: '__all' };
+		if (!data.total) {
+			for (const [k] of COLS)
+				sum[k] = rows.reduce((a, r) => a + (Number(r[k]) || 0), 0);
+			sum.percent_on_latest = sum.devices ? ((sum.up_to_date + sum.hotpatched) * 100) / sum.devices : 0;
+		}
 
 		// A report number as a link to exactly the hosts it counts.
 		const cell = (r, k, filter) => {
@@ -92,6 +96,7 @@ export default {
 				}, pct(onLatest(r))),
 				csv: (r) => onLatest(r).toFixed(1),
 			},
+			{ key: 'restart_required_units', label: 'Restart required units', csvOnly: true },
 			{ key: 'not_ready_reasons', label: 'Not ready reasons', csvOnly: true, csv: (r) => reasons(r).map(([k, n]) => `${k}${n === null ? '' : ': ' + n}`).join('; ') },
 		];
 		const foot = h('tfoot', {}, h('tr', { dataset: { key: '__all' } },
@@ -114,7 +119,9 @@ export default {
 		const reasonsCard = why.length ? card('Why hosts are not ready', null,
 			h('ul', { class: 'reasons' }, why.map((r) => h('li', {},
 				h('a', { href: href('#/hosts', { policy: policyParam(r.policy), state: 'not-ready' }) }, policyName(r.policy)), ': ',
-				reasons(r).map(([k, n], i) => [i ? '; ' : '', h('span', { class: 'reason' }, k), n === null ? '' : ` (${num(n)})`]))))) : null;
+				reasons(r).map(([k, n], i) => [i ? '; ' : '',
+					h('a', { href: href('#/hosts', { policy: policyParam(r.policy), state: 'not-ready', reason: k }), class: 'reason' }, k),
+					n === null ? '' : ` (${num(n)})`]))))) : null;
 
 		// Trend: one point per day; several policies' rows of a day are added up (a few hundred
 		// numbers at most, already aggregated by the server).

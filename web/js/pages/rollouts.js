@@ -32,13 +32,30 @@ function evidenceColumns(rows) {
 	});
 }
 
-// The bake timer of a ring: counts down to started_at + bake_seconds (app.js ticks [data-until]).
+// When the bake time of the active ring ends, in this browser's clock: from the server's
+// bake_remaining (no clock skew) or else started_at + bake_seconds.  Whole seconds, so two
+// polls a few seconds apart give the same data and nothing is redrawn.
+function bakeEnd(ring) {
+	if (typeof ring.bake_remaining === 'number')
+		return Math.round(Date.now() / 1000 + ring.bake_remaining) * 1000;
+	const started = Date.parse(ring.started_at || '');
+	return Number.isNaN(started) ? null : started + (ring.bake_seconds || 0) * 1000;
+}
+
+function annotate(rel) {
+	for (const r of rel.rings || []) {
+		if (r.state === 'active')
+			r._until = bakeEnd(r);
+	}
+	return rel;
+}
+
+// The bake timer of a ring: counts down to its end (app.js ticks [data-until] every second).
 function bake(ring) {
 	if (!ring.bake_seconds && ring.bake_seconds !== 0)
 		return null;
-	const started = Date.parse(ring.started_at || '');
-	if (ring.state === 'active' && !Number.isNaN(started)) {
-		const until = started + ring.bake_seconds * 1000;
+	if (ring.state === 'active' && ring._until) {
+		const until = ring._until;
 		return h('span', { class: 'bake', 'data-until': new Date(until).toISOString() },
 			until > Date.now() ? `bakes ${span((until - Date.now()) / 1000)} more` : 'baked; promotes when healthy');
 	}
@@ -55,7 +72,8 @@ function ringList(rel) {
 		dataset: { ring: r.name ?? String(i) },
 	},
 	h('div', { class: 'ring-name' }, h('strong', {}, r.name || `ring ${i + 1}`), ' ', badge(r.state || 'pending')),
-	h('div', {}, r.group ? ['group ', h('a', { href: href('#/hosts', { group: r.group }) }, r.group)] : r.percent ? `${r.percent} % of hosts` : ''),
+	h('div', {}, r.group ? ['group ', h('a', { href: href('#/hosts', { group: r.group }) }, r.group)] : r.percent ? `${r.percent} % of hosts` : '',
+		typeof r.hosts === 'number' ? ` · ${num(r.hosts)} assigned` : ''),
 	h('div', {}, bake(r)),
 	h('div', { class: 'muted' }, `halts at ${num(r.failure_threshold ?? 1)} failure${(r.failure_threshold ?? 1) === 1 ? '' : 's'}`),
 	r.started_at ? h('div', { class: 'muted' }, 'started ', when(r.started_at)) : null)));
@@ -145,7 +163,9 @@ function releaseCard(rel, ctx, detail) {
 			actions(rel, ctx, onError)),
 		errSlot,
 		h('p', { class: 'muted' }, ring ? `Rolling: ${ring.name ?? 'ring ' + (rel.current_ring + 1)} (${rel.current_ring + 1} of ${rel.rings.length})` : '',
-			rel.created_at ? [' · released ', when(rel.created_at)] : ''),
+			rel.created_at ? [' · released ', when(rel.created_at)] : '', rel.created_by ? ` by ${rel.created_by}` : '',
+			rel.patch ? [' · level ', String(rel.patch.level ?? '–'), rel.patch.classification ? `, ${rel.patch.classification}` : '',
+				...(rel.patch.cves || []).map((c) => [' ', h('a', { href: '#/cves/' + encodeURIComponent(c) }, c)])] : ''),
 		health(rel),
 		rel.state === 'halted' || rel.halted_reason ? h('p', { class: 'halted', role: 'note' }, h('strong', {}, 'Halted: '), rel.halted_reason || 'by an operator') : null,
 		ringList(rel),
@@ -160,8 +180,8 @@ export default {
 
 	async load(route) {
 		if (route.id)
-			return { one: await api('/releases/' + encodeURIComponent(route.id)) };
-		return { releases: items(await api('/releases')) };
+			return { one: annotate(await api('/releases/' + encodeURIComponent(route.id))) };
+		return { releases: items(await api('/releases')).map(annotate) };
 	},
 
 	render(data, route, ctx) {
