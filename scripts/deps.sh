@@ -9,6 +9,8 @@ HP_DEPS=(
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
 	strace jq cmake autoconf automake libtool
+	# the dashboard's browser test (t8050): Debian's chromium (node and npm come with the machine)
+	chromium
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 )

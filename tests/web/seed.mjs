@@ -7,12 +7,14 @@
 //   node seed.mjs URL ADMIN_TOKEN [--hosts-scale N]
 // Each reported host is a plain agent report (docs/protocol.md), so the server classifies it.
 
-const [url, admin] = process.argv.slice(2);
-if (!url || !admin) {
-	console.error('usage: node seed.mjs URL ADMIN_TOKEN');
-	process.exit(2);
+let url, admin, BASE;
+
+// The server to talk to and the admin token (the first one comes from hotpatch-server create-token).
+export function configure(serverUrl, adminToken) {
+	url = serverUrl;
+	admin = adminToken;
+	BASE = url.replace(/\/$/, '') + '/api/v1';
 }
-const BASE = url.replace(/\/$/, '') + '/api/v1';
 
 export async function call(method, path, body, token = admin) {
 	const r = await fetch(BASE + path, {
@@ -193,10 +195,21 @@ export async function seed() {
 			],
 		});
 	}
+	// The crash halts its release at the server's next rollout tick: wait for it (30 s at most).
+	for (let i = 0; i < 300; i++) {
+		if ((await call('GET', '/releases/' + r2.id)).state === 'halted')
+			break;
+		await new Promise((res) => setTimeout(res, 100));
+	}
 	return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+	if (process.argv.length < 4) {
+		console.error('usage: node seed.mjs URL ADMIN_TOKEN');
+		process.exit(2);
+	}
+	configure(process.argv[2], process.argv[3]);
 	seed().then((o) => console.log(JSON.stringify(o, null, 1))).catch((e) => {
 		console.error('seed: ' + e.message);
 		process.exit(1);
