@@ -155,6 +155,9 @@ async function download(p, selector) {
 
 const viewer = await newPage();
 const report = await get('/reports/policies');
+// Today's trend snapshot is taken by the server's first rollout tick after its start.
+for (let i = 0; i < 100 && !(await get('/reports/trend?days=90')).items.length; i++)
+	await new Promise((r) => setTimeout(r, 100));
 
 await test('a wrong token is refused on the sign-in page', async () => {
 	await viewer.goto(URL0);
@@ -186,6 +189,24 @@ await test('overview numbers equal /reports/policies (every policy, every column
 		eq(pct, r.percent_on_latest.toFixed(1) + ' %', `${key} % on latest`);
 	}
 	await shot(viewer, 'overview');
+});
+
+await test('the trend chart has a column per day of /reports/trend, its table the same numbers', async () => {
+	const trend = (await get('/reports/trend?days=90')).items;
+	ok(trend.length > 0, 'the server has a snapshot of today');
+	const days = [...new Set(trend.map((r) => r.day))].sort();
+	await go(viewer, '#/overview', '#report');
+	eq((await viewer.$$('svg.chart g.day')).length, days.length, 'chart columns');
+	const last = days[days.length - 1];
+	const sum = (k) => trend.filter((r) => r.day === last).reduce((a, r) => a + r[k], 0);
+	await viewer.click('details summary');
+	const cells = await viewer.$$eval('.trend + details tbody tr:first-child > *', (tds) => tds.map((x) => x.textContent));
+	eq(cells.slice(0, 3), [last, fmt(sum('devices')), fmt(sum('up_to_date'))], 'newest day in the table');
+	const one = trend.find((r) => r.policy)?.policy;
+	await viewer.selectOption('#trend-policy', one);
+	await viewer.waitForFunction(() => location.hash.includes('trend='));
+	await go(viewer, await viewer.evaluate(() => location.hash), 'svg.chart');
+	eq((await viewer.$$('svg.chart g.day')).length, trend.filter((r) => r.policy === one).length, 'columns of one policy');
 });
 
 await test('percentage mode shows each number as a share of the devices', async () => {
