@@ -6,6 +6,9 @@
 # (tests/web/seed.mjs: enrollments, agent check-ins, releases, a crash that halts a release).
 # The checks are in tests/web/dashboard.test.mjs (TAP); screenshots of every page go to
 # $HP_BUILD_DIR/tests/screenshots.  Cost: about a minute (chromium start, ~60 page loads).
+#
+# HP_DASHBOARD_DOC_IMAGES=DIR (opt-in, for docs/img): also write 89 made-up days of trend into
+# the database before the run (tests/web/trend-fill.py, python3) and put the screenshots in DIR.
 . "$(dirname "$0")/lib.sh"
 
 SERVER=${HOTPATCH_SERVER:-$HP_BUILD_DIR/src/server/hotpatch-server}
@@ -63,10 +66,17 @@ node "$HP_SRC_DIR/tests/web/seed.mjs" "$URL" "$(cat "$HP_TMP/admin.tok")" >"$HP_
 # again so the trend has the seeded fleet (the test waits for that snapshot).
 kill "$(cat "$HP_TMP/server.pid")"
 wait "$(cat "$HP_TMP/server.pid")" 2>/dev/null
+if [ -n "${HP_DASHBOARD_DOC_IMAGES:-}" ]; then
+	start_server	# today's snapshot
+	sleep 2
+	kill "$(cat "$HP_TMP/server.pid")"
+	wait "$(cat "$HP_TMP/server.pid")" 2>/dev/null
+	python3 "$HP_SRC_DIR/tests/web/trend-fill.py" "$DB" | sed 's/^/# trend-fill: /'
+fi
 start_server
 
-SHOTS=$HP_BUILD_DIR/tests/screenshots
-rm -rf "$SHOTS"
+SHOTS=${HP_DASHBOARD_DOC_IMAGES:-$HP_BUILD_DIR/tests/screenshots}
+[ -n "${HP_DASHBOARD_DOC_IMAGES:-}" ] || rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 HP_DASH_URL=$URL HP_DASH_SEED=$HP_TMP/seed.json HP_DASH_SHOTS=$SHOTS HP_CHROMIUM=$CHROMIUM \
 HP_PLAYWRIGHT=$NODEDIR/node_modules/playwright-core TMPDIR=$HP_TMP \

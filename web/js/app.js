@@ -13,7 +13,7 @@ import hosts from './pages/hosts.js';
 import host from './pages/host.js';
 import cves from './pages/cves.js';
 
-const REFRESH_MS = Number(new URLSearchParams(location.search).get('refresh')) || 5000;
+const REFRESH_MS = Number(new URLSearchParams(location.search).get('refresh')) || 10000;
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -143,6 +143,9 @@ async function show({ keepFocus = false, force = false } = {}) {
 	const fk = keepFocus ? focusKey() : null;
 	const scroll = window.scrollY;
 	render(page.render(data, route, ctx), page.title, newRoute);
+	// For measurements (docs/dashboard.md): when a page was first drawn from server data.
+	if (newRoute)
+		performance.mark('hp-drawn:' + route.name);
 	if (keepFocus) {
 		window.scrollTo(0, scroll);
 		restoreFocus(fk);

@@ -13,18 +13,20 @@ export const SERIES = [
 	['paused', 'Paused', 'c-paused'],
 ];
 
-const W = 760, H = 220, L = 48, R = 8, T = 10, B = 26;
+// About the size it is drawn at on a laptop, so the 11px labels stay about 11px.
+const W = 1200, H = 280, L = 52, R = 8, T = 10, B = 26;
 
-// A "nice" upper bound for a count axis: 1, 2 or 5 times a power of ten.
+// A "nice" upper bound for a count axis with four grid steps of 1, 2 or 5 times a power of ten.
 function niceMax(v) {
-	if (v <= 0)
-		return 1;
-	const p = 10 ** Math.floor(Math.log10(v));
+	if (v <= 4)
+		return 4;
+	const step = v / 4;
+	const p = 10 ** Math.floor(Math.log10(step));
 	for (const m of [1, 2, 5, 10]) {
-		if (m * p >= v)
-			return m * p;
+		if (m * p >= step)
+			return 4 * m * p;
 	}
-	return 10 * p;
+	return 40 * p;
 }
 
 // days: [{day: 'YYYY-MM-DD', up_to_date: n, ...}] sorted oldest first; mode 'count'|'percent'.

@@ -67,7 +67,7 @@ function bake(ring) {
 function ringList(rel) {
 	const rings = rel.rings || [];
 	return h('ol', { class: 'rings', 'aria-label': 'Rings' }, rings.map((r, i) => h('li', {
-		class: 'ring st-' + (r.state || 'pending') + (i === rel.current_ring ? ' current' : ''),
+		class: 'ring ring-' + (r.state || 'pending') + (i === rel.current_ring ? ' current' : ''),
 		'aria-current': i === rel.current_ring ? 'step' : null,
 		dataset: { ring: r.name ?? String(i) },
 	},
@@ -94,7 +94,7 @@ function health(rel) {
 	const f = rel.failures ?? 0;
 	const cls = f >= thr ? 'bad' : f > 0 ? 'warn' : 'good';
 	return h('p', { class: 'health ' + cls },
-		h('strong', {}, `${num(f)} failure${f === 1 ? '' : 's'}`), ` (crash-triggered reverts, apply failures, halts) of ${num(thr)} that halt`,
+		h('strong', {}, `${num(f)} failure signal${f === 1 ? '' : 's'}`), ` (crashes, apply failures, halts on hosts of this release); ${num(thr)} halt${thr === 1 ? 's' : ''} the ring`,
 		rel.max_parallel_percent ? ` · at most ${rel.max_parallel_percent} % of a group at once` : '');
 }
 
@@ -156,7 +156,7 @@ function releaseCard(rel, ctx, detail) {
 	const ev = Array.isArray(rel.evidence) ? rel.evidence : [];
 	const evCols = evidenceColumns(ev);
 	const ring = (rel.rings || [])[rel.current_ring];
-	return h('article', { class: 'card release st-' + rel.state, id: 'release-' + rel.id, 'aria-labelledby': 'rel-h-' + rel.id, dataset: { release: String(rel.id), state: rel.state } },
+	return h('article', { class: 'card release rel-' + rel.state, id: 'release-' + rel.id, 'aria-labelledby': 'rel-h-' + rel.id, dataset: { release: String(rel.id), state: rel.state } },
 		h('div', { class: 'card-head' },
 			h('h2', { id: 'rel-h-' + rel.id },
 				detail ? `Release #${rel.id}` : h('a', { href: '#/rollouts/' + rel.id }, `Release #${rel.id}`), ' · ', code(rel.patch_id), ' ', badge(rel.state)),
