@@ -29,6 +29,7 @@ const state = {
 	timer: null,
 	seq: 0,			// route generation: answers for an older route are dropped
 	loading: false,
+	prefetch: null,		// {hash, promise}: the first page's data, asked for with /whoami
 };
 
 const ROLE_RANK = { 'read-only': 1, operator: 2, admin: 3 };
@@ -118,7 +119,9 @@ async function show({ keepFocus = false, force = false } = {}) {
 	state.loading = true;
 	let data;
 	try {
-		data = await page.load(route, ctx);
+		const pre = state.prefetch;
+		state.prefetch = null;
+		data = await (pre && pre.hash === route.hash ? pre.promise : page.load(route, ctx));
 	} catch (e) {
 		if (seq !== state.seq)
 			return;
@@ -268,6 +271,14 @@ async function start() {
 	setInterval(countdowns, 1000);
 	if (!token())
 		return loginView();
+	// Ask for the first page's data while /whoami answers: one round trip less on a deep link.
+	const route = parseRoute();
+	const page = pageFor(route);
+	if (page) {
+		const promise = page.load(route, ctx);
+		promise.catch(() => {});
+		state.prefetch = { hash: route.hash, promise };
+	}
 	try {
 		signedIn(await api('/whoami'));
 	} catch (e) {
