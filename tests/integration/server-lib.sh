@@ -22,7 +22,7 @@ hs_require_server() {
 hs_start() {
 	local id=$1 i port
 	shift
-	"$HOTPATCH_SERVER" --port 0 "$@" 2>"$HP_TMP/$id.log" &
+	"$HOTPATCH_SERVER" --port 0 "$@" >/dev/null 2>"$HP_TMP/$id.log" &
 	echo $! >"$HP_TMP/$id.pid"
 	disown $! 2>/dev/null
 	for ((i = 0; i < 500; i++)); do
@@ -82,7 +82,7 @@ hs_enroll() {
 
 # hs_report HOST_ID [JQ]: a report with no processes, eligible; JQ edits it.
 hs_report() {
-	jq -cn --arg id "$1" '{protocol:1, host:{host_id:$id, hostname:"h", agent_version:"test", kernel:"6.1.0", arch:"x86_64"},
+	jq -cn --arg id "$1" '{protocol:1, host:{host_id:$id, hostname:null, agent_version:"test", kernel:"6.1.0", arch:"x86_64"},
 		assessment:{verdict:"eligible", checks:[]}, policy:{name:"local", source:"file", paused:false},
 		patches:[], processes:[], restart_required:[], events:[]}' | jq -c "${2:-.}"
 }

@@ -55,12 +55,14 @@ void api_group_create(struct hs_req *req)
 	if (json_is_integer(pct))
 		p = json_integer_value(pct);
 	if (policy && !(pid = hs_q_int(req->db, 0, "SELECT id FROM policies WHERE name = ?", "s", policy))) {
+		hs_error(req, 404, "not-found", "no policy '%s'", policy);
 		json_decref(b);
-		return hs_error(req, 404, "not-found", "no policy '%s'", policy);
+		return;
 	}
 	if (hs_q_int(req->db, 0, "SELECT COUNT(*) FROM groups WHERE name = ?", "s", name)) {
+		hs_error(req, 409, "conflict", "group '%s' exists", name);
 		json_decref(b);
-		return hs_error(req, 409, "conflict", "group '%s' exists", name);
+		return;
 	}
 	if (hs_q(req->db, NULL, "INSERT INTO groups (name, description, policy_id, max_parallel_pct, created_at)"
 		 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING", "ssIii", name, desc ? desc : "", pid, p,
@@ -100,20 +102,23 @@ void api_group_policy(struct hs_req *req)
 	if (!b)
 		return;
 	if (!json_object_get(b, "policy") || hs_json_str(b, "policy", 128, &policy) < 0) {
+		hs_error(req, 400, "invalid", "policy must be a policy name or null");
 		json_decref(b);
-		return hs_error(req, 400, "invalid", "policy must be a policy name or null");
+		return;
 	}
 	if (policy && !(pid = hs_q_int(req->db, 0, "SELECT id FROM policies WHERE name = ?", "s", policy))) {
+		hs_error(req, 404, "not-found", "no policy '%s'", policy);
 		json_decref(b);
-		return hs_error(req, 404, "not-found", "no policy '%s'", policy);
+		return;
 	}
 	if (hs_q(req->db, &upd, "UPDATE groups SET policy_id = ? WHERE name = ?", "Is", pid, req->param[0]) < 0) {
 		json_decref(b);
 		return hs_db_error(req);
 	}
 	if (!upd->changes) {
+		hs_error(req, 404, "not-found", "no group '%s'", req->param[0]);
 		json_decref(b);
-		return hs_error(req, 404, "not-found", "no group '%s'", req->param[0]);
+		return;
 	}
 	hs_audit(req, "group.policy", req->param[0], json_pack("{s:s?}", "policy", policy));
 	json_decref(b);
@@ -261,20 +266,23 @@ static void policy_store(struct hs_req *req, bool create)
 	if (!d)
 		return;
 	if (hs_json_str(d, "name", 128, &name) < 0 || (create && (!name || !hs_valid_name(name)))) {
+		hs_error(req, 400, "invalid", "policy field \"name\" is required ([A-Za-z0-9._:@-])");
 		json_decref(d);
-		return hs_error(req, 400, "invalid", "policy field \"name\" is required ([A-Za-z0-9._:@-])");
+		return;
 	}
 	if (!create) {
 		if (name && strcmp(name, req->param[0])) {
+			hs_error(req, 400, "invalid", "the document's name '%s' is not '%s'", name, req->param[0]);
 			json_decref(d);
-			return hs_error(req, 400, "invalid", "the document's name '%s' is not '%s'", name, req->param[0]);
+			return;
 		}
 		name = req->param[0];
 		json_object_set_new(d, "name", json_string(name));
 	}
 	if (!policy_valid(d, &what)) {
+		hs_error(req, 400, "invalid", "policy field \"%s\" is malformed", what);
 		json_decref(d);
-		return hs_error(req, 400, "invalid", "policy field \"%s\" is malformed", what);
+		return;
 	}
 	if (!json_object_get(d, "version"))
 		json_object_set_new(d, "version", json_integer(1));
@@ -282,8 +290,9 @@ static void policy_store(struct hs_req *req, bool create)
 	if (create) {
 		if (hs_q_int(req->db, 0, "SELECT COUNT(*) FROM policies WHERE name = ?", "s", name)) {
 			free(doc);
+			hs_error(req, 409, "conflict", "policy '%s' exists", name);
 			json_decref(d);
-			return hs_error(req, 409, "conflict", "policy '%s' exists", name);
+			return;
 		}
 		r = hs_q(req->db, &upd, "INSERT INTO policies (name, document, paused, updated_at) VALUES (?, ?, ?, ?)"
 			 " ON CONFLICT (name) DO NOTHING", "ssbi", name, doc, json_is_true(json_object_get(d, "paused")), hs_now());
@@ -297,9 +306,12 @@ static void policy_store(struct hs_req *req, bool create)
 		return hs_db_error(req);
 	}
 	if (!upd->changes) {
+		if (create)
+			hs_error(req, 409, "conflict", "policy '%s' exists", name);
+		else
+			hs_error(req, 404, "not-found", "no policy '%s'", name);
 		json_decref(d);
-		return create ? hs_error(req, 409, "conflict", "policy '%s' exists", name) :
-				hs_error(req, 404, "not-found", "no policy '%s'", name);
+		return;
 	}
 	hs_audit(req, create ? "policy.create" : "policy.update", name, json_incref(d));
 	hs_reply_json(req, create ? 201 : 200, d);

@@ -232,8 +232,9 @@ static void transition(struct hs_req *req, const char *action)
 			return;
 		if (hs_json_str(b, "reason", 200, &reason) < 0 ||
 		    (json_object_get(b, "revert") && !json_is_boolean(json_object_get(b, "revert")))) {
+			hs_error(req, 400, "invalid", "reason is a string, revert a boolean");
 			json_decref(b);
-			return hs_error(req, 400, "invalid", "reason is a string, revert a boolean");
+			return;
 		}
 		revert = json_is_true(json_object_get(b, "revert"));
 	}
@@ -247,15 +248,17 @@ static void transition(struct hs_req *req, const char *action)
 			goto dberr;
 		if (rel->nrows != 1) {
 			hs_rollback(req->db);
+			hs_error(req, 404, "not-found", "no release %lld", id);
 			json_decref(b);
-			return hs_error(req, 404, "not-found", "no release %lld", id);
+			return;
 		}
 		state = hs_get(rel, 0, 0);
 		cur = hs_get_int(rel, 0, 1, 0);
 		if (strcmp(state, !strcmp(action, "resume") ? "halted" : "active")) {
 			hs_rollback(req->db);
+			hs_error(req, 409, "conflict", "release %lld is %s", id, state);
 			json_decref(b);
-			return hs_error(req, 409, "conflict", "release %lld is %s", id, state);
+			return;
 		}
 	}
 	if (!strcmp(action, "promote")) {

@@ -50,29 +50,33 @@ void api_token_create(struct hs_req *req)
 	if (hs_json_str(b, "kind", 16, &kind) < 0 || hs_json_str(b, "name", 128, &name) < 0 ||
 	    hs_json_str(b, "role", 16, &role) < 0 || hs_json_str(b, "group", 128, &group) < 0 || !kind || !name ||
 	    !hs_valid_name(name) || (strcmp(kind, "enroll") && strcmp(kind, "api"))) {
+		hs_error(req, 400, "invalid", "kind (enroll|api) and name are required strings");
 		json_decref(b);
-		return hs_error(req, 400, "invalid", "kind (enroll|api) and name are required strings");
+		return;
 	}
 	if (!strcmp(kind, "api") && (!role || (strcmp(role, "read-only") && strcmp(role, "operator") &&
 					       strcmp(role, "admin")))) {
+		hs_error(req, 400, "invalid", "role must be read-only, operator or admin");
 		json_decref(b);
-		return hs_error(req, 400, "invalid", "role must be read-only, operator or admin");
+		return;
 	}
 	if (!strcmp(kind, "enroll"))
 		role = NULL;
 	e = json_object_get(b, "expires_in");
 	if (e && !json_is_null(e)) {
 		if (!json_is_integer(e) || json_integer_value(e) <= 0 || json_integer_value(e) > 10LL * 365 * 86400) {
+			hs_error(req, 400, "invalid", "expires_in must be a positive number of seconds");
 			json_decref(b);
-			return hs_error(req, 400, "invalid", "expires_in must be a positive number of seconds");
+			return;
 		}
 		expires = hs_now() + json_integer_value(e);
 	}
 	if (group) {
 		gid = hs_q_int(req->db, 0, "SELECT id FROM groups WHERE name = ?", "s", group);
 		if (!gid) {
+			hs_error(req, 404, "not-found", "no group '%s'", group);
 			json_decref(b);
-			return hs_error(req, 404, "not-found", "no group '%s'", group);
+			return;
 		}
 	}
 	id = hs_token_new(req->db, kind, name, role, NULL, gid, expires, secret);

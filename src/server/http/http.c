@@ -217,7 +217,8 @@ static int queue(struct MHD_Connection *conn, struct hs_req *req)
 	struct MHD_Response *resp;
 	int ret;
 
-	resp = MHD_create_response_from_buffer(req->resp_len, req->resp ? req->resp : "", MHD_RESPMEM_MUST_FREE);
+	resp = req->resp ? MHD_create_response_from_buffer(req->resp_len, req->resp, MHD_RESPMEM_MUST_FREE) :
+			   MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	req->resp = NULL;
 	if (!resp)
 		return MHD_NO;
