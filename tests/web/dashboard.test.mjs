@@ -300,6 +300,21 @@ await test('a host page shows inventory, assessment, every process target and th
 	ok((await viewer.textContent('#processes')).includes('restart-required'), 'process target state');
 });
 
+await test('strings from agents are shown as text: no markup runs, CSV cells cannot become formulas', async () => {
+	const h = SEED.hosts.find((x) => x.kind === 'failed');
+	await go(viewer, '#/hosts/' + h.host_id, '#processes');
+	const text = await viewer.textContent('#processes');
+	ok(text.includes(seedLib.HOSTILE_COMM), 'the process name is shown as it is');
+	ok(text.includes(seedLib.HOSTILE_REASON), 'the reason is shown as it is');
+	eq(await viewer.$$eval('#processes img, #processes script', (x) => x.length), 0, 'elements made from agent strings');
+	eq(await viewer.evaluate(() => window.__xss ?? null), null, 'script from an agent string ran');
+	const rows = parseCsv((await download(viewer, 'button[data-csv$="-processes"]')).text);
+	const unit = rows[0].indexOf('unit'), reason = rows[0].indexOf('reason');
+	const row = rows.find((r) => r[reason] === seedLib.HOSTILE_REASON);
+	ok(row, 'the reason round-trips through CSV quoting');
+	eq(row[unit], "'" + seedLib.HOSTILE_UNIT, 'a formula-looking cell is prefixed with an apostrophe');
+});
+
 await test('the CVE page lists every CVE and its fixing patches; a CVE lists the processes still vulnerable', async () => {
 	const cves = await get('/reports/cves');
 	await go(viewer, '#/cves', '#cves');

@@ -41,6 +41,9 @@ const hex = (seed, n) => {
 const BUILD_DEMO = hex(11, 40);	// libdemo.so.1 as shipped
 const BUILD_SSL = hex(22, 40);	// libssl.so.3 as shipped
 const BUILD_OTHER = hex(33, 40);	// a build no patch targets
+export const HOSTILE_COMM = '<img src=x onerror="window.__xss=1">';
+export const HOSTILE_UNIT = '=HYPERLINK("http://example.invalid","x")';
+export const HOSTILE_REASON = '</td><script>window.__xss=2</script>"quoted", comma';
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 const INDEX = {
@@ -81,6 +84,8 @@ function report(h, extra = {}) {
 		break;
 	case 'failed':
 		procs.push({ pid: 4101, comm: 'redis-server', exe: '/usr/bin/redis-server', unit: 'redis-server.service', targets: [t('/usr/lib/x86_64-linux-gnu/libdemo.so.1', BUILD_DEMO, 'failed', 'libdemo-cve-2026-1001', 1, 'a thread stayed inside a patched function for 5 s')] });
+		// An agent's strings are hostile input: the dashboard must show them as text.
+		procs.push({ pid: 4102, comm: HOSTILE_COMM, exe: '/tmp/=cmd|calc', unit: HOSTILE_UNIT, targets: [t('/usr/lib/x86_64-linux-gnu/libdemo.so.1', BUILD_DEMO, 'failed', 'libdemo-cve-2026-1001', 1, HOSTILE_REASON)] });
 		break;
 	case 'restart':
 		procs.push({ pid: 5101, comm: 'java', exe: '/usr/lib/jvm/java-17/bin/java', unit: 'tomcat.service', targets: [t('/usr/lib/x86_64-linux-gnu/libdemo.so.1', BUILD_DEMO, 'restart-required', null, 0, 'runs a deleted build of libdemo.so.1')] });

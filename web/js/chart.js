@@ -16,13 +16,13 @@ export const SERIES = [
 // About the size it is drawn at on a laptop, so the 11px labels stay about 11px.
 const W = 1200, H = 280, L = 52, R = 8, T = 10, B = 26;
 
-// A "nice" upper bound for a count axis with four grid steps of 1, 2 or 5 times a power of ten.
-function niceMax(v) {
+// A "nice" upper bound for a count axis with four grid steps of 1, 2, 2.5 or 5 times a power of ten.
+export function niceMax(v) {
 	if (v <= 4)
 		return 4;
 	const step = v / 4;
 	const p = 10 ** Math.floor(Math.log10(step));
-	for (const m of [1, 2, 5, 10]) {
+	for (const m of [1, 2, 2.5, 5, 10]) {
 		if (m * p >= step)
 			return 4 * m * p;
 	}

@@ -100,7 +100,7 @@ export function code(text, cls) {
 export function buildId(id) {
 	if (!id)
 		return h('span', { class: 'muted' }, '–');
-	return h('code', { title: id }, String(id).slice(0, 12) + (String(id).length > 12 ? '…' : ''));
+	return h('code', { title: id, class: 'bid' }, String(id).slice(0, 12) + (String(id).length > 12 ? '…' : ''));
 }
 
 // A hash link: link('#/hosts', {state: 'x'}) -> '#/hosts?state=x'.
