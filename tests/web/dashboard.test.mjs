@@ -454,6 +454,25 @@ await test('keyboard and labels: focus follows navigation, skip link works, ever
 	eq((await get('/releases/' + SEED.releases.rolling)).state, 'active', 'Escape halted nothing');
 });
 
+await test('the dashboard works under a strict Content-Security-Policy (no inline script or style)', async () => {
+	const csp = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+	const p = await newPage();
+	await p.route((u) => u.pathname === '/' || u.pathname.endsWith('.html'), async (route) => {
+		const r = await route.fetch();
+		await route.fulfill({ response: r, headers: { ...r.headers(), 'content-security-policy': csp } });
+	});
+	await p.addInitScript(() => {
+		window.__csp = [];
+		document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+	});
+	await login(p, SEED.tokens.operator);
+	for (const hash of ['#/overview', '#/rollouts', '#/hosts', '#/hosts/' + SEED.hosts[0].host_id, '#/cves'])
+		await go(p, hash);
+	await p.click('button[data-csv="cves"]');
+	eq(await p.evaluate(() => window.__csp), [], 'CSP violations');
+	await p.close();
+});
+
 await test('no script error on any page', async () => {
 	eq(pageErrors, [], 'errors');
 });

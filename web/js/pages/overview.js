@@ -80,6 +80,7 @@ export default {
 			const what = COLS.find((c) => c[0] === k)[1].toLowerCase();
 			return h('a', {
 				href: href('#/hosts', params), class: n ? null : 'zero',
+				title: k === 'restart_required' && r.restart_required_units !== undefined ? `${num(r.restart_required_units)} units to restart` : null,
 				'aria-label': `${num(n)} ${what} hosts${r.policy === '__all' ? '' : ' of policy ' + policyName(r.policy)}`,
 				dataset: { cell: k },
 			}, text);
