@@ -9,6 +9,9 @@ HP_DEPS=(
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
 	strace jq cmake autoconf automake libtool
+	# hotpatch-server: HTTP (GnuTLS inside), stores, repository import; tests: sqlite3 CLI,
+	# a real PostgreSQL, openssl for a test certificate, python3-yaml to read api/openapi.yaml
+	libmicrohttpd-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev sqlite3 postgresql curl openssl python3-yaml
 	# the dashboard's browser test (t8050): Debian's chromium (node and npm come with the machine)
 	chromium
 	# fuzzing and sanitizers

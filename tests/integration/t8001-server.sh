@@ -142,7 +142,9 @@ test_expect_success 'per-policy report counts what the hosts reported' '
 	jq -e ".items[] | select(.policy == \"frozen\") | .devices == 0" "$HP_TMP/rep" &&
 	hs_api_ok GET "/hosts?state=not-ready&group=web" | jq -e ".total == 1 and .items[0].reason == \"ptrace_scope\"" &&
 	hs_api_ok GET "/hosts?q=web-&per_page=2&page=3" | jq -e ".total == 6 and (.items | length) == 2" &&
-	hs_api_ok GET "/hosts?restart_required=true" | jq -e ".total == 1 and .items[0].hostname == \"web-5\""
+	hs_api_ok GET "/hosts?restart_required=true" | jq -e ".total == 1 and .items[0].hostname == \"web-5\"" &&
+	hs_api_ok GET "/hosts?state=up-to-date,hotpatched&policy=prod" | jq -e ".total == 2" &&
+	hs_api_ok GET "/hosts?policy=" | jq -e ".total == 0"
 '
 
 test_expect_success 'per-CVE report: hosts and processes still running the vulnerable build' '

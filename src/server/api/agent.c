@@ -214,6 +214,8 @@ void api_enroll(struct hs_req *req)
 		 "s", machine_id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM assignments WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
 		 "s", machine_id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_reports WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
+		 "s", machine_id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM hosts WHERE machine_id = ?", "s", machine_id) < 0)
 		goto dberr;
 	if (hs_q(req->db, NULL, "INSERT INTO hosts (id, hostname, machine_id, group_id, agent_version, enrolled_at, reason)"
@@ -445,6 +447,28 @@ static int assignments(struct hs_conn *c, const char *host_id, long long gid, js
 	return 0;
 }
 
+/* The assignment list of a check-in reply, read again (after a halt decided at this check-in). */
+static json_t *assignment_list(struct hs_conn *c, const char *host_id)
+{
+	_cleanup_res_ struct hs_res *res = NULL;
+	json_t *list;
+	int i;
+
+	if (hs_q(c, &res, "SELECT a.release_id, a.action, r.patch_id, p.level, p.build_id, p.url, p.sha256, rr.name"
+		 " FROM assignments a JOIN releases r ON r.id = a.release_id JOIN patches p ON p.id = r.patch_id"
+		 " LEFT JOIN release_rings rr ON rr.release_id = a.release_id AND rr.idx = a.ring_idx"
+		 " WHERE a.host_id = ? ORDER BY a.release_id", "s", host_id) < 0)
+		return NULL;
+	list = json_array();
+	for (i = 0; i < res->nrows; i++)
+		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s?}", "patch_id", hs_get(res, i, 2),
+						      "level", (json_int_t)hs_get_int(res, i, 3, 1), "build_id",
+						      hs_get(res, i, 4), "action", hs_get(res, i, 1), "url", hs_get(res, i, 5),
+						      "sha256", hs_get(res, i, 6), "deployment_id",
+						      (json_int_t)hs_get_int(res, i, 0, 0), "ring", hs_get(res, i, 7)));
+	return list;
+}
+
 /* Store the events the server has not seen; the highest id stored is acknowledged. */
 static int store_events(struct hs_conn *c, const char *host_id, long long ack, json_t *rep, long long *ret_ack,
 			bool *ret_failure)
@@ -560,11 +584,13 @@ static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool 
 		 "UPDATE hosts SET hostname = COALESCE(CAST(? AS TEXT), hostname), agent_version = COALESCE(CAST(? AS TEXT), agent_version),"
 		 " kernel = COALESCE(CAST(? AS TEXT), kernel), arch = COALESCE(CAST(? AS TEXT), arch), last_checkin = ?,"
 		 " state = ?, reason = ?, verdict = ?, report_paused = ?, report_policy = ?, restart_required = ?,"
-		 " patched_targets = ?, events_ack = ?, report_hash = ?, report = COALESCE(CAST(? AS TEXT), report) WHERE id = ?",
-		 "ssssisssbsiiisss", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
+		 " patched_targets = ?, events_ack = ?, report_hash = ? WHERE id = ?",
+		 "ssssisssbsiiiss", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
 		 jstr(host, "arch"), hs_now(), state, reason && *reason ? reason : NULL, sum.verdict, sum.paused,
-		 jstr(json_object_get(rep, "policy"), "name"), sum.restart, sum.patched, new_ack, hash, report,
-		 req->host_id);
+		 jstr(json_object_get(rep, "policy"), "name"), sum.restart, sum.patched, new_ack, hash, req->host_id);
+	if (r >= 0 && report)
+		r = hs_q(req->db, NULL, "INSERT INTO host_reports (host_id, report) VALUES (?, ?) ON CONFLICT (host_id)"
+			 " DO UPDATE SET report = excluded.report", "ss", req->host_id, report);
 	free(report);
 	report = NULL;
 	if (r < 0) {
@@ -627,10 +653,16 @@ void api_checkin(struct hs_req *req)
 	if (failure) {
 		_cleanup_res_ struct hs_res *rel = NULL;
 
+		json_t *list;
+
 		if (hs_q(req->db, &rel, "SELECT DISTINCT a.release_id FROM assignments a JOIN releases r ON r.id = a.release_id"
 			 " WHERE a.host_id = ? AND r.state IN ('active', 'completed')", "s", req->host_id) >= 0)
 			for (int i = 0; i < rel->nrows; i++)
 				hs_rollout_evaluate(req->srv, req->db, hs_get_int(rel, i, 0, 0), "rollout");
+		/* a halt decided just now: the host learns to revert in this reply, not the next */
+		list = assignment_list(req->db, req->host_id);
+		if (list)
+			json_object_set_new(reply, "assignments", list);
 	}
 	hs_reply_json(req, 200, reply);
 out:

@@ -8,16 +8,21 @@
 #include "server.h"
 #include "shared/util.h"
 
-/* Targets still running code vulnerable to a CVE: the build a fixing patch targets, not patched to its level. */
+/*
+ * Targets still running code vulnerable to a CVE: a build that a patch naming
+ * the CVE targets, not patched to the lowest level (per build) that fixes it.
+ */
 const char *const hs_vulnerable_sql =
-	"SELECT t.host_id FROM host_targets t JOIN patches p ON p.build_id = t.build_id"
-	" JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? AND NOT (t.state = 'patched' AND t.level >= p.level)";
+	"SELECT t.host_id FROM host_targets t JOIN (SELECT p.build_id, MIN(p.level) AS level FROM patches p"
+	" JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f ON f.build_id = t.build_id"
+	" WHERE NOT (t.state = 'patched' AND t.level >= f.level)";
 
 struct where {
 	char sql[2048];
 	const char *params[16];
 	int n;
 	char like[300];
+	char states[256];
 };
 
 static void add(struct where *w, const char *cond, const char *param)
@@ -40,10 +45,22 @@ void api_hosts_list(struct hs_req *req)
 	hs_paging(req, &limit, &offset, &page);
 	if ((v = hs_query_arg(req, "group")))
 		add(&w, "g.name = ?", v);
-	if ((v = hs_query_arg(req, "policy")))
-		add(&w, "COALESCE(p.name, '') = ?", v);
-	if ((v = hs_query_arg(req, "state")))
-		add(&w, "h.state = ?", v);
+	if ((v = hs_query_arg(req, "policy")))	/* "" or "-": hosts without a policy */
+		add(&w, "COALESCE(p.name, '') = ?", strcmp(v, "-") ? v : "");
+	if ((v = hs_query_arg(req, "state"))) {
+		/* a comma-separated list: "up-to-date,hotpatched" is the "% on latest" cell */
+		char *save = NULL, *tok;
+
+		hp_strlcpy(w.states, v, sizeof(w.states));
+		strcpy(cond, "h.state IN (");
+		for (tok = strtok_r(w.states, ",", &save); tok && w.n < 12; tok = strtok_r(NULL, ",", &save)) {
+			strcat(cond, w.sql[0] && cond[strlen(cond) - 1] != '(' ? ", ?" : "?");
+			w.params[w.n++] = tok;
+		}
+		strcat(cond, ")");
+		if (cond[strlen(cond) - 2] != '(')
+			add(&w, cond, NULL);
+	}
 	if ((v = hs_query_arg(req, "reason")))
 		add(&w, "h.reason = ?", v);
 	if ((v = hs_query_arg(req, "restart_required")) && (!strcmp(v, "true") || !strcmp(v, "1")))
@@ -98,9 +115,9 @@ void api_host_get(struct hs_req *req)
 	if (hs_q(req->db, &res,
 		 "SELECT h.id AS host_id, h.hostname, h.machine_id, g.name AS \"group\", p.name AS policy, h.state, h.reason,"
 		 " h.verdict, h.agent_version, h.kernel, h.arch, h.enrolled_at, h.last_checkin, h.restart_required,"
-		 " h.patched_targets, h.labels, h.events_ack, h.report_policy, h.report_paused, h.report"
+		 " h.patched_targets, h.labels, h.events_ack, h.report_policy, h.report_paused, r.report"
 		 " FROM hosts h LEFT JOIN groups g ON g.id = h.group_id LEFT JOIN policies p ON p.id = g.policy_id"
-		 " WHERE h.id = ?", "s", req->param[0]) < 0)
+		 " LEFT JOIN host_reports r ON r.host_id = h.id WHERE h.id = ?", "s", req->param[0]) < 0)
 		return hs_db_error(req);
 	if (res->nrows != 1)
 		return hs_error(req, 404, "not-found", "no host '%s'", req->param[0]);
@@ -195,6 +212,7 @@ void api_host_delete(struct hs_req *req)
 	    hs_q(req->db, NULL, "UPDATE tokens SET revoked = 1 WHERE kind = 'host' AND host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_targets WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM assignments WHERE host_id = ?", "s", id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_reports WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, &del, "DELETE FROM hosts WHERE id = ?", "s", id) < 0)
 		return hs_db_error(req);
 	if (!del->changes) {

@@ -77,10 +77,10 @@ json_t *hs_release_json(struct hs_conn *c, long long id)
 
 		hs_time_str(hs_get_int(r, 0, 10, 0), created);
 		hs_time_str(hs_get_int(r, 0, 12, 0), updated);
-		o = json_pack("{s:I,s:s,s:s,s:I,s:s?,s:I,s:b,s:s?,s:o,s:s,s:s,s:s,s:o,s:o,s:I}", "id", (json_int_t)id,
+		o = json_pack("{s:I,s:s,s:s,s:I,s:s?,s:o,s:b,s:s?,s:o,s:s,s:s,s:s,s:o,s:o,s:I}", "id", (json_int_t)id,
 			      "patch_id", hs_get(r, 0, 1), "state", state, "current_ring", (json_int_t)cur, "ring",
 			      cur < rings->nrows ? hs_get(rings, (int)cur, 1) : NULL, "max_parallel_percent",
-			      (json_int_t)hs_get_int(r, 0, 5, 20), "revert", hs_get_int(r, 0, 7, 0) != 0, "halted_reason",
+			      hs_get_int(r, 0, 5, 0) ? json_integer(hs_get_int(r, 0, 5, 0)) : json_null(), "revert", hs_get_int(r, 0, 7, 0) != 0, "halted_reason",
 			      hs_get(r, 0, 8), "evidence", ev ? ev : json_array(), "created_at", created, "created_by",
 			      hs_get(r, 0, 11), "updated_at", updated, "rings", ra, "counts", co, "failures",
 			      (json_int_t)failures);
@@ -148,7 +148,7 @@ void api_release_create(struct hs_req *req)
 	if (!b)
 		return;
 	if (hs_json_str(b, "patch_id", 64, &patch) < 0 || !patch ||
-	    !int_member(b, "max_parallel_percent", 1, 100, 20, &pct)) {
+	    !int_member(b, "max_parallel_percent", 1, 100, 0, &pct)) {
 		hs_error(req, 400, "invalid", "patch_id (string) is required; max_parallel_percent is 1..100");
 		goto out;
 	}

@@ -31,25 +31,23 @@ static json_t *policy_row(const char *policy, const long long *n, json_t *reason
 	json_object_set_new(o, "not_ready_reasons", reasons ? json_incref(reasons) : json_object());
 	json_object_set_new(o, "restart_required_units", json_integer(units));
 	json_object_set_new(o, "percent_on_latest",
-			    json_real(n[0] ? (double)((n[1] + n[2]) * 1000 / n[0]) / 10.0 : 0.0));
+			    json_real(n[0] ? (double)(((n[1] + n[2]) * 1000 + n[0] / 2) / n[0]) / 10.0 : 0.0));
 	return o;
 }
 
 void api_report_policies(struct hs_req *req)
 {
-	_cleanup_res_ struct hs_res *agg = NULL, *why = NULL, *pols = NULL, *units = NULL;
+	_cleanup_res_ struct hs_res *agg = NULL, *why = NULL, *pols = NULL;
 	json_t *items = json_array(), *reasons = json_object(), *row;
-	long long total[8] = { 0 }, n[8];
+	long long total[8] = { 0 }, n[8], units_total = 0;
 	int i, j;
 	size_t k;
 
 	if (hs_q(req->db, &agg, hs_policy_report_sql, "") < 0 ||
-	    hs_q(req->db, &why, "SELECT COALESCE(p.name, '') AS policy, COALESCE(h.reason, 'unknown') AS reason, COUNT(*)"
-		 " FROM hosts h LEFT JOIN groups g ON g.id = h.group_id LEFT JOIN policies p ON p.id = g.policy_id"
-		 " WHERE h.state = 'not-ready' GROUP BY COALESCE(p.name, ''), COALESCE(h.reason, 'unknown')", "") < 0 ||
-	    hs_q(req->db, &units, "SELECT COALESCE(p.name, '') AS policy, SUM(h.restart_required) FROM hosts h"
-		 " LEFT JOIN groups g ON g.id = h.group_id LEFT JOIN policies p ON p.id = g.policy_id"
-		 " WHERE h.restart_required > 0 GROUP BY COALESCE(p.name, '')", "") < 0 ||
+	    hs_q(req->db, &why, "SELECT COALESCE(p.name, '') AS policy, x.reason, SUM(x.n) FROM (SELECT group_id,"
+		 " COALESCE(reason, 'unknown') AS reason, COUNT(*) AS n FROM hosts WHERE state = 'not-ready'"
+		 " GROUP BY group_id, COALESCE(reason, 'unknown')) x LEFT JOIN groups g ON g.id = x.group_id"
+		 " LEFT JOIN policies p ON p.id = g.policy_id GROUP BY COALESCE(p.name, ''), x.reason", "") < 0 ||
 	    hs_q(req->db, &pols, "SELECT name FROM policies ORDER BY name", "") < 0) {
 		json_decref(items);
 		json_decref(reasons);
@@ -63,13 +61,11 @@ void api_report_policies(struct hs_req *req)
 		json_object_set_new(m, hs_get(why, i, 1), json_integer(hs_get_int(why, i, 2, 0)));
 	}
 	for (i = 0; i < agg->nrows; i++) {
-		long long u = 0;
+		long long u = hs_get_int(agg, i, 9, 0);
 
 		for (j = 0; j < 8; j++)
 			total[j] += n[j] = hs_get_int(agg, i, j + 1, 0);
-		for (j = 0; j < units->nrows; j++)
-			if (!strcmp(hs_get(units, j, 0), hs_get(agg, i, 0)))
-				u = hs_get_int(units, j, 1, 0);
+		units_total += u;
 		json_array_append_new(items, policy_row(hs_get(agg, i, 0), n, json_object_get(reasons, hs_get(agg, i, 0)), u));
 	}
 	/* policies without hosts are reported too, with zeros */
@@ -83,13 +79,7 @@ void api_report_policies(struct hs_req *req)
 			json_array_append_new(items, policy_row(hs_get(pols, i, 0), n, NULL, 0));
 		}
 	}
-	{
-		long long u = 0;
-
-		for (j = 0; j < units->nrows; j++)
-			u += hs_get_int(units, j, 1, 0);
-		row = policy_row(NULL, total, NULL, u);
-	}
+	row = policy_row(NULL, total, NULL, units_total);
 	json_decref(reasons);
 	if (hs_want_csv(req)) {
 		char *buf = NULL;
@@ -152,21 +142,47 @@ void api_report_trend(struct hs_req *req)
 	hs_reply_rows(req, res, "ssiiiiiiii", res->nrows, 1, res->nrows);
 }
 
+/*
+ * One row per CVE; its counts use the same rule as /hosts?cve= (a target is
+ * vulnerable unless patched to the lowest level, per build, whose patch names
+ * the CVE), and "patches" lists the patches that fix it.
+ */
 void api_report_cves(struct hs_req *req)
 {
-	_cleanup_res_ struct hs_res *res = NULL;
+	_cleanup_res_ struct hs_res *res = NULL, *pat = NULL;
+	json_t *items;
+	size_t k;
+	json_t *it;
+	int i;
 
 	if (hs_q(req->db, &res,
-		 "SELECT c.cve, p.id AS patch_id, p.level, p.build_id, p.package, p.classification,"
-		 " (SELECT COUNT(DISTINCT t.host_id) FROM host_targets t WHERE t.build_id = p.build_id AND"
-		 "  NOT (t.state = 'patched' AND t.level >= p.level)) AS hosts_vulnerable,"
-		 " (SELECT COUNT(*) FROM host_targets t WHERE t.build_id = p.build_id AND"
-		 "  NOT (t.state = 'patched' AND t.level >= p.level)) AS processes_vulnerable,"
-		 " (SELECT COUNT(DISTINCT t.host_id) FROM host_targets t WHERE t.build_id = p.build_id AND"
-		 "  t.state = 'patched' AND t.level >= p.level) AS hosts_patched"
-		 " FROM patch_cves c JOIN patches p ON p.id = c.patch_id ORDER BY c.cve, p.level", "") < 0)
+		 "WITH f AS (SELECT c.cve, p.build_id, MIN(p.level) AS level FROM patch_cves c JOIN patches p"
+		 " ON p.id = c.patch_id GROUP BY c.cve, p.build_id)"
+		 " SELECT f.cve, COUNT(DISTINCT CASE WHEN NOT (t.state = 'patched' AND t.level >= f.level) THEN t.host_id END)"
+		 " AS hosts_vulnerable, SUM(CASE WHEN NOT (t.state = 'patched' AND t.level >= f.level) THEN 1 ELSE 0 END)"
+		 " AS processes_vulnerable, COUNT(DISTINCT CASE WHEN t.state = 'patched' AND t.level >= f.level THEN t.host_id END)"
+		 " AS hosts_patched FROM f LEFT JOIN host_targets t ON t.build_id = f.build_id GROUP BY f.cve ORDER BY f.cve",
+		 "") < 0 ||
+	    hs_q(req->db, &pat, "SELECT c.cve, p.id, p.level, p.build_id, p.package, p.classification FROM patch_cves c"
+		 " JOIN patches p ON p.id = c.patch_id ORDER BY c.cve, p.build_id, p.level", "") < 0)
 		return hs_db_error(req);
-	hs_reply_rows(req, res, "ssisssiii", res->nrows, 1, res->nrows);
+	if (hs_want_csv(req))
+		return hs_reply_rows(req, res, "siii", res->nrows, 1, res->nrows);
+	items = hs_rows_json(res, "siii");
+	json_array_foreach(items, k, it) {
+		json_t *pa = json_array();
+
+		for (i = 0; i < pat->nrows; i++)
+			if (!strcmp(hs_get(pat, i, 0), json_string_value(json_object_get(it, "cve"))))
+				json_array_append_new(pa, json_pack("{s:s,s:I,s:s,s:s?,s:s?}", "patch_id", hs_get(pat, i, 1),
+								    "level", (json_int_t)hs_get_int(pat, i, 2, 0), "build_id",
+								    hs_get(pat, i, 3), "package", hs_get(pat, i, 4),
+								    "classification", hs_get(pat, i, 5)));
+		json_object_set_new(it, "patches", pa);
+		json_object_set(it, "patch_id", json_object_get(json_array_get(pa, 0), "patch_id"));
+	}
+	hs_reply_json(req, 200, json_pack("{s:o,s:i,s:i,s:i}", "items", items, "total", res->nrows, "page", 1,
+					  "per_page", res->nrows));
 }
 
 void api_report_cve(struct hs_req *req)
@@ -180,10 +196,11 @@ void api_report_cve(struct hs_req *req)
 	total = hs_q_int(req->db, 0, sql, "s", req->param[0]);
 	if (hs_q(req->db, &res,
 		 "SELECT t.host_id, h.hostname, t.pid, t.comm, t.exe, t.unit, t.path, t.build_id, t.patch_id AS running_patch,"
-		 " t.level AS running_level, t.state, t.reason, p.id AS fixed_by, p.level AS fixed_level FROM host_targets t"
-		 " JOIN hosts h ON h.id = t.host_id JOIN patches p ON p.build_id = t.build_id JOIN patch_cves c ON"
-		 " c.patch_id = p.id WHERE c.cve = ? AND NOT (t.state = 'patched' AND t.level >= p.level)"
-		 " ORDER BY h.hostname, t.host_id, t.pid, p.level LIMIT ? OFFSET ?", "sii", req->param[0], limit, offset) < 0)
+		 " t.level AS running_level, t.state, t.reason, f.patch_id AS fixed_by, f.level AS fixed_level FROM host_targets t"
+		 " JOIN hosts h ON h.id = t.host_id JOIN (SELECT p.build_id, MIN(p.level) AS level, MIN(p.id) AS patch_id"
+		 " FROM patches p JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f"
+		 " ON f.build_id = t.build_id WHERE NOT (t.state = 'patched' AND t.level >= f.level)"
+		 " ORDER BY h.hostname, t.host_id, t.pid LIMIT ? OFFSET ?", "sii", req->param[0], limit, offset) < 0)
 		return hs_db_error(req);
 	hs_reply_rows(req, res, "ssissssssisssi", total, page, limit);
 }

@@ -35,13 +35,13 @@ int hs_assign_host(struct hs_conn *c, const char *host_id, long long gid, json_t
 	_cleanup_res_ struct hs_res *rel = NULL;
 	int i, j, r;
 
-	r = hs_q(c, &rel, "SELECT r.id, r.current_ring, r.max_parallel_pct FROM releases r WHERE r.state = 'active'"
+	r = hs_q(c, &rel, "SELECT r.id, r.current_ring, r.max_parallel_pct FROM releases r WHERE r.state IN ('active', 'completed')"
 		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.release_id = r.id AND a.host_id = ?)", "s", host_id);
 	if (r < 0)
 		return r;
 	for (i = 0; i < rel->nrows; i++) {
 		_cleanup_res_ struct hs_res *rings = NULL;
-		long long rid = hs_get_int(rel, i, 0, 0), pct = hs_get_int(rel, i, 2, 20), size, busy, limit;
+		long long rid = hs_get_int(rel, i, 0, 0), pct = hs_get_int(rel, i, 2, 0), size, busy, limit;
 		int ring = -1, b = bucket(rid, host_id);
 
 		r = hs_q(c, &rings, "SELECT idx, group_id, percent FROM release_rings WHERE release_id = ? AND idx <= ?"
@@ -59,12 +59,9 @@ int hs_assign_host(struct hs_conn *c, const char *host_id, long long gid, json_t
 		r = hs_lock(c, rid);
 		if (r < 0)
 			return r;
-		if (gid) {
-			long long gp = hs_q_int(c, 20, "SELECT max_parallel_pct FROM groups WHERE id = ?", "i", gid);
-
-			if (gp < pct)
-				pct = gp;
-		}
+		/* the release's own limit, else the group's (20 % for hosts in no group) */
+		if (pct <= 0)
+			pct = gid ? hs_q_int(c, 20, "SELECT max_parallel_pct FROM groups WHERE id = ?", "i", gid) : 20;
 		size = hs_q_int(c, 1, "SELECT COUNT(*) FROM hosts WHERE COALESCE(group_id, 0) = ?", "i", gid);
 		busy = hs_q_int(c, 0, "SELECT COUNT(*) FROM assignments a JOIN hosts h ON h.id = a.host_id WHERE"
 				" a.release_id = ? AND a.state = 'assigned' AND COALESCE(h.group_id, 0) = ?", "ii", rid, gid);
@@ -160,6 +157,21 @@ int hs_rollout_evaluate(struct hs_server *srv, struct hs_conn *c, long long id, 
 		}
 		return hs_commit(c);
 	}
+	/*
+	 * A ring bakes once nothing is outstanding in it: bake_seconds after
+	 * its last assignment completed (or after it started, when none did).
+	 */
+	if (!completed) {
+		long long busy = hs_q_int(c, 0, "SELECT COUNT(*) FROM assignments WHERE release_id = ? AND ring_idx = ?"
+					  " AND state = 'assigned'", "ii", id, cur);
+		long long last = hs_q_int(c, 0, "SELECT MAX(updated_at) FROM assignments WHERE release_id = ? AND ring_idx = ?",
+					  "ii", id, cur);
+
+		if (last > started)
+			started = last;
+		if (busy > 0)
+			completed = true;	/* not yet: still rolling out */
+	}
 	if (completed || hs_now() < started + bake) {
 		hs_rollback(c);
 		return 0;
@@ -184,17 +196,24 @@ fail:
 	return r;
 }
 
-/* The per-policy aggregation, shared by the report and the daily snapshot. */
+/*
+ * The per-policy aggregation, shared by the report and the daily snapshot:
+ * hosts are counted per group first (a covering index scan), and only the
+ * few group rows are joined to their policies.
+ */
 const char *const hs_policy_report_sql =
-	"SELECT COALESCE(p.name, '') AS policy, COUNT(*) AS devices,"
-	" SUM(CASE WHEN h.state = 'up-to-date' THEN 1 ELSE 0 END) AS up_to_date,"
-	" SUM(CASE WHEN h.state = 'hotpatched' THEN 1 ELSE 0 END) AS hotpatched,"
-	" SUM(CASE WHEN h.state = 'not-up-to-date' THEN 1 ELSE 0 END) AS not_up_to_date,"
-	" SUM(CASE WHEN h.state = 'in-progress' THEN 1 ELSE 0 END) AS in_progress,"
-	" SUM(CASE WHEN h.state = 'not-ready' THEN 1 ELSE 0 END) AS not_ready,"
-	" SUM(CASE WHEN h.state = 'paused' THEN 1 ELSE 0 END) AS paused,"
-	" SUM(CASE WHEN h.restart_required > 0 THEN 1 ELSE 0 END) AS restart_required"
-	" FROM hosts h LEFT JOIN groups g ON g.id = h.group_id LEFT JOIN policies p ON p.id = g.policy_id"
+	"SELECT COALESCE(p.name, '') AS policy, SUM(x.n) AS devices, SUM(x.u) AS up_to_date, SUM(x.h) AS hotpatched,"
+	" SUM(x.o) AS not_up_to_date, SUM(x.i) AS in_progress, SUM(x.r) AS not_ready, SUM(x.p) AS paused,"
+	" SUM(x.rr) AS restart_required, SUM(x.ru) AS restart_required_units FROM"
+	" (SELECT group_id, COUNT(*) AS n, SUM(CASE WHEN state = 'up-to-date' THEN 1 ELSE 0 END) AS u,"
+	"  SUM(CASE WHEN state = 'hotpatched' THEN 1 ELSE 0 END) AS h,"
+	"  SUM(CASE WHEN state = 'not-up-to-date' THEN 1 ELSE 0 END) AS o,"
+	"  SUM(CASE WHEN state = 'in-progress' THEN 1 ELSE 0 END) AS i,"
+	"  SUM(CASE WHEN state = 'not-ready' THEN 1 ELSE 0 END) AS r,"
+	"  SUM(CASE WHEN state = 'paused' THEN 1 ELSE 0 END) AS p,"
+	"  SUM(CASE WHEN restart_required > 0 THEN 1 ELSE 0 END) AS rr, SUM(restart_required) AS ru"
+	"  FROM hosts GROUP BY group_id) x"
+	" LEFT JOIN groups g ON g.id = x.group_id LEFT JOIN policies p ON p.id = g.policy_id"
 	" GROUP BY COALESCE(p.name, '') ORDER BY 1";
 
 /*

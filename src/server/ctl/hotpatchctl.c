@@ -216,7 +216,8 @@ static int usage(FILE *f, int code)
 		"  audit [--page N]\n"
 		"\n"
 		"A ring SPEC is name=pilot,group=G|percent=P[,bake=SECONDS][,threshold=N].\n"
-		"Options: -j/--json print JSON; --csv ask for CSV; -k/--insecure skip TLS verification.\n"
+		"Options: -s/--server URL, -t/--token TOKEN, -j/--json print JSON, --csv ask for CSV,\n"
+		"-k/--insecure skip TLS verification, --cacert FILE, -h/--help, --version.\n"
 		"Exit: 0 ok, 1 error (the server's message on stderr), 2 usage.  See hotpatchctl(8).\n");
 	return code;
 }

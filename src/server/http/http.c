@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -257,6 +258,17 @@ static int serve_static(struct hs_server *srv, struct MHD_Connection *conn, cons
 	if (!srv->cfg.web_root || strstr(url, "/.") || strstr(url, "..") || url[0] != '/')
 		goto notfound;
 	snprintf(path, sizeof(path), "%s%s%s", srv->cfg.web_root, url, url[strlen(url) - 1] == '/' ? "index.html" : "");
+	/* the file, resolved, must still be under the web root (no symlink out of it) */
+	{
+		char real[PATH_MAX], root[PATH_MAX];
+		size_t rl;
+
+		if (!realpath(path, real) || !realpath(srv->cfg.web_root, root))
+			goto notfound;
+		rl = strlen(root);
+		if (strncmp(real, root, rl) || real[rl] != '/')
+			goto notfound;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
@@ -274,6 +286,10 @@ static int serve_static(struct hs_server *srv, struct MHD_Connection *conn, cons
 	}
 	MHD_add_response_header(resp, "Content-Type", type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	if (!strncmp(type, "text/html", 9))
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;

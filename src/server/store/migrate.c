@@ -68,7 +68,18 @@ static const char *const migration_1[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = { migration_1 };
+/* Reports at 100,000 hosts: covering indexes, and the report JSON out of the hot hosts rows. */
+static const char *const migration_2[] = {
+	"CREATE INDEX hosts_report ON hosts(group_id, state, restart_required, reason)",
+	"CREATE INDEX hosts_reason ON hosts(state, group_id, reason)",
+	"CREATE INDEX hosts_name ON hosts(hostname, id)",
+	"CREATE TABLE host_reports (host_id TEXT PRIMARY KEY, report TEXT NOT NULL)",
+	"INSERT INTO host_reports (host_id, report) SELECT id, report FROM hosts WHERE report IS NOT NULL",
+	"UPDATE hosts SET report = NULL",
+	NULL,
+};
+
+static const char *const *const migrations[] = { migration_1, migration_2 };
 
 /* Replace @SERIAL@ with the backend's key type. */
 static char *subst(const char *sql, const char *serial)

@@ -39,7 +39,8 @@ static const char *sq_errmsg(void *h)
 }
 
 /* Prepare, bind text, step through all rows into a result table. */
-static int sq_exec(void *h, const char *sql, int nparams, const char *const *params, struct hs_res **ret)
+static int sq_exec(void *h, const char *sql, int nparams, const char *const *params, const char *types,
+		   struct hs_res **ret)
 {
 	sqlite3 *db = h;
 	sqlite3_stmt *st = NULL;
@@ -51,7 +52,9 @@ static int sq_exec(void *h, const char *sql, int nparams, const char *const *par
 	if (rc != SQLITE_OK)
 		return -EIO;
 	for (i = 0; i < nparams; i++) {
-		if (params[i])
+		if (params[i] && types && types[i] == 'i')
+			sqlite3_bind_int64(st, i + 1, strtoll(params[i], NULL, 10));
+		else if (params[i])
 			sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_null(st, i + 1);
@@ -116,4 +119,5 @@ const struct hs_store_ops hs_sqlite_ops = {
 	.exec = sq_exec,
 	.errmsg = sq_errmsg,
 	.xact_lock = NULL,
+	.serialize_writers = true,
 };

@@ -64,7 +64,7 @@ long long hs_get_int(const struct hs_res *r, int row, int col, long long def)
 static int hs_vq(struct hs_conn *c, struct hs_res **ret, const char *sql, const char *fmt, va_list ap)
 {
 	const char *params[64];
-	char nums[64][24];
+	char nums[64][24], types[65];
 	int n = 0, r;
 
 	for (; fmt && *fmt; fmt++) {
@@ -94,9 +94,11 @@ static int hs_vq(struct hs_conn *c, struct hs_res **ret, const char *sql, const 
 		default:
 			return -EINVAL;
 		}
+		types[n] = (*fmt == 'i' || *fmt == 'I' || *fmt == 'b') ? 'i' : 's';
 		n++;
 	}
-	r = c->ops->exec(c->h, sql, n, params, ret);
+	types[n] = 0;
+	r = c->ops->exec(c->h, sql, n, params, types, ret);
 	return r;
 }
 
@@ -129,30 +131,44 @@ long long hs_q_int(struct hs_conn *c, long long def, const char *sql, const char
 	return v;
 }
 
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int hs_begin(struct hs_conn *c)
 {
-	int r = c->ops->exec(c->h, c->ops->begin_sql, 0, NULL, NULL);
+	int r;
 
+	if (c->ops->serialize_writers)
+		pthread_mutex_lock(&writer_lock);
+	r = c->ops->exec(c->h, c->ops->begin_sql, 0, NULL, NULL, NULL);
 	if (r >= 0)
 		c->in_tx = true;
+	else if (c->ops->serialize_writers)
+		pthread_mutex_unlock(&writer_lock);
 	return r;
+}
+
+static void end_tx(struct hs_conn *c)
+{
+	if (c->in_tx && c->ops->serialize_writers)
+		pthread_mutex_unlock(&writer_lock);
+	c->in_tx = false;
 }
 
 int hs_commit(struct hs_conn *c)
 {
-	int r = c->ops->exec(c->h, "COMMIT", 0, NULL, NULL);
+	int r = c->ops->exec(c->h, "COMMIT", 0, NULL, NULL, NULL);
 
 	if (r < 0)
 		hs_rollback(c);
-	c->in_tx = false;
+	end_tx(c);
 	return r;
 }
 
 void hs_rollback(struct hs_conn *c)
 {
 	if (c->in_tx)
-		c->ops->exec(c->h, "ROLLBACK", 0, NULL, NULL);
-	c->in_tx = false;
+		c->ops->exec(c->h, "ROLLBACK", 0, NULL, NULL, NULL);
+	end_tx(c);
 }
 
 int hs_lock(struct hs_conn *c, long long key)

@@ -36,8 +36,13 @@ struct hs_store_ops {
 	const char *serial_type;
 	int (*open)(const char *dsn, void **ret_conn);
 	void (*close)(void *conn);
-	/* Run one statement; ret may be NULL.  Returns 0, or -EIO/-EBUSY with errmsg set. */
-	int (*exec)(void *conn, const char *sql, int nparams, const char *const *params,
+	/*
+	 * Run one statement; ret may be NULL.  types (NULL: all text) has 'i'
+	 * for a parameter that is an integer, so SQLite compares it as one
+	 * inside expressions (where column affinity does not convert text).
+	 * Returns 0, or -EIO/-EBUSY with errmsg set.
+	 */
+	int (*exec)(void *conn, const char *sql, int nparams, const char *const *params, const char *types,
 		    struct hs_res **ret);
 	const char *(*errmsg)(void *conn);
 	/*
@@ -46,6 +51,12 @@ struct hs_store_ops {
 	 * serialises).  NULL when not needed.
 	 */
 	int (*xact_lock)(void *conn, long long key);
+	/*
+	 * Writers queue on a mutex in the process before BEGIN (SQLite: its
+	 * busy handler sleeps up to 100 ms between tries, a mutex hands over
+	 * at once).
+	 */
+	bool serialize_writers;
 };
 
 extern const struct hs_store_ops hs_sqlite_ops;
@@ -83,7 +94,7 @@ long long hs_q_int(struct hs_conn *c, long long def, const char *sql, const char
 /* Run sql with an array of text parameters (for multi-row statements). */
 static inline int hs_qa(struct hs_conn *c, struct hs_res **ret, const char *sql, int n, const char *const *params)
 {
-	return c->ops->exec(c->h, sql, n, params, ret);
+	return c->ops->exec(c->h, sql, n, params, NULL, ret);
 }
 int hs_begin(struct hs_conn *c);
 int hs_commit(struct hs_conn *c);
