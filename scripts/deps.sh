@@ -16,6 +16,8 @@ HP_DEPS=(
 	libmicrohttpd-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev sqlite3 postgresql curl openssl python3-yaml
 	# real-world fixes (tests/realworld): libcue's parser, libexif's autoreconf
 	bison flex autopoint
+	# the dashboard's browser test (t8050): Debian's chromium (node and npm come with the machine)
+	chromium
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 )
