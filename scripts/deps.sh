@@ -5,7 +5,7 @@
 
 HP_DEPS=(
 	gcc make pkg-config meson ninja-build
-	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev
+	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev libsystemd-dev
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
 	strace jq cmake autoconf automake libtool

@@ -48,7 +48,7 @@ const char *const help_build =
 	"      --work-dir DIR         keep the scratch copies in DIR (default: a new directory in $TMPDIR,\n"
 	"                             removed afterwards unless a build fails)\n"
 	"      --keep                 keep the scratch directory\n"
-	"  -j, --json                 print the decisions as JSON\n"
+	"      --json                 print the decisions as JSON\n"
 	"\n"
 	"exit codes: 0 written, 3 no function changed, 15 the change cannot be\n"
 	"hotpatched (the reason is printed), 1 other errors (a build that fails, a\n"
@@ -249,7 +249,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	cves = calloc((size_t)argc, sizeof(*cves));
 	if (!units || !cves)
 		return cli_fail(cli, -ENOMEM, "out of memory");
-	while ((c = getopt_long(argc, argv, "o:C:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:C:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TARGET:
 			o.target = optarg;
@@ -304,11 +304,11 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		case OPT_KEEP:
 			dopts.keep = true;
 			break;
-		case 'j':
+		case CLI_OPT_JSON:
 			cli->json = true;
 			break;
 		default:
-			return cli_usage(cli, "build", "unknown option");
+			return cli_bad_option(cli, "build", c, argv);
 		}
 	}
 	o.cves = cves;

@@ -115,7 +115,7 @@ if have_jq; then
 		hp_expect_eq "$(json "$HP_TMP/last.out" .patch_id)" demo-fix-1 &&
 		hp_expect_eq "$(json "$HP_TMP/last.out" .trust_dir)" "$T" &&
 		hp_run_expect 0 info --json "$HP_TMP/s.hpatch" &&
-		signer=$(json "$HP_TMP/last.out" .manifest.signer) &&
+		signer=$(json "$HP_TMP/last.out" .manifest.key_id) &&
 		hp_run_expect 0 verify --json "$HP_TMP/s.hpatch" --trust-dir "$T" &&
 		hp_expect_eq "$(json "$HP_TMP/last.out" .key_id)" "$signer" "key id = manifest signer"
 	'
