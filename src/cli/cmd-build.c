@@ -48,6 +48,7 @@ const char *const help_build =
 	"      --work-dir DIR         keep the scratch copies in DIR (default: a new directory in $TMPDIR,\n"
 	"                             removed afterwards unless a build fails)\n"
 	"      --keep                 keep the scratch directory\n"
+	"  -j, --jobs N               jobs of the build command (added to MAKEFLAGS as -jN)\n"
 	"      --json                 print the decisions as JSON\n"
 	"\n"
 	"exit codes: 0 written, 3 no function changed, 15 the change cannot be\n"
@@ -152,8 +153,12 @@ static void print_report(struct cli *cli, const struct hp_build_report *rep, con
 		if (r == 0)
 			json_object_set_new(j, "output", json_string(o->output));
 		else
-			json_object_set_new(j, "error", json_pack("{s:s,s:i}", "message", hp_ctx_errmsg(cli->ctx),
-								  "exit_code", cli_exit_code(r == -ENODATA ? -HP_E_NOTAPPLIED : r)));
+		{
+			int code = cli_exit_code(r == -ENODATA ? -HP_E_NOTAPPLIED : r);
+
+			json_object_set_new(j, "error", json_pack("{s:s,s:s,s:i}", "kind", cli_exit_name(code), "message",
+								  hp_ctx_errmsg(cli->ctx), "exit_code", code));
+		}
 		cli_emit_json(j);
 		return;
 	}
@@ -233,6 +238,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		{ "built-in", required_argument, NULL, OPT_BUILT_IN },
 		{ "work-dir", required_argument, NULL, OPT_WORKDIR },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "jobs", required_argument, NULL, 'j' },
 		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -249,7 +255,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	cves = calloc((size_t)argc, sizeof(*cves));
 	if (!units || !cves)
 		return cli_fail(cli, -ENOMEM, "out of memory");
-	while ((c = getopt_long(argc, argv, ":o:C:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:C:j:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TARGET:
 			o.target = optarg;
@@ -304,6 +310,25 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		case OPT_KEEP:
 			dopts.keep = true;
 			break;
+		case 'j': {
+			char flags[64];
+			const char *old = getenv("MAKEFLAGS");
+
+			/* make's own -j: the build command (make, or anything that honours MAKEFLAGS) runs N jobs */
+			if (hp_parse_uint(optarg, 1024, &lvl) < 0 || !lvl)
+				return cli_usage(cli, "build", "'%s' is not a number of jobs (1 to 1024)", optarg);
+			snprintf(flags, sizeof(flags), "-j%llu", lvl);
+			if (old && *old) {
+				_cleanup_free_ char *both = NULL;
+
+				if (asprintf(&both, "%s %s", old, flags) < 0)
+					return cli_fail(cli, -ENOMEM, "out of memory");
+				setenv("MAKEFLAGS", both, 1);
+			} else {
+				setenv("MAKEFLAGS", flags, 1);
+			}
+			break;
+		}
 		case CLI_OPT_JSON:
 			cli->json = true;
 			break;

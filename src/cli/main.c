@@ -289,6 +289,7 @@ int main(int argc, char **argv)
 	int i, r;
 
 	argc = take_global_opts(&cli, argc, argv, &version);
+	cli_json_compact = cli.json_seq;
 	if (version) {
 		if (cli.json)
 			cli_emit_json(json_pack("{s:s,s:s}", "name", "hotpatch", "version", HP_VERSION));
