@@ -8,7 +8,7 @@ HP_DEPS=(
 	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev libsystemd-dev
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
-	strace jq cmake autoconf automake libtool python3-jsonschema
+	strace jq cmake autoconf automake libtool python3-jsonschema zsh
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 )
