@@ -133,11 +133,10 @@ static int run_pids(struct cli *cli, const struct cli_sel *sel, const struct one
 	if (cli->json && !cli->json_seq && sel->npids > 1)
 		procs = json_array();
 	for (i = 0; i < sel->npids; i++) {
-		struct hp_apply_result res;
+		struct hp_apply_result res = { .sz = sizeof(res) };
 		pid_t pid = sel->pids[i];
 		int c;
 
-		memset(&res, 0, sizeof(res));
 		r = op->patch ? hp_apply(cli->ctx, pid, op->patch, op->o, &res) :
 				hp_revert(cli->ctx, pid, op->patch_id, op->o, &res);
 		c = cli_exit_code(r);

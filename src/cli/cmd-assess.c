@@ -507,7 +507,7 @@ static int dry_run_targets(struct assess_run *run, struct hp_assess_proc *p, con
 		struct hp_assess_target *t = &p->targets[i];
 		const struct hp_patch *patch = NULL;
 		struct hp_assess_check *nc, *c;
-		struct hp_apply_result res;
+		struct hp_apply_result res = { .sz = sizeof(res) };
 		int r;
 
 		if (t->verdict == HP_VERDICT_PATCHED)
@@ -528,21 +528,30 @@ static int dry_run_targets(struct assess_run *run, struct hp_assess_proc *p, con
 		if (!nc)
 			return -ENOMEM;
 		t->checks = nc;
-		c = &t->checks[t->nchecks++];
+		c = &t->checks[t->nchecks];
 		memset(c, 0, sizeof(*c));
 		c->name = "apply_checks";
+		/* the texts are owned by the result (freed with it): always heap copies */
 		if (r == 0) {
 			c->result = HP_CHECK_OK;
-			snprintf(c->reason, sizeof(c->reason), "every check of 'hotpatch apply' passed (dry run)");
+			c->value = strdup("");
+			c->reason = strdup("every check of 'hotpatch apply' passed (dry run)");
+			c->remedy = strdup("");
 			any_ok = true;
 		} else {
 			c->result = HP_CHECK_NOT_OK;
-			snprintf(c->value, sizeof(c->value), "%s", cli_exit_name(cli_exit_code(r)));
-			snprintf(c->reason, sizeof(c->reason), "%s",
-				 hp_ctx_errmsg(run->cli->ctx)[0] ? hp_ctx_errmsg(run->cli->ctx) : hp_strerror(r));
-			snprintf(c->remedy, sizeof(c->remedy), "%s", dry_run_remedy(r));
+			c->value = strdup(cli_exit_name(cli_exit_code(r)));
+			c->reason = strdup(hp_ctx_errmsg(run->cli->ctx)[0] ? hp_ctx_errmsg(run->cli->ctx) : hp_strerror(r));
+			c->remedy = strdup(dry_run_remedy(r));
 			t->verdict = HP_VERDICT_NOT_ELIGIBLE;
 		}
+		if (!c->value || !c->reason || !c->remedy) {
+			free((char *)c->value);
+			free((char *)c->reason);
+			free((char *)c->remedy);
+			return -ENOMEM;
+		}
+		t->nchecks++;
 	}
 	if (any && !any_ok && p->verdict == HP_VERDICT_ELIGIBLE)
 		p->verdict = HP_VERDICT_NOT_ELIGIBLE;

@@ -19,7 +19,7 @@ tree_sum() { (cd "$1" && find . -type f -printf '%p %s %T@\n' | sort && find . -
 # ---------------------------------------------------------------- the compiler wrapper alone
 wrap=$HP_TMP/wrap
 mkdir -p "$wrap/bin" "$wrap/store"
-ln -s "$HP_BUILD_DIR/src/cli/hotpatch-cc" "$wrap/bin/cc"
+ln -s "$HP_BUILD_DIR/src/differ/hotpatch-cc" "$wrap/bin/cc"
 printf '#include "meter.h"\nint f(void) { return METER_LIMIT; }\nint main(void) { return f() - 1000; }\n' >"$wrap/f.c"
 cp "$PROJECTS/make/meter.h" "$wrap/"
 wcc() { (cd "$wrap" && PATH=$wrap/bin:$PATH HP_CCWRAP_DIR=$wrap/bin HP_CCWRAP_LOG=$wrap/log HP_CCWRAP_STORE=$wrap/store \

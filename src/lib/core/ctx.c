@@ -122,6 +122,54 @@ int hp_err_prefix(struct hp_ctx *ctx, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Why: one place decides what an options struct of another header version means (internal.h). */
+int hp_opts_copy(struct hp_ctx *ctx, void *dst, size_t dst_sz, const void *opts, const char *what)
+{
+	const uint8_t *src = opts;
+	size_t sz, i;
+
+	memset(dst, 0, dst_sz);
+	*(size_t *)dst = dst_sz;
+	if (!opts)
+		return 0;
+	memcpy(&sz, opts, sizeof(sz));
+	if (sz < sizeof(size_t))
+		return hp_err(ctx, -EINVAL, "%s: sz is %zu, not sizeof the struct", what, sz);
+	for (i = dst_sz; i < sz; i++)
+		if (src[i])
+			return hp_err(ctx, -EINVAL,
+				      "%s: byte %zu of %zu is set, but this library knows only %zu bytes of the struct",
+				      what, i, sz, dst_sz);
+	memcpy((uint8_t *)dst + sizeof(size_t), src + sizeof(size_t),
+	       (sz < dst_sz ? sz : dst_sz) - sizeof(size_t));
+	return 0;
+}
+
+/* Why: a result struct of an older header is smaller; the library must not write past it. */
+int hp_result_check(struct hp_ctx *ctx, const void *ret, const char *what)
+{
+	size_t sz;
+
+	if (!ret)
+		return hp_err(ctx, -EINVAL, "%s: NULL result", what);
+	memcpy(&sz, ret, sizeof(sz));
+	if (sz < sizeof(size_t))
+		return hp_err(ctx, -EINVAL, "%s: sz is %zu; set it to sizeof the struct", what, sz);
+	return 0;
+}
+
+/* Why: pairs with hp_result_check: at most the caller's sz bytes, and sz says how many were written. */
+void hp_result_copy(void *ret, const void *res, size_t res_sz)
+{
+	size_t sz;
+
+	memcpy(&sz, ret, sizeof(sz));
+	if (sz > res_sz)
+		sz = res_sz;
+	memcpy((uint8_t *)ret + sizeof(size_t), (const uint8_t *)res + sizeof(size_t), sz - sizeof(size_t));
+	memcpy(ret, &sz, sizeof(sz));
+}
+
 char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
 {
 	static const char digits[] = "0123456789abcdef";

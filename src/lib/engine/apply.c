@@ -652,10 +652,28 @@ static int no_target(struct op *op, const struct hp_manifest *m)
 		      want);
 }
 
+/*
+ * Why: the public entry checks the caller's structs once (options of any
+ * header version, a versioned result) and keeps the header's promise that
+ * the result is written only on success; hp_apply_checked fills it on
+ * failure too, for the host sweep's per-process report (engine.h).
+ */
 int hp_apply(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
 	     struct hp_apply_result *ret_result)
 {
-	return hp_apply_checked(ctx, pid, patch, opts, false, NULL, ret_result);
+	struct hp_apply_opts o;
+	struct hp_apply_result res = { .sz = sizeof(res) };
+	int r;
+
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r >= 0 && ret_result)
+		r = hp_result_check(ctx, ret_result, "struct hp_apply_result");
+	if (r < 0)
+		return r;
+	r = hp_apply_checked(ctx, pid, patch, &o, false, NULL, &res);
+	if (r >= 0 && ret_result)
+		hp_result_copy(ret_result, &res, sizeof(res));
+	return r;
 }
 
 int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
@@ -1003,10 +1021,23 @@ static int revert_commit(struct op *op, void *arg)
 	return r;
 }
 
+/* Why: as hp_apply: options checked once, the result written only on success. */
 int hp_revert(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
 	      struct hp_apply_result *ret_result)
 {
-	return hp_revert_opened(ctx, pid, patch_id, opts, NULL, ret_result);
+	struct hp_apply_opts o;
+	struct hp_apply_result res = { .sz = sizeof(res) };
+	int r;
+
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r >= 0 && ret_result)
+		r = hp_result_check(ctx, ret_result, "struct hp_apply_result");
+	if (r < 0)
+		return r;
+	r = hp_revert_opened(ctx, pid, patch_id, &o, NULL, &res);
+	if (r >= 0 && ret_result)
+		hp_result_copy(ret_result, &res, sizeof(res));
+	return r;
 }
 
 int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
@@ -1150,12 +1181,18 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 
 		if (rec->hdr.state == HP_STATE_SUPERSEDED)
 			continue;	/* a replaced level waiting to be unmapped */
+		st->npatches++;	/* counted now: hp_status_free releases a half-filled entry */
+		p->target = strdup(rec->hdr.target_path);
+		if (!p->target) {
+			hp_status_free(st);
+			r = -ENOMEM;
+			goto out;
+		}
 		hp_strlcpy(p->id, rec->hdr.patch_id, sizeof(p->id));
 		p->level = rec->hdr.level;
 		p->state = (enum hp_patch_state)rec->hdr.state;
 		memcpy(p->build_id, rec->hdr.build_id, rec->hdr.build_id_len);
 		p->build_id_len = rec->hdr.build_id_len;
-		hp_strlcpy(p->target, rec->hdr.target_path, sizeof(p->target));
 		hp_strlcpy(p->signer, rec->hdr.signer, sizeof(p->signer));
 		p->applied_time = rec->hdr.applied_time;
 		p->region = rec->hdr.self;
@@ -1170,7 +1207,13 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 		for (k = 0; k < rec->hdr.nfuncs; k++) {
 			struct hp_status_func *f = &p->funcs[k];
 
-			hp_strlcpy(f->name, rec->funcs[k].name, sizeof(f->name));
+			f->name = strdup(rec->funcs[k].name);
+			if (!f->name) {
+				hp_status_free(st);
+				r = -ENOMEM;
+				goto out;
+			}
+			p->nfuncs = k + 1;
 			f->addr = rec->funcs[k].func_addr;
 			f->new_addr = rec->funcs[k].new_addr;
 			if (hp_srec_func_state(memfd, &rec->funcs[k], &f->state) < 0)
@@ -1178,10 +1221,8 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 			all_patched &= f->state == HP_FUNC_PATCHED;
 			all_orig &= f->state == HP_FUNC_ORIGINAL;
 		}
-		p->nfuncs = rec->hdr.nfuncs;
 		p->consistent = (p->state == HP_STATE_ACTIVE && all_patched) ||
 				(p->state == HP_STATE_PREPARED && all_orig);
-		st->npatches++;
 	}
 	*ret_status = st;
 	r = 0;
@@ -1194,12 +1235,18 @@ out:
 
 void hp_status_free(struct hp_status *st)
 {
-	size_t i;
+	size_t i, k;
 
 	if (!st)
 		return;
-	for (i = 0; i < st->npatches; i++)
-		free(st->patches[i].funcs);
+	for (i = 0; i < st->npatches; i++) {
+		struct hp_status_patch *p = &st->patches[i];
+
+		for (k = 0; k < p->nfuncs; k++)
+			free((char *)p->funcs[k].name);
+		free(p->funcs);
+		free((char *)p->target);
+	}
 	free(st->patches);
 	free(st);
 }
