@@ -4,7 +4,7 @@
 # The option lists below are checked against `hotpatch CMD --help` by
 # tests/integration/t0001-docs.sh: keep one line per command.
 
-_hotpatch_commands="build info apply revert status keygen sign verify assess help"
+_hotpatch_commands="build info apply revert status keygen sign verify history assess help"
 _hotpatch_global="--verbose --quiet --json --json-seq --version --help"
 declare -A _hotpatch_opts=(
 	[build]="--target --orig --patched --output --id --level --description --classification --cve --debug-file --source --diff --built-in --work-dir --keep --jobs --json --help"
@@ -15,6 +15,7 @@ declare -A _hotpatch_opts=(
 	[keygen]="--output --json --help"
 	[sign]="--key --output --json --help"
 	[verify]="--trust-dir --json --help"
+	[history]="--pid --patch-id --lines --json --help"
 	[assess]="--patch --patch-dir --pid --all --no-stop --trust-dir --allow-unsigned --verbose --json --help"
 )
 
@@ -90,7 +91,10 @@ _hotpatch() {
 	--classification)
 		COMPREPLY=($(compgen -W "critical security other" -- "$cur"))
 		return ;;
-	-t|--timeout|-j|--jobs|--id|--level|--description|--cve)
+	--patch-id)
+		COMPREPLY=($(compgen -W "$(_hotpatch_patch_ids "$pid")" -- "$cur"))
+		return ;;
+	-t|--timeout|-j|--jobs|--id|--level|--description|--cve|-n|--lines)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -117,6 +117,21 @@ bool cli_can_see_host(struct cli *cli);
 /* Parse --jobs N (1..256). */
 int cli_parse_jobs(const char *s, unsigned *ret);
 
+/* An audit record in the journal (audit.c): one apply or revert in one process. */
+struct cli_audit_rec {
+	pid_t pid;
+	bool revert;
+	const char *patch_id;
+	unsigned level;
+	const char *build_id;		/* hex, or NULL */
+	const char *key_id;		/* hex, or NULL */
+	int err;			/* 0: done; else the failure */
+	const char *message;		/* of the failure */
+};
+void cli_audit(const struct cli_audit_rec *a);
+int cmd_history(struct cli *cli, int argc, char **argv);
+extern const char *const help_history;
+
 /* Help text of each command (printed by --help and `hotpatch help CMD`). */
 extern const char *const help_info, *const help_build, *const help_apply, *const help_revert,
 	*const help_status;

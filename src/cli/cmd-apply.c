@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "select.h"
+#include "shared/util.h"
 
 const char *const help_apply =
 	"usage: hotpatch apply -p PID [-p PID...] [options] FILE\n"
@@ -136,10 +137,42 @@ static int run_pids(struct cli *cli, const struct cli_sel *sel, const struct one
 		struct hp_apply_result res = { .sz = sizeof(res) };
 		pid_t pid = sel->pids[i];
 		int c;
+		struct cli_audit_rec rec = { .pid = pid, .revert = !op->patch };
+		char bid[2 * HP_BUILD_ID_MAX + 1] = "", key[65] = "";
 
+		if (op->patch) {
+			const struct hp_manifest *m = hp_patch_manifest(op->patch);
+
+			rec.patch_id = m->id;
+			rec.level = m->level;
+			rec.build_id = hp_hex(m->build_id, m->build_id_len, bid);
+			if (hp_patch_is_signed(op->patch, key))
+				rec.key_id = key;
+		} else {
+			/* what is reverted, read from the process before it goes */
+			struct hp_status *st = NULL;
+			size_t k;
+
+			rec.patch_id = op->patch_id;
+			if (hp_status_read(cli->ctx, pid, &st) == 0) {
+				for (k = 0; k < st->npatches; k++)
+					if (!strcmp(st->patches[k].id, op->patch_id)) {
+						rec.level = st->patches[k].level;
+						rec.build_id = hp_hex(st->patches[k].build_id, st->patches[k].build_id_len, bid);
+						hp_strlcpy(key, st->patches[k].signer, sizeof(key));
+						rec.key_id = key;
+					}
+				hp_status_free(st);
+			}
+		}
 		r = op->patch ? hp_apply(cli->ctx, pid, op->patch, op->o, &res) :
 				hp_revert(cli->ctx, pid, op->patch_id, op->o, &res);
 		c = cli_exit_code(r);
+		if (!(op->o->flags & HP_APPLY_DRY_RUN)) {
+			rec.err = r < 0 ? r : 0;
+			rec.message = hp_ctx_errmsg(cli->ctx);
+			cli_audit(&rec);
+		}
 		code = code < 0 || code == c ? c : HP_EXIT_PARTIAL;
 		if (sel->npids == 1) {
 			if (r < 0)

@@ -182,6 +182,8 @@ struct stream {
 	struct cli *cli;
 	const char *id;
 	bool revert;
+	unsigned level;			/* apply: the patch's */
+	const char *build_id, *key_id;	/* apply: the patch's target build and signer */
 	pthread_mutex_t lock;
 	pid_t *done;
 	size_t ndone, cap;
@@ -205,6 +207,19 @@ static void on_proc(void *ud, const struct hp_host_proc *p)
 		st->cap = ncap;
 	}
 	st->done[st->ndone++] = p->pid;
+	if (p->outcome == HP_HOST_PATCHED || p->outcome == HP_HOST_REVERTED || p->outcome == HP_HOST_FAILED) {
+		char bid[2 * HP_BUILD_ID_MAX + 1];
+		struct cli_audit_rec rec = { .pid = p->pid, .revert = st->revert, .patch_id = st->id,
+					     .level = st->revert ? p->result.level : st->level,
+					     .build_id = st->build_id, .key_id = st->key_id,
+					     .err = p->outcome == HP_HOST_FAILED ? (p->err ? p->err : -1) : 0,
+					     .message = p->message };
+
+		if (!rec.build_id && p->build_id_len)
+			rec.build_id = hp_hex(p->build_id, p->build_id_len, bid);
+		if (!p->inherited_from)
+			cli_audit(&rec);
+	}
 	if (st->cli->json_seq) {
 		json_t *j = proc_json(p);
 
@@ -349,9 +364,14 @@ int cli_host_apply(struct cli *cli, const struct hp_patch *patch, const struct h
 	struct hp_host_opts o = { .sz = sizeof(o) };
 	struct hp_host_result *r = NULL;
 	struct saved_signals sigs;
-	struct stream st = { .id = m->id };
+	struct stream st = { .id = m->id, .level = m->level };
 	bool priv = cli_can_see_host(cli);
+	char bid[2 * HP_BUILD_ID_MAX + 1], key[65];
 	int rc;
+
+	st.build_id = hp_hex(m->build_id, m->build_id_len, bid);
+	if (hp_patch_is_signed(patch, key))
+		st.key_id = key;
 
 	sweep_opts(cli, &o, ao, jobs, sel, &st);
 	o.flags = ao->flags;

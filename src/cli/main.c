@@ -27,6 +27,8 @@ static const struct cmd_entry commands[] = {
 	{ { "sign", cmd_sign, "sign a patch file", CMD_NEED_CTX }, &help_sign },
 	{ { "verify", cmd_verify, "check a patch's signature against the trusted keys", CMD_NEED_CTX },
 	  &help_verify },
+	{ { "history", cmd_history, "show the apply and revert records in the systemd journal", 0 },
+	  &help_history },
 	{ { "assess", cmd_assess, "check whether this host and its processes can be hotpatched", CMD_NEED_CTX },
 	  &help_assess },
 };

@@ -57,7 +57,8 @@ test_expect_success '-V, -v, -q work after the command' '
 	hp_run_expect 0 status -V && grep -q "^hotpatch [0-9]" "$HP_TMP/last.out" &&
 	hp_run_expect 0 info -V && hp_run_expect 0 --version &&
 	hp_run_expect 2 status -v -vv -q --bogus &&
-	"$HOTPATCH" --version --json >"$HP_TMP/v.json" && valid version "$HP_TMP/v.json"
+	"$HOTPATCH" --version --json >"$HP_TMP/v.json" && valid version "$HP_TMP/v.json" &&
+	"$HOTPATCH" history --json -n 5 >"$HP_TMP/h.json" && valid history "$HP_TMP/h.json"
 '
 
 test_expect_success '-j is --jobs (never --json); -t is --timeout; verify has no -t' '
