@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "differ/build.h"
 #include "differ/driver.h"
@@ -194,6 +195,13 @@ static int build_exit(struct cli *cli, int r)
 	return HP_EXIT_OK;
 }
 
+/* Why: on a terminal and with -v, say which phase a build is in; it can take minutes. */
+static void on_phase(void *ud, unsigned step, unsigned nsteps, const char *what)
+{
+	(void)ud;
+	fprintf(stderr, "hotpatch build: [%u/%u] %s\n", step, nsteps, what);
+}
+
 /* hotpatch build -C SRCDIR --diff FIX -- BUILD_CMD: the source-diff flow (src/differ/driver.c). */
 static int build_from_diff(struct cli *cli, const struct hp_build_opts *o, struct hp_driver_opts *d, int argc,
 			   char **argv, size_t npairs)
@@ -210,6 +218,8 @@ static int build_from_diff(struct cli *cli, const struct hp_build_opts *o, struc
 		return cli_usage(cli, "build", "give the build command after '--', for example: -- make -j2");
 	d->argv = argv + optind;
 	d->build = *o;
+	if (!cli->quiet && (cli->verbose || isatty(STDERR_FILENO)))
+		d->progress = on_phase;
 	{
 		struct hp_driver_report rep;
 
