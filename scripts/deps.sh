@@ -5,10 +5,10 @@
 
 HP_DEPS=(
 	gcc make pkg-config meson ninja-build
-	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev libsystemd-dev
+	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev libsystemd-dev libdebuginfod-dev
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
-	strace jq cmake autoconf automake libtool python3-jsonschema zsh
+	strace jq cmake autoconf automake libtool python3-jsonschema zsh debuginfod
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 )
