@@ -4,7 +4,7 @@
 # The option lists below are checked against `hotpatch CMD --help` by
 # tests/integration/t0001-docs.sh: keep one line per command.
 
-_hotpatch_commands="build info apply revert status keygen sign verify history assess help"
+_hotpatch_commands="build info apply revert status keygen sign verify history assess install list remove repo agent help"
 _hotpatch_global="--verbose --quiet --json --json-seq --version --help"
 declare -A _hotpatch_opts=(
 	[build]="--target --orig --patched --output --id --level --description --classification --cve --debug-file --source --diff --built-in --work-dir --keep --jobs --json --help"
@@ -15,6 +15,11 @@ declare -A _hotpatch_opts=(
 	[keygen]="--output --json --help"
 	[sign]="--key --output --json --help"
 	[verify]="--trust-dir --json --help"
+	[install]="--store --trust-dir --json --help"
+	[list]="--store --json --help"
+	[remove]="--store --revert --json --help"
+	[repo]="--package --package-version --release-time --valid-days --serial --store --state --trust-dir --key --now --json --help"
+	[agent]="--socket --output --json --help"
 	[history]="--pid --patch-id --lines --json --help"
 	[assess]="--patch --patch-dir --pid --all --no-stop --trust-dir --allow-unsigned --verbose --json --help"
 )
@@ -77,6 +82,9 @@ _hotpatch() {
 		COMPREPLY=($(compgen -W "$(_hotpatch_pids "$file")" -- "$cur"))
 		return ;;
 	--exe|--target|--orig|--patched|--debug-file|--diff|--patch|-k|--key|-o|--output)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	-s|--store|--state|--socket)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	-C|--source|--*-dir|--built-in)

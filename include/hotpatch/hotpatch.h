@@ -170,6 +170,20 @@ int hp_patch_sign(struct hp_ctx *ctx, const struct hp_patch *patch, const char *
 int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *patch, const char *trust_dir,
 		    char ret_key_id[65]);
 
+/*
+ * Detached signatures of other documents (a repository index) with the same
+ * Ed25519 keys.  purpose names what is signed ("repository index"); a
+ * signature made for one purpose does not verify for another.  The
+ * signature is one text line the caller stores beside the document (caller
+ * frees).  Verify returns 0 and the signer's key id, or -HP_E_UNSIGNED (empty
+ * signature), -HP_E_FORMAT (not a signature line), -HP_E_UNKNOWNKEY,
+ * -HP_E_BADSIG, -errno.
+ */
+int hp_blob_sign(struct hp_ctx *ctx, const char *key_path, const char *purpose, const void *buf, size_t len,
+		 char **ret_sig);
+int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpose, const void *buf, size_t len,
+		   const char *sig_text, size_t sig_len, char ret_key_id[65]);
+
 /* ---- applying, reverting, status ----------------------------------------- */
 
 enum hp_apply_flags {
@@ -247,12 +261,31 @@ enum hp_patch_state {
 	HP_STATE_REVERTING,		/* patcher died during revert */
 };
 
+/* "prepared", "committing", "active", "reverting"; "unknown" for any other value. */
+const char *hp_patch_state_name(enum hp_patch_state state);
+/* "patched", "original", "foreign"; "unknown" for any other value. */
+const char *hp_func_state_name(enum hp_func_state state);
+
+/*
+ * Who wrote a state record (docs/state-record.md, "Forged records").  The
+ * process's memory is its own to write: only a record sealed with this
+ * host's record key (readable by root alone) counts as applied.
+ */
+enum hp_record_trust {
+	HP_RECORD_AUTHENTIC = 1,	/* sealed by hotpatch on this host; its sites check out */
+	HP_RECORD_UNVERIFIED,		/* its sites check out, but it has no seal or the key is unreadable */
+	HP_RECORD_FORGED,		/* a seal that does not verify, or a site that contradicts the module */
+};
+/* "authentic", "unverified", "forged"; "unknown" for any other value. */
+const char *hp_record_trust_name(enum hp_record_trust trust);
+
 /*
  * Text in result structs: identifiers bounded by the format (patch ids,
  * HP_ID_MAX; signer key ids, 64 hex digits; comm, the kernel's 16 bytes) are
  * char arrays; paths, symbol names and messages are const char * owned by
  * the result (freed by its *_free()), never NULL ("" when empty).
  */
+
 struct hp_status_func {
 	const char *name;		/* symbol name in the target */
 	uint64_t addr;			/* runtime address of the function */
@@ -275,6 +308,8 @@ struct hp_status_patch {
 	size_t nfuncs;
 	struct hp_status_func *funcs;
 	pid_t applier_pid;		/* process it was applied to: another pid in a forked child */
+	enum hp_record_trust trust;	/* only HP_RECORD_AUTHENTIC counts as patched */
+	const char *trust_reason;	/* why unverified or forged; "" when authentic */
 };
 
 struct hp_status {

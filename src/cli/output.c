@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "output.h"
+#include "shared/escape.h"
 
 json_t *out_manifest_json(const struct hp_manifest *m)
 {
@@ -43,34 +44,6 @@ json_t *out_manifest_json(const struct hp_manifest *m)
 	return j;
 }
 
-const char *out_state_name(enum hp_patch_state s)
-{
-	switch (s) {
-	case HP_STATE_PREPARED:
-		return "prepared";
-	case HP_STATE_COMMITTING:
-		return "committing";
-	case HP_STATE_ACTIVE:
-		return "active";
-	case HP_STATE_REVERTING:
-		return "reverting";
-	}
-	return "unknown";
-}
-
-const char *out_func_state_name(enum hp_func_state s)
-{
-	switch (s) {
-	case HP_FUNC_PATCHED:
-		return "patched";
-	case HP_FUNC_ORIGINAL:
-		return "original";
-	case HP_FUNC_FOREIGN:
-		return "foreign";
-	}
-	return "unknown";
-}
-
 json_t *out_status_json(const struct hp_status *st)
 {
 	json_t *j = json_object(), *arr = json_array();
@@ -85,18 +58,22 @@ json_t *out_status_json(const struct hp_status *st)
 		for (k = 0; k < p->nfuncs; k++) {
 			snprintf(a1, sizeof(a1), "0x%" PRIx64, p->funcs[k].addr);
 			snprintf(a2, sizeof(a2), "0x%" PRIx64, p->funcs[k].new_addr);
-			json_array_append_new(funcs, json_pack("{s:s,s:s,s:s,s:s}", "name", p->funcs[k].name,
+			json_array_append_new(funcs, json_pack("{s:s,s:s,s:s,s:s}", "name", hp_esc_utf8(p->funcs[k].name),
 							       "addr", a1, "new_addr", a2, "state",
-							       out_func_state_name(p->funcs[k].state)));
+							       hp_func_state_name(p->funcs[k].state)));
 		}
 		snprintf(a1, sizeof(a1), "0x%" PRIx64, p->region);
 		out_time(p->applied_time, when, sizeof(when));
 		pj = json_pack("{s:s,s:i,s:s,s:b,s:{s:s,s:s},s:s,s:s,s:I}", "patch_id", p->id, "level", (int)p->level,
-			       "state", out_state_name(p->state), "consistent", p->consistent, "target", "path",
-			       p->target, "build_id", hp_hex(p->build_id, p->build_id_len, hex), "applied_time", when,
-			       "region", a1, "region_size", (json_int_t)p->region_size);
-		json_object_set_new(pj, "key_id", p->signer[0] ? json_string(p->signer) : json_null());
+			       "state", hp_patch_state_name(p->state), "consistent", p->consistent, "target", "path",
+			       hp_esc_utf8(p->target), "build_id", hp_hex(p->build_id, p->build_id_len, hex),
+			       "applied_time", when, "region", a1, "region_size", (json_int_t)p->region_size);
+		json_object_set_new(pj, "key_id", p->signer[0] ? json_string(hp_esc_utf8(p->signer)) : json_null());
 		json_object_set_new(pj, "applier_pid", json_integer(p->applier_pid));
+		json_object_set_new(pj, "record", json_string(hp_record_trust_name(p->trust)));
+		json_object_set_new(pj, "record_reason",
+				    p->trust_reason && p->trust_reason[0] ? json_string(hp_esc_utf8(p->trust_reason))
+									  : json_null());
 		json_object_set_new(pj, "functions", funcs);
 		json_array_append_new(arr, pj);
 	}

@@ -54,6 +54,9 @@ int main(int argc, char **argv)
 	tap_ok(strstr(hp_ctx_errmsg(ctx), "this library knows only") != NULL, "message says why: %s", hp_ctx_errmsg(ctx));
 	small.sz = 0;
 	tap_is_int(hp_opts_copy(ctx, &dst, sizeof(dst), &small, "o"), -EINVAL, "sz 0 refused");
+	small.sz = (size_t)1 << 40;
+	tap_is_int(hp_opts_copy(ctx, &dst, sizeof(dst), &small, "o"), -EINVAL,
+		   "an absurd sz (uninitialised) is refused, not scanned");
 
 	/* Every public entry taking options goes through it. */
 	tap_is_int(hp_host_revert(ctx, "some-patch", &big.o, &hres), -EINVAL, "hp_host_revert refuses unknown options");

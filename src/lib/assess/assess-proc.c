@@ -581,22 +581,6 @@ static bool has_hotpatch_mapping(const struct hp_maps *maps)
 	return false;
 }
 
-/* Why: the applied list shows non-active records by the name status uses. */
-static const char *state_name(enum hp_patch_state s)
-{
-	switch (s) {
-	case HP_STATE_PREPARED:
-		return "prepared";
-	case HP_STATE_COMMITTING:
-		return "committing";
-	case HP_STATE_ACTIVE:
-		return "active";
-	case HP_STATE_REVERTING:
-		return "reverting";
-	}
-	return "superseded";
-}
-
 /*
  * Why: what is applied decides "already patched"; *ret_known says whether
  * it could be read (no hotpatch mapping counts as known: nothing applied).
@@ -641,6 +625,13 @@ static int check_applied(struct hp_assess *a, struct hp_check_vec *v, struct hp_
 
 		if ((int)sp->state > HP_STATE_REVERTING)
 			continue;	/* a level a higher one replaced */
+		if (sp->trust != HP_RECORD_AUTHENTIC) {
+			/* only a record hotpatch sealed counts as applied (docs/state-record.md) */
+			if (len + 8 < sizeof(list))
+				snprintf(list + len, sizeof(list) - len, "%s%s %s", len ? ", " : "", sp->id,
+					 sp->trust == HP_RECORD_FORGED ? "forged" : "unverified");
+			continue;
+		}
 		hp_strlcpy(p->applied[n].id, sp->id, sizeof(p->applied[n].id));
 		p->applied[n].level = sp->level;
 		p->applied[n].state = sp->state;
@@ -648,11 +639,11 @@ static int check_applied(struct hp_assess *a, struct hp_check_vec *v, struct hp_
 		if (len + 8 < sizeof(list))
 			snprintf(list + len, sizeof(list) - len, "%s%s level %u%s%s", len ? ", " : "", sp->id,
 				 sp->level, sp->state == HP_STATE_ACTIVE ? "" : " ",
-				 sp->state == HP_STATE_ACTIVE ? "" : state_name(sp->state));
+				 sp->state == HP_STATE_ACTIVE ? "" : hp_patch_state_name(sp->state));
 	}
 	p->napplied = n;
 	hp_check_set(c, HP_CHECK_OK);
-	hp_check_value(c, "%s", n ? list : "none");
+	hp_check_value(c, "%s", list[0] ? list : "none");
 	hp_check_reason(c, "%zu hotpatch%s applied, read from the process's state records", n, n == 1 ? "" : "es");
 	*ret_st = st;
 	*ret_known = true;

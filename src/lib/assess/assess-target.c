@@ -400,6 +400,8 @@ static void check_applied(const struct hp_patch *p, const struct hp_status *st, 
 
 		if (sp->build_id_len != m->build_id_len || memcmp(sp->build_id, m->build_id, m->build_id_len))
 			continue;
+		if (sp->trust != HP_RECORD_AUTHENTIC)
+			continue;	/* a record hotpatch did not seal never makes a process patched */
 		if (sp->state == HP_STATE_PREPARED || sp->state == HP_STATE_COMMITTING ||
 		    sp->state == HP_STATE_REVERTING) {
 			hp_check_value(c, "%s level %u (interrupted)", sp->id, sp->level);

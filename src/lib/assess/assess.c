@@ -22,15 +22,8 @@ struct hp_assess_check *hp_check_add(struct hp_check_vec *vec, const char *name)
 {
 	struct hp_assess_check *c;
 
-	if (vec->n == vec->cap) {
-		size_t ncap = vec->cap ? vec->cap * 2 : 8;
-		struct hp_assess_check *nv = realloc(vec->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		vec->v = nv;
-		vec->cap = ncap;
-	}
+	if (HP_GROW(vec->v, vec->cap, vec->n + 1) < 0)
+		return NULL;
 	c = &vec->v[vec->n++];
 	memset(c, 0, sizeof(*c));
 	c->name = name;

@@ -122,6 +122,50 @@ int hp_err_prefix(struct hp_ctx *ctx, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Why: the CLI, the assessment and the agent name record states the same way. */
+const char *hp_patch_state_name(enum hp_patch_state state)
+{
+	switch (state) {
+	case HP_STATE_PREPARED:
+		return "prepared";
+	case HP_STATE_COMMITTING:
+		return "committing";
+	case HP_STATE_ACTIVE:
+		return "active";
+	case HP_STATE_REVERTING:
+		return "reverting";
+	}
+	return "unknown";
+}
+
+/* Why: as hp_patch_state_name, for one function's entry. */
+const char *hp_func_state_name(enum hp_func_state state)
+{
+	switch (state) {
+	case HP_FUNC_PATCHED:
+		return "patched";
+	case HP_FUNC_ORIGINAL:
+		return "original";
+	case HP_FUNC_FOREIGN:
+		return "foreign";
+	}
+	return "unknown";
+}
+
+/* Why: as hp_patch_state_name, for who wrote a record (docs/state-record.md, "Forged records"). */
+const char *hp_record_trust_name(enum hp_record_trust trust)
+{
+	switch (trust) {
+	case HP_RECORD_AUTHENTIC:
+		return "authentic";
+	case HP_RECORD_UNVERIFIED:
+		return "unverified";
+	case HP_RECORD_FORGED:
+		return "forged";
+	}
+	return "unknown";
+}
+
 /* Why: one place decides what an options struct of another header version means (internal.h). */
 int hp_opts_copy(struct hp_ctx *ctx, void *dst, size_t dst_sz, const void *opts, const char *what)
 {
@@ -133,7 +177,8 @@ int hp_opts_copy(struct hp_ctx *ctx, void *dst, size_t dst_sz, const void *opts,
 	if (!opts)
 		return 0;
 	memcpy(&sz, opts, sizeof(sz));
-	if (sz < sizeof(size_t))
+	/* an uninitialised sz must not send the check below reading through memory */
+	if (sz < sizeof(size_t) || sz > HP_OPTS_MAX_SIZE)
 		return hp_err(ctx, -EINVAL, "%s: sz is %zu, not sizeof the struct", what, sz);
 	for (i = dst_sz; i < sz; i++)
 		if (src[i])
@@ -153,7 +198,7 @@ int hp_result_check(struct hp_ctx *ctx, const void *ret, const char *what)
 	if (!ret)
 		return hp_err(ctx, -EINVAL, "%s: NULL result", what);
 	memcpy(&sz, ret, sizeof(sz));
-	if (sz < sizeof(size_t))
+	if (sz < sizeof(size_t) || sz > HP_OPTS_MAX_SIZE)
 		return hp_err(ctx, -EINVAL, "%s: sz is %zu; set it to sizeof the struct", what, sz);
 	return 0;
 }
@@ -168,17 +213,4 @@ void hp_result_copy(void *ret, const void *res, size_t res_sz)
 		sz = res_sz;
 	memcpy((uint8_t *)ret + sizeof(size_t), (const uint8_t *)res + sizeof(size_t), sz - sizeof(size_t));
 	memcpy(ret, &sz, sizeof(sz));
-}
-
-char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		buf[2 * i] = digits[bytes[i] >> 4];
-		buf[2 * i + 1] = digits[bytes[i] & 15];
-	}
-	buf[2 * len] = 0;
-	return buf;
 }

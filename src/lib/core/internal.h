@@ -45,6 +45,8 @@ int hp_err_prefix(struct hp_ctx *ctx, int code, const char *fmt, ...) __attribut
  * the sz field itself is -EINVAL too.  what names the struct in the message.
  */
 int hp_opts_copy(struct hp_ctx *ctx, void *dst, size_t dst_sz, const void *opts, const char *what);
+/* No options or result struct is this large: a larger sz is garbage, not a newer header. */
+#define HP_OPTS_MAX_SIZE 4096
 #define HP_OPTS_COPY(ctx, dst, opts) hp_opts_copy(ctx, dst, sizeof(*(dst)), opts, #opts)
 
 /*

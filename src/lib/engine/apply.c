@@ -2,7 +2,7 @@
 /*
  * Applying and reverting patches in a running process.
  *
- * The order of work follows DESIGN principle 1: everything that can happen
+ * The order of work keeps the pause short: everything that can happen
  * while the target runs does — reading its ELF and symbols, checking the
  * bytes of every replaced function, choosing an address, linking the
  * payload, mapping it (one thread briefly borrowed for a few syscalls) and
@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 
 #include "lib/process/cache.h"
+#include "lib/process/cfi.h"
 #include "lib/engine/engine.h"
 #include "lib/engine/image.h"
 #include "lib/process/ptrace.h"
@@ -160,6 +161,8 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 	op->proc.call_resolver = call_resolver;
 	op->proc.call_ud = op;
 	r = hp_srec_find_all(ctx, pid, op->proc.memfd, &op->proc.maps, &op->recs, &op->nrecs);
+	if (r == 0)
+		r = hp_srec_check(ctx, &op->proc, op->recs, op->nrecs);
 	if (r < 0)
 		return hp_err(ctx, r, "pid %d: cannot read patch state: %s", pid, strerror(-r));
 	return hp_stack_checker_new(ctx, &op->proc, &op->sc);
@@ -745,6 +748,13 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 
 		if (rec->hdr.build_id_len != m->build_id_len || memcmp(rec->hdr.build_id, m->build_id, m->build_id_len))
 			continue;
+		if (rec->trust == HP_RECORD_FORGED)
+			continue;	/* not ours: never acted on (hp_srec_check warned) */
+		if (!rec->sites_checked) {
+			r = hp_err(ctx, -HP_E_STATE, "pid %d: the record of patch %s cannot be checked against %s: %s",
+				   pid, rec->hdr.patch_id, target->mod->path, rec->why);
+			goto out;
+		}
 		switch (rec->hdr.state) {
 		case HP_STATE_ACTIVE:
 			if (!strcmp(rec->hdr.patch_id, m->id) && rec->hdr.level == m->level) {
@@ -790,23 +800,16 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		uint64_t rt = target->bias + f->addr, site_off = 0;
 		_cleanup_free_ uint8_t *bytes = malloc(f->size);
 		const struct hp_srec_func *of = old_func_at(old, rt);
-		struct hp_sym *s;
-		size_t n, k;
+		char why[256];
 
 		if (!bytes) {
 			r = -ENOMEM;
 			goto out;
 		}
-		if (target->elf->has_symtab) {
-			n = hp_elf_find_syms(target->elf, f->name, &s);
-			for (k = 0; k < n; k++)
-				if (s[k].value == f->addr && (s[k].type == STT_FUNC || s[k].type == STT_NOTYPE))
-					break;
-			if (k == n) {
-				r = hp_err(ctx, -HP_E_SYMBOL, "pid %d: %s has no function %s at 0x%" PRIx64, pid,
-					   target->mod->path, f->name, f->addr);
-				goto out;
-			}
+		/* A jump only at a function entry: symbol table, else (stripped) the CFI's FDE starts. */
+		if (hp_function_entry_check(target->elf, f->name, f->addr, why, sizeof(why)) < 0) {
+			r = hp_err(ctx, -HP_E_SYMBOL, "pid %d: %s", pid, why);
+			goto out;
 		}
 		r = check_orig_bytes(&op, f, rt, of, bytes);
 		if (r < 0)
@@ -928,6 +931,7 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		hp_strlcpy(sf[i].name, m->funcs[i].name, sizeof(sf[i].name));
 	}
 	/* The new code is not reachable yet: it is only a range the check must also protect on revert. */
+	hp_srec_seal(ctx, hdr, sf);
 
 	/* A dry run has done every check there is short of stopping the threads: stop before the first write. */
 	if (o.flags & HP_APPLY_DRY_RUN) {
@@ -1068,12 +1072,21 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 	if (r < 0)
 		goto out;
 	for (i = 0; i < op.nrecs; i++)
-		if (!strcmp(op.recs[i].hdr.patch_id, patch_id) && op.recs[i].hdr.state != HP_STATE_SUPERSEDED) {
-			rec = &op.recs[i];
-			break;
-		}
+		if (!strcmp(op.recs[i].hdr.patch_id, patch_id) && op.recs[i].hdr.state != HP_STATE_SUPERSEDED &&
+		    (!rec || rec->trust == HP_RECORD_FORGED))
+			rec = &op.recs[i];	/* a forged copy does not hide the real record */
 	if (!rec) {
 		r = hp_err(ctx, -HP_E_NOTAPPLIED, "pid %d: patch %s is not applied", pid, patch_id);
+		goto out;
+	}
+	if (rec->trust == HP_RECORD_FORGED) {
+		r = hp_err(ctx, -HP_E_STATE, "pid %d: refusing to revert %s: its state record is forged (%s); nothing "
+			   "was written", pid, patch_id, rec->why);
+		goto out;
+	}
+	if (!rec->sites_checked) {
+		r = hp_err(ctx, -HP_E_STATE, "pid %d: refusing to revert %s: its state record cannot be checked (%s); "
+			   "nothing was written", pid, patch_id, rec->why);
 		goto out;
 	}
 	w = calloc(rec->hdr.nfuncs + 1, sizeof(*w));
@@ -1167,6 +1180,24 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 	r = hp_srec_find_all(ctx, pid, memfd, &maps, &recs, &n);
 	if (r < 0)
 		goto out;
+	if (n) {
+		/* Who wrote each record, and do its sites agree with the modules (docs/state-record.md)? */
+		struct hp_process proc;
+
+		r = hp_process_open_cached(ctx, pid, NULL, &proc);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0) {
+			/* e.g. not root: its mapped files cannot be read, so nothing can be checked */
+			hp_srec_uncheckable(recs, n, hp_ctx_errmsg(ctx));
+			ctx->errmsg[0] = 0;
+		} else {
+			r = hp_srec_check(ctx, &proc, recs, n);
+			hp_process_close(&proc);
+			if (r < 0)
+				goto out;
+		}
+	}
 	st = calloc(1, sizeof(*st));
 	if (!st || !(st->patches = calloc(n ? n : 1, sizeof(*st->patches)))) {
 		free(st);
@@ -1198,6 +1229,13 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 		p->region = rec->hdr.self;
 		p->region_size = rec->hdr.region_size;
 		p->applier_pid = (pid_t)rec->hdr.applier_pid;
+		p->trust = rec->trust;
+		p->trust_reason = strdup(rec->why);
+		if (!p->trust_reason) {
+			hp_status_free(st);
+			r = -ENOMEM;
+			goto out;
+		}
 		p->funcs = calloc(rec->hdr.nfuncs ? rec->hdr.nfuncs : 1, sizeof(*p->funcs));
 		if (!p->funcs) {
 			hp_status_free(st);
@@ -1246,6 +1284,7 @@ void hp_status_free(struct hp_status *st)
 			free((char *)p->funcs[k].name);
 		free(p->funcs);
 		free((char *)p->target);
+		free((char *)p->trust_reason);
 	}
 	free(st->patches);
 	free(st);

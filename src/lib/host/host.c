@@ -184,16 +184,9 @@ static int list_pids_sel(const struct hp_host_opts *o, pid_t **ret_pids, size_t 
 			continue;
 		if (o && o->sz > offsetof(struct hp_host_opts, select) && o->select && !o->select(o->select_ud, pid))
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 512;
-			pid_t *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = ncap;
+		if (HP_GROW(v, cap, n + 1) < 0) {
+			free(v);
+			return -ENOMEM;
 		}
 		v[n++] = pid;
 	}
@@ -278,16 +271,9 @@ static int add_proc_locked(struct sweep *s, struct task *t)
 
 	if (t->proc >= 0)
 		return t->proc;
-	if (s->nprocs == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		struct hp_host_proc *nv = realloc(s->procs, ncap * sizeof(*nv));
-
-		if (!nv) {
-			s->fatal = -ENOMEM;
-			return -ENOMEM;
-		}
-		s->procs = nv;
-		s->cap = ncap;
+	if (HP_GROW(s->procs, s->cap, s->nprocs + 1) < 0) {
+		s->fatal = -ENOMEM;
+		return -ENOMEM;
 	}
 	p = &s->procs[s->nprocs];
 	memset(p, 0, sizeof(*p));
