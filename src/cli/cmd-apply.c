@@ -277,6 +277,9 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		r = cli_usage(cli, "apply", "expected one patch file");
 		goto out;
 	}
+	r = cli_sel_check_pids(cli, &sel);
+	if (r)
+		goto out;
 	r = hp_patch_open(cli->ctx, argv[optind], &patch);
 	if (r < 0) {
 		r = cli_fail(cli, r, NULL);
@@ -350,6 +353,9 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		r = cli_usage(cli, "revert", "expected one patch id");
 		goto out;
 	}
+	r = cli_sel_check_pids(cli, &sel);
+	if (r)
+		goto out;
 	if (cli_sel_sweep(&sel)) {
 		r = cli_host_revert(cli, argv[optind], &o, jobs, &sel);
 	} else {

@@ -114,6 +114,9 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		r = cli_usage(cli, "status", "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
+	r = cli_sel_check_pids(cli, &sel);
+	if (r)
+		goto out;
 	if (cli_sel_sweep(&sel)) {
 		r = cli_host_status(cli, &sel);
 		goto out;

@@ -82,6 +82,11 @@ int cli_sel_check(struct cli *cli, const char *cmd, const struct cli_sel *sel)
 		return cli_usage(cli, cmd, "-p and --all, --exe, --comm, --unit exclude each other");
 	if (!sel->npids && !sel->all && !filters)
 		return cli_usage(cli, cmd, "say which processes: -p PID, --all, --exe PATH, --comm NAME or --unit UNIT");
+	return 0;
+}
+
+int cli_sel_check_pids(struct cli *cli, struct cli_sel *sel)
+{
 	/* what each -p names (a thread, a kernel thread, a process we may not touch), before any work */
 	for (size_t i = 0; i < sel->npids; i++) {
 		int r = cli_check_pid(cli, &sel->pids[i]);

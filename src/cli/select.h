@@ -37,6 +37,8 @@ struct cli_sel {
 int cli_sel_option(struct cli *cli, const char *cmd, struct cli_sel *sel, int c, const char *arg);
 /* After parsing: 0, or the exit code of a usage error (nothing selected, -p with a sweep). */
 int cli_sel_check(struct cli *cli, const char *cmd, const struct cli_sel *sel);
+/* After the usage checks, before any work: what each -p names (pid.c); 0 or the exit code. */
+int cli_sel_check_pids(struct cli *cli, struct cli_sel *sel);
 /* Whether the selection is a host sweep (--all or a filter) rather than a list of pids. */
 bool cli_sel_sweep(const struct cli_sel *sel);
 /* hp_host_opts.select: whether pid passes the filters (ud is the struct cli_sel). */
