@@ -119,27 +119,66 @@ void api_report_policies(struct hs_req *req)
 	}
 }
 
+/*
+ * Daily rows per policy: stored snapshots for the past days, and today's
+ * row computed now (so the trend's last point equals the report).
+ */
 void api_report_trend(struct hs_req *req)
 {
-	_cleanup_res_ struct hs_res *res = NULL;
+	_cleanup_res_ struct hs_res *res = NULL, *live = NULL;
 	const char *d = hs_query_arg(req, "days"), *pol = hs_query_arg(req, "policy");
 	unsigned long long days = 90;
 	time_t t;
 	struct tm tm;
-	char since[16];
+	char since[16], today[16];
+	json_t *items, *it;
+	size_t k;
+	int i, j;
 
 	if (d && (hp_parse_uint(d, 400, &days) < 0 || days < 1))
 		return hs_error(req, 400, "invalid", "days is 1..400");
-	t = time(NULL) - (time_t)(days - 1) * 86400;
+	t = time(NULL);
+	gmtime_r(&t, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	t -= (time_t)(days - 1) * 86400;
 	gmtime_r(&t, &tm);
 	strftime(since, sizeof(since), "%Y-%m-%d", &tm);
-	if ((pol ? hs_q(req->db, &res, "SELECT day, policy, devices, up_to_date, hotpatched, not_up_to_date, in_progress,"
-			" not_ready, paused, restart_required FROM snapshots WHERE day >= ? AND policy = ? ORDER BY day, policy",
-			"ss", since, pol) :
-		   hs_q(req->db, &res, "SELECT day, policy, devices, up_to_date, hotpatched, not_up_to_date, in_progress,"
-			" not_ready, paused, restart_required FROM snapshots WHERE day >= ? ORDER BY day, policy", "s", since)) < 0)
+	if (hs_q(req->db, &res, "SELECT day, policy, devices, up_to_date, hotpatched, not_up_to_date, in_progress,"
+		 " not_ready, paused, restart_required FROM snapshots WHERE day >= ? AND day < ? AND policy = COALESCE(?, policy)"
+		 " ORDER BY day, policy", "sss", since, today, pol) < 0 ||
+	    hs_q(req->db, &live, hs_policy_report_sql, "") < 0)
 		return hs_db_error(req);
-	hs_reply_rows(req, res, "ssiiiiiiii", res->nrows, 1, res->nrows);
+	items = hs_rows_json(res, "ssiiiiiiii");
+	for (i = 0; i < live->nrows; i++) {
+		json_t *o;
+
+		if (pol && strcmp(pol, hs_get(live, i, 0)))
+			continue;
+		o = json_pack("{s:s,s:s}", "day", today, "policy", hs_get(live, i, 0));
+		for (j = 0; j < 8; j++)
+			json_object_set_new(o, columns[j], json_integer(hs_get_int(live, i, j + 1, 0)));
+		json_array_append_new(items, o);
+	}
+	if (hs_want_csv(req)) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		fputs("day,policy,devices,up_to_date,hotpatched,not_up_to_date,in_progress,not_ready,paused,"
+		      "restart_required\r\n", f);
+		json_array_foreach(items, k, it) {
+			fprintf(f, "%s,\"%s\"", json_string_value(json_object_get(it, "day")),
+				json_string_value(json_object_get(it, "policy")));
+			for (j = 0; j < 8; j++)
+				fprintf(f, ",%lld", (long long)json_integer_value(json_object_get(it, columns[j])));
+			fputs("\r\n", f);
+		}
+		fclose(f);
+		json_decref(items);
+		req->disposition = "attachment; filename=\"trend.csv\"";
+		return hs_reply_text(req, 200, "text/csv; charset=utf-8", buf);
+	}
+	hs_reply_json(req, 200, json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)json_array_size(items)));
 }
 
 /*
