@@ -13,9 +13,9 @@
  * the CVE targets, not patched to the lowest level (per build) that fixes it.
  */
 const char *const hs_vulnerable_sql =
-	"SELECT t.host_id FROM host_targets t JOIN (SELECT p.build_id, MIN(p.level) AS level FROM patches p"
-	" JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f ON f.build_id = t.build_id"
-	" WHERE NOT (t.state = 'patched' AND t.level >= f.level)";
+	"SELECT hb.host_id FROM host_builds hb JOIN (SELECT p.build_id, MIN(p.level) AS level FROM patches p"
+	" JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f ON f.build_id = hb.build_id"
+	" WHERE hb.level < f.level";
 
 struct where {
 	char sql[2048];
@@ -211,6 +211,7 @@ void api_host_delete(struct hs_req *req)
 	if (hs_begin(req->db) < 0 ||
 	    hs_q(req->db, NULL, "UPDATE tokens SET revoked = 1 WHERE kind = 'host' AND host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_targets WHERE host_id = ?", "s", id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_builds WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM assignments WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_reports WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, &del, "DELETE FROM hosts WHERE id = ?", "s", id) < 0)

@@ -197,10 +197,10 @@ void api_report_cves(struct hs_req *req)
 	if (hs_q(req->db, &res,
 		 "WITH f AS (SELECT c.cve, p.build_id, MIN(p.level) AS level FROM patch_cves c JOIN patches p"
 		 " ON p.id = c.patch_id GROUP BY c.cve, p.build_id)"
-		 " SELECT f.cve, COUNT(DISTINCT CASE WHEN NOT (t.state = 'patched' AND t.level >= f.level) THEN t.host_id END)"
-		 " AS hosts_vulnerable, SUM(CASE WHEN NOT (t.state = 'patched' AND t.level >= f.level) THEN 1 ELSE 0 END)"
-		 " AS processes_vulnerable, COUNT(DISTINCT CASE WHEN t.state = 'patched' AND t.level >= f.level THEN t.host_id END)"
-		 " AS hosts_patched FROM f LEFT JOIN host_targets t ON t.build_id = f.build_id GROUP BY f.cve ORDER BY f.cve",
+		 " SELECT f.cve, COUNT(DISTINCT CASE WHEN hb.level < f.level THEN hb.host_id END) AS hosts_vulnerable,"
+		 " COALESCE(SUM(CASE WHEN hb.level < f.level THEN hb.processes ELSE 0 END), 0) AS processes_vulnerable,"
+		 " COUNT(DISTINCT hb.host_id) - COUNT(DISTINCT CASE WHEN hb.level < f.level THEN hb.host_id END) AS hosts_patched"
+		 " FROM f LEFT JOIN host_builds hb ON hb.build_id = f.build_id GROUP BY f.cve ORDER BY f.cve",
 		 "") < 0 ||
 	    hs_q(req->db, &pat, "SELECT c.cve, p.id, p.level, p.build_id, p.package, p.classification FROM patch_cves c"
 		 " JOIN patches p ON p.id = c.patch_id ORDER BY c.cve, p.build_id, p.level", "") < 0)
@@ -228,11 +228,11 @@ void api_report_cve(struct hs_req *req)
 {
 	_cleanup_res_ struct hs_res *res = NULL;
 	long long limit, offset, page, total;
-	char sql[2048];
 
 	hs_paging(req, &limit, &offset, &page);
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM (%s) v", hs_vulnerable_sql);
-	total = hs_q_int(req->db, 0, sql, "s", req->param[0]);
+	total = hs_q_int(req->db, 0, "SELECT COUNT(*) FROM host_targets t JOIN (SELECT p.build_id, MIN(p.level) AS level"
+			 " FROM patches p JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f"
+			 " ON f.build_id = t.build_id WHERE NOT (t.state = 'patched' AND t.level >= f.level)", "s", req->param[0]);
 	if (hs_q(req->db, &res,
 		 "SELECT t.host_id, h.hostname, t.pid, t.comm, t.exe, t.unit, t.path, t.build_id, t.patch_id AS running_patch,"
 		 " t.level AS running_level, t.state, t.reason, f.patch_id AS fixed_by, f.level AS fixed_level FROM host_targets t"
