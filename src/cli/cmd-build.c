@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/build.h"
-#include "build/driver.h"
+#include "differ/build.h"
+#include "differ/driver.h"
 #include "cli.h"
 
 const char *const help_build =
@@ -189,7 +189,7 @@ static int build_exit(struct cli *cli, int r)
 	return HP_EXIT_OK;
 }
 
-/* hotpatch build -C SRCDIR --diff FIX -- BUILD_CMD: the source-diff flow (src/build/driver.c). */
+/* hotpatch build -C SRCDIR --diff FIX -- BUILD_CMD: the source-diff flow (src/differ/driver.c). */
 static int build_from_diff(struct cli *cli, const struct hp_build_opts *o, struct hp_driver_opts *d, int argc,
 			   char **argv, size_t npairs)
 {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "lib/patch.h"
+#include "lib/format/patch.h"
 
 const char *const help_sign =
 	"usage: hotpatch sign [--json] --key KEY FILE [-o OUT]\n"

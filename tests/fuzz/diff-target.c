@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fuzz target of the source-diff flow's parsers (src/build/diffparse.c
- * and the make dependency reader of src/build/driver.c): hostile diffs and
+ * The fuzz target of the source-diff flow's parsers (src/differ/diffparse.c
+ * and the make dependency reader of src/differ/driver.c): hostile diffs and
  * dependency files must be refused cleanly, and what is accepted must keep
  * the invariants the driver relies on.  Shared by the libFuzzer harness
  * (fuzz-diff.c) and the replay in test-diffparse.
@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "build/diffparse.h"
-#include "build/driver.h"
+#include "differ/diffparse.h"
+#include "differ/driver.h"
 
 #define CHECK(cond)                                                                                 \
 	do {                                                                                        \

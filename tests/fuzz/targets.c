@@ -16,8 +16,8 @@
 #include <openssl/pem.h>
 
 #include "fuzz.h"
-#include "lib/patch.h"
-#include "lib/proc.h"
+#include "lib/format/patch.h"
+#include "lib/process/proc.h"
 
 /* Not a secret: the seed of the key that signs the fuzz corpus. */
 static const uint8_t test_seed[32] = "hotpatch fuzz key, not a secret";

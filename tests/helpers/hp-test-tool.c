@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/elf.h"
-#include "lib/ptrace.h"
-#include "lib/resolve.h"
+#include "lib/core/elf.h"
+#include "lib/process/ptrace.h"
+#include "lib/process/resolve.h"
 
 static const struct hp_sym *find_func(struct hp_elf *e, const char *name)
 {

@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-#include "lib/assess.h"
+#include "lib/assess/assess.h"
 #include "tap.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/assess.h"
+#include "lib/assess/assess.h"
 #include "tap.h"
 
 static struct hp_ctx *ctx;

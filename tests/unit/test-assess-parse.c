@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/assess.h"
+#include "lib/assess/assess.h"
 #include "tap.h"
 
 static void test_kernel_release(void)

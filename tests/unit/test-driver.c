@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The pieces of the source-diff driver (src/build/driver.c) that read what
+ * The pieces of the source-diff driver (src/differ/driver.c) that read what
  * a build leaves behind: make dependency files, the wrapper's byte-exact
  * strings, and paths folded and made relative to a scratch copy.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/driver.h"
+#include "differ/driver.h"
 #include "tap.h"
 
 struct toks {

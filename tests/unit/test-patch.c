@@ -3,7 +3,7 @@
 #include <elf.h>
 #include <string.h>
 
-#include "lib/patch.h"
+#include "lib/format/patch.h"
 #include "tap.h"
 
 static const char manifest[] =

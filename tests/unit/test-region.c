@@ -2,7 +2,7 @@
 /* Placement of patch regions: reach, overlap, guard pages, stack/heap room, low memory. */
 #include <string.h>
 
-#include "lib/region.h"
+#include "lib/engine/region.h"
 #include "tap.h"
 
 static struct hp_maps parse(const char *text)

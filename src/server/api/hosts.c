@@ -50,15 +50,18 @@ void api_hosts_list(struct hs_req *req)
 	if ((v = hs_query_arg(req, "state"))) {
 		/* a comma-separated list: "up-to-date,hotpatched" is the "% on latest" cell */
 		char *save = NULL, *tok;
+		size_t o;
+		bool any = false;
 
 		hp_strlcpy(w.states, v, sizeof(w.states));
-		strcpy(cond, "h.state IN (");
+		o = (size_t)snprintf(cond, sizeof(cond), "h.state IN (");
 		for (tok = strtok_r(w.states, ",", &save); tok && w.n < 12; tok = strtok_r(NULL, ",", &save)) {
-			strcat(cond, w.sql[0] && cond[strlen(cond) - 1] != '(' ? ", ?" : "?");
+			o += (size_t)snprintf(cond + o, sizeof(cond) - o, any ? ", ?" : "?");
+			any = true;
 			w.params[w.n++] = tok;
 		}
-		strcat(cond, ")");
-		if (cond[strlen(cond) - 2] != '(')
+		snprintf(cond + o, sizeof(cond) - o, ")");
+		if (any)
 			add(&w, cond, NULL);
 	}
 	if ((v = hs_query_arg(req, "reason")))

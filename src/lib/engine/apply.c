@@ -1,0 +1,1282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Applying and reverting patches in a running process.
+ *
+ * The order of work keeps the pause short: everything that can happen
+ * while the target runs does — reading its ELF and symbols, checking the
+ * bytes of every replaced function, choosing an address, linking the
+ * payload, mapping it (one thread briefly borrowed for a few syscalls) and
+ * filling it.  Only the consistency check and the entry writes happen with
+ * all threads stopped.
+ *
+ * Failure before the entry writes unmaps what was mapped, so the process
+ * is left exactly as it was.  The state record is written in three steps
+ * (prepared → committing → active) so a patcher killed at any point leaves
+ * a record that says what happened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "lib/process/cache.h"
+#include "lib/process/cfi.h"
+#include "lib/engine/engine.h"
+#include "lib/engine/image.h"
+#include "lib/process/ptrace.h"
+#include "lib/engine/region.h"
+#include "lib/process/resolve.h"
+#include "lib/process/stack.h"
+#include "lib/engine/srec.h"
+#include "lib/process/tls.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define DEFAULT_TIMEOUT_MS 10000u
+#define STOP_TIMEOUT_MS 2000u
+#define STEP_BUDGET_NS 2000000ull	/* stepping threads out of affected functions, per attempt */
+#define STEP_MAX_INSNS 64
+
+static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+/* Everything one operation on one process needs. */
+struct op {
+	struct hp_ctx *ctx;
+	pid_t pid;
+	struct hp_cache *own_cache;	/* made for this operation when the caller gave none */
+	struct hp_process proc;
+	struct hp_srec *recs;
+	size_t nrecs;
+	uint64_t syscall_insn;
+	uint64_t max_hijack_ns;
+	struct hp_stack_checker *sc;
+};
+
+/*
+ * Why: an operation that failed because the process executed another
+ * program (or exited) meanwhile fails on whatever it touched first -- a
+ * read, a write, a register -- and that message would mislead.  The memory
+ * file reaches only the program it was opened on, so a failed read of a
+ * mapping that program had means it is gone.
+ */
+static bool program_gone(struct op *op)
+{
+	size_t i;
+	uint8_t b;
+
+	if (op->proc.memfd < 0)
+		return false;
+	for (i = 0; i < op->proc.maps.n; i++) {
+		const struct hp_map *m = &op->proc.maps.v[i];
+
+		if (m->perms[0] == 'r' && m->path && m->path[0] == '/')
+			return hp_mem_read(op->proc.memfd, m->start, &b, 1) < 0;
+	}
+	return false;
+}
+
+/* Why: say "exited" or "executed another program" rather than the error it caused. */
+static int explain_gone(struct op *op, int r)
+{
+	char st;
+
+	if (r >= 0 || r == -HP_E_EXITED || !program_gone(op))
+		return r;
+	st = hp_proc_thread_state(op->pid, op->pid);
+	if (st == 0 || st == 'Z' || st == 'X')
+		return hp_err(op->ctx, -HP_E_EXITED, "pid %d exited during the operation", op->pid);
+	return hp_err(op->ctx, -HP_E_EXITED, "pid %d executed another program during the operation", op->pid);
+}
+
+static void op_release(struct op *op)
+{
+	hp_stack_checker_free(op->sc);
+	hp_srec_free_all(op->recs, op->nrecs);
+	hp_process_close(&op->proc);
+	hp_cache_free(op->own_cache);
+	op->own_cache = NULL;
+}
+
+static int hijack_begin(struct op *op, struct hp_inject *inj);
+static int hijack_end(struct op *op, struct hp_inject *inj);
+
+/* Run an IFUNC resolver on a borrowed thread (for imports nobody in the process bound yet). */
+static int call_resolver(void *ud, uint64_t fn, uint64_t *ret)
+{
+	struct op *op = ud;
+	struct hp_inject inj;
+	const long args[6] = { 0 };
+	long v = 0;
+	int r, r2;
+
+	r = hijack_begin(op, &inj);
+	if (r < 0)
+		return r;
+	r = hp_inject_call(op->ctx, &inj, op->proc.memfd, fn, args, &v);
+	r2 = hijack_end(op, &inj);
+	if (r < 0)
+		return r;
+	if (r2 < 0)
+		return r2;
+	*ret = (uint64_t)v;
+	return 0;
+}
+
+/* Open the process, or take over one the caller already opened (adopt, then left closed). */
+static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *adopt, struct op *op)
+{
+	int r;
+
+	memset(op, 0, sizeof(*op));
+	op->ctx = ctx;
+	op->pid = pid;
+	op->proc.memfd = -1;
+	ctx->errmsg[0] = 0;
+	if (pid <= 0)
+		return hp_err(ctx, -ESRCH, "pid %d: not a valid process id", pid);
+	if (adopt) {
+		op->proc = *adopt;
+		memset(adopt, 0, sizeof(*adopt));
+		adopt->memfd = -1;
+	} else {
+		if (!cache) {
+			/* One code path: a single operation uses a cache of its own. */
+			r = hp_cache_new(&op->own_cache);
+			if (r < 0)
+				return r;
+			cache = op->own_cache;
+		}
+		r = hp_process_open_cached(ctx, pid, cache, &op->proc);
+		if (r < 0)
+			return r;
+	}
+	op->proc.call_resolver = call_resolver;
+	op->proc.call_ud = op;
+	r = hp_srec_find_all(ctx, pid, op->proc.memfd, &op->proc.maps, &op->recs, &op->nrecs);
+	if (r == 0)
+		r = hp_srec_check(ctx, &op->proc, op->recs, op->nrecs);
+	if (r < 0)
+		return hp_err(ctx, r, "pid %d: cannot read patch state: %s", pid, strerror(-r));
+	return hp_stack_checker_new(ctx, &op->proc, &op->sc);
+}
+
+/*
+ * A `syscall` instruction to run injected syscalls from: at the offset in
+ * the vDSO that an earlier operation sharing the cache found (every process
+ * on this kernel has the same vDSO; the bytes are checked), else searched.
+ */
+static int find_syscall_insn(struct op *op)
+{
+	const struct hp_map *vdso = NULL;
+	uint64_t off = hp_cache_vdso_syscall(op->proc.cache);
+	uint8_t b[2];
+	size_t i;
+	int r;
+
+	for (i = 0; i < op->proc.maps.n && !vdso; i++)
+		if (!strcmp(op->proc.maps.v[i].path, "[vdso]"))
+			vdso = &op->proc.maps.v[i];
+	if (vdso && off && off + 2 <= vdso->end - vdso->start &&
+	    hp_mem_read(op->proc.memfd, vdso->start + off, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05) {
+		op->syscall_insn = vdso->start + off;
+		return 0;
+	}
+	r = hp_find_syscall_insn(op->ctx, op->pid, op->proc.memfd, &op->syscall_insn);
+	if (r == 0 && vdso && op->syscall_insn >= vdso->start && op->syscall_insn + 2 <= vdso->end)
+		hp_cache_set_vdso_syscall(op->proc.cache, op->syscall_insn - vdso->start);
+	return r;
+}
+
+/* Borrow one thread to run syscalls; the caller ends with hijack_end. */
+static int hijack_begin(struct op *op, struct hp_inject *inj)
+{
+	int r;
+
+	if (!op->syscall_insn) {
+		r = find_syscall_insn(op);
+		if (r < 0)
+			return r;
+	}
+	return hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->syscall_insn, inj);
+}
+
+static int hijack_end(struct op *op, struct hp_inject *inj)
+{
+	uint64_t held = 0;
+	int r = hp_inject_end(op->ctx, inj, &held);
+
+	if (held > op->max_hijack_ns)
+		op->max_hijack_ns = held;
+	return r;
+}
+
+static int sys(struct op *op, struct hp_inject *inj, long nr, long a0, long a1, long a2, long a3, long a4, long a5,
+	       long *ret)
+{
+	const long args[6] = { a0, a1, a2, a3, a4, a5 };
+
+	return hp_inject_syscall(op->ctx, inj, nr, args, ret);
+}
+
+/* Unmap regions of the process (leftovers and replaced levels) with one borrowed thread. */
+static int unmap_regions(struct op *op, const uint64_t *addr, const uint64_t *size, size_t n)
+{
+	struct hp_inject inj;
+	size_t i;
+	long ret;
+	int r, r2;
+
+	if (!n)
+		return 0;
+	r = hijack_begin(op, &inj);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		r = sys(op, &inj, SYS_munmap, (long)addr[i], (long)size[i], 0, 0, 0, 0, &ret);
+		if (r == 0 && ret < 0)
+			r = hp_err(op->ctx, (int)ret, "pid %d: munmap of patch region %#" PRIx64 " failed: %s", op->pid,
+				   addr[i], strerror((int)-ret));
+	}
+	r2 = hijack_end(op, &inj);
+	return r < 0 ? r : r2;
+}
+
+/*
+ * Fill the mapped (not yet used) region from here while the target runs:
+ * through the memfd itself (/proc/PID/map_files), whose pages the private
+ * mappings read until someone writes to them, else through /proc/PID/mem.
+ */
+static int fill_image(struct op *op, const struct hp_image *img)
+{
+	char path[96];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, op->pid, img->base,
+		 img->base + img->seg[HP_SEG_R].size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		r = ftruncate(fd, (off_t)img->size) < 0 ? -errno : hp_pwrite_all(fd, img->buf, img->size, 0);
+		close(fd);
+		if (r == 0)
+			return 0;
+	}
+	hp_debug(op->ctx, "pid %d: filling the patch through %s failed; writing its memory instead", op->pid, path);
+	r = hp_mem_write(op->proc.memfd, img->base, img->buf, img->size);
+	if (r < 0)
+		return hp_err(op->ctx, r, "pid %d: cannot write the patch into its memory: %s", op->pid, strerror(-r));
+	return 0;
+}
+
+/*
+ * Map the image into the process: with one borrowed thread, create a memfd
+ * there, map each segment with its protection and close the descriptor;
+ * then fill it while the process runs.  On failure nothing stays mapped.
+ */
+static int map_image(struct op *op, const struct hp_image *img, const char *id)
+{
+	char name[96];
+	struct hp_inject inj;
+	uint64_t name_addr;
+	long fd = -1, ret;
+	int r, r2, k;
+	size_t mapped = 0;
+
+	snprintf(name, sizeof(name), HP_MEMFD_PREFIX "%s", id);
+	r = hijack_begin(op, &inj);
+	if (r < 0)
+		return r;
+	r = hp_inject_push(op->ctx, &inj, op->proc.memfd, name, strlen(name) + 1, &name_addr);
+	if (r < 0)
+		goto out;
+	r = sys(op, &inj, SYS_memfd_create, (long)name_addr, MFD_CLOEXEC, 0, 0, 0, 0, &fd);
+	if (r < 0)
+		goto out;
+	if (fd < 0) {
+		r = hp_err(op->ctx, (int)fd, "pid %d: memfd_create in the process failed: %s", op->pid,
+			   strerror((int)-fd));
+		goto out;
+	}
+	for (k = 0; k < HP_SEG_MAX; k++) {
+		const struct hp_seg *sg = &img->seg[k];
+
+		if (!sg->size)
+			continue;
+		r = sys(op, &inj, SYS_mmap, (long)(img->base + sg->off), (long)sg->size, sg->prot,
+			MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, (long)sg->off, &ret);
+		if (r < 0)
+			goto out_unmap;
+		if (ret < 0 || (uint64_t)ret != img->base + sg->off) {
+			if (ret >= 0 || ret < -4095) {
+				long dummy;
+
+				/* an old kernel treated NOREPLACE as a hint */
+				sys(op, &inj, SYS_munmap, ret, (long)sg->size, 0, 0, 0, 0, &dummy);
+				ret = -EEXIST;
+			}
+			r = hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid,
+				   img->base + sg->off, strerror((int)-ret));
+			goto out_unmap;
+		}
+		mapped = sg->off + sg->size;
+	}
+	r = 0;
+	goto out_close;
+out_unmap:
+	if (mapped) {
+		long dummy;
+
+		sys(op, &inj, SYS_munmap, (long)img->base, (long)mapped, 0, 0, 0, 0, &dummy);
+		mapped = 0;
+	}
+out_close:
+	if (fd >= 0) {
+		long dummy;
+
+		sys(op, &inj, SYS_close, fd, 0, 0, 0, 0, 0, &dummy);
+	}
+out:
+	r2 = hijack_end(op, &inj);
+	if (r == 0 && r2 == 0) {
+		r = fill_image(op, img);
+		if (r < 0) {
+			char saved[sizeof(op->ctx->errmsg)];
+			uint64_t a = img->base, sz = img->size;
+
+			memcpy(saved, op->ctx->errmsg, sizeof(saved));
+			unmap_regions(op, &a, &sz, 1);
+			memcpy(op->ctx->errmsg, saved, sizeof(saved));
+		}
+	} else if (r == 0) {
+		r = r2;
+	}
+	return r;
+}
+
+/* Import resolution for the linker. */
+struct link_ud {
+	struct op *op;
+	struct hp_loaded *target;
+	const struct hp_manifest *man;
+	const uint64_t *new_addr;	/* per manifest function */
+};
+
+static int link_import(void *ud, const char *name, bool for_call, uint64_t *ret)
+{
+	struct link_ud *lu = ud;
+
+	return hp_resolve_import(lu->op->ctx, &lu->op->proc, lu->target, name, for_call, ret);
+}
+
+/* Where the target's TLS block is, for patch code that uses its thread-locals. */
+static int link_tls(void *ud, struct hp_tls_block *ret)
+{
+	struct link_ud *lu = ud;
+
+	return hp_tls_block(lu->op->ctx, &lu->op->proc, lu->target, ret);
+}
+
+static uint64_t link_redirect(void *ud, uint64_t addr)
+{
+	struct link_ud *lu = ud;
+	size_t i;
+
+	for (i = 0; i < lu->man->nfuncs; i++)
+		if (lu->target->bias + lu->man->funcs[i].addr == addr)
+			return lu->new_addr[i];
+	return 0;
+}
+
+/* Where the jump goes: after an endbr64, which stays so indirect calls still land on it. */
+static int plan_site(struct op *op, const struct hp_elf *elf, uint64_t link_addr, uint64_t size,
+		     const uint8_t *bytes, uint64_t *ret_site_off, const char *name)
+{
+	uint64_t off = (size >= 4 && !memcmp(bytes, endbr64, 4)) ? 4 : 0;
+	uint64_t need = off + 5;
+
+	if (need <= size) {
+		*ret_site_off = off;
+		return 0;
+	}
+	/* A tiny function can still take the jump over the alignment padding that follows it. */
+	if (hp_elf_padding_after(elf, link_addr + size, need - size)) {
+		*ret_site_off = off;
+		return 0;
+	}
+	return hp_err(op->ctx, -HP_E_TOOSMALL,
+		      "function %s is %" PRIu64 " bytes; redirecting it needs %" PRIu64 " and no padding follows it "
+		      "(patch its callers instead)", name, size, need);
+}
+
+static void encode_jmp(uint8_t out[5], uint64_t site, uint64_t dest)
+{
+	int32_t rel = (int32_t)((int64_t)dest - (int64_t)(site + 5));
+
+	out[0] = 0xe9;
+	memcpy(out + 1, &rel, 4);
+}
+
+static void describe_busy(struct op *op, const struct hp_busy *b, char *buf, size_t size)
+{
+	char where[160];
+
+	hp_process_symbolize(op->ctx, &op->proc, b->pc, where, sizeof(where));
+	if (b->unwind_failed)
+		snprintf(buf, size, "thread %d may return into %s (stack holds %#" PRIx64 "; unwinding could not "
+				    "prove it stale)", b->tid, b->range ? b->range->what : where, b->pc);
+	else if (b->on_top)
+		snprintf(buf, size, "thread %d is executing %s at %s", b->tid, b->range ? b->range->what : "?",
+			 where);
+	else
+		snprintf(buf, size, "thread %d has %s on its stack (return address %s)", b->tid,
+			 b->range ? b->range->what : "?", where);
+}
+
+/* One write of the commit: where, expected current bytes, new bytes. */
+struct entry_write {
+	uint64_t site;
+	uint8_t len;
+	uint8_t expect[HP_SITE_MAX];
+	uint8_t alt_expect[HP_SITE_MAX];	/* also acceptable (already in the new state) */
+	uint8_t bytes[HP_SITE_MAX];
+	const char *name;
+};
+
+/*
+ * Stop the world until no thread is in ranges, then run commit() with all
+ * threads stopped.  Retries with backoff until the deadline.
+ */
+typedef int (*commit_fn)(struct op *op, void *arg);
+
+
+static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t nranges, unsigned timeout_ms,
+			  commit_fn commit, void *arg, struct hp_apply_result *res)
+{
+	uint64_t start = hp_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000ull;
+	unsigned attempt = 0, backoff_us = 500;
+	char why[512] = "";
+	int r;
+
+	_cleanup_free_ uint64_t(*pcranges)[2] = calloc(nranges ? nranges : 1, sizeof(*pcranges));
+	size_t i;
+
+	if (!pcranges)
+		return -ENOMEM;
+	for (i = 0; i < nranges; i++) {
+		pcranges[i][0] = ranges[i].lo;
+		pcranges[i][1] = ranges[i].hi;
+	}
+	for (;;) {
+		struct hp_threads g;
+		struct hp_busy busy;
+		uint64_t t_end, t_stopped, t_checked, t_first, t_committed;
+		unsigned stepped = 0;
+
+		attempt++;
+		r = hp_threads_stop(op->ctx, op->pid, STOP_TIMEOUT_MS, &g);
+		if (r < 0)
+			return r;
+		t_stopped = hp_now_ns();
+		t_first = g.stop_start_ns;
+		/*
+		 * A thread executing an affected function (its pc inside, not just a return address) is
+		 * usually a few instructions from leaving it: step those out while the others stay stopped.
+		 */
+		r = hp_threads_step_out(op->ctx, &g, pcranges, nranges, STEP_MAX_INSNS, STEP_BUDGET_NS, &stepped);
+		if (r >= 0)
+			r = hp_stack_check(op->sc, &g, ranges, nranges, &busy);
+		t_checked = hp_now_ns();
+		if (r == 0) {
+			r = commit(op, arg);
+			t_committed = hp_now_ns();
+			hp_threads_detach(op->ctx, &g);
+			t_end = g.released_ns;
+			hp_debug(op->ctx, "pid %d: %zu threads: stop %.0f us, %u stepped out and checked in %.0f us, "
+					  "commit %.0f us, release %.0f us", op->pid, g.n, (t_stopped - g.stop_start_ns) / 1e3,
+				 stepped, (t_checked - t_stopped) / 1e3, (t_committed - t_checked) / 1e3,
+				 (t_end - t_committed) / 1e3);
+			if (res) {
+				res->attempts = attempt;
+				res->nthreads = (unsigned)g.n;
+				res->pause_ns = t_end - g.stop_start_ns;
+				res->stepped = stepped;
+			}
+			hp_threads_release(&g);
+			return r;
+		}
+		if (r > 0)
+			describe_busy(op, &busy, why, sizeof(why));
+		hp_threads_detach(op->ctx, &g);
+		hp_threads_release(&g);
+		if (r < 0)
+			return r;
+		hp_debug(op->ctx, "pid %d: attempt %u: %s (stop %.0f us, check %.0f us)", op->pid, attempt, why,
+			 (t_stopped - t_first) / 1e3, (t_checked - t_stopped) / 1e3);
+		if (hp_now_ns() + (uint64_t)backoff_us * 1000 > deadline)
+			break;
+		{
+			/* jittered exponential backoff: 0.5 ms doubling to 100 ms */
+			struct timespec ts;
+			unsigned us = backoff_us / 2 + (unsigned)(random() % (backoff_us / 2 + 1));
+
+			ts.tv_sec = us / 1000000;
+			ts.tv_nsec = (long)(us % 1000000) * 1000;
+			nanosleep(&ts, NULL);
+			if (backoff_us < 100000)
+				backoff_us *= 2;
+		}
+	}
+	return hp_err(op->ctx, -HP_E_BUSY, "pid %d: %s; retried for %.1f s (%u attempts)", op->pid, why,
+		      (double)(hp_now_ns() - start) / 1e9, attempt);
+}
+
+/* ---- apply ---- */
+
+struct apply_commit {
+	const struct hp_srec_hdr *hdr;		/* the new record, at hdr->self */
+	const struct hp_srec *old;		/* level being replaced, or NULL */
+	struct entry_write *w;
+	size_t nw;
+};
+
+static int write_entries(struct op *op, struct entry_write *w, size_t nw)
+{
+	size_t i;
+	int r;
+
+	/* All expected bytes are checked before the first write: refuse rather than half-apply. */
+	for (i = 0; i < nw; i++) {
+		uint8_t cur[HP_SITE_MAX];
+
+		r = hp_mem_read(op->proc.memfd, w[i].site, cur, w[i].len);
+		if (r < 0)
+			return hp_err(op->ctx, r, "pid %d: cannot read %s: %s", op->pid, w[i].name, strerror(-r));
+		if (memcmp(cur, w[i].expect, w[i].len) && memcmp(cur, w[i].alt_expect, w[i].len))
+			return hp_err(op->ctx, -HP_E_FOREIGN,
+				      "pid %d: the entry of %s was changed by something other than hotpatch", op->pid,
+				      w[i].name);
+	}
+	for (i = 0; i < nw; i++) {
+		r = hp_mem_write(op->proc.memfd, w[i].site, w[i].bytes, w[i].len);
+		if (r < 0)
+			return hp_err(op->ctx, r, "pid %d: cannot write the entry of %s: %s", op->pid, w[i].name,
+				      strerror(-r));
+	}
+	return 0;
+}
+
+static int apply_commit(struct op *op, void *arg)
+{
+	struct apply_commit *ac = arg;
+	uint32_t st = HP_STATE_COMMITTING;
+	sigset_t all, old;
+	int r;
+
+	/* A polite signal must not split the commit: only SIGKILL can. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = hp_mem_write(op->proc.memfd, ac->hdr->self + offsetof(struct hp_srec_hdr, state), &st, 4);
+	if (r < 0)
+		hp_err(op->ctx, r, "pid %d: cannot write its patch state: %s", op->pid, strerror(-r));
+	else
+		r = write_entries(op, ac->w, ac->nw);
+	if (r == 0) {
+		st = HP_STATE_ACTIVE;
+		r = hp_mem_write(op->proc.memfd, ac->hdr->self + offsetof(struct hp_srec_hdr, state), &st, 4);
+		if (r == 0 && ac->old)
+			r = hp_srec_set_state(op->proc.memfd, ac->old, HP_STATE_SUPERSEDED);
+	} else {
+		st = HP_STATE_PREPARED;
+		hp_mem_write(op->proc.memfd, ac->hdr->self + offsetof(struct hp_srec_hdr, state), &st, 4);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static const struct hp_srec_func *old_func_at(const struct hp_srec *old, uint64_t addr)
+{
+	size_t i;
+
+	if (!old)
+		return NULL;
+	for (i = 0; i < old->hdr.nfuncs; i++)
+		if (old->funcs[i].func_addr == addr)
+			return &old->funcs[i];
+	return NULL;
+}
+
+/* Check a function's bytes in the process against the manifest hash (undoing an older level's jump). */
+static int check_orig_bytes(struct op *op, const struct hp_manifest_func *f, uint64_t rt,
+			    const struct hp_srec_func *of, uint8_t *bytes)
+{
+	uint8_t h[32];
+	char want[65], got[65];
+	int r = hp_mem_read(op->proc.memfd, rt, bytes, f->size);
+
+	if (r < 0)
+		return hp_err(op->ctx, r, "pid %d: cannot read function %s at %#" PRIx64 ": %s", op->pid, f->name, rt,
+			      strerror(-r));
+	if (of && of->site >= rt && of->site + of->len <= rt + f->size)
+		memcpy(bytes + (of->site - rt), of->orig, of->len);
+	hp_sha256(bytes, f->size, h);
+	if (memcmp(h, f->sha256, 32))
+		return hp_err(op->ctx, -HP_E_ORIGBYTES,
+			      "pid %d: function %s at %#" PRIx64 " does not match the patch (sha256 %.12s…, expected "
+			      "%.12s…); it was built differently or modified by another tool",
+			      op->pid, f->name, rt, hp_hex(h, 32, got), hp_hex(f->sha256, 32, want));
+	return 0;
+}
+
+/* Explain why the target is not in the process: another build of it may be. */
+static int no_target(struct op *op, const struct hp_manifest *m)
+{
+	char want[2 * HP_BUILD_ID_MAX + 1], have[2 * HP_BUILD_ID_MAX + 1];
+	size_t i;
+
+	hp_hex(m->build_id, m->build_id_len, want);
+	for (i = 0; i < op->proc.nmods; i++) {
+		const char *path = op->proc.mods[i].path, *base = strrchr(path, '/');
+
+		base = base ? base + 1 : path;
+		if (!strcmp(base, m->target_name))
+			return hp_err(op->ctx, -HP_E_NOTARGET,
+				      "pid %d: restart required: it runs build %s of %s%s, the patch is for build %s",
+				      op->pid, hp_hex(op->proc.mods[i].build_id, op->proc.mods[i].build_id_len, have),
+				      path, op->proc.mods[i].deleted ? " (deleted)" : "", want);
+	}
+	return hp_err(op->ctx, -HP_E_NOTARGET, "pid %d does not map %s (build-id %s)", op->pid, m->target_name,
+		      want);
+}
+
+/*
+ * Why: the public entry checks the caller's structs once (options of any
+ * header version, a versioned result) and keeps the header's promise that
+ * the result is written only on success; hp_apply_checked fills it on
+ * failure too, for the host sweep's per-process report (engine.h).
+ */
+int hp_apply(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
+	     struct hp_apply_result *ret_result)
+{
+	struct hp_apply_opts o;
+	struct hp_apply_result res = { .sz = sizeof(res) };
+	int r;
+
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r >= 0 && ret_result)
+		r = hp_result_check(ctx, ret_result, "struct hp_apply_result");
+	if (r < 0)
+		return r;
+	r = hp_apply_checked(ctx, pid, patch, &o, false, NULL, &res);
+	if (r >= 0 && ret_result)
+		hp_result_copy(ret_result, &res, sizeof(res));
+	return r;
+}
+
+int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
+		     bool verified, struct hp_process *proc, struct hp_apply_result *ret_result)
+{
+	const struct hp_manifest *m = hp_patch_manifest(patch);
+	struct hp_apply_opts o = { .sz = sizeof(o) };
+	struct hp_apply_result res;
+	uint64_t t0 = hp_now_ns();
+	struct op op;
+	struct hp_loaded *target;
+	const struct hp_srec *old = NULL;
+	struct hp_image img = { 0 };
+	_cleanup_free_ uint64_t *new_addr = NULL;
+	_cleanup_free_ struct hp_range *ranges = NULL;
+	_cleanup_free_ struct entry_write *w = NULL;
+	_cleanup_free_ uint64_t *leftover_addr = NULL;
+	_cleanup_free_ uint64_t *leftover_size = NULL;
+	_cleanup_free_ char *range_names = NULL;
+	struct hp_srec_hdr *hdr;
+	struct hp_srec_func *sf;
+	size_t i, nranges = 0, nw = 0, nleft = 0, state_size;
+	uint64_t base, lo, hi;
+	bool mapped = false;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (!o.timeout_ms)
+		o.timeout_ms = DEFAULT_TIMEOUT_MS;
+
+	/* Trust before memory: nothing touches the process before the signature verifies. */
+	ctx->errmsg[0] = 0;
+	if (!verified && (hp_patch_is_signed(patch, NULL) || !(o.flags & HP_APPLY_ALLOW_UNSIGNED))) {
+		r = hp_patch_verify(ctx, patch, o.trust_dir, NULL);
+		if (r < 0) {
+			if (r == -HP_E_UNSIGNED)
+				hp_err(ctx, r, "patch %s is not signed; sign it or pass --allow-unsigned", m->id);
+			if (proc)
+				hp_process_close(proc);
+			return r;
+		}
+	}
+	r = op_open(ctx, pid, o.cache, proc, &op);
+	if (r < 0)
+		goto out;
+	target = hp_process_find_build_id(&op.proc, m->build_id, m->build_id_len);
+	if (!target) {
+		r = no_target(&op, m);
+		goto out;
+	}
+	r = hp_loaded_open_full(ctx, &op.proc, target);
+	if (r < 0)
+		goto out;
+	r = hp_elf_load_symbols(ctx, target->elf, NULL);
+	if (r < 0)
+		goto out;
+
+	/* What is applied already for this target? */
+	leftover_addr = calloc(op.nrecs + 1, sizeof(*leftover_addr));
+	leftover_size = calloc(op.nrecs + 1, sizeof(*leftover_size));
+	if (!leftover_addr || !leftover_size) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < op.nrecs; i++) {
+		const struct hp_srec *rec = &op.recs[i];
+
+		if (rec->hdr.build_id_len != m->build_id_len || memcmp(rec->hdr.build_id, m->build_id, m->build_id_len))
+			continue;
+		if (rec->trust == HP_RECORD_FORGED)
+			continue;	/* not ours: never acted on (hp_srec_check warned) */
+		if (!rec->sites_checked) {
+			r = hp_err(ctx, -HP_E_STATE, "pid %d: the record of patch %s cannot be checked against %s: %s",
+				   pid, rec->hdr.patch_id, target->mod->path, rec->why);
+			goto out;
+		}
+		switch (rec->hdr.state) {
+		case HP_STATE_ACTIVE:
+			if (!strcmp(rec->hdr.patch_id, m->id) && rec->hdr.level == m->level) {
+				r = hp_err(ctx, -HP_E_APPLIED, "pid %d: patch %s (level %u) is already applied", pid,
+					   m->id, m->level);
+				goto out;
+			}
+			if (m->level <= rec->hdr.level && !(o.flags & HP_APPLY_ALLOW_DOWNGRADE)) {
+				r = hp_err(ctx, -HP_E_DOWNGRADE,
+					   "pid %d: level %u of %s is applied (patch %s); refusing level %u without "
+					   "--allow-downgrade", pid, rec->hdr.level, m->target_name, rec->hdr.patch_id,
+					   m->level);
+				goto out;
+			}
+			old = rec;
+			break;
+		case HP_STATE_PREPARED:
+		case HP_STATE_SUPERSEDED:
+			/* Unreferenced leftovers of an interrupted or replaced operation: remove them. */
+			leftover_addr[nleft] = rec->hdr.self;
+			leftover_size[nleft++] = rec->hdr.region_size;
+			break;
+		default:
+			r = hp_err(ctx, -HP_E_STATE,
+				   "pid %d: patch %s was interrupted while %s; run 'hotpatch revert -p %d %s' first", pid,
+				   rec->hdr.patch_id, rec->hdr.state == HP_STATE_COMMITTING ? "being applied" : "being reverted",
+				   pid, rec->hdr.patch_id);
+			goto out;
+		}
+	}
+
+	/* Check every replaced function while the process runs. */
+	new_addr = calloc(m->nfuncs, sizeof(*new_addr));
+	w = calloc(m->nfuncs + (old ? old->hdr.nfuncs : 0), sizeof(*w));
+	ranges = calloc(2 * m->nfuncs + (old ? old->hdr.nfuncs + 1 : 0), sizeof(*ranges));
+	range_names = calloc(m->nfuncs + (old ? old->hdr.nfuncs + 1 : 0), 192);
+	if (!new_addr || !w || !ranges || !range_names) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < m->nfuncs; i++) {
+		const struct hp_manifest_func *f = &m->funcs[i];
+		uint64_t rt = target->bias + f->addr, site_off = 0;
+		_cleanup_free_ uint8_t *bytes = malloc(f->size);
+		const struct hp_srec_func *of = old_func_at(old, rt);
+		char why[256];
+
+		if (!bytes) {
+			r = -ENOMEM;
+			goto out;
+		}
+		/* A jump only at a function entry: symbol table, else (stripped) the CFI's FDE starts. */
+		if (hp_function_entry_check(target->elf, f->name, f->addr, why, sizeof(why)) < 0) {
+			r = hp_err(ctx, -HP_E_SYMBOL, "pid %d: %s", pid, why);
+			goto out;
+		}
+		r = check_orig_bytes(&op, f, rt, of, bytes);
+		if (r < 0)
+			goto out;
+		r = plan_site(&op, target->elf, f->addr, f->size, bytes, &site_off, f->name);
+		if (r < 0)
+			goto out;
+		w[nw].site = rt + site_off;
+		w[nw].len = 5;
+		w[nw].name = f->name;
+		/* The original site bytes (they may run into the padding after a tiny function). */
+		if (of && of->site == w[nw].site) {
+			memcpy(w[nw].alt_expect, of->orig, 5);
+			memcpy(w[nw].expect, of->patched, 5);	/* jump of the level being replaced */
+		} else {
+			r = hp_mem_read(op.proc.memfd, w[nw].site, w[nw].alt_expect, 5);
+			if (r < 0) {
+				r = hp_err(ctx, r, "pid %d: cannot read the entry of %s", pid, f->name);
+				goto out;
+			}
+			memcpy(w[nw].expect, w[nw].alt_expect, 5);
+		}
+		nw++;
+		snprintf(range_names + 192 * i, 192, "%s (patched function)", f->name);
+		ranges[nranges++] = (struct hp_range){ rt, rt + f->size, range_names + 192 * i };
+	}
+	if (old) {
+		/* Functions only the old level replaced go back to their original bytes. */
+		for (i = 0; i < old->hdr.nfuncs; i++) {
+			const struct hp_srec_func *of = &old->funcs[i];
+			size_t k;
+
+			for (k = 0; k < m->nfuncs; k++)
+				if (target->bias + m->funcs[k].addr == of->func_addr)
+					break;
+			if (k == m->nfuncs) {
+				w[nw].site = of->site;
+				w[nw].len = of->len;
+				w[nw].name = of->name;
+				memcpy(w[nw].expect, of->patched, of->len);
+				memcpy(w[nw].alt_expect, of->orig, of->len);
+				memcpy(w[nw].bytes, of->orig, of->len);
+				nw++;
+				snprintf(range_names + 192 * (m->nfuncs + i), 192, "%s (function of level %u)", of->name,
+					 old->hdr.level);
+				ranges[nranges++] = (struct hp_range){ of->func_addr, of->func_addr + of->func_size,
+								       range_names + 192 * (m->nfuncs + i) };
+			}
+		}
+		snprintf(range_names + 192 * (m->nfuncs + old->hdr.nfuncs), 192, "code of patch %s (level %u)",
+			 old->hdr.patch_id, old->hdr.level);
+		ranges[nranges++] = (struct hp_range){ old->hdr.text_start, old->hdr.text_end,
+						       range_names + 192 * (m->nfuncs + old->hdr.nfuncs) };
+	}
+
+	/* Lay out, place near the target, link. */
+	state_size = sizeof(struct hp_srec_hdr) + m->nfuncs * sizeof(struct hp_srec_func);
+	r = hp_image_plan(ctx, patch, state_size, &img);
+	if (r < 0)
+		goto out;
+	lo = target->bias + target->elf->min_vaddr;
+	hi = target->bias + target->elf->max_vaddr;
+	r = hp_region_choose(&op.proc.maps, lo, hi, img.size, img.needs_low || target->elf->ehdr.e_type == ET_EXEC,
+			     &base);
+	if (r < 0) {
+		r = hp_err(ctx, r, "pid %d: no free %" PRIu64 " KiB within 2 GiB of %s", pid, img.size >> 10,
+			   target->mod->path);
+		goto out;
+	}
+	/* New bodies' addresses are known from the layout before linking (for direct calls). */
+	img.base = base;
+	for (i = 0; i < m->nfuncs; i++)
+		new_addr[i] = hp_image_sym_addr(&img, patch, patch->func_sym[i]);
+	{
+		struct link_ud lu = { &op, target, m, new_addr };
+		struct hp_link_env env = { target->bias, link_import, link_redirect, &lu, link_tls };
+
+		r = hp_image_link(ctx, &img, patch, base, &env);
+		if (r < 0) {
+			hp_err_prefix(ctx, r, "pid %d: ", pid);
+			goto out;
+		}
+	}
+	for (i = 0; i < m->nfuncs; i++)
+		encode_jmp(w[i].bytes, w[i].site, new_addr[i]);
+
+	/* The state record, first as "prepared". */
+	hdr = (struct hp_srec_hdr *)img.buf;
+	memcpy(hdr->magic, HP_SREC_MAGIC, 8);
+	hdr->version = HP_SREC_VERSION;
+	hdr->hdr_size = sizeof(*hdr);
+	hdr->self = base;
+	hdr->region_size = img.size;
+	hdr->state = HP_STATE_PREPARED;
+	hdr->level = m->level;
+	hdr->nfuncs = (uint32_t)m->nfuncs;
+	hdr->func_size = sizeof(struct hp_srec_func);
+	hdr->funcs_off = sizeof(*hdr);
+	hdr->applied_time = time(NULL);
+	hdr->target_bias = target->bias;
+	memcpy(hdr->build_id, m->build_id, m->build_id_len);
+	hdr->build_id_len = (uint32_t)m->build_id_len;
+	hdr->applier_pid = (uint32_t)pid;
+	hp_strlcpy(hdr->patch_id, m->id, sizeof(hdr->patch_id));
+	if (hp_patch_is_signed(patch, hdr->signer) == false)
+		hdr->signer[0] = 0;
+	hp_strlcpy(hdr->target_path, target->mod->path, sizeof(hdr->target_path));
+	hdr->text_start = base + img.seg[HP_SEG_RX].off;
+	hdr->text_end = hdr->text_start + img.seg[HP_SEG_RX].size;
+	sf = (struct hp_srec_func *)(img.buf + sizeof(*hdr));
+	for (i = 0; i < m->nfuncs; i++) {
+		sf[i].func_addr = target->bias + m->funcs[i].addr;
+		sf[i].func_size = m->funcs[i].size;
+		sf[i].site = w[i].site;
+		sf[i].new_addr = new_addr[i];
+		sf[i].len = 5;
+		memcpy(sf[i].orig, w[i].alt_expect, 5);
+		memcpy(sf[i].patched, w[i].bytes, 5);
+		hp_strlcpy(sf[i].name, m->funcs[i].name, sizeof(sf[i].name));
+	}
+	/* The new code is not reachable yet: it is only a range the check must also protect on revert. */
+	hp_srec_seal(ctx, hdr, sf);
+
+	r = unmap_regions(&op, leftover_addr, leftover_size, nleft);
+	if (r < 0)
+		goto out;
+	r = map_image(&op, &img, m->id);
+	if (r < 0)
+		goto out;
+	mapped = true;
+	/* Make the pages with the entries private now, so the commit only copies a few bytes. */
+	for (i = 0; i < nw; i++) {
+		uint8_t cur[HP_SITE_MAX];
+
+		if (hp_mem_read(op.proc.memfd, w[i].site, cur, w[i].len) == 0)
+			hp_mem_write(op.proc.memfd, w[i].site, cur, w[i].len);
+	}
+
+	{
+		struct apply_commit ac = { hdr, old, w, nw };
+
+		/* hdr points into our image buffer; its self field is the record's address in the process. */
+		r = stop_the_world(&op, ranges, nranges, o.timeout_ms, apply_commit, &ac, &res);
+	}
+	if (r < 0)
+		goto out;
+	mapped = false;	/* committed: the mapping is now in use */
+	if (old) {
+		/* The replaced level's code is unreachable now; unmap it. */
+		uint64_t a = old->hdr.self, s = old->hdr.region_size;
+
+		if (unmap_regions(&op, &a, &s, 1) < 0)
+			hp_warn(ctx, "pid %d: replaced level %u stays mapped: %s", pid, old->hdr.level, ctx->errmsg);
+		hp_strlcpy(res.replaced_id, old->hdr.patch_id, sizeof(res.replaced_id));
+	}
+	res.level = m->level;
+	hp_strlcpy(res.patch_id, m->id, sizeof(res.patch_id));
+	r = 0;
+out:
+	r = explain_gone(&op, r);
+	if (mapped && !program_gone(&op)) {
+		/* Failed before the commit: leave the process exactly as it was. */
+		char saved[sizeof(ctx->errmsg)];
+		uint64_t a = base, s = img.size;
+
+		memcpy(saved, ctx->errmsg, sizeof(saved));
+		if (unmap_regions(&op, &a, &s, 1) < 0)
+			hp_warn(ctx, "pid %d: could not remove the unused patch mapping at %#" PRIx64, pid, base);
+		memcpy(ctx->errmsg, saved, sizeof(saved));
+	}
+	res.hijack_ns = op.max_hijack_ns;
+	res.total_ns = hp_now_ns() - t0;
+	if (r >= 0 && ret_result)
+		*ret_result = res;
+	else if (ret_result)
+		*ret_result = res;
+	hp_image_release(&img);
+	op_release(&op);
+	return r;
+}
+
+/* ---- revert ---- */
+
+struct revert_commit {
+	const struct hp_srec *rec;
+	struct entry_write *w;
+	size_t nw;
+};
+
+static int revert_commit(struct op *op, void *arg)
+{
+	struct revert_commit *rc = arg;
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = hp_srec_set_state(op->proc.memfd, rc->rec, HP_STATE_REVERTING);
+	if (r == 0)
+		r = write_entries(op, rc->w, rc->nw);
+	if (r < 0 && rc->rec->hdr.state == HP_STATE_ACTIVE)
+		hp_srec_set_state(op->proc.memfd, rc->rec, HP_STATE_ACTIVE);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/* Why: as hp_apply: options checked once, the result written only on success. */
+int hp_revert(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
+	      struct hp_apply_result *ret_result)
+{
+	struct hp_apply_opts o;
+	struct hp_apply_result res = { .sz = sizeof(res) };
+	int r;
+
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r >= 0 && ret_result)
+		r = hp_result_check(ctx, ret_result, "struct hp_apply_result");
+	if (r < 0)
+		return r;
+	r = hp_revert_opened(ctx, pid, patch_id, &o, NULL, &res);
+	if (r >= 0 && ret_result)
+		hp_result_copy(ret_result, &res, sizeof(res));
+	return r;
+}
+
+int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
+		     struct hp_process *proc, struct hp_apply_result *ret_result)
+{
+	struct hp_apply_opts o = { .sz = sizeof(o) };
+	struct hp_apply_result res;
+	uint64_t t0 = hp_now_ns();
+	struct op op;
+	const struct hp_srec *rec = NULL;
+	_cleanup_free_ struct entry_write *w = NULL;
+	_cleanup_free_ struct hp_range *ranges = NULL;
+	_cleanup_free_ char *names = NULL;
+	size_t i, nw = 0, nranges = 0;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (!o.timeout_ms)
+		o.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (!hp_valid_id(patch_id)) {
+		if (proc)
+			hp_process_close(proc);
+		return hp_err(ctx, -EINVAL, "'%s' is not a valid patch id", patch_id);
+	}
+	r = op_open(ctx, pid, o.cache, proc, &op);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < op.nrecs; i++)
+		if (!strcmp(op.recs[i].hdr.patch_id, patch_id) && op.recs[i].hdr.state != HP_STATE_SUPERSEDED &&
+		    (!rec || rec->trust == HP_RECORD_FORGED))
+			rec = &op.recs[i];	/* a forged copy does not hide the real record */
+	if (!rec) {
+		r = hp_err(ctx, -HP_E_NOTAPPLIED, "pid %d: patch %s is not applied", pid, patch_id);
+		goto out;
+	}
+	if (rec->trust == HP_RECORD_FORGED) {
+		r = hp_err(ctx, -HP_E_STATE, "pid %d: refusing to revert %s: its state record is forged (%s); nothing "
+			   "was written", pid, patch_id, rec->why);
+		goto out;
+	}
+	if (!rec->sites_checked) {
+		r = hp_err(ctx, -HP_E_STATE, "pid %d: refusing to revert %s: its state record cannot be checked (%s); "
+			   "nothing was written", pid, patch_id, rec->why);
+		goto out;
+	}
+	w = calloc(rec->hdr.nfuncs + 1, sizeof(*w));
+	ranges = calloc(rec->hdr.nfuncs + 1, sizeof(*ranges));
+	names = calloc(rec->hdr.nfuncs + 1, 192);
+	if (!w || !ranges || !names) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < rec->hdr.nfuncs; i++) {
+		const struct hp_srec_func *f = &rec->funcs[i];
+		enum hp_func_state fs;
+
+		r = hp_srec_func_state(op.proc.memfd, f, &fs);
+		if (r < 0) {
+			r = hp_err(ctx, r, "pid %d: cannot read %s: %s", pid, f->name, strerror(-r));
+			goto out;
+		}
+		if (fs == HP_FUNC_FOREIGN) {
+			r = hp_err(ctx, -HP_E_FOREIGN,
+				   "pid %d: the entry of %s holds neither hotpatch's jump nor the original bytes; not "
+				   "touching it", pid, f->name);
+			goto out;
+		}
+		snprintf(names + 192 * i, 192, "%s (patched function)", f->name);
+		ranges[nranges++] = (struct hp_range){ f->func_addr, f->func_addr + f->func_size, names + 192 * i };
+		if (fs == HP_FUNC_ORIGINAL)
+			continue;
+		w[nw].site = f->site;
+		w[nw].len = f->len;
+		w[nw].name = f->name;
+		memcpy(w[nw].expect, f->patched, f->len);
+		memcpy(w[nw].alt_expect, f->orig, f->len);
+		memcpy(w[nw].bytes, f->orig, f->len);
+		nw++;
+	}
+	snprintf(names + 192 * rec->hdr.nfuncs, 192, "code of patch %s", rec->hdr.patch_id);
+	ranges[nranges++] = (struct hp_range){ rec->hdr.text_start, rec->hdr.text_end, names + 192 * rec->hdr.nfuncs };
+
+	if (nw) {
+		struct revert_commit rc = { rec, w, nw };
+
+		r = stop_the_world(&op, ranges, nranges, o.timeout_ms, revert_commit, &rc, &res);
+		if (r < 0)
+			goto out;
+	}
+	{
+		uint64_t a = rec->hdr.self, s = rec->hdr.region_size;
+
+		r = unmap_regions(&op, &a, &s, 1);
+		if (r < 0) {
+			hp_err_prefix(ctx, r, "pid %d: patch %s is reverted but its memory stays mapped: ", pid, patch_id);
+			goto out;
+		}
+	}
+	hp_strlcpy(res.patch_id, patch_id, sizeof(res.patch_id));
+	res.level = 0;
+	r = 0;
+out:
+	r = explain_gone(&op, r);
+	res.hijack_ns = op.max_hijack_ns;
+	res.total_ns = hp_now_ns() - t0;
+	if (ret_result)
+		*ret_result = res;
+	op_release(&op);
+	return r;
+}
+
+/* ---- status ---- */
+
+int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
+{
+	struct hp_maps maps;
+	struct hp_srec *recs = NULL;
+	struct hp_status *st;
+	size_t n = 0, i, k;
+	int memfd, r;
+
+	ctx->errmsg[0] = 0;
+	if (pid <= 0)
+		return hp_err(ctx, -ESRCH, "pid %d: not a valid process id", pid);
+	r = hp_maps_read(NULL, pid, &maps);
+	if (r < 0)
+		return hp_err(ctx, r == -ENOENT ? -ESRCH : r, "pid %d: %s", pid,
+			      r == -ENOENT ? "no such process" : strerror(-r));
+	memfd = hp_mem_open(ctx, pid);
+	if (memfd < 0) {
+		hp_maps_release(&maps);
+		return memfd;
+	}
+	r = hp_srec_find_all(ctx, pid, memfd, &maps, &recs, &n);
+	if (r < 0)
+		goto out;
+	if (n) {
+		/* Who wrote each record, and do its sites agree with the modules (docs/state-record.md)? */
+		struct hp_process proc;
+
+		r = hp_process_open_cached(ctx, pid, NULL, &proc);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0) {
+			/* e.g. not root: its mapped files cannot be read, so nothing can be checked */
+			hp_srec_uncheckable(recs, n, hp_ctx_errmsg(ctx));
+			ctx->errmsg[0] = 0;
+		} else {
+			r = hp_srec_check(ctx, &proc, recs, n);
+			hp_process_close(&proc);
+			if (r < 0)
+				goto out;
+		}
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st || !(st->patches = calloc(n ? n : 1, sizeof(*st->patches)))) {
+		free(st);
+		r = -ENOMEM;
+		goto out;
+	}
+	st->pid = pid;
+	for (i = 0; i < n; i++) {
+		const struct hp_srec *rec = &recs[i];
+		struct hp_status_patch *p = &st->patches[st->npatches];
+		bool all_patched = true, all_orig = true;
+
+		if (rec->hdr.state == HP_STATE_SUPERSEDED)
+			continue;	/* a replaced level waiting to be unmapped */
+		st->npatches++;	/* counted now: hp_status_free releases a half-filled entry */
+		p->target = strdup(rec->hdr.target_path);
+		if (!p->target) {
+			hp_status_free(st);
+			r = -ENOMEM;
+			goto out;
+		}
+		hp_strlcpy(p->id, rec->hdr.patch_id, sizeof(p->id));
+		p->level = rec->hdr.level;
+		p->state = (enum hp_patch_state)rec->hdr.state;
+		memcpy(p->build_id, rec->hdr.build_id, rec->hdr.build_id_len);
+		p->build_id_len = rec->hdr.build_id_len;
+		hp_strlcpy(p->signer, rec->hdr.signer, sizeof(p->signer));
+		p->applied_time = rec->hdr.applied_time;
+		p->region = rec->hdr.self;
+		p->region_size = rec->hdr.region_size;
+		p->applier_pid = (pid_t)rec->hdr.applier_pid;
+		p->trust = rec->trust;
+		p->trust_reason = strdup(rec->why);
+		if (!p->trust_reason) {
+			hp_status_free(st);
+			r = -ENOMEM;
+			goto out;
+		}
+		p->funcs = calloc(rec->hdr.nfuncs ? rec->hdr.nfuncs : 1, sizeof(*p->funcs));
+		if (!p->funcs) {
+			hp_status_free(st);
+			r = -ENOMEM;
+			goto out;
+		}
+		for (k = 0; k < rec->hdr.nfuncs; k++) {
+			struct hp_status_func *f = &p->funcs[k];
+
+			f->name = strdup(rec->funcs[k].name);
+			if (!f->name) {
+				hp_status_free(st);
+				r = -ENOMEM;
+				goto out;
+			}
+			p->nfuncs = k + 1;
+			f->addr = rec->funcs[k].func_addr;
+			f->new_addr = rec->funcs[k].new_addr;
+			if (hp_srec_func_state(memfd, &rec->funcs[k], &f->state) < 0)
+				f->state = HP_FUNC_FOREIGN;
+			all_patched &= f->state == HP_FUNC_PATCHED;
+			all_orig &= f->state == HP_FUNC_ORIGINAL;
+		}
+		p->consistent = (p->state == HP_STATE_ACTIVE && all_patched) ||
+				(p->state == HP_STATE_PREPARED && all_orig);
+	}
+	*ret_status = st;
+	r = 0;
+out:
+	hp_srec_free_all(recs, n);
+	close(memfd);
+	hp_maps_release(&maps);
+	return r;
+}
+
+void hp_status_free(struct hp_status *st)
+{
+	size_t i, k;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->npatches; i++) {
+		struct hp_status_patch *p = &st->patches[i];
+
+		for (k = 0; k < p->nfuncs; k++)
+			free((char *)p->funcs[k].name);
+		free(p->funcs);
+		free((char *)p->target);
+		free((char *)p->trust_reason);
+	}
+	free(st->patches);
+	free(st);
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trust store: a directory of Ed25519 public keys.  Its contents are
+ * treated as hostile just like patch files: entries are opened without
+ * following symlinks or blocking on FIFOs, only regular *.pub files of a
+ * bounded size are read, and a file that is not a valid Ed25519 public key
+ * is skipped with a warning rather than failing the lookup (one bad file
+ * dropped in by a package must not stop every patch from verifying).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "lib/format/trust.h"
+
+/*
+ * Our own callback instead of OpenSSL's default, which would prompt on the
+ * terminal for the passphrase of an encrypted key: a library must not.
+ */
+int hp_no_passphrase(char *buf, int size, int rwflag, void *userdata)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)userdata;
+	return -1;
+}
+
+/*
+ * One place decides which directory is trusted, so the CLI, the agent and
+ * apply agree.  secure_getenv: a set-uid caller must not let its invoker
+ * redirect trust with the environment.
+ */
+const char *hp_trust_dir(const char *dir)
+{
+	const char *env;
+
+	if (dir && *dir)
+		return dir;
+	env = secure_getenv(HP_TRUST_ENV);
+	if (env && *env)
+		return env;
+	return HP_TRUST_DIR_DEFAULT;
+}
+
+/* Key ids are computed in one place so signer and verifier cannot disagree. */
+int hp_key_id(struct hp_ctx *ctx, EVP_PKEY *pkey, uint8_t ret_id[HP_KEY_ID_LEN])
+{
+	uint8_t raw[HP_ED25519_PUB_LEN];
+	size_t len = sizeof(raw);
+
+	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
+		ERR_clear_error();
+		return hp_err(ctx, -EINVAL, "key: not an Ed25519 key");
+	}
+	if (EVP_PKEY_get_raw_public_key(pkey, raw, &len) != 1 || len != sizeof(raw)) {
+		ERR_clear_error();
+		return hp_err(ctx, -EINVAL, "key: cannot read the raw Ed25519 public key");
+	}
+	hp_sha256(raw, len, ret_id);
+	return 0;
+}
+
+/*
+ * Ownership and mode checks shared by the directory and its files: anyone
+ * who can write there can make us trust their key, so say so loudly.
+ */
+static void warn_if_unsafe(struct hp_ctx *ctx, const struct stat *st, const char *what, const char *dir,
+			   const char *name)
+{
+	const char *sep = name ? "/" : "";
+
+	if (!name)
+		name = "";
+	if (st->st_mode & S_IWOTH)
+		hp_warn(ctx, "trust: %s '%s%s%s' is world-writable (mode %04o): anyone can change what is trusted",
+			what, dir, sep, name, (unsigned)(st->st_mode & 07777));
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		hp_warn(ctx, "trust: %s '%s%s%s' is owned by uid %u, neither root nor the caller", what, dir, sep,
+			name, (unsigned)st->st_uid);
+}
+
+/* Only NAME.pub is a key: READMEs, editor backups and disabled keys (x.pub.off) are not. */
+static bool has_pub_suffix(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".pub");
+}
+
+/*
+ * Read one directory entry as a public key.  Returns 1 and the key when it
+ * is a usable Ed25519 public key, 0 when the entry is to be ignored (after
+ * logging why), or -ENOMEM.
+ */
+static int load_pub(struct hp_ctx *ctx, int dfd, const char *dir, const char *name, EVP_PKEY **ret_pkey)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[HP_KEY_FILE_MAX + 1];
+	EVP_PKEY *pkey;
+	struct stat st;
+	size_t len = 0;
+	BIO *bio;
+
+	/* Look before opening: opening a device node can have side effects. */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		hp_info(ctx, "trust: ignoring '%s/%s': not a regular file", dir, name);
+		return 0;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		hp_warn(ctx, "trust: cannot open '%s/%s': %s; skipped", dir, name, strerror(errno));
+		return 0;
+	}
+	/* And again on what we opened, in case the entry was swapped meanwhile. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		hp_info(ctx, "trust: ignoring '%s/%s': not a regular file", dir, name);
+		return 0;
+	}
+	if (st.st_size > (off_t)HP_KEY_FILE_MAX) {
+		hp_warn(ctx, "trust: '%s/%s' is %lld bytes, larger than any public key; skipped", dir, name,
+			(long long)st.st_size);
+		return 0;
+	}
+	warn_if_unsafe(ctx, &st, "key file", dir, name);
+	/* The size may change under us: read at most one byte more than allowed. */
+	while (len < sizeof(buf)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			hp_warn(ctx, "trust: cannot read '%s/%s': %s; skipped", dir, name, strerror(errno));
+			return 0;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > HP_KEY_FILE_MAX) {
+		hp_warn(ctx, "trust: '%s/%s' grew past %u bytes while being read; skipped", dir, name,
+			HP_KEY_FILE_MAX);
+		return 0;
+	}
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (!bio)
+		return -ENOMEM;
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, hp_no_passphrase, NULL);
+	BIO_free(bio);
+	ERR_clear_error();
+	if (!pkey) {
+		hp_warn(ctx, "trust: '%s/%s' is not a PEM public key; skipped", dir, name);
+		return 0;
+	}
+	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
+		hp_warn(ctx, "trust: '%s/%s' is not an Ed25519 key; skipped", dir, name);
+		EVP_PKEY_free(pkey);
+		return 0;
+	}
+	*ret_pkey = pkey;
+	return 1;
+}
+
+/*
+ * Scan the directory for the one key we need.  Every *.pub file is looked
+ * at until the id matches; we do not cache, so removing a file from the
+ * directory revokes the key for the next verification.
+ */
+int hp_trust_find(struct hp_ctx *ctx, const char *dir, const uint8_t key_id[HP_KEY_ID_LEN],
+		  EVP_PKEY **ret_pkey)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	char hex[2 * HP_KEY_ID_LEN + 1];
+	unsigned nkeys = 0;
+	struct dirent *de;
+	struct stat st;
+	int dfd;
+
+	hp_hex(key_id, HP_KEY_ID_LEN, hex);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		int r = -errno;
+
+		if (r == -ENOENT)
+			return hp_err(ctx, -HP_E_UNKNOWNKEY,
+				      "signing key %s is not trusted: trust directory '%s' does not exist", hex,
+				      dir);
+		return hp_err(ctx, r, "trust: cannot open trust directory '%s': %s", dir, strerror(-r));
+	}
+	if (fstat(dfd, &st) < 0) {
+		int r = -errno;
+
+		close(dfd);
+		return hp_err(ctx, r, "trust: cannot stat '%s': %s", dir, strerror(-r));
+	}
+	warn_if_unsafe(ctx, &st, "trust directory", dir, NULL);
+	d = fdopendir(dfd);
+	if (!d) {
+		int r = -errno;
+
+		close(dfd);
+		return hp_err(ctx, r, "trust: cannot read '%s': %s", dir, strerror(-r));
+	}
+	for (;;) {
+		EVP_PKEY *pkey = NULL;
+		uint8_t id[HP_KEY_ID_LEN];
+		int r;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				return hp_err(ctx, -errno, "trust: cannot read '%s': %s", dir, strerror(errno));
+			break;
+		}
+		if (de->d_name[0] == '.' || !has_pub_suffix(de->d_name))
+			continue;
+		if (++nkeys > HP_TRUST_MAX_KEYS) {
+			hp_warn(ctx, "trust: '%s' has more than %u *.pub files; the rest are ignored", dir,
+				HP_TRUST_MAX_KEYS);
+			break;
+		}
+		r = load_pub(ctx, dirfd(d), dir, de->d_name, &pkey);
+		if (r < 0)
+			return hp_err(ctx, r, "trust: %s", strerror(-r));
+		if (r == 0)
+			continue;
+		r = hp_key_id(ctx, pkey, id);
+		if (r == 0 && !memcmp(id, key_id, HP_KEY_ID_LEN)) {
+			hp_debug(ctx, "trust: key %s is '%s/%s'", hex, dir, de->d_name);
+			*ret_pkey = pkey;
+			return 0;
+		}
+		EVP_PKEY_free(pkey);
+	}
+	return hp_err(ctx, -HP_E_UNKNOWNKEY, "signing key %s is not trusted: no key with that id in '%s'", hex,
+		      dir);
+}

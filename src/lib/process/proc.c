@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /proc readers.  Everything here is read while the target runs; nothing
+ * stops it.  Input from /proc is parsed strictly: a line that does not have
+ * the documented shape is an error, not a guess.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/process/proc.h"
+
+static int parse_hex(char **p, uint64_t *ret)
+{
+	char *s = *p;
+	uint64_t v = 0;
+	int n = 0;
+
+	while ((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')) {
+		int d = *s <= '9' ? *s - '0' : (*s | 0x20) - 'a' + 10;
+
+		if (n >= 16)
+			return -EINVAL;
+		v = v << 4 | (uint64_t)d;
+		s++;
+		n++;
+	}
+	if (!n)
+		return -EINVAL;
+	*p = s;
+	*ret = v;
+	return 0;
+}
+
+static int parse_dec(char **p, uint64_t *ret)
+{
+	char *s = *p;
+	uint64_t v = 0;
+	int n = 0;
+
+	while (*s >= '0' && *s <= '9') {
+		if (n >= 20 || v > UINT64_MAX / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+		s++;
+		n++;
+	}
+	if (!n)
+		return -EINVAL;
+	*p = s;
+	*ret = v;
+	return 0;
+}
+
+static int expect(char **p, char c)
+{
+	if (**p != c)
+		return -EINVAL;
+	(*p)++;
+	return 0;
+}
+
+/* One line: "start-end perms offset major:minor inode [path]". */
+static int parse_line(char *line, struct hp_map *m)
+{
+	char *p = line;
+	uint64_t maj, min;
+
+	memset(m, 0, sizeof(*m));
+	if (parse_hex(&p, &m->start) || expect(&p, '-') || parse_hex(&p, &m->end) || expect(&p, ' '))
+		return -EINVAL;
+	if (m->end < m->start)
+		return -EINVAL;
+	for (int i = 0; i < 4; i++) {
+		if (!*p || *p == ' ')
+			return -EINVAL;
+		m->perms[i] = *p++;
+	}
+	if (expect(&p, ' ') || parse_hex(&p, &m->offset) || expect(&p, ' ') || parse_hex(&p, &maj) ||
+	    expect(&p, ':') || parse_hex(&p, &min) || expect(&p, ' ') || parse_dec(&p, &m->inode))
+		return -EINVAL;
+	m->dev_major = (unsigned)maj;
+	m->dev_minor = (unsigned)min;
+	while (*p == ' ')
+		p++;
+	m->path = p;
+	if (*p) {
+		size_t n = strlen(p);
+		static const char suffix[] = " (deleted)";
+
+		if (n > sizeof(suffix) - 1 && !strcmp(p + n - (sizeof(suffix) - 1), suffix)) {
+			p[n - (sizeof(suffix) - 1)] = 0;
+			m->deleted = true;
+		}
+	}
+	return 0;
+}
+
+int hp_maps_parse(char *buf, struct hp_maps *ret_maps)
+{
+	struct hp_maps maps = { .buf = buf };
+	size_t cap = 0;
+	char *line = buf, *nl;
+
+	while (line && *line) {
+		struct hp_map *m;
+
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (HP_GROW(maps.v, cap, maps.n + 1) < 0) {
+			hp_maps_release(&maps);
+			return -ENOMEM;
+		}
+		m = &maps.v[maps.n];
+		if (parse_line(line, m) < 0) {
+			hp_maps_release(&maps);
+			return -EBADMSG;
+		}
+		if (maps.n && m->start < maps.v[maps.n - 1].end) {
+			hp_maps_release(&maps);
+			return -EBADMSG;
+		}
+		maps.n++;
+		line = nl ? nl + 1 : NULL;
+	}
+	*ret_maps = maps;
+	return 0;
+}
+
+int hp_maps_read(const char *proc_root, pid_t pid, struct hp_maps *ret_maps)
+{
+	char path[128];
+	char *buf;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%d/maps", proc_root ? proc_root : "/proc", pid);
+	r = hp_read_file(path, 256u << 20, &buf, NULL);
+	if (r < 0)
+		return r;
+	return hp_maps_parse(buf, ret_maps);
+}
+
+void hp_maps_release(struct hp_maps *maps)
+{
+	free(maps->v);
+	free(maps->buf);
+	maps->v = NULL;
+	maps->buf = NULL;
+	maps->n = 0;
+}
+
+const struct hp_map *hp_maps_find(const struct hp_maps *maps, uint64_t addr)
+{
+	size_t lo = 0, hi = maps->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (maps->v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < maps->n && maps->v[lo].start <= addr)
+		return &maps->v[lo];
+	return NULL;
+}
+
+int hp_proc_open_map_file(pid_t pid, const struct hp_map *m)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start, m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+int hp_proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n)
+{
+	char path[64];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	pid_t *tids = NULL;
+	size_t n = 0, cap = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid;
+
+		if (de->d_name[0] == '.' || hp_parse_pid(de->d_name, &tid) < 0)
+			continue;
+		if (HP_GROW(tids, cap, n + 1) < 0) {
+			free(tids);
+			return -ENOMEM;
+		}
+		tids[n++] = tid;
+	}
+	*ret_tids = tids;
+	*ret_n = n;
+	return 0;
+}
+
+char hp_proc_thread_state(pid_t pid, pid_t tid)
+{
+	char path[96], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	if (hp_read_small(path, buf, sizeof(buf)) < 0)
+		return 0;
+	/* comm may contain spaces and parentheses: the state follows the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return 0;
+	return p[2];
+}
+
+int hp_proc_tracer(pid_t pid)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	char *p;
+	pid_t tp;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	r = hp_read_file(path, 1 << 16, &buf, NULL);
+	if (r < 0)
+		return r;
+	p = strstr(buf, "\nTracerPid:");
+	if (!p)
+		return -EBADMSG;
+	p += strlen("\nTracerPid:");
+	while (*p == ' ' || *p == '\t')
+		p++;
+	tp = (pid_t)strtol(p, NULL, 10);
+	return tp;
+}
+
+int hp_proc_comm(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	_cleanup_free_ char *s = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	r = hp_read_file(path, 4096, &s, NULL);
+	if (r < 0)
+		return r;
+	s[strcspn(s, "\n")] = 0;
+	hp_strlcpy(buf, s, size);
+	return 0;
+}

@@ -1,0 +1,1127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stopping, resuming and borrowing threads of a target process.
+ *
+ * All threads are stopped together: each is seized (PTRACE_SEIZE, which does
+ * not stop it), then every one is sent PTRACE_INTERRUPT before we wait for
+ * any, so the pause is the slowest thread's stop latency rather than the sum
+ * of all of them.  Threads cloned meanwhile are attached automatically
+ * (PTRACE_O_TRACECLONE) and start stopped.
+ *
+ * Waiting never uses waitpid(-1): a library must not reap its host's
+ * children.  It polls each thread with WNOHANG, backing off from a spin to
+ * short sleeps, so a thread stuck in uninterruptible sleep cannot hang us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "lib/process/proc.h"
+#include "lib/process/ptrace.h"
+#include "lib/process/seize.h"
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+/*
+ * While the target's threads are stopped, the patcher must not be starved
+ * by them: once the first released threads run, a busy process would take
+ * the CPUs from the loop that releases the rest.  So the calling thread
+ * runs SCHED_FIFO while it sends the interrupts and from the moment all
+ * threads are stopped until the last is released, when it may (root), and
+ * at its own policy in between, when the target's threads need the CPUs to
+ * reach their stops.
+ */
+static void prio_raise(struct hp_prio *ps)
+{
+	struct sched_param rt = { .sched_priority = 1 };
+
+	ps->raised = false;
+	if (!ps->slack_saved) {
+		/* short sleeps must be short: the default 50 us slack would dominate them */
+		ps->slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+		ps->slack_saved = ps->slack > 0;
+		if (ps->slack_saved)
+			prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+	}
+	if (pthread_getschedparam(pthread_self(), &ps->policy, &ps->param) != 0)
+		return;
+	if (ps->policy == SCHED_FIFO || ps->policy == SCHED_RR)
+		return;	/* already real-time: leave it */
+	ps->raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0;
+}
+
+static void prio_restore(struct hp_prio *ps)
+{
+	if (ps->raised)
+		pthread_setschedparam(pthread_self(), ps->policy, &ps->param);
+	ps->raised = false;
+}
+
+/* Give the thread its timer slack back (end of an operation). */
+static void slack_restore(struct hp_prio *ps)
+{
+	if (ps->slack_saved)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)ps->slack, 0, 0, 0);
+	ps->slack_saved = false;
+}
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/*
+ * Workers of a host-wide sweep outnumber the CPUs and share them with the
+ * threads they wait for: a worker that spins takes the CPU a tracee needs
+ * to reach its stop.  Such a worker gives the CPU away while it waits.
+ */
+static __thread bool wait_yields;
+static __thread uint64_t wait_since;	/* start of the current wait (round 0) */
+
+void hp_ptrace_set_wait_yields(bool on)
+{
+	wait_yields = on;
+}
+
+/*
+ * Sleep for a short, growing interval while waiting for threads to stop:
+ * spin first (stops usually complete within microseconds), then sleep in
+ * steps small enough that a completed stop is noticed within ~20 us.
+ */
+static void backoff_wait(unsigned *round)
+{
+	struct timespec ts = { 0, 0 };
+
+	if (wait_yields) {
+		/*
+		 * Let the tracee (or another worker) run.  A yield is cheap while few tasks want the
+		 * CPU; on a CPU crowded with runnable threads it costs a whole round of them, so
+		 * once yields have taken longer than a stop normally does, sleep instead: a
+		 * sleeper that wakes runs at once.
+		 */
+		uint64_t now = hp_now_ns();
+
+		if (*round == 0)
+			wait_since = now;
+		ts.tv_nsec = 20000;
+		if ((*round)++ < 100 && now - wait_since < 200000)
+			sched_yield();
+		else
+			nanosleep(&ts, NULL);
+		return;
+	}
+	if (*round < 20) {
+		(*round)++;
+		return;
+	}
+	ts.tv_nsec = *round < 200 ? 2000 : 20000;
+	(*round)++;
+	nanosleep(&ts, NULL);
+}
+
+void hp_threads_release(struct hp_threads *g)
+{
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+static struct hp_thread *thread_add(struct hp_threads *g, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].tid == tid)
+			return &g->v[i];
+	if (g->n == g->cap) {
+		size_t ncap = g->cap ? g->cap * 2 : 16;
+		struct hp_thread *nv = realloc(g->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		g->v = nv;
+		g->cap = ncap;
+	}
+	memset(&g->v[g->n], 0, sizeof(g->v[g->n]));
+	g->v[g->n].tid = tid;
+	return &g->v[g->n++];
+}
+
+/* A signal the CPU raises for the instruction it executes. */
+static bool is_fault_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE;
+}
+
+/* Explain an EPERM from PTRACE_SEIZE: another tracer, or no permission. */
+static int seize_error(struct hp_ctx *ctx, pid_t pid, pid_t tid, int err)
+{
+	int tracer;
+	char comm[64] = "?";
+
+	if (err == -EPERM) {
+		tracer = hp_proc_tracer(pid);
+		if (tracer > 0) {
+			hp_proc_comm(tracer, comm, sizeof(comm));
+			return hp_err(ctx, -HP_E_TRACED,
+				      "pid %d is already traced by pid %d (%s); detach it first", pid, tracer, comm);
+		}
+		return hp_err(ctx, -EPERM,
+			      "pid %d: not allowed to trace thread %d (needs CAP_SYS_PTRACE; see 'hotpatch assess')",
+			      pid, tid);
+	}
+	return hp_err(ctx, err, "pid %d: cannot attach to thread %d: %s", pid, tid, strerror(-err));
+}
+
+/* Wait for a thread that must stop soon (after an interrupt) so that it can be detached. */
+static int wait_stopped_blocking(pid_t tid, int *ret_sig)
+{
+	int st;
+	unsigned round = 0;
+	uint64_t deadline = hp_now_ns() + 5000000000ull;
+
+	for (;;) {
+		pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+
+		if (r < 0)
+			return -errno;
+		if (r == tid) {
+			if (WIFEXITED(st) || WIFSIGNALED(st))
+				return -ESRCH;
+			if (WIFSTOPPED(st)) {
+				if ((st >> 16) == 0 && ret_sig && WSTOPSIG(st) != SIGTRAP)
+					*ret_sig = WSTOPSIG(st);
+				return 0;
+			}
+		}
+		if (hp_now_ns() > deadline)
+			return -ETIMEDOUT;
+		backoff_wait(&round);
+	}
+}
+
+int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		if (!t->seized || t->gone)
+			continue;
+		if (!t->stopped) {
+			/* Seized but not stopped yet: it must stop before it can be detached. */
+			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+			if (wait_stopped_blocking(t->tid, &t->pending_sig) < 0) {
+				hp_warn(ctx, "ptrace: thread %d did not stop for detach; it is released when this "
+					     "process exits", t->tid);
+				continue;
+			}
+		}
+		if (ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending_sig) == 0)
+			n++;
+		t->seized = false;
+		t->stopped = false;
+	}
+	/* The last thread runs again now; our own return to normal priority may wait for a CPU. */
+	g->released_ns = hp_now_ns();
+	prio_restore(&g->prio);
+	slack_restore(&g->prio);
+	return n;
+}
+
+/* TracerPid of one thread (0 if none or unreadable). */
+static pid_t thread_tracer(pid_t pid, pid_t tid)
+{
+	char path[96], buf[2048], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (hp_read_small(path, buf, sizeof(buf)) < 0)
+		return 0;
+	p = strstr(buf, "\nTracerPid:");
+	return p ? (pid_t)strtol(p + strlen("\nTracerPid:"), NULL, 10) : 0;
+}
+
+/* A thread that PTRACE_SEIZE refused with EPERM because it is exiting (a zombie, or already gone). */
+static bool thread_exiting(pid_t pid, pid_t tid)
+{
+	char st = hp_proc_thread_state(pid, tid);
+
+	return st == 0 || st == 'Z' || st == 'X';
+}
+
+/*
+ * Seize one more thread of g's process.  While we hold others, an exec in
+ * the process would make a plain seize wait for us to reap the threads it
+ * killed (seize.h): let the reaper do that, and drop what it reaped.
+ */
+static int seize_holding(struct hp_threads *g, pid_t tid)
+{
+	_cleanup_free_ pid_t *held = NULL;
+	size_t i, n = 0;
+	int r;
+
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].seized && !g->v[i].gone)
+			n++;
+	if (n) {
+		held = malloc(n * sizeof(*held));
+		if (!held)
+			return -ENOMEM;
+		n = 0;
+		for (i = 0; i < g->n; i++)
+			if (g->v[i].seized && !g->v[i].gone)
+				held[n++] = g->v[i].tid;
+	}
+	r = hp_seize_guarded(tid, PTRACE_O_TRACECLONE, held, n);
+	for (i = 0, n = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		if (!t->seized || t->gone)
+			continue;
+		if (!held[n++]) {
+			t->gone = true;
+			t->seized = false;
+		}
+	}
+	return r;
+}
+
+/* Seize every thread listed in /proc until the list stops growing. */
+static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
+{
+	int round;
+
+	for (round = 0; round < 64; round++) {
+		_cleanup_free_ pid_t *tids = NULL;
+		size_t n, i;
+		bool added = false;
+		int r = hp_proc_threads(pid, &tids, &n);
+
+		if (r == -ENOENT)
+			return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
+		if (r < 0)
+			return hp_err(ctx, r, "pid %d: cannot list threads: %s", pid, strerror(-r));
+		for (i = 0; i < n; i++) {
+			struct hp_thread *t = thread_add(g, tids[i]);
+
+			if (!t)
+				return -ENOMEM;
+			if (t->seized || t->gone)
+				continue;
+			added = true;
+			r = seize_holding(g, tids[i]);
+			if (r < 0) {
+				int err = -r;
+
+				if (err == ESRCH) {
+					t->gone = true;
+					continue;
+				}
+				if (err == EPERM && thread_tracer(pid, tids[i]) == getpid()) {
+					/* cloned by a thread we hold: already ours, stopped at birth */
+					t->seized = true;
+					t->fresh = true;
+					continue;
+				}
+				if (err == EPERM && thread_exiting(pid, tids[i])) {
+					/* an exiting thread refuses a tracer; it runs no more user code */
+					t->gone = true;
+					continue;
+				}
+				return seize_error(ctx, pid, tids[i], -err);
+			}
+			t->seized = true;
+		}
+		if (!added)
+			return 0;
+	}
+	return hp_err(ctx, -EAGAIN, "pid %d: threads keep appearing faster than they can be attached", pid);
+}
+
+static int handle_stop(struct hp_ctx *ctx, struct hp_threads *g, size_t idx, int st, bool fresh)
+{
+	struct hp_thread *t = &g->v[idx];
+	int event = st >> 16, sig = WSTOPSIG(st);
+
+	if (event == PTRACE_EVENT_STOP) {
+		t->fresh = false;
+		if (is_stop_signal(sig) && !fresh)
+			return hp_err(ctx, -HP_E_STOPPED,
+				      "pid %d was stopped by signal %d (job control) during the operation; resume it "
+				      "(kill -CONT %d) and retry", g->pid, sig, g->pid);
+		t->stopped = true;
+		return 0;
+	}
+	if (event == PTRACE_EVENT_CLONE) {
+		unsigned long newtid = 0;
+		struct hp_thread *nt;
+
+		t->stopped = true;
+		if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &newtid) == 0 && newtid) {
+			nt = thread_add(g, (pid_t)newtid);
+			if (!nt)
+				return -ENOMEM;
+			nt->seized = true;	/* auto-attached, starts in a ptrace stop */
+			nt->fresh = true;
+		}
+		return 0;
+	}
+	if (event == PTRACE_EVENT_EXEC)
+		return hp_err(ctx, -HP_E_EXITED, "pid %d executed a new program during the operation", g->pid);
+	if (event == 0) {
+		/* signal-delivery-stop: keep the signal for delivery on detach */
+		t->stopped = true;
+		if (sig != SIGTRAP || !t->pending_sig)
+			t->pending_sig = sig;
+		return 0;
+	}
+	t->stopped = true;
+	return 0;
+}
+
+int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g)
+{
+	uint64_t deadline;
+	unsigned round = 0;
+	size_t i;
+	char st;
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->pid = pid;
+	st = hp_proc_thread_state(pid, pid);
+	if (st == 0)
+		return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
+	if (st == 'T')
+		return hp_err(ctx, -HP_E_STOPPED,
+			      "pid %d is stopped (job control); resume it with 'kill -CONT %d' before patching", pid,
+			      pid);
+	if (st == 't') {
+		r = hp_proc_tracer(pid);
+		return hp_err(ctx, -HP_E_TRACED, "pid %d is stopped by its tracer (pid %d); detach it first", pid,
+			      r);
+	}
+	r = seize_all(ctx, pid, g);
+	if (r < 0)
+		goto fail;
+
+	prio_raise(&g->prio);
+	g->stop_start_ns = hp_now_ns();
+	for (i = 0; i < g->n; i++) {
+		if (!g->v[i].seized || g->v[i].gone)
+			continue;
+		if (ptrace(PTRACE_INTERRUPT, g->v[i].tid, 0, 0) < 0 && errno == ESRCH)
+			g->v[i].gone = true;
+	}
+	prio_restore(&g->prio);
+	deadline = g->stop_start_ns + (uint64_t)(timeout_ms ? timeout_ms : 2000) * 1000000ull;
+	for (;;) {
+		bool all = true;
+
+		for (i = 0; i < g->n; i++) {
+			struct hp_thread *t = &g->v[i];
+			int ws;
+			pid_t w;
+
+			if (t->stopped || t->gone || !t->seized)
+				continue;
+			w = waitpid(t->tid, &ws, __WALL | WNOHANG);
+			if (w < 0) {
+				if (errno == ECHILD) {
+					t->gone = true;
+					continue;
+				}
+				r = hp_err(ctx, -errno, "pid %d: waitpid(%d): %s", pid, t->tid, strerror(errno));
+				goto fail;
+			}
+			if (w == 0) {
+				all = false;
+				continue;
+			}
+			if (WIFEXITED(ws) || WIFSIGNALED(ws)) {
+				t->gone = true;
+				continue;
+			}
+			/* t may move if handle_stop grows the array: use the index */
+			r = handle_stop(ctx, g, i, ws, g->v[i].fresh);
+			t = &g->v[i];
+			if (r < 0)
+				goto fail;
+			if (!t->stopped)
+				all = false;
+		}
+		if (all) {
+			prio_raise(&g->prio);
+			break;
+		}
+		if (hp_now_ns() > deadline) {
+			for (i = 0; i < g->n; i++)
+				if (g->v[i].seized && !g->v[i].gone && !g->v[i].stopped)
+					break;
+			r = hp_err(ctx, -ETIMEDOUT,
+				   "pid %d: thread %d did not stop within %u ms (state %c: uninterruptible sleep?)", pid,
+				   i < g->n ? g->v[i].tid : 0, timeout_ms,
+				   i < g->n ? hp_proc_thread_state(pid, g->v[i].tid) ?: '?' : '?');
+			goto fail;
+		}
+		backoff_wait(&round);
+	}
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		if (t->gone || !t->stopped)
+			continue;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0) {
+			if (errno == ESRCH) {
+				t->gone = true;
+				continue;
+			}
+			r = hp_err(ctx, -errno, "pid %d: cannot read registers of thread %d: %s", pid, t->tid,
+				   strerror(errno));
+			goto fail;
+		}
+	}
+	for (i = 0; i < g->n; i++)
+		if (!g->v[i].gone)
+			break;
+	if (i == g->n) {
+		r = hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
+		goto fail;
+	}
+	return 0;
+fail:
+	hp_threads_detach(ctx, g);
+	if (r == -ESRCH || r == -HP_E_EXITED) {
+		if (hp_proc_thread_state(pid, pid) == 0 || hp_proc_thread_state(pid, pid) == 'Z')
+			r = hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
+	}
+	return r;
+}
+
+static bool pc_in(const uint64_t (*ranges)[2], size_t n, uint64_t pc)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pc >= ranges[i][0] && pc < ranges[i][1])
+			return true;
+	return false;
+}
+
+/* Is the instruction at pc one that enters the kernel (a step over it could block)? */
+static bool at_syscall_insn(pid_t pid, uint64_t pc)
+{
+	uint8_t b[2];
+	struct iovec l = { b, 2 }, r = { (void *)(uintptr_t)pc, 2 };
+
+	if (process_vm_readv(pid, &l, 1, &r, 1, 0) != 2)
+		return true;	/* cannot tell: do not step */
+	return (b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80);
+}
+
+/*
+ * A step that did not report in time: stop the thread, then make sure the
+ * step's SIGTRAP is not left queued, or it would kill the process after we
+ * detach.  With a signal pending, PTRACE_CONT stops again in
+ * signal-delivery-stop before running any user instruction.
+ */
+static void abandon_step(struct hp_threads *g, struct hp_thread *t)
+{
+	siginfo_t si[8];
+	struct __ptrace_peeksiginfo_args a = { 0, 8, 0 };
+	int n, i, sig = 0;
+
+	ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+	if (wait_stopped_blocking(t->tid, &sig) < 0) {
+		t->gone = true;
+		return;
+	}
+	if (sig && sig != SIGTRAP && !t->pending_sig)
+		t->pending_sig = sig;
+	n = (int)ptrace(PTRACE_PEEKSIGINFO, t->tid, &a, si);
+	for (i = 0; i < n; i++)
+		if (si[i].si_signo == SIGTRAP) {
+			ptrace(PTRACE_CONT, t->tid, 0, 0);
+			sig = 0;
+			if (wait_stopped_blocking(t->tid, &sig) < 0)
+				t->gone = true;
+			else if (sig && sig != SIGTRAP && !t->pending_sig)
+				t->pending_sig = sig;
+			break;
+		}
+	if (!t->gone)
+		ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs);
+	(void)g;
+}
+
+static int step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
+		    unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped)
+{
+	uint64_t deadline = hp_now_ns() + budget_ns;
+	unsigned rnd, stepped = 0;
+	size_t i;
+
+	/* Only threads stopped in user code, not about to enter the kernel, can be stepped. */
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		if (t->gone || !t->stopped || !pc_in(ranges, nranges, t->regs.rip))
+			continue;
+		if ((long long)t->regs.orig_rax >= 0 || at_syscall_insn(g->pid, t->regs.rip))
+			return 0;
+		stepped++;
+	}
+	if (ret_stepped)
+		*ret_stepped = stepped;
+	if (!stepped)
+		return 1;
+	for (rnd = 0; rnd < max_rounds; rnd++) {
+		size_t moving = 0;
+
+		/* Step all of them at once, then collect: one round costs one wakeup, not one per thread. */
+		for (i = 0; i < g->n; i++) {
+			struct hp_thread *t = &g->v[i];
+
+			t->stepping = false;
+			if (t->gone || !pc_in(ranges, nranges, t->regs.rip))
+				continue;
+			if (at_syscall_insn(g->pid, t->regs.rip) || hp_now_ns() > deadline)
+				goto give_up;
+			if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) < 0)
+				return hp_err(ctx, -errno, "pid %d: cannot single-step thread %d: %s", g->pid, t->tid,
+					      strerror(errno));
+			t->stepping = true;
+			moving++;
+		}
+		if (!moving)
+			return 1;
+		for (i = 0; i < g->n; i++) {
+			struct hp_thread *t = &g->v[i];
+			/* One instruction finishes as soon as the thread runs; allow for scheduling. */
+			uint64_t step_deadline = hp_now_ns() + 100000000ull;
+			unsigned round = 0;
+			int st;
+
+			if (!t->stepping)
+				continue;
+			t->stepping = false;
+			for (;;) {
+				pid_t w = waitpid(t->tid, &st, __WALL | WNOHANG);
+
+				if (w == t->tid)
+					break;
+				if (w < 0) {
+					t->gone = true;
+					break;
+				}
+				if (hp_now_ns() > step_deadline) {
+					abandon_step(g, t);
+					goto give_up;
+				}
+				backoff_wait(&round);
+			}
+			if (t->gone)
+				continue;
+			if (WIFEXITED(st) || WIFSIGNALED(st)) {
+				t->gone = true;
+				continue;
+			}
+			if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
+				return hp_err(ctx, -errno, "pid %d: cannot read registers of thread %d", g->pid,
+					      t->tid);
+			if ((st >> 16) != 0 || WSTOPSIG(st) != SIGTRAP) {
+				/* Another stop came first; the step's trap may still be queued. */
+				if ((st >> 16) == 0 && !t->pending_sig)
+					t->pending_sig = WSTOPSIG(st);
+				abandon_step(g, t);
+				goto give_up;
+			}
+		}
+	}
+give_up:
+	/* Collect any step still in flight so that every thread is stopped again. */
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].stepping) {
+			int st;
+
+			g->v[i].stepping = false;
+			if (waitpid(g->v[i].tid, &st, __WALL) < 0 || WIFEXITED(st) || WIFSIGNALED(st))
+				g->v[i].gone = true;
+			else if ((st >> 16) != 0 || WSTOPSIG(st) != SIGTRAP)
+				abandon_step(g, &g->v[i]);
+			else
+				ptrace(PTRACE_GETREGS, g->v[i].tid, 0, &g->v[i].regs);
+		}
+	return 0;
+}
+
+int hp_threads_step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
+			unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped)
+{
+	bool was_raised = g->prio.raised;
+	size_t i;
+	int r;
+
+	/* Usually no thread is inside: say so without two scheduler changes inside the pause. */
+	for (i = 0; i < g->n; i++)
+		if (!g->v[i].gone && g->v[i].stopped && pc_in(ranges, nranges, g->v[i].regs.rip))
+			break;
+	if (i == g->n) {
+		if (ret_stepped)
+			*ret_stepped = 0;
+		return 1;
+	}
+	/* The stepped threads need a CPU: do not hold one at real-time priority while waiting. */
+	prio_restore(&g->prio);
+	r = step_out(ctx, g, ranges, nranges, max_rounds, budget_ns, ret_stepped);
+	if (was_raised)
+		prio_raise(&g->prio);
+	return r;
+}
+
+int hp_mem_open(struct hp_ctx *ctx, pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		/* ESRCH: the process is exiting (its /proc entry is still there, its memory is gone) */
+		if (e == ENOENT || e == ESRCH)
+			return hp_err(ctx, -ESRCH, "pid %d: no such process (it exited)", pid);
+		return hp_err(ctx, -e, "pid %d: cannot open its memory: %s", pid, strerror(e));
+	}
+	return fd;
+}
+
+int hp_mem_read(int memfd, uint64_t addr, void *buf, size_t len)
+{
+	int r = hp_pread_all(memfd, buf, len, addr);
+
+	return r == -EIO ? -EFAULT : r;
+}
+
+int hp_mem_write(int memfd, uint64_t addr, const void *buf, size_t len)
+{
+	int r = hp_pwrite_all(memfd, buf, len, addr);
+
+	return r == -EIO ? -EFAULT : r;
+}
+
+int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret_addr)
+{
+	struct hp_maps maps;
+	size_t i, pass;
+	int r;
+
+	r = hp_maps_read(NULL, pid, &maps);
+	if (r < 0)
+		return hp_err(ctx, r == -ENOENT ? -ESRCH : r, "pid %d: cannot read maps: %s", pid, strerror(-r));
+	/* The vDSO first (tiny, always there), then any executable mapping. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < maps.n; i++) {
+			const struct hp_map *m = &maps.v[i];
+			_cleanup_free_ uint8_t *buf = NULL;
+			size_t len, k;
+
+			if (m->perms[2] != 'x')
+				continue;
+			if ((pass == 0) != !strcmp(m->path, "[vdso]"))
+				continue;
+			len = m->end - m->start;
+			if (len > (1u << 20))
+				len = 1u << 20;
+			buf = malloc(len);
+			if (!buf) {
+				hp_maps_release(&maps);
+				return -ENOMEM;
+			}
+			if (hp_mem_read(memfd, m->start, buf, len) < 0)
+				continue;
+			for (k = 0; k + 1 < len; k++)
+				if (buf[k] == 0x0f && buf[k + 1] == 0x05) {
+					*ret_addr = m->start + k;
+					hp_maps_release(&maps);
+					return 0;
+				}
+		}
+	}
+	hp_maps_release(&maps);
+	return hp_err(ctx, -ENOENT, "pid %d: no syscall instruction found in executable memory", pid);
+}
+
+/*
+ * A thread we trace that was killed must be reaped before we attach to
+ * anything else of its process: an exec waits for that (seize.h), and the
+ * next seize would wait for the exec.  It dies promptly; bound the wait.
+ */
+static void reap_dying(pid_t tid)
+{
+	uint64_t deadline = hp_now_ns() + 2000000000ull;
+	unsigned round = 0;
+	int st;
+
+	while (hp_now_ns() < deadline) {
+		pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
+
+		if (w < 0 || (w == tid && (WIFEXITED(st) || WIFSIGNALED(st))))
+			return;
+		if (w == 0)
+			backoff_wait(&round);
+	}
+}
+
+/*
+ * Seize and stop one thread for injection.  Returns 1 when the thread
+ * vanished before it stopped (the caller picks another), 0 when it is
+ * stopped and ours, or a negative error already reported.
+ */
+static int borrow_thread(struct hp_ctx *ctx, pid_t pid, pid_t tid, struct hp_inject *inj)
+{
+	uint64_t deadline;
+	unsigned round = 0;
+	int r, st;
+
+	inj->tid = tid;
+	inj->pending_sig = 0;
+	inj->start_ns = hp_now_ns();
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+		int err = errno;
+
+		if (err == ESRCH || (err == EPERM && thread_exiting(pid, tid)))
+			return 1;
+		return seize_error(ctx, pid, tid, -err);
+	}
+	inj->attached = true;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		if (errno == ESRCH) {
+			reap_dying(tid);
+			inj->attached = false;
+			return 1;
+		}
+		r = hp_err(ctx, -errno, "pid %d: cannot interrupt thread %d: %s", pid, tid, strerror(errno));
+		goto fail;
+	}
+	deadline = hp_now_ns() + 2000000000ull;
+	for (;;) {
+		pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
+
+		if (w < 0 || (w == tid && (WIFEXITED(st) || WIFSIGNALED(st)))) {
+			inj->attached = false;
+			return 1;
+		}
+		if (w == tid) {
+			if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st))) {
+				r = hp_err(ctx, -HP_E_STOPPED, "pid %d is stopped (job control)", pid);
+				goto fail_stopped;
+			}
+			if ((st >> 16) == 0)
+				inj->pending_sig = WSTOPSIG(st);
+			break;
+		}
+		if (hp_now_ns() > deadline) {
+			r = hp_err(ctx, -ETIMEDOUT, "pid %d: thread %d did not stop within 2 s", pid, tid);
+			goto fail;
+		}
+		backoff_wait(&round);
+	}
+	if (ptrace(PTRACE_GETREGS, tid, 0, &inj->saved) < 0) {
+		if (errno == ESRCH) {
+			/* killed while stopped (an exec in another thread does that) */
+			reap_dying(tid);
+			inj->attached = false;
+			return 1;
+		}
+		r = hp_err(ctx, -errno, "pid %d: cannot read registers: %s", pid, strerror(errno));
+		goto fail_stopped;
+	}
+	/* Below the 128-byte red zone, 16-byte aligned. */
+	inj->scratch = (inj->saved.rsp - 128 - 512) & ~15ull;
+	return 0;
+fail:
+	if (wait_stopped_blocking(tid, &inj->pending_sig) < 0) {
+		inj->attached = false;
+		return r;
+	}
+fail_stopped:
+	ptrace(PTRACE_DETACH, tid, 0, (void *)(long)inj->pending_sig);
+	inj->attached = false;
+	return r;
+}
+
+/*
+ * The borrowed thread runs code at an address found in the program the
+ * caller examined.  memfd (/proc/PID/mem, opened before) reaches only the
+ * memory of that program: after an exec, reading through it fails.  Once
+ * a thread is stopped, no exec can complete until we let it go, so a
+ * successful read of the syscall instruction now means it is still there.
+ */
+static int same_program(struct hp_ctx *ctx, struct hp_inject *inj, int memfd)
+{
+	uint8_t b[2];
+
+	if (hp_mem_read(memfd, inj->syscall_insn, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05)
+		return 0;
+	ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)inj->pending_sig);
+	inj->attached = false;
+	return hp_err(ctx, -HP_E_EXITED, "pid %d executed another program during the operation", inj->pid);
+}
+
+/*
+ * Pick the thread to borrow.  An idle thread (asleep in a system call)
+ * is best: the threads doing work then only notice the stop of all
+ * threads, not the system calls run on the borrowed one.  Sleeping there
+ * costs it nothing: its call is restarted (ERESTARTSYS) when its registers
+ * are restored, and the stop of all threads interrupts it anyway.  Else a
+ * thread running in user space, else the first live thread.  skip is a
+ * thread that just vanished under us.
+ */
+static pid_t pick_thread(pid_t pid, bool main_will_do, pid_t skip)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	pid_t running = 0, any = 0;
+	size_t n, i;
+	char st;
+
+	if (pid != skip) {
+		st = hp_proc_thread_state(pid, pid);
+		/*
+		 * A sweep stops every thread of the process right after this anyway, so looking
+		 * further (a read per thread) buys nothing there: the main thread will do if it
+		 * stops promptly (running, or in an interruptible sleep).
+		 */
+		if ((st == 'S') || (main_will_do && st == 'R'))
+			return pid;
+	}
+	if (hp_proc_threads(pid, &tids, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (tids[i] == skip || tids[i] == pid)
+			continue;
+		st = hp_proc_thread_state(pid, tids[i]);
+		if (st == 'S')
+			return tids[i];
+		if (st == 'R' && !running)
+			running = tids[i];
+		if (!any && st && st != 'Z' && st != 'X')
+			any = tids[i];
+	}
+	if (running)
+		return running;
+	if (pid != skip && (st = hp_proc_thread_state(pid, pid)) && st != 'Z' && st != 'X')
+		return pid;
+	return any;
+}
+
+int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t syscall_insn, struct hp_inject *inj)
+{
+	pid_t tid, skip = 0;
+	int r, attempt;
+
+	memset(inj, 0, sizeof(*inj));
+	inj->pid = pid;
+	inj->syscall_insn = syscall_insn;
+	/*
+	 * Threads may exit between the choice and the seize (short-lived workers often do): then
+	 * choose again.  After a few such losses take the main thread, which lives as long as the
+	 * process unless it called pthread_exit.
+	 */
+	for (attempt = 0; attempt < 16; attempt++) {
+		tid = pick_thread(pid, wait_yields || attempt >= 4, skip);
+		if (!tid)
+			break;
+		r = borrow_thread(ctx, pid, tid, inj);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return same_program(ctx, inj, memfd);
+		skip = tid;
+	}
+	if (hp_proc_thread_state(pid, pid) == 0 || hp_proc_thread_state(pid, pid) == 'Z')
+		return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", pid);
+	return hp_err(ctx, -EAGAIN, "pid %d: every thread chosen to run a system call exited before it stopped",
+		      pid);
+}
+
+/*
+ * Wait for a thread we just resumed for one short step.  Spinning for up
+ * to 2 ms keeps this CPU awake, so the wake-up after the step costs
+ * nothing (a blocking wait halts the CPU, and on a virtual machine each
+ * round trip then pays for waking it); after that, block.
+ */
+static int wait_step(pid_t tid, int *st)
+{
+	uint64_t until = hp_now_ns() + 2000000ull;
+	pid_t w;
+
+	if (wait_yields)
+		return waitpid(tid, st, __WALL) < 0 ? -1 : 0;
+
+	do {
+		w = waitpid(tid, st, __WALL | WNOHANG);
+		if (w != 0)
+			return w < 0 ? -1 : 0;
+	} while (hp_now_ns() < until);
+	return waitpid(tid, st, __WALL) < 0 ? -1 : 0;
+}
+
+int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret)
+{
+	struct user_regs_struct regs = inj->saved;
+	int st, tries;
+
+	regs.rip = inj->syscall_insn;
+	regs.rax = (unsigned long long)nr;
+	regs.orig_rax = (unsigned long long)-1;	/* not in a syscall: no restart logic on resume */
+	regs.rdi = (unsigned long long)args[0];
+	regs.rsi = (unsigned long long)args[1];
+	regs.rdx = (unsigned long long)args[2];
+	regs.r10 = (unsigned long long)args[3];
+	regs.r8 = (unsigned long long)args[4];
+	regs.r9 = (unsigned long long)args[5];
+	regs.rsp = inj->scratch - 64;
+	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) < 0)
+		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
+	for (tries = 0; tries < 64; tries++) {
+		if (ptrace(PTRACE_SINGLESTEP, inj->tid, 0, 0) < 0)
+			return hp_err(ctx, -errno, "pid %d: single-step failed: %s", inj->pid, strerror(errno));
+		if (wait_step(inj->tid, &st) < 0)
+			return hp_err(ctx, -errno, "pid %d: waitpid: %s", inj->pid, strerror(errno));
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			inj->attached = false;
+			return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", inj->pid);
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st)))
+			return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped (job control) during the operation",
+				      inj->pid);
+		if ((st >> 16) == 0 && is_fault_signal(WSTOPSIG(st)) && ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) == 0 &&
+		    regs.rip == inj->syscall_insn)
+			/* our instruction faulted: the signal is not delivered (detach passes pending_sig) */
+			return hp_err(ctx, -EFAULT, "pid %d: the injected syscall %ld faulted (signal %d)", inj->pid, nr,
+				      WSTOPSIG(st));
+		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && !inj->pending_sig)
+			inj->pending_sig = WSTOPSIG(st);
+		if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
+			return hp_err(ctx, -errno, "pid %d: cannot read registers: %s", inj->pid, strerror(errno));
+		if (regs.rip == inj->syscall_insn + 2) {
+			*ret = (long)regs.rax;
+			return 0;
+		}
+		if (regs.rip != inj->syscall_insn)
+			return hp_err(ctx, -EFAULT, "pid %d: injected syscall %ld ended at unexpected address %#llx",
+				      inj->pid, nr, regs.rip);
+	}
+	return hp_err(ctx, -EAGAIN, "pid %d: injected syscall %ld did not complete", inj->pid, nr);
+}
+
+int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_t fn, const long args[6], long *ret)
+{
+	struct user_regs_struct regs = inj->saved;
+	uint64_t zero = 0, deadline = hp_now_ns() + 2000000000ull;
+	unsigned round = 0;
+	int st, r;
+
+	/* A 16-byte aligned stack below the scratch area, with a return address of 0 on top. */
+	regs.rsp = ((inj->scratch - 1024) & ~15ull) - 8;
+	r = hp_mem_write(memfd, regs.rsp, &zero, sizeof(zero));
+	if (r < 0)
+		return hp_err(ctx, r, "pid %d: cannot prepare a call on thread %d's stack", inj->pid, inj->tid);
+	regs.rip = fn;
+	regs.rax = 0;
+	regs.orig_rax = (unsigned long long)-1;
+	regs.rdi = (unsigned long long)args[0];
+	regs.rsi = (unsigned long long)args[1];
+	regs.rdx = (unsigned long long)args[2];
+	regs.rcx = (unsigned long long)args[3];
+	regs.r8 = (unsigned long long)args[4];
+	regs.r9 = (unsigned long long)args[5];
+	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) < 0)
+		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
+	if (ptrace(PTRACE_CONT, inj->tid, 0, 0) < 0)
+		return hp_err(ctx, -errno, "pid %d: cannot resume thread %d: %s", inj->pid, inj->tid, strerror(errno));
+	for (;;) {
+		pid_t w = waitpid(inj->tid, &st, __WALL | WNOHANG);
+
+		if (w < 0 || (w == inj->tid && (WIFEXITED(st) || WIFSIGNALED(st)))) {
+			inj->attached = false;
+			return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", inj->pid);
+		}
+		if (w == inj->tid && WIFSTOPPED(st)) {
+			int sig = WSTOPSIG(st);
+
+			if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
+				return hp_err(ctx, -errno, "pid %d: cannot read registers", inj->pid);
+			if ((st >> 16) == 0 && sig == SIGSEGV && regs.rip == 0) {
+				*ret = (long)regs.rax;
+				return 0;
+			}
+			if ((st >> 16) == 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE))
+				return hp_err(ctx, -EFAULT, "pid %d: the function called at %#llx faulted (signal %d at "
+							    "%#llx)", inj->pid, (unsigned long long)fn, sig, regs.rip);
+			if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(sig))
+				return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped during the operation", inj->pid);
+			if ((st >> 16) == 0 && !inj->pending_sig)
+				inj->pending_sig = sig;
+			ptrace(PTRACE_CONT, inj->tid, 0, 0);
+			continue;
+		}
+		if (hp_now_ns() > deadline) {
+			ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0);
+			wait_stopped_blocking(inj->tid, &inj->pending_sig);
+			return hp_err(ctx, -ETIMEDOUT, "pid %d: the function called at %#llx did not return", inj->pid,
+				      (unsigned long long)fn);
+		}
+		backoff_wait(&round);
+	}
+}
+
+int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,
+		   uint64_t *ret_addr)
+{
+	int r;
+
+	if (len > 448)
+		return -E2BIG;
+	r = hp_mem_write(memfd, inj->scratch, buf, len);
+	if (r < 0)
+		return hp_err(ctx, r, "pid %d: cannot write to the stack of thread %d: %s", inj->pid, inj->tid,
+			      strerror(-r));
+	*ret_addr = inj->scratch;
+	return 0;
+}
+
+int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns)
+{
+	int r = 0;
+
+	if (!inj->attached)
+		return 0;
+	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &inj->saved) < 0)
+		r = hp_err(ctx, -errno, "pid %d: cannot restore registers of thread %d: %s", inj->pid, inj->tid,
+			   strerror(errno));
+	if (ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)inj->pending_sig) < 0 && !r && errno != ESRCH)
+		r = hp_err(ctx, -errno, "pid %d: cannot detach thread %d: %s", inj->pid, inj->tid, strerror(errno));
+	inj->attached = false;
+	if (ret_held_ns)
+		*ret_held_ns = hp_now_ns() - inj->start_ns;
+	return r;
+}

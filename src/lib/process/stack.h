@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Is any stopped thread executing, or about to return into, an affected function? */
+#ifndef HP_LIB_STACK_H
+#define HP_LIB_STACK_H
+
+#include "lib/process/ptrace.h"
+#include "lib/process/resolve.h"
+
+struct hp_range {
+	uint64_t lo, hi;		/* [lo, hi) runtime addresses */
+	const char *what;		/* "parse_header (patched function)" */
+};
+
+struct hp_busy {
+	pid_t tid;
+	uint64_t pc;			/* the frame's pc (or return address) */
+	const struct hp_range *range;
+	bool on_top;			/* the thread is executing it (not just returning into it) */
+	bool unwind_failed;		/* could not prove the candidate was stale */
+};
+
+struct hp_stack_checker;
+
+int hp_stack_checker_new(struct hp_ctx *ctx, struct hp_process *proc, struct hp_stack_checker **ret);
+void hp_stack_checker_free(struct hp_stack_checker *sc);
+
+/*
+ * Check every stopped thread of g against ranges.  Returns 0 if no thread
+ * is inside, 1 if one is (busy filled in), negative on error.
+ *
+ * First a conservative scan: a thread whose pc and whose live stack words
+ * (from its stack pointer to the end of that stack) hold no address in a
+ * range cannot be inside one.  Only a thread with a candidate word is
+ * unwound with DWARF CFI (libdw) to tell a live return address from a
+ * stale one; if that unwind cannot reach the outermost frame, the thread
+ * counts as busy.
+ */
+int hp_stack_check(struct hp_stack_checker *sc, struct hp_threads *g, const struct hp_range *ranges,
+		   size_t nranges, struct hp_busy *busy);
+
+/* Counters for benchmarks and tests: threads scanned, threads unwound. */
+void hp_stack_checker_stats(const struct hp_stack_checker *sc, unsigned *scanned, unsigned *unwound);
+
+#endif
