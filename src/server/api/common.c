@@ -28,24 +28,18 @@ void hs_time_str(long long t, char buf[32])
 void hs_random_hex(char *out, size_t bytes)
 {
 	unsigned char b[64];
-	size_t i;
 
 	if (bytes > sizeof(b) || RAND_bytes(b, (int)bytes) != 1)
 		abort();
-	for (i = 0; i < bytes; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
-	out[2 * bytes] = 0;
+	hp_hex(b, bytes, out);
 }
 
 void hs_sha256_hex(const char *s, char out[65])
 {
 	uint8_t d[32];
-	int i;
 
 	hp_sha256(s, strlen(s), d);
-	for (i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
-	out[64] = 0;
+	hp_hex(d, sizeof(d), out);
 }
 
 /* Record who changed what; failures to audit are logged, the change stays (it already committed). */

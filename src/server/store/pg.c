@@ -108,8 +108,8 @@ static const char *pg_errmsg(void *h)
 /* '?' outside quotes -> $1, $2, ... */
 static char *pg_translate(const char *sql)
 {
-	size_t len = strlen(sql), o = 0;
-	char *out = malloc(len * 4 + 1);
+	size_t len = strlen(sql), o = 0, cap = len * 4 + 1;
+	char *out = malloc(cap);
 	bool quote = false;
 	int n = 0;
 
@@ -119,7 +119,7 @@ static char *pg_translate(const char *sql)
 		if (*s == '\'')
 			quote = !quote;
 		if (*s == '?' && !quote)
-			o += (size_t)sprintf(out + o, "$%d", ++n);
+			o += (size_t)snprintf(out + o, cap - o, "$%d", ++n);
 		else
 			out[o++] = *s;
 	}
