@@ -113,7 +113,7 @@ const ctx = await chromium.launchPersistentContext(profile, {
 		'--disable-component-update', '--disable-sync'],
 	viewport: { width: 1440, height: 900 }, acceptDownloads: true, locale: 'en-US', timezoneId: 'UTC',
 });
-ctx.setDefaultTimeout(15000);
+ctx.setDefaultTimeout(60000);	// waits for events, generous for a loaded machine: no check is timed
 const pageErrors = [];
 
 async function newPage() {
@@ -428,7 +428,7 @@ await test('live: a host that checks in shows up on the open overview without a 
 	await seedLib.call('PATCH', '/hosts/' + h.host_id, { group: 'web' }, SEED.tokens.admin);
 	await seedLib.checkin(h);
 	await live.waitForFunction((want) => document.querySelector('tr[data-key="p:prod-web"] a[data-cell="devices"]')?.textContent === want,
-		fmt(before + 1), { timeout: 20000 });
+		fmt(before + 1), { timeout: 60000 });
 	eq(await live.evaluate(() => window.__marker), 'same document', 'no reload');
 	const box1 = await live.locator('#report').boundingBox();
 	eq([box1.x, box1.y, box1.width], [box0.x, box0.y, box0.width], 'report table did not move');
