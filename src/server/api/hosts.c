@@ -13,9 +13,9 @@
  * the CVE targets, not patched to the lowest level (per build) that fixes it.
  */
 const char *const hs_vulnerable_sql =
-	"SELECT t.host_id FROM host_targets t JOIN (SELECT p.build_id, MIN(p.level) AS level FROM patches p"
-	" JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f ON f.build_id = t.build_id"
-	" WHERE NOT (t.state = 'patched' AND t.level >= f.level)";
+	"SELECT hb.host_id FROM host_builds hb JOIN (SELECT p.build_id, MIN(p.level) AS level FROM patches p"
+	" JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f ON f.build_id = hb.build_id"
+	" WHERE hb.level < f.level";
 
 struct where {
 	char sql[2048];
@@ -50,15 +50,18 @@ void api_hosts_list(struct hs_req *req)
 	if ((v = hs_query_arg(req, "state"))) {
 		/* a comma-separated list: "up-to-date,hotpatched" is the "% on latest" cell */
 		char *save = NULL, *tok;
+		size_t o;
+		bool any = false;
 
 		hp_strlcpy(w.states, v, sizeof(w.states));
-		strcpy(cond, "h.state IN (");
+		o = (size_t)snprintf(cond, sizeof(cond), "h.state IN (");
 		for (tok = strtok_r(w.states, ",", &save); tok && w.n < 12; tok = strtok_r(NULL, ",", &save)) {
-			strcat(cond, w.sql[0] && cond[strlen(cond) - 1] != '(' ? ", ?" : "?");
+			o += (size_t)snprintf(cond + o, sizeof(cond) - o, any ? ", ?" : "?");
+			any = true;
 			w.params[w.n++] = tok;
 		}
-		strcat(cond, ")");
-		if (cond[strlen(cond) - 2] != '(')
+		snprintf(cond + o, sizeof(cond) - o, ")");
+		if (any)
 			add(&w, cond, NULL);
 	}
 	if ((v = hs_query_arg(req, "reason")))
@@ -211,6 +214,7 @@ void api_host_delete(struct hs_req *req)
 	if (hs_begin(req->db) < 0 ||
 	    hs_q(req->db, NULL, "UPDATE tokens SET revoked = 1 WHERE kind = 'host' AND host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_targets WHERE host_id = ?", "s", id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_builds WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM assignments WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_reports WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, &del, "DELETE FROM hosts WHERE id = ?", "s", id) < 0)
