@@ -137,7 +137,7 @@ async function login(p, token, query = '') {
 // Go to a hash route and wait until the page has drawn from fresh data.
 async function go(p, hash, ready) {
 	await p.evaluate((h) => { location.hash = h; }, hash);
-	await p.waitForFunction(() => !document.querySelector('#main[aria-busy]') && document.querySelector('#main .page:not(.loading)'));
+	await p.waitForFunction(() => !document.querySelector('#main[aria-busy]') && document.querySelector('#main').dataset.shown === location.hash);
 	if (ready)
 		await p.waitForSelector(ready);
 }

@@ -152,6 +152,8 @@ async function show({ keepFocus = false, force = false } = {}) {
 	const fk = keepFocus ? focusKey() : null;
 	const scroll = window.scrollY;
 	render(page.render(data, route, ctx), page.title, newRoute);
+	// Which address the page on screen was drawn for (tests wait for it after a navigation).
+	main.dataset.shown = route.hash;
 	// For measurements (docs/dashboard.md): when a page was first drawn from server data.
 	if (newRoute)
 		performance.mark('hp-drawn:' + route.name);
