@@ -438,6 +438,8 @@ static int assignments(struct hs_conn *c, const char *host_id, long long gid, js
 				next = "failed";
 			else if (apply && ps && !strcmp(ps, "halted"))
 				next = "failed";
+			else if (apply && ps && !strcmp(ps, "denied"))
+				next = "denied";	/* the host's policy never applies it: not a failure, not outstanding */
 			else if (apply && ((ps && (!strcmp(ps, "applied") || !strcmp(ps, "installed"))) ||
 					   event_for(rep, pid, false)))
 				next = "done";
@@ -452,7 +454,7 @@ static int assignments(struct hs_conn *c, const char *host_id, long long gid, js
 		}
 		if (!strcmp(next, "assigned"))
 			outstanding++;
-		if (!strcmp(next, "failed"))
+		if (!strcmp(next, "failed") || !strcmp(next, "denied"))
 			failed++;
 		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s?}", "patch_id", pid, "level",
 						      (json_int_t)hs_get_int(res, i, 5, 1), "build_id", hs_get(res, i, 6),
