@@ -81,9 +81,10 @@ sweep() {
 	shift 2
 	: >"$W/a_ms"; : >"$W/r_ms"; : >"$W/a_n"; : >"$W/a_ps"; : >"$W/r_ps"
 	local load; load=$(loadavg)
+	# --comm: only the fleet; an unreadable process elsewhere (pid 1 in some sandboxes) would make the sweep incomplete (exit 17)
 	for ((i = 0; i < RUNS; i++)); do
-		timed wa "$HOTPATCH" apply --all --json --allow-unsigned "$@" "$W/p.hpatch" >"$W/a.json"
-		timed wr "$HOTPATCH" revert --all --json "$@" "$ID" >"$W/r.json"
+		timed wa "$HOTPATCH" apply --all --comm target --json --allow-unsigned "$@" "$W/p.hpatch" >"$W/a.json"
+		timed wr "$HOTPATCH" revert --all --comm target --json "$@" "$ID" >"$W/r.json"
 		local pn rn
 		pn=$(jnum patched "$W/a.json"); rn=$(jnum reverted "$W/r.json")
 		[ "${pn:-0}" -ge "$n" ] || { echo "bench: apply --all patched ${pn:-0} of $n processes; stopping" >&2; exit 1; }

@@ -5,12 +5,14 @@
 
 HP_DEPS=(
 	gcc g++ make pkg-config meson ninja-build
-	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev
+	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev libdebuginfod-dev
 	# hotpatchd: config file, sd_notify/journald, repository client
 	libinih-dev libsystemd-dev libcurl4-openssl-dev
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
 	strace jq cmake autoconf automake libtool
+	# the CLI's tests: JSON Schema validation, zsh completion syntax, a local debuginfod, packaging
+	python3-jsonschema zsh debuginfod debhelper lintian fakeroot
 	# hotpatch-server: HTTP (GnuTLS inside), stores, repository import; tests: sqlite3 CLI,
 	# a real PostgreSQL, openssl for a test certificate, python3-yaml to read api/openapi.yaml
 	libmicrohttpd-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev sqlite3 postgresql curl openssl python3-yaml

@@ -189,6 +189,14 @@ int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpos
 enum hp_apply_flags {
 	HP_APPLY_ALLOW_DOWNGRADE = 1 << 0,	/* allow a level <= the applied one */
 	HP_APPLY_ALLOW_UNSIGNED = 1 << 1,	/* accept a patch with no signature (signed ones are still verified) */
+	/*
+	 * Dry run: every check apply makes (trust, target build, original bytes,
+	 * symbols, level, room for the patch, linking) and nothing else: the call
+	 * returns 0 right before the first write to the process, which is never
+	 * stopped.  Whether threads are inside the functions is not checked (that
+	 * needs the stop); result.attempts is 0.
+	 */
+	HP_APPLY_DRY_RUN = 1 << 2,
 };
 
 /*
@@ -334,7 +342,8 @@ enum hp_host_outcome {
 	HP_HOST_RESTART,		/* runs another build of the target: restart required */
 	HP_HOST_FAILED,			/* see err and message */
 	HP_HOST_EXITED,			/* exited, or executed another program, during the sweep */
-	HP_HOST_UNKNOWN,		/* its memory map cannot be read: whether it runs the target is unknown */
+	HP_HOST_UNKNOWN,		/* its memory map cannot be read: whether it runs the target (or has the
+					   patch) is unknown; counted in nunknown: the sweep was incomplete */
 };
 
 struct hp_host_proc {
@@ -372,6 +381,22 @@ struct hp_host_opts {
 	const char *trust_dir;		/* as in struct hp_apply_opts */
 	struct hp_cache *cache;		/* NULL: one for this sweep */
 	const volatile int *cancel;	/* once it is non-zero no further process is started */
+	/*
+	 * Which processes the sweep looks at (hotpatch --exe, --comm, --unit):
+	 * NULL = all; else only those for which select returns true.  Called from
+	 * the caller's thread while /proc is listed, so it may read /proc/PID.
+	 */
+	bool (*select)(void *ud, pid_t pid);
+	void *select_ud;
+	/*
+	 * Called once per reported process when its outcome is final (not for one
+	 * that goes to the retry queue), from a worker thread, with a copy the
+	 * callee may keep reading until it returns; NULL: none.  Processes still
+	 * waiting in the retry queue when the sweep is cancelled are not passed;
+	 * the result has them.  Lets a caller print each process as it finishes.
+	 */
+	void (*progress)(void *ud, const struct hp_host_proc *proc);
+	void *progress_ud;
 };
 
 /* The default number of workers per CPU (measured: BENCHMARKS.md, "Host-wide patching"). */
@@ -401,6 +426,8 @@ struct hp_host_status {
 	struct hp_host_status_proc *procs;	/* processes with at least one patch record, by pid */
 	size_t nprocs;
 	size_t nscanned;
+	pid_t *unknown;			/* processes whose memory could not be read (permission): by pid */
+	size_t nunknown;		/* whether they have a patch is unknown; the listing is incomplete */
 };
 
 /* What is applied in every process of the host (read-only: nothing is stopped). */

@@ -30,11 +30,15 @@ enum hp_exit {
 	HP_EXIT_PERM = 14,		/* cannot attach: permission, already traced, stopped */
 	HP_EXIT_REFUSED = 15,		/* builder refuses the change */
 	HP_EXIT_PARTIAL = 16,		/* --all: some processes running the target build were not patched */
+	HP_EXIT_INCOMPLETE = 17,	/* --all: some processes could not be read: whether they run the
+					   target (or have the patch) is unknown */
 };
 
 struct cli {
 	const char *prog;
 	bool json;
+	bool json_seq;			/* --json-seq: sweeps print one line per process as it finishes */
+	bool quiet;			/* -q: only errors on stderr */
 	int verbose;
 	struct hp_ctx *ctx;
 };
@@ -66,13 +70,23 @@ int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...) __attribut
 
 /* Print a JSON document (steals the reference). */
 void cli_emit_json(json_t *j);
+/* true: cli_emit_json prints one line (--json-seq). */
+extern bool cli_json_compact;
 
 /*
- * Common option handling: every command accepts --json/-j and --help/-h.
- * cli_common_opt() returns 1 if it consumed opt, 0 otherwise.
+ * A bad option met by getopt_long (opterr is 0, optstrings start with ':'):
+ * c is '?' (unknown) or ':' (value missing).  Returns HP_EXIT_USAGE.
  */
-#define CLI_COMMON_LONGOPTS { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }
-#define CLI_COMMON_SHORTOPTS "jh"
+int cli_bad_option(struct cli *cli, const char *cmd, int c, char **argv);
+
+/*
+ * Common option handling: every command accepts --json and --help/-h.
+ * main() takes -v/-q/-V/--json/--json-seq out of argv wherever they are;
+ * -j is --jobs wherever it exists (never --json).
+ */
+#define CLI_OPT_JSON 0x1000
+#define CLI_COMMON_LONGOPTS { "json", no_argument, NULL, CLI_OPT_JSON }, { "help", no_argument, NULL, 'h' }
+#define CLI_COMMON_SHORTOPTS "h"
 
 /* Parse a process id argument strictly. */
 int hp_parse_pid_arg(const char *s, pid_t *ret);
@@ -98,11 +112,31 @@ int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_assess(struct cli *cli, int argc, char **argv);
 
 /* The --all forms (cmd-host.c): sweep every process of the host; return the exit code. */
-int cli_host_apply(struct cli *cli, const struct hp_patch *patch, const struct hp_apply_opts *o, unsigned jobs);
-int cli_host_revert(struct cli *cli, const char *patch_id, const struct hp_apply_opts *o, unsigned jobs);
-int cli_host_status(struct cli *cli);
+struct cli_sel;
+int cli_host_apply(struct cli *cli, const struct hp_patch *patch, const struct hp_apply_opts *o, unsigned jobs,
+		   struct cli_sel *sel);
+int cli_host_revert(struct cli *cli, const char *patch_id, const struct hp_apply_opts *o, unsigned jobs,
+		    struct cli_sel *sel);
+int cli_host_status(struct cli *cli, struct cli_sel *sel);
+/* Whether this process may read every process of the host; if not, warns once on stderr (not --json). */
+bool cli_can_see_host(struct cli *cli);
 /* Parse --jobs N (1..256). */
 int cli_parse_jobs(const char *s, unsigned *ret);
+
+/* An audit record in the journal (audit.c): one apply or revert in one process. */
+struct cli_audit_rec {
+	pid_t pid;
+	bool revert;
+	const char *patch_id;
+	unsigned level;
+	const char *build_id;		/* hex, or NULL */
+	const char *key_id;		/* hex, or NULL */
+	int err;			/* 0: done; else the failure */
+	const char *message;		/* of the failure */
+};
+void cli_audit(const struct cli_audit_rec *a);
+int cmd_history(struct cli *cli, int argc, char **argv);
+extern const char *const help_history;
 
 /* Help text of each command (printed by --help and `hotpatch help CMD`). */
 extern const char *const help_info, *const help_build, *const help_apply, *const help_revert,

@@ -40,7 +40,7 @@ const char *const help_agent =
 	"options:\n"
 	"      --socket PATH     daemon socket (default: $HOTPATCHD_SOCKET, else " SOCKET_DEFAULT ")\n"
 	"  -o, --output FILE     write the document to FILE (vex)\n"
-	"  -j, --json            print the daemon's JSON reply\n"
+	"      --json            print the daemon's JSON reply\n"
 	"  -h, --help            show this help\n";
 
 /* One request line, one JSON reply; the daemon closes the connection after it. */
@@ -150,15 +150,15 @@ int cmd_agent(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "agent", "expected status, assess, vex, clear or sync");
 	sub = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 'S')
 			sock = optarg;
 		else if (c == 'o')
 			out = optarg;
-		else if (c == 'j')
+		else if (c == CLI_OPT_JSON)
 			cli->json = true;
 		else
-			return cli_usage(cli, "agent", "unknown option");
+			return cli_bad_option(cli, "agent", c, argv);
 	}
 	if (!strcmp(sub, "clear")) {
 		if (optind + 1 != argc || !hp_valid_id(argv[optind]))

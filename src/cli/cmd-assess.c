@@ -28,7 +28,7 @@ enum {
 
 const char *const help_assess =
 	"usage: hotpatch assess [--patch FILE... | --patch-dir DIR] [-p PID... | --all]\n"
-	"                       [--no-stop] [-v] [--json]\n"
+	"                       [--no-stop] [--trust-dir DIR] [--allow-unsigned] [-v] [--json]\n"
 	"\n"
 	"Check whether this host and its processes can take a hotpatch now, and\n"
 	"say why not, with a remedy for every 'no'.\n"
@@ -45,15 +45,21 @@ const char *const help_assess =
 	"already applied, and mapped files replaced or deleted on disk (old code\n"
 	"that needs a restart, with the systemd unit to restart).  With a patch:\n"
 	"the running baseline against the one the patch needs, every symbol it\n"
-	"needs, and whether it or a higher level is applied.\n"
+	"needs, and whether it or a higher level is applied; then, for a process\n"
+	"that passes, everything 'hotpatch apply' checks before it writes to the\n"
+	"process (as 'apply --dry-run': trust directory, signature, trusted key,\n"
+	"function bytes, level, room for the patch, linking), as the check\n"
+	"\"apply_checks\".\n"
 	"\n"
 	"  --patch FILE     assess against this patch (repeatable)\n"
 	"  --patch-dir DIR  assess against every *.hpatch file in DIR\n"
 	"  -p, --pid PID    assess this process (repeatable)\n"
-	"  --all            assess every process\n"
+	"  -a, --all        assess every process\n"
 	"  --no-stop        never stop a thread (seccomp filters stay unread)\n"
+	"  --trust-dir DIR  trusted public keys, as for apply\n"
+	"  --allow-unsigned as for apply: an unsigned patch is not a 'no'\n"
 	"  -v, --verbose    show every check, not only those that are not ok\n"
-	"  -j, --json       one JSON document on stdout (docs/assess.md)\n"
+	"      --json       one JSON document on stdout (docs/assess.md)\n"
 	"\n"
 	"exit codes: 0 all eligible (or already patched), 1 some not eligible,\n"
 	"restart required or unknown, 2 error.\n";
@@ -310,7 +316,7 @@ static json_t *proc_json(const struct hp_assess_proc *p)
 						       str_or_null(s->covered_by)));
 	}
 	for (i = 0; i < p->napplied; i++)
-		json_array_append_new(applied, json_pack("{s:s,s:i,s:s}", "id", p->applied[i].id, "level",
+		json_array_append_new(applied, json_pack("{s:s,s:i,s:s}", "patch_id", p->applied[i].id, "level",
 							 (int)p->applied[i].level, "state",
 							 hp_patch_state_name(p->applied[i].state)));
 	return json_pack("{s:i,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "pid", (int)p->pid, "comm", hp_esc_utf8(p->comm),
@@ -456,15 +462,103 @@ static void run_release(struct assess_run *run)
 	free(run->errs);
 }
 
+/* Why: a remedy for each way the dry run of apply can refuse. */
+static const char *dry_run_remedy(int err)
+{
+	switch (-err) {
+	case HP_E_UNSIGNED:
+		return "sign the patch (hotpatch sign), or apply with --allow-unsigned";
+	case HP_E_UNKNOWNKEY:
+		return "install the signer's public key in the trust directory";
+	case HP_E_BADSIG:
+		return "the file was modified after signing: fetch it again";
+	case ENOENT:
+	case EPERM:
+	case EACCES:
+		return "check the trust directory (--trust-dir, $HOTPATCH_TRUST_DIR, /etc/hotpatch/trusted.d)";
+	default:
+		return "see the reason; 'hotpatch apply' would refuse the same way";
+	}
+}
+
+/*
+ * Why: assess must not say eligible where apply would refuse: for every
+ * target found eligible, run apply's own checks (a dry run: nothing is
+ * written) and add them as the check "apply_checks".  A failure makes the
+ * target not eligible; a process none of whose targets stays eligible is
+ * not eligible.
+ */
+static int dry_run_targets(struct assess_run *run, struct hp_assess_proc *p, const struct hp_apply_opts *o)
+{
+	bool any_ok = false, any = false;
+	size_t i, k;
+
+	for (i = 0; i < p->ntargets; i++) {
+		struct hp_assess_target *t = &p->targets[i];
+		const struct hp_patch *patch = NULL;
+		struct hp_assess_check *nc, *c;
+		struct hp_apply_result res = { .sz = sizeof(res) };
+		int r;
+
+		if (t->verdict == HP_VERDICT_PATCHED)
+			any_ok = true;
+		if (t->verdict != HP_VERDICT_ELIGIBLE)
+			continue;
+		for (k = 0; k < run->npatches && !patch; k++) {
+			const struct hp_manifest *m = hp_patch_manifest(run->patches[k]);
+
+			if (!strcmp(m->id, t->patch_id) && m->level == t->level)
+				patch = run->patches[k];
+		}
+		if (!patch)
+			continue;
+		any = true;
+		r = hp_apply(run->cli->ctx, p->pid, patch, o, &res);
+		nc = realloc(t->checks, (t->nchecks + 1) * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		t->checks = nc;
+		c = &t->checks[t->nchecks];
+		memset(c, 0, sizeof(*c));
+		c->name = "apply_checks";
+		/* the texts are owned by the result (freed with it): always heap copies */
+		if (r == 0) {
+			c->result = HP_CHECK_OK;
+			c->value = strdup("");
+			c->reason = strdup("every check of 'hotpatch apply' passed (dry run)");
+			c->remedy = strdup("");
+			any_ok = true;
+		} else {
+			c->result = HP_CHECK_NOT_OK;
+			c->value = strdup(cli_exit_name(cli_exit_code(r)));
+			c->reason = strdup(hp_ctx_errmsg(run->cli->ctx)[0] ? hp_ctx_errmsg(run->cli->ctx) : hp_strerror(r));
+			c->remedy = strdup(dry_run_remedy(r));
+			t->verdict = HP_VERDICT_NOT_ELIGIBLE;
+		}
+		if (!c->value || !c->reason || !c->remedy) {
+			free((char *)c->value);
+			free((char *)c->reason);
+			free((char *)c->remedy);
+			return -ENOMEM;
+		}
+		t->nchecks++;
+	}
+	if (any && !any_ok && p->verdict == HP_VERDICT_ELIGIBLE)
+		p->verdict = HP_VERDICT_NOT_ELIGIBLE;
+	return 0;
+}
+
 /* Why: parse, load patches, assess the host, pick and assess processes, then render once. */
 int cmd_assess(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_PATCH = 256, OPT_PATCH_DIR, OPT_ALL, OPT_NO_STOP, OPT_ROOT };
+	enum { OPT_PATCH = 256, OPT_PATCH_DIR, OPT_ALL, OPT_NO_STOP, OPT_ROOT, OPT_TRUST, OPT_UNSIGNED };
 	static const struct option opts[] = {
 		{ "patch", required_argument, NULL, OPT_PATCH },
 		{ "patch-dir", required_argument, NULL, OPT_PATCH_DIR },
 		{ "pid", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, OPT_ALL },
+		{ "all", no_argument, NULL, 'a' },
+		{ "trust-dir", required_argument, NULL, OPT_TRUST },
+		{ "allow-unsigned", no_argument, NULL, OPT_UNSIGNED },
 		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "root", required_argument, NULL, OPT_ROOT },	/* tests: a fixture tree; not in --help */
@@ -473,6 +567,7 @@ int cmd_assess(struct cli *cli, int argc, char **argv)
 	};
 	struct assess_run run = { .cli = cli };
 	struct hp_assess_opts ao = { .sz = sizeof(ao) };
+	struct hp_apply_opts dry = { .sz = sizeof(dry), .flags = HP_APPLY_DRY_RUN };
 	struct hp_assess_host *host = NULL;
 	const char *patch_dir = NULL;
 	char **patch_files = NULL;
@@ -482,7 +577,7 @@ int cmd_assess(struct cli *cli, int argc, char **argv)
 	enum hp_verdict overall;
 	int c, r = ASSESS_OK;
 
-	while ((c = getopt_long(argc, argv, "p:v" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:av" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PATCH: {
 			char **nf = realloc(patch_files, (npf + 1) * sizeof(*nf));
@@ -515,6 +610,7 @@ int cmd_assess(struct cli *cli, int argc, char **argv)
 			break;
 		}
 		case OPT_ALL:
+		case 'a':
 			all = true;
 			break;
 		case OPT_NO_STOP:
@@ -523,14 +619,20 @@ int cmd_assess(struct cli *cli, int argc, char **argv)
 		case OPT_ROOT:
 			ao.root = optarg;
 			break;
+		case OPT_TRUST:
+			dry.trust_dir = optarg;
+			break;
+		case OPT_UNSIGNED:
+			dry.flags |= HP_APPLY_ALLOW_UNSIGNED;
+			break;
 		case 'v':
 			verbose = true;
 			break;
-		case 'j':
+		case CLI_OPT_JSON:
 			cli->json = true;
 			break;
 		default:
-			r = cli_usage(cli, "assess", "unknown option");
+			r = cli_bad_option(cli, "assess", c, argv);
 			goto out;
 		}
 	}
@@ -584,6 +686,12 @@ int cmd_assess(struct cli *cli, int argc, char **argv)
 		if (r != ASSESS_OK)
 			goto out;
 	}
+	if (run.npatches && !ao.root)
+		for (i = 0; i < run.nprocs; i++)
+			if (dry_run_targets(&run, run.procs[i], &dry) < 0) {
+				r = assess_error(cli, "out of memory");
+				goto out;
+			}
 	qsort(run.procs, run.nprocs, sizeof(*run.procs), cmp_proc);
 	overall = host->verdict;
 	for (i = 0; i < run.nprocs; i++)
@@ -600,7 +708,7 @@ int cmd_assess(struct cli *cli, int argc, char **argv)
 			const struct hp_manifest *m = hp_patch_manifest(run.patches[i]);
 			char hex[2 * HP_BUILD_ID_MAX + 1];
 
-			json_array_append_new(patches, json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "file", run.files[i], "id",
+			json_array_append_new(patches, json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "file", run.files[i], "patch_id",
 								 m->id, "level", (int)m->level, "target", "name",
 								 m->target_name, "build_id",
 								 hp_hex(m->build_id, m->build_id_len, hex)));

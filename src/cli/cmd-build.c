@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "differ/build.h"
 #include "differ/driver.h"
@@ -48,7 +49,8 @@ const char *const help_build =
 	"      --work-dir DIR         keep the scratch copies in DIR (default: a new directory in $TMPDIR,\n"
 	"                             removed afterwards unless a build fails)\n"
 	"      --keep                 keep the scratch directory\n"
-	"  -j, --json                 print the decisions as JSON\n"
+	"  -j, --jobs N               jobs of the build command (added to MAKEFLAGS as -jN)\n"
+	"      --json                 print the decisions as JSON\n"
 	"\n"
 	"exit codes: 0 written, 3 no function changed, 15 the change cannot be\n"
 	"hotpatched (the reason is printed), 1 other errors (a build that fails, a\n"
@@ -152,8 +154,12 @@ static void print_report(struct cli *cli, const struct hp_build_report *rep, con
 		if (r == 0)
 			json_object_set_new(j, "output", json_string(o->output));
 		else
-			json_object_set_new(j, "error", json_pack("{s:s,s:i}", "message", hp_ctx_errmsg(cli->ctx),
-								  "exit_code", cli_exit_code(r == -ENODATA ? -HP_E_NOTAPPLIED : r)));
+		{
+			int code = cli_exit_code(r == -ENODATA ? -HP_E_NOTAPPLIED : r);
+
+			json_object_set_new(j, "error", json_pack("{s:s,s:s,s:i}", "kind", cli_exit_name(code), "message",
+								  hp_ctx_errmsg(cli->ctx), "exit_code", code));
+		}
 		cli_emit_json(j);
 		return;
 	}
@@ -189,6 +195,13 @@ static int build_exit(struct cli *cli, int r)
 	return HP_EXIT_OK;
 }
 
+/* Why: on a terminal and with -v, say which phase a build is in; it can take minutes. */
+static void on_phase(void *ud, unsigned step, unsigned nsteps, const char *what)
+{
+	(void)ud;
+	fprintf(stderr, "hotpatch build: [%u/%u] %s\n", step, nsteps, what);
+}
+
 /* hotpatch build -C SRCDIR --diff FIX -- BUILD_CMD: the source-diff flow (src/differ/driver.c). */
 static int build_from_diff(struct cli *cli, const struct hp_build_opts *o, struct hp_driver_opts *d, int argc,
 			   char **argv, size_t npairs)
@@ -205,6 +218,8 @@ static int build_from_diff(struct cli *cli, const struct hp_build_opts *o, struc
 		return cli_usage(cli, "build", "give the build command after '--', for example: -- make -j2");
 	d->argv = argv + optind;
 	d->build = *o;
+	if (!cli->quiet && (cli->verbose || isatty(STDERR_FILENO)))
+		d->progress = on_phase;
 	{
 		struct hp_driver_report rep;
 
@@ -233,6 +248,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		{ "built-in", required_argument, NULL, OPT_BUILT_IN },
 		{ "work-dir", required_argument, NULL, OPT_WORKDIR },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "jobs", required_argument, NULL, 'j' },
 		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -249,7 +265,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	cves = calloc((size_t)argc, sizeof(*cves));
 	if (!units || !cves)
 		return cli_fail(cli, -ENOMEM, "out of memory");
-	while ((c = getopt_long(argc, argv, "o:C:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:C:j:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TARGET:
 			o.target = optarg;
@@ -304,11 +320,30 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		case OPT_KEEP:
 			dopts.keep = true;
 			break;
-		case 'j':
+		case 'j': {
+			char flags[64];
+			const char *old = getenv("MAKEFLAGS");
+
+			/* make's own -j: the build command (make, or anything that honours MAKEFLAGS) runs N jobs */
+			if (hp_parse_uint(optarg, 1024, &lvl) < 0 || !lvl)
+				return cli_usage(cli, "build", "'%s' is not a number of jobs (1 to 1024)", optarg);
+			snprintf(flags, sizeof(flags), "-j%llu", lvl);
+			if (old && *old) {
+				_cleanup_free_ char *both = NULL;
+
+				if (asprintf(&both, "%s %s", old, flags) < 0)
+					return cli_fail(cli, -ENOMEM, "out of memory");
+				setenv("MAKEFLAGS", both, 1);
+			} else {
+				setenv("MAKEFLAGS", flags, 1);
+			}
+			break;
+		}
+		case CLI_OPT_JSON:
 			cli->json = true;
 			break;
 		default:
-			return cli_usage(cli, "build", "unknown option");
+			return cli_bad_option(cli, "build", c, argv);
 		}
 	}
 	o.cves = cves;

@@ -19,7 +19,7 @@ const char *const help_info =
 	"validated but its signature is not checked; use 'hotpatch verify'.\n"
 	"\n"
 	"options:\n"
-	"  -j, --json             print the manifest and sections as JSON\n"
+	"      --json             print the manifest and sections as JSON\n"
 	"\n"
 	"exit codes: 0 shown, 7 malformed patch, 8 another architecture, 1 other errors, 2 usage.\n";
 
@@ -54,7 +54,7 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		if (c == 'j')
 			cli->json = true;
 		else
-			return cli_usage(cli, "info", "unknown option");
+			return cli_bad_option(cli, "info", c, argv);
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli, "info", "expected one patch file");

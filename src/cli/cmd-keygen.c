@@ -22,7 +22,7 @@ const char *const help_keygen =
 	"\n"
 	"options:\n"
 	"  -o, --output NAME   base name of the two files (required)\n"
-	"  -j, --json          print the result as JSON\n"
+	"      --json          print the result as JSON\n"
 	"  -h, --help          show this help\n";
 
 /* The command is thin: the library creates the files; we only report. */
@@ -35,13 +35,13 @@ int cmd_keygen(struct cli *cli, int argc, char **argv)
 	char key_id[65];
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 'o')
 			base = optarg;
 		else if (c == 'j')
 			cli->json = true;
 		else
-			return cli_usage(cli, "keygen", "unknown option");
+			return cli_bad_option(cli, "keygen", c, argv);
 	}
 	if (optind != argc)
 		return cli_usage(cli, "keygen", "unexpected argument '%s'", argv[optind]);

@@ -46,10 +46,10 @@ const char *const help_repo =
 	"      --serial N        at least this serial (index)\n"
 	"  -s, --store DIR       patch store (default: $HOTPATCH_STORE_DIR, else " STORE_DIR_DEFAULT ")\n"
 	"      --state DIR       where the accepted index and serial are kept (default /var/lib/hotpatch/state)\n"
-	"  -t, --trust-dir DIR   trusted keys (default: $HOTPATCH_TRUST_DIR, else /etc/hotpatch/trusted.d)\n"
+	"      --trust-dir DIR   trusted keys (default: $HOTPATCH_TRUST_DIR, else /etc/hotpatch/trusted.d)\n"
 	"  -k, --key KEY         private key (sign)\n"
 	"      --now T           the time to check valid-until against (tests)\n"
-	"  -j, --json            print the result as JSON\n"
+	"      --json            print the result as JSON\n"
 	"  -h, --help            show this help\n";
 
 enum { OPT_PKG = 1000, OPT_VER, OPT_REL, OPT_VALID, OPT_SERIAL, OPT_STATE, OPT_NOW };
@@ -74,7 +74,7 @@ int cmd_repo(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "repo", "expected add, index, sign or sync");
 	sub = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "s:t:k:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:k:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PKG:
 			hp_strlcpy(meta.package, optarg, sizeof(meta.package));
@@ -110,11 +110,11 @@ int cmd_repo(struct cli *cli, int argc, char **argv)
 		case 'k':
 			key = optarg;
 			break;
-		case 'j':
+		case CLI_OPT_JSON:
 			cli->json = true;
 			break;
 		default:
-			return cli_usage(cli, "repo", "unknown option");
+			return cli_bad_option(cli, "repo", c, argv);
 		}
 	}
 	if (!strcmp(sub, "add")) {

@@ -23,7 +23,7 @@ const char *const help_sign =
 	"  -k, --key KEY       private key file (PKCS#8 PEM, unencrypted); may be a\n"
 	"                      pipe, e.g. --key <(secret-tool lookup ...)\n"
 	"  -o, --output OUT    write the signed patch to OUT instead of FILE\n"
-	"  -j, --json          print the result as JSON\n"
+	"      --json          print the result as JSON\n"
 	"  -h, --help          show this help\n";
 
 /* hp_patch_free for _cleanup_. */
@@ -52,7 +52,7 @@ int cmd_sign(struct cli *cli, int argc, char **argv)
 	size_t len;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "k:o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 'k')
 			key = optarg;
 		else if (c == 'o')
@@ -60,7 +60,7 @@ int cmd_sign(struct cli *cli, int argc, char **argv)
 		else if (c == 'j')
 			cli->json = true;
 		else
-			return cli_usage(cli, "sign", "unknown option");
+			return cli_bad_option(cli, "sign", c, argv);
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli, "sign", "expected one patch file");

@@ -9,10 +9,11 @@
 #include "cli.h"
 #include "shared/escape.h"
 #include "output.h"
+#include "select.h"
 
 const char *const help_status =
-	"usage: hotpatch status -p PID [--json]\n"
-	"       hotpatch status --all [--json]\n"
+	"usage: hotpatch status -p PID [-p PID...] [--json]\n"
+	"       hotpatch status --all|--exe PATH|--comm NAME|--unit UNIT [--json]\n"
 	"\n"
 	"Show the patches applied in process PID, read from the state records the\n"
 	"patches keep in the process's own memory: id, level, state, target build,\n"
@@ -25,75 +26,31 @@ const char *const help_status =
 	"no seal to check (written before records were sealed) as unverified.\n"
 	"Nothing is stopped or attached.  With --all,\n"
 	"one line per patch in every process on the host that has one, saying which\n"
-	"processes got it by fork from the process it was applied to.\n"
+	"processes got it by fork from the process it was applied to; --exe, --comm\n"
+	"and --unit narrow it.  A process whose memory cannot be read is listed as\n"
+	"unknown (whether it has a patch cannot be told).\n"
 	"\n"
 	"options:\n"
-	"  -p, --pid PID          process\n"
-	"  -a, --all              every process on the host that has a patch applied\n"
-	"  -j, --json             print the status as JSON\n"
+	CLI_SEL_HELP
+	"      --json             print the status as JSON\n"
 	"\n"
-	"exit codes: 0 shown, 13 no such process, 14 permission denied, 1 other errors.\n";
+	"exit codes: 0 shown, 13 no such process, 14 permission denied, 1 other errors,\n"
+	"2 usage; with several -p: that code if it is the same for all, else 16; with\n"
+	"a sweep: 17 some processes could not be read (the listing is incomplete).\n";
 
-int cmd_status(struct cli *cli, int argc, char **argv)
+/* Why: the text form of one process's status. */
+static void print_status(pid_t pid, const struct hp_status *st)
 {
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'a' },
-		CLI_COMMON_LONGOPTS,
-		{ 0 },
-	};
-	struct hp_status *st = NULL;
-	char comm[64] = "?";
-	pid_t pid = 0;
-	bool all = false;
+	char path[64], comm[64] = "?";
 	size_t i, k;
-	int c, r;
+	FILE *f;
 
-	while ((c = getopt_long(argc, argv, "p:a" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (hp_parse_pid_arg(optarg, &pid) < 0)
-				return cli_usage(cli, "status", "'%s' is not a process id", optarg);
-			break;
-		case 'a':
-			all = true;
-			break;
-		case 'j':
-			cli->json = true;
-			break;
-		default:
-			return cli_usage(cli, "status", "unknown option");
-		}
-	}
-	if (!pid && !all)
-		return cli_usage(cli, "status", "-p PID or --all is required");
-	if (pid && all)
-		return cli_usage(cli, "status", "-p PID and --all exclude each other");
-	if (optind != argc)
-		return cli_usage(cli, "status", "unexpected argument '%s'", argv[optind]);
-	if (all)
-		return cli_host_status(cli);
-	if ((r = cli_check_pid(cli, &pid)) != 0)
-		return r;
-	r = hp_status_read(cli->ctx, pid, &st);
-	if (r < 0)
-		return cli_fail(cli, r, NULL);
-	if (cli->json) {
-		cli_emit_json(out_status_json(st));
-		hp_status_free(st);
-		return HP_EXIT_OK;
-	}
-	{
-		char path[64];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		f = fopen(path, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = 0;
-			fclose(f);
-		}
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
 	}
 	if (!st->npatches)
 		printf("pid %d (%s): no patches applied\n", pid, hp_esc(comm));
@@ -101,12 +58,9 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("pid %d (%s): %zu patch%s\n", pid, hp_esc(comm), st->npatches, st->npatches == 1 ? "" : "es");
 	for (i = 0; i < st->npatches; i++) {
 		const struct hp_status_patch *p = &st->patches[i];
-		char hex[2 * HP_BUILD_ID_MAX + 1], when[64] = "?";
-		time_t t = (time_t)p->applied_time;
-		struct tm tm;
+		char hex[2 * HP_BUILD_ID_MAX + 1], when[64];
 
-		if (gmtime_r(&t, &tm))
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		out_time(p->applied_time, when, sizeof(when));
 		if (p->trust == HP_RECORD_FORGED)
 			printf("\n  %s  level %u  forged\n", p->id, p->level);
 		else
@@ -126,6 +80,82 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			       p->trust == HP_RECORD_FORGED ? "claimed by a forged record"
 							    : hp_func_state_name(p->funcs[k].state));
 	}
-	hp_status_free(st);
-	return HP_EXIT_OK;
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		CLI_SEL_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	struct cli_sel sel = { 0 };
+	json_t *procs = NULL;
+	size_t i;
+	int c, r, code = -1;
+
+	while ((c = getopt_long(argc, argv, ":" CLI_SEL_SHORTOPTS CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		r = cli_sel_option(cli, "status", &sel, c, optarg);
+		if (r == 0)
+			continue;
+		if (r != 1)
+			goto out;
+		if (c == CLI_OPT_JSON) {
+			cli->json = true;
+			continue;
+		}
+		r = cli_bad_option(cli, "status", c, argv);
+		goto out;
+	}
+	r = cli_sel_check(cli, "status", &sel);
+	if (r)
+		goto out;
+	if (optind != argc) {
+		r = cli_usage(cli, "status", "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	r = cli_sel_check_pids(cli, &sel);
+	if (r)
+		goto out;
+	if (cli_sel_sweep(&sel)) {
+		r = cli_host_status(cli, &sel);
+		goto out;
+	}
+	if (cli->json && sel.npids > 1)
+		procs = json_array();
+	for (i = 0; i < sel.npids; i++) {
+		struct hp_status *st = NULL;
+		int k;
+
+		r = hp_status_read(cli->ctx, sel.pids[i], &st);
+		k = cli_exit_code(r);
+		code = code < 0 || code == k ? k : HP_EXIT_PARTIAL;
+		if (r < 0) {
+			if (sel.npids == 1) {
+				r = cli_fail(cli, r, NULL);
+				goto out;
+			}
+			if (procs)
+				json_array_append_new(procs, json_pack("{s:i,s:{s:s,s:s,s:i}}", "pid", (int)sel.pids[i],
+								       "error", "kind", cli_exit_name(k), "message",
+								       hp_ctx_errmsg(cli->ctx), "exit_code", k));
+			else
+				printf("pid %d: failed (%s): %s\n", sel.pids[i], cli_exit_name(k), hp_ctx_errmsg(cli->ctx));
+			continue;
+		}
+		if (procs)
+			json_array_append_new(procs, out_status_json(st));
+		else if (cli->json)
+			cli_emit_json(out_status_json(st));
+		else
+			print_status(sel.pids[i], st);
+		hp_status_free(st);
+	}
+	if (procs)
+		cli_emit_json(json_pack("{s:o,s:i,s:s}", "processes", procs, "exit_code", code, "result",
+					cli_exit_name(code)));
+	r = code;
+out:
+	cli_sel_release(&sel);
+	return r;
 }

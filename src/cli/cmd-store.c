@@ -22,8 +22,8 @@ const char *const help_install =
 	"\n"
 	"options:\n"
 	"  -s, --store DIR       patch store (default: $HOTPATCH_STORE_DIR, else " STORE_DIR_DEFAULT ")\n"
-	"  -t, --trust-dir DIR   trusted keys (default: $HOTPATCH_TRUST_DIR, else /etc/hotpatch/trusted.d)\n"
-	"  -j, --json            print the result as JSON\n"
+	"      --trust-dir DIR   trusted keys (default: $HOTPATCH_TRUST_DIR, else /etc/hotpatch/trusted.d)\n"
+	"      --json            print the result as JSON\n"
 	"  -h, --help            show this help\n";
 
 const char *const help_list =
@@ -34,7 +34,7 @@ const char *const help_list =
 	"\n"
 	"options:\n"
 	"  -s, --store DIR       patch store (default: $HOTPATCH_STORE_DIR, else " STORE_DIR_DEFAULT ")\n"
-	"  -j, --json            print the result as JSON\n"
+	"      --json            print the result as JSON\n"
 	"  -h, --help            show this help\n";
 
 const char *const help_remove =
@@ -47,7 +47,7 @@ const char *const help_remove =
 	"options:\n"
 	"  -s, --store DIR       patch store (default: $HOTPATCH_STORE_DIR, else " STORE_DIR_DEFAULT ")\n"
 	"      --revert          revert it everywhere first\n"
-	"  -j, --json            print the result as JSON\n"
+	"      --json            print the result as JSON\n"
 	"  -h, --help            show this help\n";
 
 const char *cli_store_dir(const char *opt)
@@ -68,15 +68,15 @@ int cmd_install(struct cli *cli, int argc, char **argv)
 	json_t *arr = json_array();
 	int c, r, i, rc = HP_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "s:t:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 's')
 			store = optarg;
 		else if (c == 't')
 			trust = optarg;
-		else if (c == 'j')
+		else if (c == CLI_OPT_JSON)
 			cli->json = true;
 		else
-			return json_decref(arr), cli_usage(cli, "install", "unknown option");
+			return json_decref(arr), cli_bad_option(cli, "install", c, argv);
 	}
 	if (optind >= argc)
 		return json_decref(arr), cli_usage(cli, "install", "expected one or more patch files");
@@ -140,13 +140,13 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	size_t i;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "s:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 's')
 			store = optarg;
-		else if (c == 'j')
+		else if (c == CLI_OPT_JSON)
 			cli->json = true;
 		else
-			return cli_usage(cli, "list", "unknown option");
+			return cli_bad_option(cli, "list", c, argv);
 	}
 	if (optind != argc)
 		return cli_usage(cli, "list", "no arguments expected");
@@ -197,15 +197,15 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 	json_t *run, *pids;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "s:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 's')
 			store = optarg;
 		else if (c == 'R')
 			revert = true;
-		else if (c == 'j')
+		else if (c == CLI_OPT_JSON)
 			cli->json = true;
 		else
-			return cli_usage(cli, "remove", "unknown option");
+			return cli_bad_option(cli, "remove", c, argv);
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli, "remove", "expected one patch id");

@@ -27,8 +27,8 @@ const char *const help_verify =
 	"   1  any other error (for example, the trust directory is unreadable)\n"
 	"\n"
 	"options:\n"
-	"  -t, --trust-dir DIR   directory of trusted public keys\n"
-	"  -j, --json            print the result as JSON\n"
+	"      --trust-dir DIR   directory of trusted public keys\n"
+	"      --json            print the result as JSON\n"
 	"  -h, --help            show this help\n";
 
 /* hp_patch_free for _cleanup_. */
@@ -56,7 +56,7 @@ static const char *trust_dir_used(const char *dir)
  */
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { { "trust-dir", required_argument, NULL, 't' }, CLI_COMMON_LONGOPTS,
+	static const struct option opts[] = { { "trust-dir", required_argument, NULL, 0x101 }, CLI_COMMON_LONGOPTS,
 					      { 0 } };
 	_cleanup_(patch_freep) struct hp_patch *patch = NULL;
 	const struct hp_manifest *m;
@@ -64,13 +64,13 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	char key_id[65], hex[2 * HP_BUILD_ID_MAX + 1];
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "t:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 't')
+	while ((c = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 0x101)
 			dir = optarg;
-		else if (c == 'j')
+		else if (c == CLI_OPT_JSON)
 			cli->json = true;
 		else
-			return cli_usage(cli, "verify", "unknown option");
+			return cli_bad_option(cli, "verify", c, argv);
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli, "verify", "expected one patch file");
@@ -84,9 +84,9 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	m = hp_patch_manifest(patch);
 	hp_hex(m->build_id, m->build_id_len, hex);
 	if (cli->json) {
-		cli_emit_json(json_pack("{s:s,s:b,s:s,s:i,s:s,s:s,s:s,s:s}", "file", file, "verified", 1, "patch_id",
-					m->id, "level", (int)m->level, "target", m->target_name, "build_id", hex,
-					"key_id", key_id, "trust_dir", trust_dir_used(dir)));
+		cli_emit_json(json_pack("{s:s,s:b,s:s,s:i,s:{s:s,s:s},s:s,s:s}", "file", file, "verified", 1,
+					"patch_id", m->id, "level", (int)m->level, "target", "name", m->target_name,
+					"build_id", hex, "key_id", key_id, "trust_dir", trust_dir_used(dir)));
 		return HP_EXIT_OK;
 	}
 	printf("%s: good signature by trusted key %s\n", hp_esc(file), key_id);

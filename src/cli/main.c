@@ -11,6 +11,8 @@
 #include "cmd-service.h"
 #include "shared/escape.h"
 
+bool cli_json_compact;
+
 struct cmd_entry {
 	struct cmd cmd;
 	const char *const *help;
@@ -27,6 +29,8 @@ static const struct cmd_entry commands[] = {
 	{ { "sign", cmd_sign, "sign a patch file", CMD_NEED_CTX }, &help_sign },
 	{ { "verify", cmd_verify, "check a patch's signature against the trusted keys", CMD_NEED_CTX },
 	  &help_verify },
+	{ { "history", cmd_history, "show the apply and revert records in the systemd journal", 0 },
+	  &help_history },
 	{ { "assess", cmd_assess, "check whether this host and its processes can be hotpatched", CMD_NEED_CTX },
 	  &help_assess },
 	{ { "install", cmd_install, "verify a patch and put it in the local store", CMD_NEED_CTX }, &help_install },
@@ -40,11 +44,21 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: hotpatch [--json] [-v] <command> [<args>]\n\n"
+	fprintf(f, "usage: hotpatch [-v|-vv|-q] [--json|--json-seq] <command> [<args>]\n"
+		   "       hotpatch -V|--version\n"
+		   "       hotpatch help [<command>]\n\n"
 		   "Restartless security updates for running Linux processes.\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].cmd.name, commands[i].cmd.summary);
-	fprintf(f, "\n'hotpatch <command> --help' describes a command; man hotpatch(1) has the exit codes.\n");
+	fprintf(f, "\noptions (before or after the command):\n"
+		   "  -v, --verbose  say more (-vv: debug)\n"
+		   "  -q, --quiet    only errors on stderr\n"
+		   "      --json     one JSON document on stdout (failures: {\"error\": ...})\n"
+		   "      --json-seq sweeps (--all): one JSON object per line per process as it\n"
+		   "                 finishes, then the summary (implies --json)\n"
+		   "  -V, --version  print the version\n"
+		   "  -h, --help     this text; 'hotpatch <command> --help' describes a command\n"
+		   "\nman hotpatch(1) has the exit codes.\n");
 }
 
 int cli_exit_code(int err)
@@ -95,7 +109,7 @@ const char *cli_exit_name(int code)
 	static const char *const names[] = { "ok", "error", "usage", "nothing-to-do", "busy", "not-target",
 					     "original-bytes", "format", "arch", "unsigned", "unknown-key",
 					     "bad-signature", "downgrade", "no-process", "permission", "refused",
-					     "partial" };
+					     "partial", "incomplete" };
 
 	return code >= 0 && code < (int)(sizeof(names) / sizeof(names[0])) ? names[code] : "error";
 }
@@ -145,11 +159,29 @@ int cli_usage(struct cli *cli, const char *cmd, const char *fmt, ...)
 	return HP_EXIT_USAGE;
 }
 
+int cli_bad_option(struct cli *cli, const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (c == ':')
+		return cli_usage(cli, cmd, "option '%s' needs a value", arg);
+	if (optopt && optopt < 256 && (arg[0] != '-' || arg[1] != '-'))
+		return cli_usage(cli, cmd, "unknown option '-%c'", optopt);
+	return cli_usage(cli, cmd, "unknown option '%s'", arg);
+}
+
+/*
+ * Why: one document per run, indented for people; with --json-seq one
+ * object per line so that a stream consumer reads each as it comes.  Reals
+ * are printed with 12 significant digits: no binary noise (77.425, never
+ * 77.424999999999997).
+ */
 void cli_emit_json(json_t *j)
 {
 	if (!j)
 		return;
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_dumpf(j, stdout, (cli_json_compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_SORT_KEYS |
+				      JSON_REAL_PRECISION(12));
 	fputc('\n', stdout);
 	fflush(stdout);
 	json_decref(j);
@@ -181,6 +213,7 @@ int cli_parse_seconds(const char *s, unsigned *ret_ms)
 	return 0;
 }
 
+/* Why: the library's log lines go to stderr, prefixed like every other message of the tool. */
 static void log_cb(void *ud, enum hp_log_level lvl, const char *msg)
 {
 	static const char *const lv[] = { "error", "warning", "info", "debug" };
@@ -199,35 +232,100 @@ static const struct cmd_entry *find_cmd(const char *name)
 	return NULL;
 }
 
+/*
+ * Why: -v, -vv, -q, -V, --json and --json-seq mean the same before and after
+ * the command name; they are taken out of argv (up to "--") so that each
+ * command's own parser never sees them.  Returns the new argc.
+ */
+static int take_global_opts(struct cli *cli, int argc, char **argv, bool *version)
+{
+	int i, n = 1;
+	bool rest = false;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!rest && !strcmp(a, "--")) {
+			rest = true;
+		} else if (!rest && (!strcmp(a, "--verbose") || (a[0] == '-' && a[1] == 'v' && a[2 + strspn(a + 2, "v")] == 0))) {
+			cli->verbose += a[1] == '-' ? 1 : (int)strlen(a) - 1;
+			continue;
+		} else if (!rest && (!strcmp(a, "-q") || !strcmp(a, "--quiet"))) {
+			cli->quiet = true;
+			continue;
+		} else if (!rest && (!strcmp(a, "-V") || !strcmp(a, "--version"))) {
+			*version = true;
+			continue;
+		} else if (!rest && !strcmp(a, "--json")) {
+			cli->json = true;
+			continue;
+		} else if (!rest && !strcmp(a, "--json-seq")) {
+			cli->json = true;
+			cli->json_seq = true;
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+/* Why: every usage error of the tool itself says what was wrong, as text or as a JSON error. */
+static int main_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int main_usage(struct cli *cli, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cli->json) {
+		cli_emit_json(json_pack("{s:{s:s,s:s,s:i}}", "error", "kind", "usage", "message", msg, "exit_code",
+					HP_EXIT_USAGE));
+	} else {
+		fprintf(stderr, "hotpatch: %s\n", msg);
+		fprintf(stderr, "Try 'hotpatch --help'.\n");
+	}
+	return HP_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = { .prog = "hotpatch" };
 	const struct cmd_entry *c;
+	bool version = false;
 	int i, r;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
-			cli.json = true;
-		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
-			cli.verbose++;
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--version")) {
+	argc = take_global_opts(&cli, argc, argv, &version);
+	cli_json_compact = cli.json_seq;
+	if (version) {
+		if (cli.json)
+			cli_emit_json(json_pack("{s:s,s:s}", "name", "hotpatch", "version", HP_VERSION));
+		else
 			printf("hotpatch %s\n", HP_VERSION);
-			return 0;
-		} else {
-			fprintf(stderr, "hotpatch: unknown option '%s'\n", argv[i]);
-			usage(stderr);
-			return HP_EXIT_USAGE;
-		}
+		return 0;
 	}
+	i = 1;
+	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (i < argc && argv[i][0] == '-')
+		return main_usage(&cli, "unknown option '%s'", argv[i]);
 	if (i >= argc) {
+		if (cli.json)
+			return main_usage(&cli, "%s", "a command is required");
 		usage(stderr);
 		return HP_EXIT_USAGE;
 	}
 	if (!strcmp(argv[i], "help")) {
-		if (i + 1 < argc && (c = find_cmd(argv[i + 1]))) {
+		if (i + 2 < argc)
+			return main_usage(&cli, "help takes one command name, not '%s'", argv[i + 2]);
+		if (i + 1 < argc) {
+			c = find_cmd(argv[i + 1]);
+			if (!c)
+				return main_usage(&cli, "'%s' is not a command", argv[i + 1]);
 			fputs(*c->help, stdout);
 			return 0;
 		}
@@ -235,10 +333,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	c = find_cmd(argv[i]);
-	if (!c) {
-		fprintf(stderr, "hotpatch: '%s' is not a command; see 'hotpatch --help'\n", argv[i]);
-		return HP_EXIT_USAGE;
-	}
+	if (!c)
+		return main_usage(&cli, "'%s' is not a command", argv[i]);
 	for (int k = i + 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--"))
 			break;
@@ -252,8 +348,11 @@ int main(int argc, char **argv)
 		if (r < 0)
 			return cli_fail(&cli, r, "out of memory");
 		hp_ctx_set_log(cli.ctx, log_cb, NULL,
+			       cli.quiet ? HP_LOG_ERR :
 			       cli.verbose >= 2 ? HP_LOG_DEBUG : cli.verbose ? HP_LOG_INFO : HP_LOG_WARN);
 	}
+	/* getopt never prints: each command reports a bad option itself (cli_bad_option) */
+	opterr = 0;
 	optind = 1;
 	r = c->cmd.fn(&cli, argc - i, argv + i);
 	hp_ctx_free(cli.ctx);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "output.h"
 #include "shared/escape.h"
@@ -12,7 +13,7 @@ json_t *out_manifest_json(const struct hp_manifest *m)
 	size_t i;
 
 	json_object_set_new(j, "format", json_integer(m->format));
-	json_object_set_new(j, "id", json_string(m->id));
+	json_object_set_new(j, "patch_id", json_string(m->id));
 	json_object_set_new(j, "arch", json_string(m->arch));
 	json_object_set_new(j, "target", json_pack("{s:s,s:s}", "name", m->target_name, "build_id",
 						   hp_hex(m->build_id, m->build_id_len, hex)));
@@ -22,7 +23,7 @@ json_t *out_manifest_json(const struct hp_manifest *m)
 		json_object_set_new(j, "description", json_string(m->description));
 	if (m->created)
 		json_object_set_new(j, "created", json_string(m->created));
-	json_object_set_new(j, "signer", m->signer ? json_string(m->signer) : json_null());
+	json_object_set_new(j, "key_id", m->signer ? json_string(m->signer) : json_null());
 	a = json_array();
 	for (i = 0; i < m->ncves; i++)
 		json_array_append_new(a, json_string(m->cves[i]));
@@ -46,7 +47,7 @@ json_t *out_manifest_json(const struct hp_manifest *m)
 json_t *out_status_json(const struct hp_status *st)
 {
 	json_t *j = json_object(), *arr = json_array();
-	char hex[2 * HP_BUILD_ID_MAX + 1], a1[32], a2[32];
+	char hex[2 * HP_BUILD_ID_MAX + 1], a1[32], a2[32], when[32];
 	size_t i, k;
 
 	json_object_set_new(j, "pid", json_integer(st->pid));
@@ -62,11 +63,12 @@ json_t *out_status_json(const struct hp_status *st)
 							       hp_func_state_name(p->funcs[k].state)));
 		}
 		snprintf(a1, sizeof(a1), "0x%" PRIx64, p->region);
-		pj = json_pack("{s:s,s:i,s:s,s:b,s:s,s:s,s:I,s:s,s:I}", "id", p->id, "level", (int)p->level, "state",
-			       hp_patch_state_name(p->state), "consistent", p->consistent, "build_id",
-			       hp_hex(p->build_id, p->build_id_len, hex), "target", hp_esc_utf8(p->target), "applied_time",
-			       (json_int_t)p->applied_time, "region", a1, "region_size", (json_int_t)p->region_size);
-		json_object_set_new(pj, "signer", p->signer[0] ? json_string(hp_esc_utf8(p->signer)) : json_null());
+		out_time(p->applied_time, when, sizeof(when));
+		pj = json_pack("{s:s,s:i,s:s,s:b,s:{s:s,s:s},s:s,s:s,s:I}", "patch_id", p->id, "level", (int)p->level,
+			       "state", hp_patch_state_name(p->state), "consistent", p->consistent, "target", "path",
+			       hp_esc_utf8(p->target), "build_id", hp_hex(p->build_id, p->build_id_len, hex),
+			       "applied_time", when, "region", a1, "region_size", (json_int_t)p->region_size);
+		json_object_set_new(pj, "key_id", p->signer[0] ? json_string(hp_esc_utf8(p->signer)) : json_null());
 		json_object_set_new(pj, "applier_pid", json_integer(p->applier_pid));
 		json_object_set_new(pj, "record", json_string(hp_record_trust_name(p->trust)));
 		json_object_set_new(pj, "record_reason",
@@ -77,4 +79,15 @@ json_t *out_status_json(const struct hp_status *st)
 	}
 	json_object_set_new(j, "patches", arr);
 	return j;
+}
+
+/* Why: every time in the output is RFC 3339 UTC, as in the agent/server contract. */
+char *out_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "1970-01-01T00:00:00Z");
+	return buf;
 }

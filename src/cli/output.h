@@ -8,5 +8,7 @@
 
 json_t *out_manifest_json(const struct hp_manifest *m);
 json_t *out_status_json(const struct hp_status *st);
+/* RFC 3339 UTC ("2026-12-06T01:02:03Z") of seconds since the epoch, into buf (at least 21 bytes). */
+char *out_time(int64_t t, char *buf, size_t size);
 
 #endif

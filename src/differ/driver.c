@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1218,6 +1219,21 @@ static int apply_diff(struct drv *d, const char *root)
 	return 0;
 }
 
+/* Why: a build takes minutes; the caller may show which phase it is in. */
+static void phase(struct drv *d, unsigned step, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void phase(struct drv *d, unsigned step, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	if (!d->o->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	d->o->progress(d->o->progress_ud, step, 5, what);
+}
+
 /* One of the two builds: copy, apply the fix to the second one, build, read the log. */
 static int build_copy(struct drv *d, const char *name, struct blog *b, bool apply)
 {
@@ -1243,6 +1259,7 @@ static int build_copy(struct drv *d, const char *name, struct blog *b, bool appl
 	b->root = strdup(root);
 	if (!b->root)
 		return -ENOMEM;
+	phase(d, apply ? 3 : 2, "%s build (%s)", apply ? "fixed" : "original", apply ? "the diff applied" : "as is");
 	return run_build(d, name, b->root, b);
 }
 
@@ -1538,6 +1555,7 @@ int hp_build_from_diff(struct hp_ctx *ctx, const struct hp_driver_opts *opts, st
 	r = prepare(&d);
 	if (r < 0)
 		goto out;
+	phase(&d, 1, "copying %s twice to %s", opts->srcdir, d.work);
 	r = build_copy(&d, "orig", &d.orig, false);
 	if (r < 0)
 		goto out;
@@ -1548,6 +1566,7 @@ int hp_build_from_diff(struct hp_ctx *ctx, const struct hp_driver_opts *opts, st
 	r = build_copy(&d, "fixed", &d.fixed, true);
 	if (r < 0)
 		goto out;
+	phase(&d, 4, "comparing the objects of the two builds (%zu compiled)", d.orig.ncc);
 	r = pair_units(&d, &units, &nunits);
 	if (r < 0)
 		goto out;
@@ -1556,6 +1575,8 @@ int hp_build_from_diff(struct hp_ctx *ctx, const struct hp_driver_opts *opts, st
 		goto out;
 	}
 	rep->built = true;
+	phase(&d, 5, "diffing %zu changed translation unit%s and writing %s", nunits, nunits == 1 ? "" : "s",
+	      opts->build.output ? opts->build.output : "the patch");
 	r = hp_build_objects(ctx, &opts->build, units, nunits, &rep->build);
 out:
 	if (d.work[0]) {

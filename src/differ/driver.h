@@ -48,6 +48,13 @@ struct hp_driver_opts {
 	const char *workdir;		/* an empty or new directory for the scratch copies; NULL: under $TMPDIR */
 	bool keep;			/* keep the scratch directory (it is always kept when a build fails) */
 	struct hp_build_opts build;	/* passed on to hp_build_objects */
+	/*
+	 * Called as each phase starts (copying, original build, fixed build,
+	 * comparing, writing), with a short description; NULL: none.  For
+	 * progress on a terminal: a build can take minutes.
+	 */
+	void (*progress)(void *ud, unsigned step, unsigned nsteps, const char *what);
+	void *progress_ud;
 };
 
 /*

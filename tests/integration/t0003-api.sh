@@ -46,7 +46,7 @@ test_expect_success 'the example runs against the staged libhotpatch.so and prin
 	LD_LIBRARY_PATH=$libdir ldd "$HP_TMP/hp-info" | grep "libhotpatch.so" | grep -q -- "$D/" &&
 	LD_LIBRARY_PATH=$libdir "$HP_TMP/hp-info" "$P" >"$HP_TMP/out" 2>&1 || { cat "$HP_TMP/out"; exit 1; }
 	cat "$HP_TMP/out" &&
-	id=$("$HOTPATCH" info --json "$P" | sed -n "s/.*\"id\": *\"\([^\"]*\)\".*/\1/p" | head -1) &&
+	id=$("$HOTPATCH" info --json "$P" | sed -n "s/.*\"patch_id\": *\"\([^\"]*\)\".*/\1/p" | head -1) &&
 	grep -q "^patch $id level " "$HP_TMP/out" &&
 	grep -q "^  replaces " "$HP_TMP/out" &&
 	grep -q "^pid [0-9]*: 0 patch(es) applied" "$HP_TMP/out"

@@ -60,9 +60,9 @@ for variant in pie nopie; do
 	'
 	test_expect_success "$variant: JSON output of apply and revert" '
 		{ "$HOTPATCH" apply --json -p $pid --allow-unsigned "$HP_TMP/$name-fix1.hpatch" >"$HP_TMP/j" || { cat "$HP_TMP/j"; exit 1; }; } &&
-		grep -q "\"action\": \"applied\"" "$HP_TMP/j" && grep -q "\"pause_us\"" "$HP_TMP/j" &&
+		grep -q "\"outcome\": \"patched\"" "$HP_TMP/j" && grep -q "\"pause_us\"" "$HP_TMP/j" &&
 		"$HOTPATCH" revert --json -p $pid $name-fix1 >"$HP_TMP/j2" && cat "$HP_TMP/j" "$HP_TMP/j2" &&
-		grep -q "\"action\": \"reverted\"" "$HP_TMP/j2"
+		grep -q "\"outcome\": \"reverted\"" "$HP_TMP/j2"
 	'
 done
 test_done

@@ -24,7 +24,7 @@ race_round() {
 		if [ "$mode" = pid ]; then
 			timeout 20 "$HOTPATCH" apply -p $p --allow-unsigned "$HP_TMP/race.hpatch" >"$HP_TMP/out" 2>"$HP_TMP/err"
 		else
-			timeout 20 "$HOTPATCH" apply --all --allow-unsigned "$HP_TMP/race.hpatch" >"$HP_TMP/out" 2>"$HP_TMP/err"
+			timeout 20 "$HOTPATCH" apply --all --comm race --allow-unsigned "$HP_TMP/race.hpatch" >"$HP_TMP/out" 2>"$HP_TMP/err"
 		fi
 		rc=$?
 		[ $rc = 124 ] && { echo "round $delay/$mode: the apply hung"; kill -9 $p; return 1; }

@@ -28,7 +28,7 @@ test_expect_success 'busy, exiting, exec-ing and forking processes during one sw
 	hp_expect_eq "$(hp_ask $X "h -1")" holding x &&
 	hp_expect_eq "$(hp_ask $E "h -1")" holding e || exit 1
 	start=$(date +%s%N)
-	{ "$HOTPATCH" apply --all --json --timeout 8 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/a.json" 2>"$HP_TMP/a.err"; echo $? >"$HP_TMP/a.rc"; } &
+	{ "$HOTPATCH" apply --all --comm svc --json --timeout 8 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/a.json" 2>"$HP_TMP/a.err"; echo $? >"$HP_TMP/a.rc"; } &
 	sweep=$!
 	for i in $(seq 200); do [ "$(hp_ask $Q "c 5")" = 1010 ] && break; sleep 0.01; done &&
 	ms=$((($(date +%s%N) - start) / 1000000)) && say "the quiet process was patched after $ms ms" &&
@@ -68,7 +68,7 @@ test_expect_success 'status of the forked child: the patch, applied to its paren
 test_expect_success 'revert --all while one process stays busy: the others are reverted, it fails alone' '
 	hp_expect_eq "$(hp_ask $B "h -1")" holding b &&
 	before=$("$HP_TEST_TOOL" funcbytes $b "$HP_TMP/svc" hold) &&
-	hp_run_expect 16 revert --all --timeout 1 $ID &&
+	hp_run_expect 16 revert --all --comm svc --timeout 1 $ID &&
 	grep -q "^pid $q (svc): reverted $ID" "$HP_TMP/last.out" &&
 	grep -q "^pid $f (svc): reverted $ID" "$HP_TMP/last.out" &&
 	grep -q "^pid $child (svc): reverted $ID" "$HP_TMP/last.out" &&
@@ -85,20 +85,20 @@ hp_start_target "$HP_TMP/svc"; B2=$HP_T; b2=$(hp_pid $B2)	# busy forever
 test_expect_success 'apply --all while one process stays busy: exit 16, its line says why' '
 	hp_expect_eq "$(hp_ask $Q "c 5")" 10 quiet &&
 	hp_expect_eq "$(hp_ask $B2 "h -1")" holding b2 &&
-	"$HOTPATCH" apply --all --json --timeout 1 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/a.json" 2>/dev/null
+	"$HOTPATCH" apply --all --comm svc --json --timeout 1 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/a.json" 2>/dev/null
 	hp_expect_eq $? 16 "exit code" &&
 	hp_expect_eq "$(out $b2 .outcome)" failed b2 &&
-	hp_expect_eq "$(out $b2 .error)" busy "b2 error" &&
+	hp_expect_eq "$(out $b2 .error.kind)" busy "b2 error" &&
 	hp_expect_eq "$(out $q .outcome)" patched quiet &&
 	hp_expect_eq "$(jq -r .result "$HP_TMP/a.json")" partial result &&
 	hp_expect_eq "$(hp_ask $B2 "c 5")" 10 "busy one untouched" &&
 	! grep -q "memfd:hotpatch" /proc/$b2/maps
 '
 test_expect_success 'SIGINT during a sweep: it stops starting processes, finishes the one in hand, exits 16' '
-	"$HOTPATCH" revert --all $ID >/dev/null 2>&1
+	"$HOTPATCH" revert --all --comm svc $ID >/dev/null 2>&1
 	hp_expect_eq "$(hp_ask $Q "c 5")" 10 "quiet, before" || exit 1
 	start=$(date +%s%N)
-	"$HOTPATCH" -v apply --all --timeout 20 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/i.out" 2>"$HP_TMP/i.err" &
+	"$HOTPATCH" -v apply --all --comm svc --timeout 20 --allow-unsigned "$HP_TMP/fix.hpatch" >"$HP_TMP/i.out" 2>"$HP_TMP/i.err" &
 	sweep=$!
 	for i in $(seq 500); do [ "$(hp_ask $Q "c 5")" = 1010 ] && break; sleep 0.01; done
 	for i in $(seq 500); do grep -q "host: pid $b2 busy (try 1), queued for a retry" "$HP_TMP/i.err" && break; sleep 0.01; done

@@ -39,11 +39,11 @@ tcheck() { proc "$1" ".targets[] | select(.patch_id == \"$2\") | .checks[] | sel
 hp_start_target "$HP_TMP/a/echo"; A=$HP_T; a=$(hp_pid $A)
 
 test_expect_success 'with a patch, every process that maps its target is assessed, no other' '
-	"$HOTPATCH" assess --json --patch "$HP_TMP/fix1.hpatch" >"$HP_TMP/p.json"
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fix1.hpatch" >"$HP_TMP/p.json"
 	hp_expect_eq $? 0 "exit code" &&
 	hp_expect_eq "$(proc $a .verdict)" eligible verdict &&
 	hp_expect_eq "$(jq "[.processes[] | select(.pid == $$)] | length" "$HP_TMP/p.json")" 0 "this shell is not listed" &&
-	hp_expect_eq "$(jq -r ".patches[0].id, .patches[0].target.build_id" "$HP_TMP/p.json" | tr "\n" " ")" \
+	hp_expect_eq "$(jq -r ".patches[0].patch_id, .patches[0].target.build_id" "$HP_TMP/p.json" | tr "\n" " ")" \
 		"echo-fix1 $bid_a " "patch listed" &&
 	hp_expect_eq "$(tcheck $a echo-fix1 baseline .value)" "$bid_a" baseline &&
 	tcheck $a echo-fix1 symbols .reason | grep -q "^all [0-9]* symbols the patch needs were found (1 functions" &&
@@ -51,7 +51,7 @@ test_expect_success 'with a patch, every process that maps its target is assesse
 '
 
 test_expect_success 'a process that does not map the target is not eligible for the patch' '
-	"$HOTPATCH" assess --json --patch "$HP_TMP/fix1.hpatch" -p $$ >"$HP_TMP/p.json"
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fix1.hpatch" -p $$ >"$HP_TMP/p.json"
 	hp_expect_eq $? 1 "exit code" &&
 	hp_expect_eq "$(jq -r ".processes[0].checks[] | select(.name == \"target\") | .result" "$HP_TMP/p.json")" not-ok target
 '
@@ -66,7 +66,7 @@ test_expect_success 'a symbol at another address than the patch says is reported
 	assert data.count(old) == 1 and len(old) == len(new)
 	open(sys.argv[2], "wb").write(data.replace(old, new))
 	PY
-	"$HOTPATCH" assess --json --patch "$HP_TMP/bad.hpatch" -p $a >"$HP_TMP/p.json"
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/bad.hpatch" -p $a >"$HP_TMP/p.json"
 	hp_expect_eq $? 1 "exit code" &&
 	hp_expect_eq "$(tcheck $a echo-fix1 symbols .result)" not-ok symbols &&
 	tcheck $a echo-fix1 symbols .reason | grep -q "sit at other addresses: answer"
@@ -75,11 +75,11 @@ test_expect_success 'a symbol at another address than the patch says is reported
 test_expect_success 'once applied the process is patched; a patch directory shows the next level' '
 	hp_run_expect 0 apply -p $a --allow-unsigned "$HP_TMP/fix1.hpatch" &&
 	hp_expect_eq "$(hp_ask $A ab)" "ok ab 104" "fix1 runs" &&
-	"$HOTPATCH" assess --json --patch "$HP_TMP/fix1.hpatch" >"$HP_TMP/p.json"
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fix1.hpatch" >"$HP_TMP/p.json"
 	hp_expect_eq $? 0 "exit code" &&
 	hp_expect_eq "$(proc $a .verdict)" patched verdict &&
-	hp_expect_eq "$(proc $a ".applied[0] | \"\(.id) \(.level) \(.state)\"")" "echo-fix1 1 active" applied &&
-	"$HOTPATCH" assess --json --patch-dir "$HP_TMP/dir" >"$HP_TMP/p.json" &&
+	hp_expect_eq "$(proc $a ".applied[0] | \"\(.patch_id) \(.level) \(.state)\"")" "echo-fix1 1 active" applied &&
+	"$HOTPATCH" assess --json --allow-unsigned --patch-dir "$HP_TMP/dir" >"$HP_TMP/p.json" &&
 	hp_expect_eq "$(proc $a ".targets | length")" 2 "two patches for its target" &&
 	hp_expect_eq "$(proc $a ".targets[] | select(.patch_id == \"echo-fix1\") | .verdict")" patched "level 1" &&
 	hp_expect_eq "$(proc $a ".targets[] | select(.patch_id == \"echo-fix2\") | .verdict")" eligible "level 2" &&
@@ -90,7 +90,7 @@ test_expect_success 'once applied the process is patched; a patch directory show
 test_expect_success 'a higher level applied covers a lower one (levels are cumulative)' '
 	hp_run_expect 0 apply -p $a --allow-unsigned "$HP_TMP/fix2.hpatch" &&
 	hp_expect_eq "$(hp_ask $A ab)" "ok ab 204" "fix2 runs" &&
-	"$HOTPATCH" assess --json --patch "$HP_TMP/fix1.hpatch" -p $a >"$HP_TMP/p.json" &&
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fix1.hpatch" -p $a >"$HP_TMP/p.json" &&
 	hp_expect_eq "$(proc $a .verdict)" patched verdict &&
 	hp_expect_eq "$(tcheck $a echo-fix1 applied .value)" "echo-fix2 level 2" applied
 '
@@ -99,7 +99,7 @@ mkdir -p "$HP_TMP/r" && cp "$HP_TMP/a/echo" "$HP_TMP/r/echo"
 hp_start_target "$HP_TMP/r/echo"; r=$(hp_pid $HP_T)
 test_expect_success 'another build on disk than the one running: a restart gets the patch s baseline' '
 	cp "$HP_TMP/b/echo" "$HP_TMP/r/echo.new" && mv "$HP_TMP/r/echo.new" "$HP_TMP/r/echo" &&
-	"$HOTPATCH" assess --json --patch "$HP_TMP/fixb.hpatch" -p $r >"$HP_TMP/p.json"
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fixb.hpatch" -p $r >"$HP_TMP/p.json"
 	hp_expect_eq $? 1 "exit code" &&
 	hp_expect_eq "$(proc $r .verdict)" restart-required verdict &&
 	hp_expect_eq "$(proc $r ".targets[0].build_id")" "$bid_a" running &&
@@ -107,7 +107,7 @@ test_expect_success 'another build on disk than the one running: a restart gets 
 	tcheck $r echo-b-fix1 baseline .reason | grep -q "which is the file on disk now: a restart loads it"
 '
 test_expect_success 'a patch for a build that neither runs nor is on disk: not eligible' '
-	"$HOTPATCH" assess --json --patch "$HP_TMP/fixb.hpatch" -p $a >"$HP_TMP/p.json"
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fixb.hpatch" -p $a >"$HP_TMP/p.json"
 	hp_expect_eq $? 1 "exit code" &&
 	hp_expect_eq "$(proc $a .verdict)" not-eligible verdict &&
 	tcheck $a echo-b-fix1 baseline .remedy | grep -q "get a patch built for build $bid_a"
@@ -116,27 +116,27 @@ test_expect_success 'a patch for a build that neither runs nor is on disk: not e
 mkdir -p "$HP_TMP/s" && cp "$HP_TMP/a/echo" "$HP_TMP/s/echo" && strip --strip-all "$HP_TMP/s/echo"
 hp_start_target "$HP_TMP/s/echo"; s=$(hp_pid $HP_T)
 test_expect_success 'a stripped target: the symbols the patch needs cannot be checked without debug info' '
-	HOTPATCH_DEBUG_ROOT="$HP_TMP/none" "$HOTPATCH" assess --json --patch "$HP_TMP/fix1.hpatch" -p $s >"$HP_TMP/p.json"
+	HOTPATCH_DEBUG_ROOT="$HP_TMP/none" "$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fix1.hpatch" -p $s >"$HP_TMP/p.json"
 	hp_expect_eq $? 1 "exit code" &&
 	hp_expect_eq "$(tcheck $s echo-fix1 symbols .result)" unknown symbols &&
 	hp_expect_eq "$(proc $s .verdict)" unknown verdict &&
 	mkdir -p "$HP_TMP/dbg/.build-id/${bid_a:0:2}" &&
 	objcopy --only-keep-debug "$HP_TMP/a/echo" "$HP_TMP/dbg/.build-id/${bid_a:0:2}/${bid_a:2}.debug" &&
-	HOTPATCH_DEBUG_ROOT="$HP_TMP/dbg" "$HOTPATCH" assess --json --patch "$HP_TMP/fix1.hpatch" -p $s >"$HP_TMP/p.json" &&
+	HOTPATCH_DEBUG_ROOT="$HP_TMP/dbg" "$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fix1.hpatch" -p $s >"$HP_TMP/p.json" &&
 	hp_expect_eq "$(tcheck $s echo-fix1 symbols .result)" ok "symbols with the debug file" &&
 	hp_expect_eq "$(proc $s .verdict)" eligible verdict
 '
 
 test_expect_success 'W^X seccomp filter and PR_SET_MDWE: assess says eligible, and apply works' '
 	hp_start_target "$HP_TMP/wrap" wx "$HP_TMP/a/echo" && w=$HP_T && p=$(hp_pid $w) &&
-	"$HOTPATCH" assess --json --patch "$HP_TMP/fix1.hpatch" -p $p >"$HP_TMP/p.json" &&
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fix1.hpatch" -p $p >"$HP_TMP/p.json" &&
 	hp_expect_eq "$(proc $p .verdict)" eligible verdict &&
 	hp_run_expect 0 apply -p $p --allow-unsigned "$HP_TMP/fix1.hpatch" &&
 	hp_expect_eq "$(hp_ask $w ab)" "ok ab 104" "patched under W^X"
 '
 test_expect_success 'seccomp refusing memfd_create: assess says not eligible, and apply fails' '
 	hp_start_target "$HP_TMP/wrap" deny-memfd "$HP_TMP/a/echo" && d=$HP_T && p=$(hp_pid $d) &&
-	"$HOTPATCH" assess --json --patch "$HP_TMP/fix1.hpatch" -p $p >"$HP_TMP/p.json"
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/fix1.hpatch" -p $p >"$HP_TMP/p.json"
 	hp_expect_eq "$(proc $p .verdict)" not-eligible verdict &&
 	! "$HOTPATCH" apply -p $p --allow-unsigned "$HP_TMP/fix1.hpatch" 2>"$HP_TMP/apply.err" &&
 	grep -q memfd_create "$HP_TMP/apply.err" &&

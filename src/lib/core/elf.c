@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "lib/core/elf.h"
+#ifdef HP_HAVE_DEBUGINFOD
+#include <elfutils/debuginfod.h>
+#endif
 
 static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
 
@@ -175,6 +178,37 @@ void hp_elf_close(struct hp_elf *e)
 	free(e);
 }
 
+#ifdef HP_HAVE_DEBUGINFOD
+/*
+ * Why: a stripped target whose debug file is not installed may still have
+ * one on a debuginfod server (DEBUGINFOD_URLS, as gdb and perf use it);
+ * ask before refusing.  The file lands in libdebuginfod's cache; its path
+ * is returned.  -ENOENT when no server is configured or none has it.
+ */
+static int debuginfod_fetch(const uint8_t *bid, size_t bid_len, char **ret_path)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	debuginfod_client *c;
+	char *path = NULL;
+	int fd;
+
+	if (!urls || !*urls)
+		return -ENOENT;
+	c = debuginfod_begin();
+	if (!c)
+		return -ENOMEM;
+	fd = debuginfod_find_debuginfo(c, bid, (int)bid_len, &path);
+	debuginfod_end(c);
+	if (fd < 0) {
+		free(path);
+		return fd == -ENOMEM ? fd : -ENOENT;
+	}
+	close(fd);
+	*ret_path = path;
+	return 0;
+}
+#endif
+
 int hp_debug_file_for(const char *root, const uint8_t *bid, size_t bid_len, char **ret_path)
 {
 	char hex[2 * HP_BUILD_ID_MAX + 1];
@@ -189,6 +223,10 @@ int hp_debug_file_for(const char *root, const uint8_t *bid, size_t bid_len, char
 		int r = -errno;
 
 		free(path);
+#ifdef HP_HAVE_DEBUGINFOD
+		if (r == -ENOENT)
+			return debuginfod_fetch(bid, bid_len, ret_path);
+#endif
 		return r;
 	}
 	*ret_path = path;

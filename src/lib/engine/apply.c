@@ -933,6 +933,15 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 	/* The new code is not reachable yet: it is only a range the check must also protect on revert. */
 	hp_srec_seal(ctx, hdr, sf);
 
+	/* A dry run has done every check there is short of stopping the threads: stop before the first write. */
+	if (o.flags & HP_APPLY_DRY_RUN) {
+		res.level = m->level;
+		hp_strlcpy(res.patch_id, m->id, sizeof(res.patch_id));
+		if (old)
+			hp_strlcpy(res.replaced_id, old->hdr.patch_id, sizeof(res.replaced_id));
+		r = 0;
+		goto out;
+	}
 	r = unmap_regions(&op, leftover_addr, leftover_size, nleft);
 	if (r < 0)
 		goto out;

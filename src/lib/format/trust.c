@@ -70,21 +70,33 @@ int hp_key_id(struct hp_ctx *ctx, EVP_PKEY *pkey, uint8_t ret_id[HP_KEY_ID_LEN])
 
 /*
  * Ownership and mode checks shared by the directory and its files: anyone
- * who can write there can make us trust their key, so say so loudly.
+ * who can write there can make us trust their key, so such a directory or
+ * key is refused, and the message says why and what to do.  Writable by
+ * others means: by everyone, by a group other than root's, or owned by a
+ * user who is neither root nor the caller (an owner can always chmod).
+ * Returns 0 when safe, else -EPERM with the reason in ctx.
  */
-static void warn_if_unsafe(struct hp_ctx *ctx, const struct stat *st, const char *what, const char *dir,
-			   const char *name)
+static int check_safe(struct hp_ctx *ctx, const struct stat *st, const char *what, const char *dir,
+		      const char *name)
 {
 	const char *sep = name ? "/" : "";
+	unsigned mode = (unsigned)(st->st_mode & 07777);
 
 	if (!name)
 		name = "";
 	if (st->st_mode & S_IWOTH)
-		hp_warn(ctx, "trust: %s '%s%s%s' is world-writable (mode %04o): anyone can change what is trusted",
-			what, dir, sep, name, (unsigned)(st->st_mode & 07777));
+		return hp_err(ctx, -EPERM, "trust: refusing %s '%s%s%s': it is world-writable (mode %04o), so anyone "
+			      "could make hotpatch trust their key; run: chmod o-w '%s%s%s'", what, dir, sep, name,
+			      mode, dir, sep, name);
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0)
+		return hp_err(ctx, -EPERM, "trust: refusing %s '%s%s%s': group %u can write it (mode %04o), so its "
+			      "members could make hotpatch trust their key; run: chmod g-w '%s%s%s'", what, dir, sep,
+			      name, (unsigned)st->st_gid, mode, dir, sep, name);
 	if (st->st_uid != 0 && st->st_uid != geteuid())
-		hp_warn(ctx, "trust: %s '%s%s%s' is owned by uid %u, neither root nor the caller", what, dir, sep,
-			name, (unsigned)st->st_uid);
+		return hp_err(ctx, -EPERM, "trust: refusing %s '%s%s%s': it is owned by uid %u, neither root nor the "
+			      "caller, who could change it; run: chown root '%s%s%s'", what, dir, sep, name,
+			      (unsigned)st->st_uid, dir, sep, name);
+	return 0;
 }
 
 /* Only NAME.pub is a key: READMEs, editor backups and disabled keys (x.pub.off) are not. */
@@ -129,7 +141,12 @@ static int load_pub(struct hp_ctx *ctx, int dfd, const char *dir, const char *na
 			(long long)st.st_size);
 		return 0;
 	}
-	warn_if_unsafe(ctx, &st, "key file", dir, name);
+	if (check_safe(ctx, &st, "key file", dir, name) < 0) {
+		/* not trusted; the reason is said now, since the verdict will only be "untrusted key" */
+		hp_warn(ctx, "%s; the key is ignored", ctx->errmsg);
+		ctx->errmsg[0] = 0;
+		return 0;
+	}
 	/* The size may change under us: read at most one byte more than allowed. */
 	while (len < sizeof(buf)) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
@@ -200,7 +217,10 @@ int hp_trust_find(struct hp_ctx *ctx, const char *dir, const uint8_t key_id[HP_K
 		close(dfd);
 		return hp_err(ctx, r, "trust: cannot stat '%s': %s", dir, strerror(-r));
 	}
-	warn_if_unsafe(ctx, &st, "trust directory", dir, NULL);
+	if (check_safe(ctx, &st, "trust directory", dir, NULL) < 0) {
+		close(dfd);
+		return hp_err_prefix(ctx, -HP_E_UNKNOWNKEY, "signing key %s is not trusted: ", hex);
+	}
 	d = fdopendir(dfd);
 	if (!d) {
 		int r = -errno;

@@ -29,6 +29,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +128,45 @@ static void read_stat(pid_t pid, char *comm, size_t size, pid_t *ppid)
 		*ppid = (pid_t)strtol(close_paren + 4, NULL, 10);
 }
 
-/* Why: the work list is every process of the host; threads are not processes and /proc lists only those. */
-static int list_pids(pid_t **ret_pids, size_t *ret_n)
+/*
+ * Why: kernel threads are in /proc but run no user-space code: they are not
+ * processes to patch or report (an unprivileged caller cannot even read
+ * their maps, which made them "unknown").  The kernel marks them with
+ * PF_KTHREAD in the flags field (the 9th) of /proc/PID/stat.
+ */
+static bool is_kthread(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* comm may contain spaces and ')' */
+	if (!p)
+		return false;
+	/* after ") ": state(3) ppid(4) pgrp(5) session(6) tty_nr(7) tpgid(8) flags(9) */
+	for (field = 2; field < 9 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return false;
+	flags = strtoul(p + 1, NULL, 10);
+	return (flags & 0x00200000ul) != 0;	/* PF_KTHREAD */
+}
+
+/*
+ * Why: the work list is every process of the host; threads are not processes and /proc lists only those.
+ * Kernel threads are left out, and so are processes the caller's selector does not want.
+ */
+static int list_pids_sel(const struct hp_host_opts *o, pid_t **ret_pids, size_t *ret_n)
 {
 	_cleanup_closedir_ DIR *d = opendir("/proc");
 	pid_t *v = NULL, self = getpid();
@@ -142,6 +180,10 @@ static int list_pids(pid_t **ret_pids, size_t *ret_n)
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || hp_parse_pid(de->d_name, &pid) < 0 || pid == self)
 			continue;
+		if (is_kthread(pid))
+			continue;
+		if (o && o->sz > offsetof(struct hp_host_opts, select) && o->select && !o->select(o->select_ud, pid))
+			continue;
 		if (HP_GROW(v, cap, n + 1) < 0) {
 			free(v);
 			return -ENOMEM;
@@ -151,6 +193,12 @@ static int list_pids(pid_t **ret_pids, size_t *ret_n)
 	*ret_pids = v;
 	*ret_n = n;
 	return 0;
+}
+
+/* Why: status lists every process but kernel threads. */
+static int list_pids(pid_t **ret_pids, size_t *ret_n)
+{
+	return list_pids_sel(NULL, ret_pids, ret_n);
 }
 
 /* Why: the seen set is sorted, so a rescan finds new pids by binary search. */
@@ -580,6 +628,15 @@ static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 
 	/* Its maps say whether it has the patch; only then are its files looked at. */
 	r = hp_maps_read(NULL, t->pid, &maps);
+	if (r == -EACCES || r == -EPERM) {
+		/* whether the patch is applied there cannot be told: unknown, never "not applied" */
+		char msg[128];
+
+		describe(s, t->pid, NULL, &info);
+		snprintf(msg, sizeof(msg), "pid %d: cannot read its memory map: %s", t->pid, strerror(-r));
+		record(s, t, known ? HP_HOST_FAILED : HP_HOST_UNKNOWN, r, msg, &info, NULL);
+		return false;
+	}
 	if (r < 0) {
 		if (known)
 			record(s, t, HP_HOST_EXITED, 0, "exited during the sweep", NULL, NULL);
@@ -715,6 +772,15 @@ static void *worker_main(void *arg)
 			__atomic_add_fetch(&s->nscanned, 1, __ATOMIC_RELAXED);
 		}
 		again = s->kind == SWEEP_APPLY ? apply_one(s, ctx, t) : revert_one(s, ctx, t);
+		if (!again && t->proc >= 0 && s->o.sz > offsetof(struct hp_host_opts, progress) && s->o.progress) {
+			/* final for this process: hand a copy to the caller, outside the lock */
+			struct hp_host_proc copy;
+
+			pthread_mutex_lock(&s->lock);
+			copy = s->procs[t->proc];
+			pthread_mutex_unlock(&s->lock);
+			s->o.progress(s->o.progress_ud, &copy);
+		}
 		pthread_mutex_lock(&s->lock);
 		s->active--;
 		if (again) {
@@ -765,7 +831,7 @@ static int make_tasks(struct sweep *s, pid_t **seen, size_t *nseen, size_t *ret_
 	pid_t *all;
 	int r;
 
-	r = list_pids(&pids, &n);
+	r = list_pids_sel(&s->o, &pids, &n);
 	if (r < 0)
 		return r;
 	free(s->tasks);
@@ -999,7 +1065,10 @@ int hp_host_status(struct hp_ctx *ctx, struct hp_host_status **ret_status)
 		return hp_err(ctx, r, "host: cannot list processes: %s", strerror(-r));
 	qsort(pids, n, sizeof(*pids), pid_cmp);
 	st = calloc(1, sizeof(*st));
-	if (!st || !(st->procs = calloc(n ? n : 1, sizeof(*st->procs)))) {
+	if (!st || !(st->procs = calloc(n ? n : 1, sizeof(*st->procs))) ||
+	    !(st->unknown = calloc(n ? n : 1, sizeof(*st->unknown)))) {
+		if (st)
+			free(st->procs);
 		free(st);
 		return -ENOMEM;
 	}
@@ -1010,15 +1079,26 @@ int hp_host_status(struct hp_ctx *ctx, struct hp_host_status **ret_status)
 		ino_t ns;
 		bool has;
 
-		if (hp_maps_read(NULL, pids[i], &maps) < 0)
+		r = hp_maps_read(NULL, pids[i], &maps);
+		if (r == -EACCES || r == -EPERM) {
+			st->nscanned++;
+			st->unknown[st->nunknown++] = pids[i];
+			continue;	/* whether it has a patch cannot be told */
+		}
+		if (r < 0)
 			continue;	/* exited meanwhile */
 		st->nscanned++;
 		has = maps_have_any_patch(&maps);
 		hp_maps_release(&maps);
 		if (!has)
 			continue;
-		if (hp_status_read(ctx, pids[i], &p->status) < 0)
-			continue;	/* exited meanwhile (or unreadable: hp_status_read said why in the log) */
+		r = hp_status_read(ctx, pids[i], &p->status);
+		if (r == -EACCES || r == -EPERM) {
+			st->unknown[st->nunknown++] = pids[i];
+			continue;
+		}
+		if (r < 0)
+			continue;	/* exited meanwhile */
 		p->pid = pids[i];
 		read_stat(pids[i], p->comm, sizeof(p->comm), &ppid);
 		ns = mntns_of(pids[i]);
@@ -1040,5 +1120,6 @@ void hp_host_status_free(struct hp_host_status *st)
 	for (i = 0; i < st->nprocs; i++)
 		hp_status_free(st->procs[i].status);
 	free(st->procs);
+	free(st->unknown);
 	free(st);
 }
