@@ -115,6 +115,16 @@ hs_rollout_scenario() {
 		hs_api_ok GET /releases/2 | jq -e ".counts.reverted == 1 and .counts.assigned == 0 and .rings[1].state == \"pending\""
 	'
 
+	test_expect_success 'a host whose policy denies hotpatching ends its assignment as denied, not outstanding' '
+		hs_api_ok POST /patches/import "{\"index\":{\"patches\":[{\"patch_id\":\"deny-1\",\"build_id\":\"dd01\",\"level\":1}]}}" >/dev/null &&
+		id=$(hs_api_ok POST /releases "{\"patch_id\":\"deny-1\",\"rings\":[{\"name\":\"pilot\",\"group\":\"pilot\",\"bake_seconds\":3600}]}" | jq .id) &&
+		at A hs_checkin "$(cred 1)" "$(rep 1)" >/dev/null &&
+		jq -e "[.assignments[] | select(.patch_id == \"deny-1\")] | length == 1" "$HP_TMP/body" &&
+		at B hs_checkin "$(cred 1)" "$(rep 1 ".patches=[{patch_id:\"deny-1\",level:1,state:\"denied\"}]")" >/dev/null &&
+		hs_api_ok GET "/releases/$id" | jq -e ".counts.denied == 1 and .counts.assigned == 0 and .failures == 0 and .state == \"active\"" &&
+		hs_api_ok GET "/hosts?q=host-1" | jq -e ".items[0].state == \"not-up-to-date\""
+	'
+
 	test_expect_success 'operator halt with revert, resume, and a read-only user cannot' '
 		ro=$(hs_api_ok POST /tokens "{\"kind\":\"api\",\"name\":\"ro\",\"role\":\"read-only\"}" | jq -r .secret) &&
 		hp_expect_eq "$(HS_TOKEN=$ro hs_api POST /releases/2/resume)" 403 &&

@@ -37,14 +37,14 @@ test_expect_success 'concurrent check-ins on both servers: the group limit holds
 		hs_api_ok PATCH "/hosts/$1" "{\"group\":\"burst\"}" >/dev/null || exit 1
 	done &&
 	hs_api_ok POST /patches/import "{\"index\":{\"patches\":[{\"patch_id\":\"burst-1\",\"build_id\":\"cc01\",\"level\":1}]}}" >/dev/null &&
-	hs_api_ok POST /releases "{\"patch_id\":\"burst-1\",\"rings\":[{\"name\":\"all\",\"group\":\"burst\",\"bake_seconds\":3600}]}" >/dev/null &&
+	rid=$(hs_api_ok POST /releases "{\"patch_id\":\"burst-1\",\"rings\":[{\"name\":\"all\",\"group\":\"burst\",\"bake_seconds\":3600}]}" | jq .id) &&
 	for n in $(seq 10 29); do
 		( at $([ $((n % 2)) = 0 ] && echo A || echo B) curl -sS -o /dev/null -w "%{http_code}\n" -H "Authorization: Bearer $(cred $n)" \
 			--data-binary "$(rep $n)" "$([ $((n % 2)) = 0 ] && echo $HS_URL_A || echo $HS_URL_B)/api/v1/checkin" >"$HP_TMP/code$n" ) &
 	done; wait &&
 	cat "$HP_TMP"/code* | sort | uniq -c | grep -q "^ *20 200$" &&
 	hs_api_ok GET "/hosts?group=burst" | jq -e "[.items[] | select(.last_checkin != null)] | length == 20" &&
-	hp_expect_eq "$(hs_api_ok GET /releases/3 | jq .counts.assigned)" 5
+	hp_expect_eq "$(hs_api_ok GET /releases/$rid | jq .counts.assigned)" 5
 '
 hs_stop a
 hs_stop b

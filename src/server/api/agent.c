@@ -405,15 +405,21 @@ static bool event_for(json_t *rep, const char *patch_id, bool failure)
  * shows, hand out new ones, and list what the agent should do.
  */
 static int assignments(struct hs_conn *c, const char *host_id, long long gid, json_t *rep, json_t *list,
-		       long long *ret_outstanding, long long *ret_failed)
+		       bool releases, bool assigned, long long *ret_outstanding, long long *ret_failed)
 {
 	_cleanup_res_ struct hs_res *res = NULL;
 	long long outstanding = 0, failed = 0, dummy;
 	int i, r;
 
-	r = hs_assign_host(c, host_id, gid, NULL, &dummy);
-	if (r < 0)
-		return r;
+	*ret_outstanding = *ret_failed = 0;
+	/* the common case, a fleet with no rollout going on: nothing to read */
+	if (!releases && !assigned)
+		return 0;
+	if (releases) {
+		r = hs_assign_host(c, host_id, gid, NULL, &dummy);
+		if (r < 0)
+			return r;
+	}
 	r = hs_q(c, &res,
 		 "SELECT a.release_id, a.action, a.state, r.patch_id, r.state, p.level, p.build_id, p.url, p.sha256,"
 		 " rr.name FROM assignments a JOIN releases r ON r.id = a.release_id JOIN patches p ON p.id = r.patch_id"
@@ -432,6 +438,8 @@ static int assignments(struct hs_conn *c, const char *host_id, long long gid, js
 				next = "failed";
 			else if (apply && ps && !strcmp(ps, "halted"))
 				next = "failed";
+			else if (apply && ps && !strcmp(ps, "denied"))
+				next = "denied";	/* the host's policy never applies it: not a failure, not outstanding */
 			else if (apply && ((ps && (!strcmp(ps, "applied") || !strcmp(ps, "installed"))) ||
 					   event_for(rep, pid, false)))
 				next = "done";
@@ -446,7 +454,7 @@ static int assignments(struct hs_conn *c, const char *host_id, long long gid, js
 		}
 		if (!strcmp(next, "assigned"))
 			outstanding++;
-		if (!strcmp(next, "failed"))
+		if (!strcmp(next, "failed") || !strcmp(next, "denied"))
 			failed++;
 		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s?}", "patch_id", pid, "level",
 						      (json_int_t)hs_get_int(res, i, 5, 1), "build_id", hs_get(res, i, 6),
@@ -557,7 +565,9 @@ static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool 
 	r = hs_begin(req->db);
 	if (r < 0)
 		return r;
-	r = hs_q(req->db, &h, "SELECT h.group_id, h.events_ack, h.report_hash, p.document, p.paused FROM hosts h"
+	r = hs_q(req->db, &h, "SELECT h.group_id, h.events_ack, h.report_hash, p.document, p.paused,"
+		 " (SELECT COUNT(*) FROM releases WHERE state IN ('active', 'completed')),"
+		 " (SELECT COUNT(*) FROM assignments a WHERE a.host_id = h.id) FROM hosts h"
 		 " LEFT JOIN groups g ON g.id = h.group_id LEFT JOIN policies p ON p.id = g.policy_id WHERE h.id = ?",
 		 "s", req->host_id);
 	if (r < 0)
@@ -585,7 +595,8 @@ static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool 
 	if (r < 0)
 		goto fail;
 	list = json_array();
-	r = assignments(req->db, req->host_id, gid, rep, list, &outstanding, &failed);
+	r = assignments(req->db, req->host_id, gid, rep, list, hs_get_int(h, 0, 5, 1) > 0, hs_get_int(h, 0, 6, 1) > 0,
+			&outstanding, &failed);
 	if (r < 0) {
 		json_decref(list);
 		goto fail;

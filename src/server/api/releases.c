@@ -68,7 +68,7 @@ json_t *hs_release_json(struct hs_conn *c, long long id)
 		}
 		json_array_append_new(ra, ro);
 	}
-	co = json_pack("{s:i,s:i,s:i,s:i}", "assigned", 0, "done", 0, "failed", 0, "reverted", 0);
+	co = json_pack("{s:i,s:i,s:i,s:i,s:i}", "assigned", 0, "done", 0, "failed", 0, "denied", 0, "reverted", 0);
 	for (i = 0; i < counts->nrows; i++)
 		json_object_set_new(co, hs_get(counts, i, 0), json_integer(hs_get_int(counts, i, 1, 0)));
 	ev = hs_get(r, 0, 9) ? json_loads(hs_get(r, 0, 9), 0, NULL) : NULL;
