@@ -27,6 +27,10 @@
 #define MAX_EVENTS 1000
 #define MAX_BAKING 65536
 #define MAX_WATCH 65536
+/* A target file was opened: it is mapped microseconds later (ld.so, dlopen); watch this long at most. */
+#define WATCH_OPEN_MS 2000
+/* An apply that failed on a new process (too early?) is retried this long after the exec. */
+#define WATCH_RETRY_NS (2000ull * 1000000ull)
 
 const double agent_lat_bounds[AGENT_LAT_BUCKETS] = { 0.001, 0.002, 0.005, 0.010, 0.020, 0.050,
 						     0.100, 0.250, 0.500, 1.0,	 2.5,	10.0 };
@@ -344,7 +348,7 @@ static bool any_active(struct agent *a)
 	return false;
 }
 
-static void watch_add(struct agent *a, pid_t pid)
+static void watch_add(struct agent *a, pid_t pid, unsigned ms)
 {
 	uint64_t now = hp_now_ns();
 	size_t i;
@@ -354,7 +358,8 @@ static void watch_add(struct agent *a, pid_t pid)
 	for (i = 0; i < a->nwatch; i++)
 		if (a->watch[i].pid == pid) {
 			a->watch[i].next_ns = now;
-			a->watch[i].until_ns = now + (uint64_t)a->cfg.watch_ms * 1000000ull;
+			if (a->watch[i].until_ns < now + (uint64_t)ms * 1000000ull)
+				a->watch[i].until_ns = now + (uint64_t)ms * 1000000ull;
 			return;
 		}
 	struct agent_watch *w = realloc(a->watch, (a->nwatch + 1) * sizeof(*w));
@@ -365,7 +370,7 @@ static void watch_add(struct agent *a, pid_t pid)
 	w = &a->watch[a->nwatch++];
 	w->pid = pid;
 	w->start_ns = w->next_ns = now;
-	w->until_ns = now + (uint64_t)a->cfg.watch_ms * 1000000ull;
+	w->until_ns = now + (uint64_t)ms * 1000000ull;
 	w->polls = 0;
 	w->last_err = 0;
 }
@@ -373,7 +378,7 @@ static void watch_add(struct agent *a, pid_t pid)
 void agent_on_exec(struct agent *a, pid_t pid)
 {
 	a->exec_events_total++;
-	watch_add(a, pid);
+	watch_add(a, pid, a->cfg.watch_ms);
 }
 
 void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
@@ -481,8 +486,12 @@ int agent_poll_watch(struct agent *a)
 		struct agent_watch *w = &a->watch[i];
 
 		if (w->next_ns <= now) {
-			if (poll_one(a, w) || now >= w->until_ns) {
-				if (w->last_err && now >= w->until_ns) {
+			bool done = poll_one(a, w);
+
+			if (!done && w->last_err && w->until_ns < w->start_ns + WATCH_RETRY_NS)
+				w->until_ns = w->start_ns + WATCH_RETRY_NS;
+			if (done || now >= w->until_ns) {
+				if (!done && w->last_err) {
 					a->failed_total++;
 					alog_kv(LOG_WARNING, w->last_id, w->pid, "apply %s to new process %d failed: %s", w->last_id,
 						(int)w->pid, w->last_msg);
@@ -718,7 +727,7 @@ void agent_fanotify_read(struct agent *a, int fd)
 			if (m->fd >= 0)
 				close(m->fd);
 			if (m->pid > 0 && m->pid != getpid())
-				watch_add(a, m->pid);
+				watch_add(a, m->pid, WATCH_OPEN_MS);
 		}
 	}
 }

@@ -140,7 +140,7 @@ static void config_defaults(struct agent_config *c)
 	c->repo_interval = 3600;
 	c->assess_interval = 86400;
 	c->rescan_interval = 300;
-	c->watch_ms = 2000;
+	c->watch_ms = 100;
 	c->exec_events = true;
 	c->fanotify = true;
 }
