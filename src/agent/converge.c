@@ -106,6 +106,11 @@ static void decide(struct agent *a, time_t now)
 		struct agent_patch *p = &a->patches[i];
 		struct policy_patch pp = { .classification = s->e[i].man->classification,
 					   .release_time = s->e[i].release_time };
+		size_t x;
+		json_t *as;
+
+		json_array_foreach(a->assigned, x, as)
+			pp.assigned |= !strcmp(json_string_value(as) ?: "", p->id);
 		enum policy_verdict v;
 
 		p->active = false;
@@ -173,7 +178,7 @@ int agent_reload(struct agent *a)
 {
 	struct store *s = NULL;
 	struct policy np;
-	char err[256];
+	char err[256], spath[1200];
 	size_t i;
 	int r;
 
@@ -192,14 +197,20 @@ int agent_reload(struct agent *a)
 			i--;
 		}
 	}
-	if (a->cfg.policy_file[0] && access(a->cfg.policy_file, F_OK) == 0) {
+	snprintf(spath, sizeof(spath), "%s/server-policy.json", a->cfg.state_dir);
+	if (access(spath, F_OK) == 0 && policy_load_file(spath, &np, err, sizeof(err)) == 0) {
+		/* The server's policy wins over the local file; kept on disk, so it holds offline. */
+		hp_strlcpy(np.source, "server", sizeof(np.source));
+		policy_release(&a->policy);
+		a->policy = np;
+	} else if (a->cfg.policy_file[0] && access(a->cfg.policy_file, F_OK) == 0) {
 		if (policy_load_file(a->cfg.policy_file, &np, err, sizeof(err)) < 0) {
 			alog(LOG_ERR, "policy: %s refused, keeping the previous policy: %s", a->cfg.policy_file, err);
 		} else {
 			policy_release(&a->policy);
 			a->policy = np;
 		}
-	} else if (strcmp(a->policy.source, "server")) {
+	} else {
 		policy_release(&a->policy);
 		policy_default(&a->policy);
 	}
@@ -599,6 +610,15 @@ void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit
 			return;
 		}
 	}
+}
+
+void agent_hold(struct agent *a, const char *id, const char *why)
+{
+	char tmp[8];
+
+	if (is_halted(a, id, tmp, sizeof(tmp)))
+		return;
+	halt(a, id, why);
 }
 
 int agent_clear(struct agent *a, const char *id, char *msg, size_t msize)
