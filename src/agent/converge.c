@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -273,11 +274,11 @@ static void add_restart(struct agent *a, pid_t pid, const char *comm, const char
 }
 
 /* One sweep for one patch; outcomes become events, bake entries and restart-required entries. */
-static void sweep(struct agent *a, size_t idx)
+static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 {
 	const struct store_entry *e = &a->store->e[idx];
 	struct agent_patch *p = &a->patches[idx];
-	struct hp_host_opts o = { .sz = sizeof(o), .cache = a->cache, .cancel = a->cancel };
+	struct hp_host_opts o = { .sz = sizeof(o), .cache = cache, .cancel = a->cancel };
 	struct hp_host_result *res = NULL;
 	size_t i;
 	int r;
@@ -330,15 +331,25 @@ static void sweep(struct agent *a, size_t idx)
 
 void agent_converge(struct agent *a, time_t now)
 {
+	struct hp_cache *cache = NULL;
 	size_t i;
 
 	if (!a->store)
 		return;
 	next_converge = 0;
 	decide(a, now);
+	/*
+	 * A cache for this sweep only: it holds every file of every process
+	 * scanned, which the daemon should not keep while idle (the long-lived
+	 * cache serves new processes, which map few files).
+	 */
+	if (hp_cache_new(&cache) < 0)
+		cache = NULL;
 	for (i = 0; i < a->store->n && !(a->cancel && *a->cancel); i++)
 		if (a->patches[i].active)
-			sweep(a, i);
+			sweep(a, i, cache);
+	hp_cache_free(cache);
+	malloc_trim(0);		/* give the sweep's memory back: the daemon idles most of its life */
 	mark_applied(a);
 	a->dirty = true;
 }

@@ -206,6 +206,9 @@ int agent_checkin(struct agent *a)
 	a->last_checkin_ok = time(NULL);
 	if (json_is_integer(json_object_get(reply, "poll_seconds")) && json_integer_value(json_object_get(reply, "poll_seconds")) > 0)
 		a->poll_seconds = (unsigned)json_integer_value(json_object_get(reply, "poll_seconds"));
+	/* A check-in scans every process for the report: not more often than every 5 s. */
+	if (a->poll_seconds < 5)
+		a->poll_seconds = 5;
 	/* Events the server stored are dropped. */
 	if (json_is_integer(json_object_get(reply, "events_ack"))) {
 		unsigned long long ack = (unsigned long long)json_integer_value(json_object_get(reply, "events_ack"));
