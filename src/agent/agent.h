@@ -88,6 +88,10 @@ struct agent {
 	time_t last_sync, last_assess, last_sync_ok;
 	char last_sync_error[256];
 	char host_id[64], credential[256];
+	json_t *assigned;		/* patch ids the server assigned (apply) */
+	json_t *server_policy;		/* the last policy document the server sent (NULL: none yet) */
+	time_t last_checkin, last_checkin_ok;
+	unsigned poll_seconds;
 	/* metrics */
 	uint64_t lat_buckets[AGENT_LAT_BUCKETS + 1];	/* apply latency from exec event, cumulative bounds below */
 	double lat_sum;
@@ -115,6 +119,13 @@ int agent_fanotify_init(struct agent *a);
 void agent_fanotify_read(struct agent *a, int fd);
 extern int agent_fanotify_fd;
 time_t agent_next_converge(void);
+
+/* Revert a patch everywhere and hold it back (halted) with a reason; nothing if already held. */
+void agent_hold(struct agent *a, const char *id, const char *why);
+
+/* server.c */
+void agent_server_load(struct agent *a);
+int agent_checkin(struct agent *a);
 
 /* report.c */
 json_t *agent_report(struct agent *a);

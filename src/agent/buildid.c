@@ -75,6 +75,7 @@ int buildid_read_fd(int fd, char ret_hex[BUILDID_HEX_MAX])
 
 struct cache_entry {
 	dev_t dev;
+	dev_t map_dev;			/* the device as /proc/PID/maps shows it (may differ from st_dev on overlay) */
 	ino_t ino;
 	uint64_t size;
 	int64_t mtime_ns;
@@ -104,6 +105,22 @@ void buildid_cache_free(struct buildid_cache *c)
 	free(c);
 }
 
+/*
+ * Fast path for a file already seen: its device and inode as the maps line
+ * gives them, without opening it.  A file rewritten in place (same inode,
+ * which no package manager does: they rename a new file over the old one) is
+ * still found by the full check whenever the entry is refreshed.
+ */
+static const char *cache_get_ino(struct buildid_cache *c, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].ino == ino && c->e[i].map_dev == dev)
+			return c->e[i].hex;
+	return NULL;
+}
+
 /* The cache is a small linear array: a host maps a few hundred distinct files. */
 static const char *cache_get(struct buildid_cache *c, const struct stat *st)
 {
@@ -119,7 +136,7 @@ static const char *cache_get(struct buildid_cache *c, const struct stat *st)
 	return NULL;
 }
 
-static void cache_put(struct buildid_cache *c, const struct stat *st, const char *hex)
+static void cache_put(struct buildid_cache *c, const struct stat *st, dev_t map_dev, const char *hex)
 {
 	struct cache_entry *e;
 
@@ -137,6 +154,7 @@ static void cache_put(struct buildid_cache *c, const struct stat *st, const char
 	}
 	e = &c->e[c->n++];
 	e->dev = st->st_dev;
+	e->map_dev = map_dev;
 	e->ino = st->st_ino;
 	e->size = (uint64_t)st->st_size;
 	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
@@ -165,7 +183,7 @@ int buildid_process_maps(struct buildid_cache *c, pid_t pid, struct buildid_map 
 		unsigned maj, min;
 		char perms[8];
 		int pos = 0;
-		const char *file;
+		const char *file, *hit0;
 		size_t i;
 		bool dup = false;
 
@@ -203,6 +221,10 @@ int buildid_process_maps(struct buildid_cache *c, pid_t pid, struct buildid_map 
 			m->path[strlen(m->path) - 10] = 0;
 			m->deleted = true;
 		}
+		if (c && (hit0 = cache_get_ino(c, m->dev, m->ino))) {
+			hp_strlcpy(m->build_id, hit0, sizeof(m->build_id));
+			continue;
+		}
 		{
 			char mf[96];
 			struct stat st;
@@ -218,9 +240,11 @@ int buildid_process_maps(struct buildid_cache *c, pid_t pid, struct buildid_map 
 				hp_strlcpy(m->build_id, hit, sizeof(m->build_id));
 			} else if (buildid_read_fd(fd, m->build_id) == 0) {
 				if (c)
-					cache_put(c, &st, m->build_id);
+					cache_put(c, &st, m->dev, m->build_id);
 			} else {
 				m->build_id[0] = 0;
+				if (c)
+					cache_put(c, &st, m->dev, "");	/* no build-id: not looked at again */
 			}
 		}
 	}

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,10 @@
 #define MAX_EVENTS 1000
 #define MAX_BAKING 65536
 #define MAX_WATCH 65536
+/* A target file was opened: it is mapped microseconds later (ld.so, dlopen); watch this long at most. */
+#define WATCH_OPEN_MS 2000
+/* An apply that failed on a new process (too early?) is retried this long after the exec. */
+#define WATCH_RETRY_NS (2000ull * 1000000ull)
 
 const double agent_lat_bounds[AGENT_LAT_BUCKETS] = { 0.001, 0.002, 0.005, 0.010, 0.020, 0.050,
 						     0.100, 0.250, 0.500, 1.0,	 2.5,	10.0 };
@@ -102,6 +107,11 @@ static void decide(struct agent *a, time_t now)
 		struct agent_patch *p = &a->patches[i];
 		struct policy_patch pp = { .classification = s->e[i].man->classification,
 					   .release_time = s->e[i].release_time };
+		size_t x;
+		json_t *as;
+
+		json_array_foreach(a->assigned, x, as)
+			pp.assigned |= !strcmp(json_string_value(as) ?: "", p->id);
 		enum policy_verdict v;
 
 		p->active = false;
@@ -169,7 +179,7 @@ int agent_reload(struct agent *a)
 {
 	struct store *s = NULL;
 	struct policy np;
-	char err[256];
+	char err[256], spath[1200];
 	size_t i;
 	int r;
 
@@ -188,14 +198,20 @@ int agent_reload(struct agent *a)
 			i--;
 		}
 	}
-	if (a->cfg.policy_file[0] && access(a->cfg.policy_file, F_OK) == 0) {
+	snprintf(spath, sizeof(spath), "%s/server-policy.json", a->cfg.state_dir);
+	if (access(spath, F_OK) == 0 && policy_load_file(spath, &np, err, sizeof(err)) == 0) {
+		/* The server's policy wins over the local file; kept on disk, so it holds offline. */
+		hp_strlcpy(np.source, "server", sizeof(np.source));
+		policy_release(&a->policy);
+		a->policy = np;
+	} else if (a->cfg.policy_file[0] && access(a->cfg.policy_file, F_OK) == 0) {
 		if (policy_load_file(a->cfg.policy_file, &np, err, sizeof(err)) < 0) {
 			alog(LOG_ERR, "policy: %s refused, keeping the previous policy: %s", a->cfg.policy_file, err);
 		} else {
 			policy_release(&a->policy);
 			a->policy = np;
 		}
-	} else if (strcmp(a->policy.source, "server")) {
+	} else {
 		policy_release(&a->policy);
 		policy_default(&a->policy);
 	}
@@ -258,11 +274,11 @@ static void add_restart(struct agent *a, pid_t pid, const char *comm, const char
 }
 
 /* One sweep for one patch; outcomes become events, bake entries and restart-required entries. */
-static void sweep(struct agent *a, size_t idx)
+static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 {
 	const struct store_entry *e = &a->store->e[idx];
 	struct agent_patch *p = &a->patches[idx];
-	struct hp_host_opts o = { .sz = sizeof(o), .cache = a->cache, .cancel = a->cancel };
+	struct hp_host_opts o = { .sz = sizeof(o), .cache = cache, .cancel = a->cancel };
 	struct hp_host_result *res = NULL;
 	size_t i;
 	int r;
@@ -315,15 +331,25 @@ static void sweep(struct agent *a, size_t idx)
 
 void agent_converge(struct agent *a, time_t now)
 {
+	struct hp_cache *cache = NULL;
 	size_t i;
 
 	if (!a->store)
 		return;
 	next_converge = 0;
 	decide(a, now);
+	/*
+	 * A cache for this sweep only: it holds every file of every process
+	 * scanned, which the daemon should not keep while idle (the long-lived
+	 * cache serves new processes, which map few files).
+	 */
+	if (hp_cache_new(&cache) < 0)
+		cache = NULL;
 	for (i = 0; i < a->store->n && !(a->cancel && *a->cancel); i++)
 		if (a->patches[i].active)
-			sweep(a, i);
+			sweep(a, i, cache);
+	hp_cache_free(cache);
+	malloc_trim(0);		/* give the sweep's memory back: the daemon idles most of its life */
 	mark_applied(a);
 	a->dirty = true;
 }
@@ -344,7 +370,7 @@ static bool any_active(struct agent *a)
 	return false;
 }
 
-static void watch_add(struct agent *a, pid_t pid)
+static void watch_add(struct agent *a, pid_t pid, unsigned ms)
 {
 	uint64_t now = hp_now_ns();
 	size_t i;
@@ -354,7 +380,8 @@ static void watch_add(struct agent *a, pid_t pid)
 	for (i = 0; i < a->nwatch; i++)
 		if (a->watch[i].pid == pid) {
 			a->watch[i].next_ns = now;
-			a->watch[i].until_ns = now + (uint64_t)a->cfg.watch_ms * 1000000ull;
+			if (a->watch[i].until_ns < now + (uint64_t)ms * 1000000ull)
+				a->watch[i].until_ns = now + (uint64_t)ms * 1000000ull;
 			return;
 		}
 	struct agent_watch *w = realloc(a->watch, (a->nwatch + 1) * sizeof(*w));
@@ -365,7 +392,7 @@ static void watch_add(struct agent *a, pid_t pid)
 	w = &a->watch[a->nwatch++];
 	w->pid = pid;
 	w->start_ns = w->next_ns = now;
-	w->until_ns = now + (uint64_t)a->cfg.watch_ms * 1000000ull;
+	w->until_ns = now + (uint64_t)ms * 1000000ull;
 	w->polls = 0;
 	w->last_err = 0;
 }
@@ -373,7 +400,7 @@ static void watch_add(struct agent *a, pid_t pid)
 void agent_on_exec(struct agent *a, pid_t pid)
 {
 	a->exec_events_total++;
-	watch_add(a, pid);
+	watch_add(a, pid, a->cfg.watch_ms);
 }
 
 void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
@@ -481,8 +508,12 @@ int agent_poll_watch(struct agent *a)
 		struct agent_watch *w = &a->watch[i];
 
 		if (w->next_ns <= now) {
-			if (poll_one(a, w) || now >= w->until_ns) {
-				if (w->last_err && now >= w->until_ns) {
+			bool done = poll_one(a, w);
+
+			if (!done && w->last_err && w->until_ns < w->start_ns + WATCH_RETRY_NS)
+				w->until_ns = w->start_ns + WATCH_RETRY_NS;
+			if (done || now >= w->until_ns) {
+				if (!done && w->last_err) {
 					a->failed_total++;
 					alog_kv(LOG_WARNING, w->last_id, w->pid, "apply %s to new process %d failed: %s", w->last_id,
 						(int)w->pid, w->last_msg);
@@ -590,6 +621,15 @@ void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit
 			return;
 		}
 	}
+}
+
+void agent_hold(struct agent *a, const char *id, const char *why)
+{
+	char tmp[8];
+
+	if (is_halted(a, id, tmp, sizeof(tmp)))
+		return;
+	halt(a, id, why);
 }
 
 int agent_clear(struct agent *a, const char *id, char *msg, size_t msize)
@@ -718,7 +758,7 @@ void agent_fanotify_read(struct agent *a, int fd)
 			if (m->fd >= 0)
 				close(m->fd);
 			if (m->pid > 0 && m->pid != getpid())
-				watch_add(a, m->pid);
+				watch_add(a, m->pid, WATCH_OPEN_MS);
 		}
 	}
 }

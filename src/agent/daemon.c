@@ -140,7 +140,7 @@ static void config_defaults(struct agent_config *c)
 	c->repo_interval = 3600;
 	c->assess_interval = 86400;
 	c->rescan_interval = 300;
-	c->watch_ms = 2000;
+	c->watch_ms = 100;
 	c->exec_events = true;
 	c->fanotify = true;
 }
@@ -532,9 +532,13 @@ int main(int argc, char **argv)
 	ep_add(ep, mfd);
 
 	/* Converge: what is applied is read from the processes; nothing applied is applied again. */
+	a.poll_seconds = 900;
+	a.assigned = json_array();
+	agent_server_load(&a);
 	repo_sync_now(&a);
 	agent_reload(&a);
 	agent_converge(&a, time(NULL));
+	agent_checkin(&a);
 	agent_write_report(&a);
 	alog(LOG_INFO, "hotpatchd started: %zu stored patch%s, policy '%s' (%s), process events %s", a.store ? a.store->n : 0,
 	     a.store && a.store->n == 1 ? "" : "es", a.policy.name, a.policy.source, pfd >= 0 ? "on" : "off");
@@ -598,6 +602,8 @@ int main(int argc, char **argv)
 			json_decref(agent_assess(&a));
 			next_assess = now + a.cfg.assess_interval;
 		}
+		if (a.cfg.server[0] && now >= a.last_checkin + (time_t)a.poll_seconds)
+			agent_checkin(&a);
 		agent_restarts(&a, now);
 		if (a.dirty)
 			agent_write_report(&a);

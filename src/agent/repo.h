@@ -56,4 +56,11 @@ struct repo_sync_result {
  */
 int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sync_result *ret);
 
+/*
+ * Download one patch described by e (patch_id, url relative to base_url's
+ * directory or absolute, sha256, size when known), check it, store it.
+ * 0 stored, 1 already stored, <0 refused (logged, naming the patch).
+ */
+int repo_fetch_patch(struct hp_ctx *ctx, const char *base_url, json_t *e, const char *store_dir, const char *trust_dir);
+
 #endif
