@@ -140,6 +140,7 @@ test_expect_success 'per-policy report counts what the hosts reported' '
 		and .not_ready == 1 and .not_ready_reasons.ptrace_scope == 1 and .paused == 1 and .not_up_to_date == 1
 		and .in_progress == 1 and .restart_required == 1 and .restart_required_units == 1 and .percent_on_latest == 33.3" "$HP_TMP/rep" &&
 	jq -e ".items[] | select(.policy == \"frozen\") | .devices == 0" "$HP_TMP/rep" &&
+	hs_api_ok GET "/reports/trend?days=90&policy=prod" | jq -e ".items[-1] | .day == (now | strftime(\"%Y-%m-%d\")) and .devices == 6 and .hotpatched == 1" &&
 	hs_api_ok GET "/hosts?state=not-ready&group=web" | jq -e ".total == 1 and .items[0].reason == \"ptrace_scope\"" &&
 	hs_api_ok GET "/hosts?q=web-&per_page=2&page=3" | jq -e ".total == 6 and (.items | length) == 2" &&
 	hs_api_ok GET "/hosts?restart_required=true" | jq -e ".total == 1 and .items[0].hostname == \"web-5\"" &&

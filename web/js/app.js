@@ -55,7 +55,13 @@ const ctx = {
 function parseRoute() {
 	const raw = location.hash.startsWith('#/') ? location.hash.slice(2) : 'overview';
 	const [path, query] = raw.split('?');
-	const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+	const parts = path.split('/').filter(Boolean).map((p) => {
+		try {
+			return decodeURIComponent(p);
+		} catch {
+			return p;	// a malformed %-escape in a hand-typed address
+		}
+	});
 	return { name: parts[0] || 'overview', id: parts[1] || null, params: new URLSearchParams(query || ''), hash: location.hash };
 }
 
@@ -146,6 +152,8 @@ async function show({ keepFocus = false, force = false } = {}) {
 	const fk = keepFocus ? focusKey() : null;
 	const scroll = window.scrollY;
 	render(page.render(data, route, ctx), page.title, newRoute);
+	// Which address the page on screen was drawn for (tests wait for it after a navigation).
+	main.dataset.shown = route.hash;
 	// For measurements (docs/dashboard.md): when a page was first drawn from server data.
 	if (newRoute)
 		performance.mark('hp-drawn:' + route.name);
@@ -178,10 +186,15 @@ function markNav(name) {
 	}
 }
 
+// The header's "Updated ..." line.  It is not a live region (a screen reader would read it
+// every ten seconds); only losing and regaining the server is announced.
 function setLive(err) {
 	const t = new Date().toISOString().slice(11, 19);
+	const wasBad = live.classList.contains('bad');
 	live.classList.toggle('bad', !!err);
 	live.textContent = err ? `Not updated: ${err.message}` : `Updated ${t} UTC`;
+	if (!!err !== wasBad)
+		announce(err ? 'Live updates stopped: ' + err.message : 'Live updates again');
 }
 
 // The live update: ask again every few seconds while the tab is visible and "Live" is on;

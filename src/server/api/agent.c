@@ -212,6 +212,8 @@ void api_enroll(struct hs_req *req)
 		 " (SELECT id FROM hosts WHERE machine_id = ?)", "s", machine_id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_targets WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
 		 "s", machine_id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_builds WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
+		 "s", machine_id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM assignments WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
 		 "s", machine_id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_reports WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
@@ -345,7 +347,16 @@ static int store_targets(struct hs_conn *c, const char *host_id, json_t *rep)
 				n = 0;
 			}
 		}
-	return flush_targets(c, params, n, COLS);
+	r = flush_targets(c, params, n, COLS);
+	if (r < 0)
+		return r;
+	r = hs_q(c, NULL, "DELETE FROM host_builds WHERE host_id = ?", "s", host_id);
+	if (r < 0)
+		return r;
+	return hs_q(c, NULL, "INSERT INTO host_builds (host_id, build_id, level, processes) SELECT host_id, build_id,"
+		    " CASE WHEN state = 'patched' THEN level ELSE 0 END, COUNT(*) FROM host_targets"
+		    " WHERE host_id = ? AND build_id IS NOT NULL"
+		    " GROUP BY host_id, build_id, CASE WHEN state = 'patched' THEN level ELSE 0 END", "s", host_id);
 }
 
 static bool is_failure(const char *kind)

@@ -13,9 +13,9 @@
  * the CVE targets, not patched to the lowest level (per build) that fixes it.
  */
 const char *const hs_vulnerable_sql =
-	"SELECT t.host_id FROM host_targets t JOIN (SELECT p.build_id, MIN(p.level) AS level FROM patches p"
-	" JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f ON f.build_id = t.build_id"
-	" WHERE NOT (t.state = 'patched' AND t.level >= f.level)";
+	"SELECT hb.host_id FROM host_builds hb JOIN (SELECT p.build_id, MIN(p.level) AS level FROM patches p"
+	" JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f ON f.build_id = hb.build_id"
+	" WHERE hb.level < f.level";
 
 struct where {
 	char sql[2048];
@@ -42,23 +42,32 @@ void api_hosts_list(struct hs_req *req)
 	char sql[4096], lim[24], off[24], cond[512];
 	long long limit, offset, page, total;
 
+	bool joins = false;	/* the count needs groups/policies only to filter by them */
+
 	hs_paging(req, &limit, &offset, &page);
-	if ((v = hs_query_arg(req, "group")))
+	if ((v = hs_query_arg(req, "group"))) {
 		add(&w, "g.name = ?", v);
-	if ((v = hs_query_arg(req, "policy")))	/* "" or "-": hosts without a policy */
+		joins = true;
+	}
+	if ((v = hs_query_arg(req, "policy"))) {	/* "" or "-": hosts without a policy */
 		add(&w, "COALESCE(p.name, '') = ?", strcmp(v, "-") ? v : "");
+		joins = true;
+	}
 	if ((v = hs_query_arg(req, "state"))) {
 		/* a comma-separated list: "up-to-date,hotpatched" is the "% on latest" cell */
 		char *save = NULL, *tok;
+		size_t o;
+		bool any = false;
 
 		hp_strlcpy(w.states, v, sizeof(w.states));
-		strcpy(cond, "h.state IN (");
+		o = (size_t)snprintf(cond, sizeof(cond), "h.state IN (");
 		for (tok = strtok_r(w.states, ",", &save); tok && w.n < 12; tok = strtok_r(NULL, ",", &save)) {
-			strcat(cond, w.sql[0] && cond[strlen(cond) - 1] != '(' ? ", ?" : "?");
+			o += (size_t)snprintf(cond + o, sizeof(cond) - o, any ? ", ?" : "?");
+			any = true;
 			w.params[w.n++] = tok;
 		}
-		strcat(cond, ")");
-		if (cond[strlen(cond) - 2] != '(')
+		snprintf(cond + o, sizeof(cond) - o, ")");
+		if (any)
 			add(&w, cond, NULL);
 	}
 	if ((v = hs_query_arg(req, "reason")))
@@ -66,7 +75,7 @@ void api_hosts_list(struct hs_req *req)
 	if ((v = hs_query_arg(req, "restart_required")) && (!strcmp(v, "true") || !strcmp(v, "1")))
 		add(&w, "h.restart_required > 0", NULL);
 	if ((v = hs_query_arg(req, "build_id")))
-		add(&w, "h.id IN (SELECT host_id FROM host_targets WHERE build_id = ?)", v);
+		add(&w, "h.id IN (SELECT host_id FROM host_builds WHERE build_id = ?)", v);
 	if ((v = hs_query_arg(req, "cve"))) {
 		snprintf(cond, sizeof(cond), "h.id IN (%s)", hs_vulnerable_sql);
 		add(&w, cond, v);
@@ -86,8 +95,8 @@ void api_hosts_list(struct hs_req *req)
 		add(&w, "(h.hostname LIKE ? ESCAPE '\\' OR h.id LIKE ? ESCAPE '\\')", w.like);
 		w.params[w.n++] = w.like;
 	}
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM hosts h LEFT JOIN groups g ON g.id = h.group_id"
-		 " LEFT JOIN policies p ON p.id = g.policy_id%s", w.sql);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM hosts h%s%s", joins ? " LEFT JOIN groups g ON g.id = h.group_id"
+		 " LEFT JOIN policies p ON p.id = g.policy_id" : "", w.sql);
 	if (hs_qa(req->db, &res, sql, w.n, w.params) < 0)
 		return hs_db_error(req);
 	total = hs_get_int(res, 0, 0, 0);
@@ -211,6 +220,7 @@ void api_host_delete(struct hs_req *req)
 	if (hs_begin(req->db) < 0 ||
 	    hs_q(req->db, NULL, "UPDATE tokens SET revoked = 1 WHERE kind = 'host' AND host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_targets WHERE host_id = ?", "s", id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_builds WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM assignments WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, NULL, "DELETE FROM host_reports WHERE host_id = ?", "s", id) < 0 ||
 	    hs_q(req->db, &del, "DELETE FROM hosts WHERE id = ?", "s", id) < 0)

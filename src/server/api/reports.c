@@ -119,27 +119,66 @@ void api_report_policies(struct hs_req *req)
 	}
 }
 
+/*
+ * Daily rows per policy: stored snapshots for the past days, and today's
+ * row computed now (so the trend's last point equals the report).
+ */
 void api_report_trend(struct hs_req *req)
 {
-	_cleanup_res_ struct hs_res *res = NULL;
+	_cleanup_res_ struct hs_res *res = NULL, *live = NULL;
 	const char *d = hs_query_arg(req, "days"), *pol = hs_query_arg(req, "policy");
 	unsigned long long days = 90;
 	time_t t;
 	struct tm tm;
-	char since[16];
+	char since[16], today[16];
+	json_t *items, *it;
+	size_t k;
+	int i, j;
 
 	if (d && (hp_parse_uint(d, 400, &days) < 0 || days < 1))
 		return hs_error(req, 400, "invalid", "days is 1..400");
-	t = time(NULL) - (time_t)(days - 1) * 86400;
+	t = time(NULL);
+	gmtime_r(&t, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	t -= (time_t)(days - 1) * 86400;
 	gmtime_r(&t, &tm);
 	strftime(since, sizeof(since), "%Y-%m-%d", &tm);
-	if ((pol ? hs_q(req->db, &res, "SELECT day, policy, devices, up_to_date, hotpatched, not_up_to_date, in_progress,"
-			" not_ready, paused, restart_required FROM snapshots WHERE day >= ? AND policy = ? ORDER BY day, policy",
-			"ss", since, pol) :
-		   hs_q(req->db, &res, "SELECT day, policy, devices, up_to_date, hotpatched, not_up_to_date, in_progress,"
-			" not_ready, paused, restart_required FROM snapshots WHERE day >= ? ORDER BY day, policy", "s", since)) < 0)
+	if (hs_q(req->db, &res, "SELECT day, policy, devices, up_to_date, hotpatched, not_up_to_date, in_progress,"
+		 " not_ready, paused, restart_required FROM snapshots WHERE day >= ? AND day < ? AND policy = COALESCE(?, policy)"
+		 " ORDER BY day, policy", "sss", since, today, pol) < 0 ||
+	    hs_q(req->db, &live, hs_policy_report_sql, "") < 0)
 		return hs_db_error(req);
-	hs_reply_rows(req, res, "ssiiiiiiii", res->nrows, 1, res->nrows);
+	items = hs_rows_json(res, "ssiiiiiiii");
+	for (i = 0; i < live->nrows; i++) {
+		json_t *o;
+
+		if (pol && strcmp(pol, hs_get(live, i, 0)))
+			continue;
+		o = json_pack("{s:s,s:s}", "day", today, "policy", hs_get(live, i, 0));
+		for (j = 0; j < 8; j++)
+			json_object_set_new(o, columns[j], json_integer(hs_get_int(live, i, j + 1, 0)));
+		json_array_append_new(items, o);
+	}
+	if (hs_want_csv(req)) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		fputs("day,policy,devices,up_to_date,hotpatched,not_up_to_date,in_progress,not_ready,paused,"
+		      "restart_required\r\n", f);
+		json_array_foreach(items, k, it) {
+			fprintf(f, "%s,\"%s\"", json_string_value(json_object_get(it, "day")),
+				json_string_value(json_object_get(it, "policy")));
+			for (j = 0; j < 8; j++)
+				fprintf(f, ",%lld", (long long)json_integer_value(json_object_get(it, columns[j])));
+			fputs("\r\n", f);
+		}
+		fclose(f);
+		json_decref(items);
+		req->disposition = "attachment; filename=\"trend.csv\"";
+		return hs_reply_text(req, 200, "text/csv; charset=utf-8", buf);
+	}
+	hs_reply_json(req, 200, json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)json_array_size(items)));
 }
 
 /*
@@ -158,10 +197,10 @@ void api_report_cves(struct hs_req *req)
 	if (hs_q(req->db, &res,
 		 "WITH f AS (SELECT c.cve, p.build_id, MIN(p.level) AS level FROM patch_cves c JOIN patches p"
 		 " ON p.id = c.patch_id GROUP BY c.cve, p.build_id)"
-		 " SELECT f.cve, COUNT(DISTINCT CASE WHEN NOT (t.state = 'patched' AND t.level >= f.level) THEN t.host_id END)"
-		 " AS hosts_vulnerable, SUM(CASE WHEN NOT (t.state = 'patched' AND t.level >= f.level) THEN 1 ELSE 0 END)"
-		 " AS processes_vulnerable, COUNT(DISTINCT CASE WHEN t.state = 'patched' AND t.level >= f.level THEN t.host_id END)"
-		 " AS hosts_patched FROM f LEFT JOIN host_targets t ON t.build_id = f.build_id GROUP BY f.cve ORDER BY f.cve",
+		 " SELECT f.cve, COUNT(DISTINCT CASE WHEN hb.level < f.level THEN hb.host_id END) AS hosts_vulnerable,"
+		 " COALESCE(SUM(CASE WHEN hb.level < f.level THEN hb.processes ELSE 0 END), 0) AS processes_vulnerable,"
+		 " COUNT(DISTINCT hb.host_id) - COUNT(DISTINCT CASE WHEN hb.level < f.level THEN hb.host_id END) AS hosts_patched"
+		 " FROM f LEFT JOIN host_builds hb ON hb.build_id = f.build_id GROUP BY f.cve ORDER BY f.cve",
 		 "") < 0 ||
 	    hs_q(req->db, &pat, "SELECT c.cve, p.id, p.level, p.build_id, p.package, p.classification FROM patch_cves c"
 		 " JOIN patches p ON p.id = c.patch_id ORDER BY c.cve, p.build_id, p.level", "") < 0)
@@ -189,11 +228,11 @@ void api_report_cve(struct hs_req *req)
 {
 	_cleanup_res_ struct hs_res *res = NULL;
 	long long limit, offset, page, total;
-	char sql[2048];
 
 	hs_paging(req, &limit, &offset, &page);
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM (%s) v", hs_vulnerable_sql);
-	total = hs_q_int(req->db, 0, sql, "s", req->param[0]);
+	total = hs_q_int(req->db, 0, "SELECT COUNT(*) FROM host_targets t JOIN (SELECT p.build_id, MIN(p.level) AS level"
+			 " FROM patches p JOIN patch_cves c ON c.patch_id = p.id WHERE c.cve = ? GROUP BY p.build_id) f"
+			 " ON f.build_id = t.build_id WHERE NOT (t.state = 'patched' AND t.level >= f.level)", "s", req->param[0]);
 	if (hs_q(req->db, &res,
 		 "SELECT t.host_id, h.hostname, t.pid, t.comm, t.exe, t.unit, t.path, t.build_id, t.patch_id AS running_patch,"
 		 " t.level AS running_level, t.state, t.reason, f.patch_id AS fixed_by, f.level AS fixed_level FROM host_targets t"

@@ -79,7 +79,22 @@ static const char *const migration_2[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = { migration_1, migration_2 };
+/*
+ * Per host, target build and the level its processes run (0: not patched),
+ * how many processes: "still vulnerable to CVE X" is then one indexed range
+ * per fixing build instead of a scan of every process row.
+ */
+static const char *const migration_3[] = {
+	"CREATE TABLE host_builds (host_id TEXT NOT NULL, build_id TEXT NOT NULL, level BIGINT NOT NULL,"
+	" processes BIGINT NOT NULL, PRIMARY KEY (host_id, build_id, level))",
+	"CREATE INDEX host_builds_build ON host_builds(build_id, level)",
+	"INSERT INTO host_builds (host_id, build_id, level, processes) SELECT host_id, build_id,"
+	" CASE WHEN state = 'patched' THEN level ELSE 0 END, COUNT(*) FROM host_targets"
+	" WHERE build_id IS NOT NULL GROUP BY host_id, build_id, CASE WHEN state = 'patched' THEN level ELSE 0 END",
+	NULL,
+};
+
+static const char *const *const migrations[] = { migration_1, migration_2, migration_3 };
 
 /* Replace @SERIAL@ with the backend's key type. */
 static char *subst(const char *sql, const char *serial)

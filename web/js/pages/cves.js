@@ -15,9 +15,23 @@ const nProcs = (r) => r.processes_vulnerable ?? r.processes ?? 0;
 // every patch that fixes it.  With several rows, the largest count stands for the CVE (the
 // hosts behind a higher level include those behind a lower one); a per-CVE row from the
 // server, when it sends one, is taken as it is.
+const RANK = { critical: 3, security: 2, other: 1 };
+
+// Class and package of a CVE row: from the row, or from its patches (the per-CVE report
+// lists them as objects).
+function describe(r) {
+	const ps = Array.isArray(r.patches) ? r.patches.filter((p) => p && typeof p === 'object') : [];
+	if (!r.classification && ps.length)
+		r.classification = ps.map((p) => p.classification).filter(Boolean).sort((a, b) => (RANK[b] || 0) - (RANK[a] || 0))[0];
+	if (!r.package && ps.length)
+		r.package = [...new Set(ps.map((p) => p.package).filter(Boolean))].join(', ');
+	return r;
+}
+
 function byCve(rows) {
 	const m = new Map();
-	for (const r of rows) {
+	for (const r0 of rows) {
+		const r = describe({ ...r0 });
 		const o = m.get(r.cve);
 		if (!o) {
 			m.set(r.cve, { ...r, patches: fixes(r), levels: [r.level] });

@@ -99,7 +99,9 @@ export default {
 			h('span', {}, `page ${num(data.page)} of ${num(pages)}`),
 			data.page < pages ? h('a', { href: href('#/hosts', { ...f, page: data.page + 1 }), rel: 'next' }, 'Next →') : h('span', { class: 'muted', 'aria-disabled': 'true' }, 'Next →'));
 
-		const describe = Object.entries(f).map(([k, v]) => `${k.replace('_', ' ')} ${v === '-' ? '(none)' : v}`).join(', ');
+		const NAMES = { q: 'search', build_id: 'build id', restart_required: 'restart required', cve: 'vulnerable to' };
+		const describe = Object.entries(f).map(([k, v]) => (k === 'restart_required' ? NAMES[k]
+			: `${NAMES[k] || k} ${v === '-' ? '(none)' : v}`)).join(', ');
 		return h('div', { class: 'page' },
 			h('div', { class: 'page-head' }, h('h1', {}, 'Hosts'), describe ? h('p', { class: 'muted', id: 'filter-summary' }, 'Filtered: ' + describe) : null),
 			form,
