@@ -83,14 +83,14 @@ test_expect_success 'a hotpatch for the old build covers the old code' '
 	cc $HP_CFLAGS -fPIC -ffunction-sections -fdata-sections -DHP_FIX=1 -c "$lib" -o "$HP_TMP/lib.fix1.o" &&
 	"$HOTPATCH" build --target "$HP_TMP/v1/libassess.so" --orig "$HP_TMP/lib.orig.o" \
 		--patched "$HP_TMP/lib.fix1.o" -o "$HP_TMP/lib-fix1.hpatch" --id lib-fix1 >/dev/null &&
-	"$HOTPATCH" assess --json --patch "$HP_TMP/lib-fix1.hpatch" -p $P >"$HP_TMP/p.json"
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/lib-fix1.hpatch" -p $P >"$HP_TMP/p.json"
 	hp_expect_eq $? 0 "exit code" &&
 	hp_expect_eq "$(old .covered_by)" lib-fix1 covered_by &&
 	hp_expect_eq "$(ocheck .result)" ok old_code &&
 	hp_expect_eq "$(jq -r ".processes[0].targets[0].verdict" "$HP_TMP/p.json")" eligible "patch verdict" &&
 	hp_run_expect 0 apply -p $P --allow-unsigned "$HP_TMP/lib-fix1.hpatch" &&
 	hp_expect_eq "$(hp_ask $T v)" 101 "the hotpatch fixed the old code" &&
-	"$HOTPATCH" assess --json --patch "$HP_TMP/lib-fix1.hpatch" -p $P >"$HP_TMP/p.json" &&
+	"$HOTPATCH" assess --json --allow-unsigned --patch "$HP_TMP/lib-fix1.hpatch" -p $P >"$HP_TMP/p.json" &&
 	hp_expect_eq "$(jq -r ".processes[0].verdict" "$HP_TMP/p.json")" patched "verdict once applied"
 '
 
