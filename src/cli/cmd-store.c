@@ -232,8 +232,16 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 			json_decref(run);
 			return cli_fail(cli, r, NULL);
 		}
-		if (res->nfailed || res->nunknown) {
-			size_t nf = res->nfailed + res->nunknown;
+		/*
+		 * Processes whose memory map cannot be read (HP_HOST_UNKNOWN) cannot
+		 * be running it as far as anyone can tell; what counts is a failed
+		 * revert, or a record still there afterwards.
+		 */
+		json_decref(run);
+		run = running(cli);
+		pids = json_object_get(run, id);
+		if (res->nfailed || (pids && json_array_size(pids))) {
+			size_t nf = res->nfailed ? res->nfailed : json_array_size(pids);
 
 			hp_host_result_free(res);
 			json_decref(run);
