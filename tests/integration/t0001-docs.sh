@@ -74,14 +74,9 @@ test_expect_success 'every exit code of the CLI is documented in hotpatch(1) and
 # folder that is in the tree.  Paths with placeholders (*, <...>, NNNN) are
 # patterns, not citations.  Scanned: every *.md, tests/README, the man pages,
 # and src/ and include/; the *.md names also in scripts and tests.
-#
-# Documents another branch is still writing are listed in pending: citing
-# them is a TODO test (not a failure) while they are missing, and an
-# unexpected pass, which fails, once they exist: then drop them from the list.
-pending="docs/agent.md docs/policy.md docs/repository.md docs/report.md"
 citations() {
 	git -C "$HP_SRC_DIR" rev-parse --git-dir >/dev/null 2>&1 || { echo "not a git checkout"; return 2; }
-	HP_CITE_MODE=$1 HP_CITE_PENDING=$pending python3 - "$HP_SRC_DIR" <<-"PY"
+	python3 - "$HP_SRC_DIR" <<-"PY"
 	import os, re, subprocess, sys
 	root = sys.argv[1]
 	files = [f for f in subprocess.run(["git", "-C", root, "ls-files", "--cached", "--others", "--exclude-standard"],
@@ -128,28 +123,13 @@ citations() {
 	                continue
 	            if not exists(t):
 	                bad.append(f"{f}:{n}: cites {t}, which is not in the tree")
-	pend = os.environ.get("HP_CITE_PENDING", "").split()
-	is_pending = lambda m: any((" " + p + ",") in m or m.endswith(" " + p) for p in pend)
-	if os.environ.get("HP_CITE_MODE") == "pending":
-	    bad = [m for m in bad if is_pending(m)]
-	else:
-	    bad = [m for m in bad if not is_pending(m)]
 	print("\n".join(bad))
 	sys.exit(1 if bad else 0)
 	PY
 }
 test_expect_success 'every link and cited path in docs and sources exists in the tree' '
-	citations strict
+	citations
 '
-# A TODO test by hand (lib.sh has none): "not ok # TODO" is an expected failure.
-if citations pending >"$HP_TMP/pending.out" 2>&1; then
-	_hp_n=$((_hp_n + 1))
-	printf 'ok %d - pending documents (%s) exist now: remove them from pending in t0001 # TODO\n' "$_hp_n" "$pending"
-else
-	_hp_n=$((_hp_n + 1))
-	printf 'not ok %d - citations of documents another branch is writing # TODO %s\n' "$_hp_n" \
-		"$(wc -l <"$HP_TMP/pending.out") citations of: $pending"
-fi
 test_expect_success 'no two integration tests share a number, and each is registered' '
 	dups=$(ls "$HP_SRC_DIR"/tests/integration "$HP_SRC_DIR"/tests/realworld | sed -n "s/^t\([0-9]\{4\}\)-.*\.sh$/\1/p" |
 		sort | uniq -d) &&
