@@ -7,7 +7,10 @@
  * (valid_until in the past), and a tampered patch (sha256 and size from the
  * signed index, then the patch's own signature when it is stored).
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +219,44 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 }
 
 /*
+ * Why: libcurl is opened on the first fetch, not linked: it pulls some thirty
+ * libraries (TLS, Kerberos, LDAP, ...) whose relocation every `hotpatch`
+ * command paid at start-up, apply included (issue 15).  Only the repository
+ * commands and hotpatchd (which links it anyway) come here.
+ */
+static struct {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	bool ok;
+} cu;
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+
+static void cu_load(void)
+{
+	void *dl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+	if (!dl)
+		return;
+	/* never dlclose'd: libcurl keeps global state for the life of the process */
+	*(void **)&cu.easy_init = dlsym(dl, "curl_easy_init");
+	*(void **)&cu.easy_setopt = dlsym(dl, "curl_easy_setopt");
+	*(void **)&cu.easy_perform = dlsym(dl, "curl_easy_perform");
+	*(void **)&cu.easy_getinfo = dlsym(dl, "curl_easy_getinfo");
+	*(void **)&cu.easy_cleanup = dlsym(dl, "curl_easy_cleanup");
+	*(void **)&cu.easy_strerror = dlsym(dl, "curl_easy_strerror");
+	*(void **)&cu.slist_append = dlsym(dl, "curl_slist_append");
+	*(void **)&cu.slist_free_all = dlsym(dl, "curl_slist_free_all");
+	cu.ok = cu.easy_init && cu.easy_setopt && cu.easy_perform && cu.easy_getinfo && cu.easy_cleanup &&
+		cu.easy_strerror && cu.slist_append && cu.slist_free_all;
+}
+
+/*
  * One GET.  With etag/since, a conditional GET: ret_code 304 and no body
  * when the resource has not changed.  Returns 0 with the HTTP code (file://:
  * 200 or 304), or -EIO/-EFBIG with a logged reason.
@@ -223,61 +264,67 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 static int fetch(const char *url, size_t max, const char *etag, time_t since, struct body *b, long *ret_code,
 		 char ret_etag[256], time_t *ret_mtime)
 {
-	CURL *c = curl_easy_init();
+	CURL *c;
 	struct curl_slist *hl = NULL;
 	struct hdrs h = { "" };
 	char hdr[300], err[CURL_ERROR_SIZE] = "";
 	long code = 0, ft = -1;
 	CURLcode cr;
 
+	pthread_once(&cu_once, cu_load);
+	if (!cu.ok) {
+		alog(LOG_ERR, "repository: cannot fetch %s: libcurl.so.4 cannot be loaded", url);
+		return -EIO;
+	}
+	c = cu.easy_init();
 	if (!c)
 		return -ENOMEM;
 	b->buf = NULL;
 	b->len = 0;
 	b->max = max;
 	b->too_big = false;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 0L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "hotpatchd/0.1");
+	cu.easy_setopt(c, CURLOPT_URL, url);
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	cu.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	cu.easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	cu.easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(c, CURLOPT_FAILONERROR, 0L);
+	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	cu.easy_setopt(c, CURLOPT_WRITEDATA, b);
+	cu.easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	cu.easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	cu.easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	cu.easy_setopt(c, CURLOPT_FILETIME, 1L);
+	cu.easy_setopt(c, CURLOPT_USERAGENT, "hotpatchd/0.1");
 	if (etag && etag[0]) {
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
-		hl = curl_slist_append(hl, hdr);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+		hl = cu.slist_append(hl, hdr);
+		cu.easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	}
 	if (since > 0) {
-		curl_easy_setopt(c, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
-		curl_easy_setopt(c, CURLOPT_TIMEVALUE, (long)since);
+		cu.easy_setopt(c, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
+		cu.easy_setopt(c, CURLOPT_TIMEVALUE, (long)since);
 	}
-	cr = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_getinfo(c, CURLINFO_FILETIME, &ft);
+	cr = cu.easy_perform(c);
+	cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	cu.easy_getinfo(c, CURLINFO_FILETIME, &ft);
 	if (cr == CURLE_OK && !strncmp(url, "file:", 5)) {
 		long unmet = 0;
 
-		curl_easy_getinfo(c, CURLINFO_CONDITION_UNMET, &unmet);
+		cu.easy_getinfo(c, CURLINFO_CONDITION_UNMET, &unmet);
 		code = unmet ? 304 : 200;
 	} else if (cr == CURLE_OK && code == 200 && since > 0) {
 		long unmet = 0;
 
-		curl_easy_getinfo(c, CURLINFO_CONDITION_UNMET, &unmet);
+		cu.easy_getinfo(c, CURLINFO_CONDITION_UNMET, &unmet);
 		if (unmet)
 			code = 304;
 	}
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(c);
+	cu.slist_free_all(hl);
+	cu.easy_cleanup(c);
 	if (b->too_big) {
 		free(b->buf);
 		b->buf = NULL;
@@ -287,7 +334,7 @@ static int fetch(const char *url, size_t max, const char *etag, time_t since, st
 	if (cr != CURLE_OK) {
 		free(b->buf);
 		b->buf = NULL;
-		alog(LOG_ERR, "repository: cannot fetch %s: %s", url, err[0] ? err : curl_easy_strerror(cr));
+		alog(LOG_ERR, "repository: cannot fetch %s: %s", url, err[0] ? err : cu.easy_strerror(cr));
 		return -EIO;
 	}
 	if (ret_etag)

@@ -7,7 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <openssl/evp.h>
+/* SHA256_Init & co. are deprecated in OpenSSL 3 but run the same assembly
+ * without the provider machinery: see hp_sha256. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "cleanup.h"
 #include "util.h"
@@ -291,9 +295,53 @@ bool hp_valid_id(const char *s)
 
 void hp_sha256(const void *buf, size_t len, uint8_t out[32])
 {
-	unsigned int n = 32;
+	/*
+	 * Not EVP_Digest (nor SHA256(), which is EVP_Q_digest in OpenSSL 3): the
+	 * first EVP call loads openssl.cnf and initialises the default provider,
+	 * about 6 M instructions, more than the rest of an unsigned `hotpatch
+	 * apply` together (issue 15).  The low-level functions hash with the same
+	 * code and touch no global state.  A signed patch still pays the provider
+	 * start-up once, for Ed25519.
+	 */
+	SHA256_CTX c;
 
-	EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL);
+	SHA256_Init(&c);
+	SHA256_Update(&c, buf, len);
+	SHA256_Final(out, &c);
+}
+
+/*
+ * Why: HMAC-SHA256 (RFC 2104) on the low-level SHA-256, for the same reason
+ * as hp_sha256: OpenSSL's HMAC() fetches a MAC through the provider machinery
+ * and costs about 5 M instructions on the first call of every `hotpatch
+ * apply` (issue 15).  The key may be at most one block (64 bytes).
+ */
+int hp_hmac_sha256(const void *key, size_t key_len, const void *buf, size_t len, uint8_t out[32])
+{
+	uint8_t ipad[64], opad[64], inner[32];
+	SHA256_CTX c;
+	size_t i;
+
+	if (key_len > sizeof(ipad))
+		return -EINVAL;
+	memset(ipad, 0x36, sizeof(ipad));
+	memset(opad, 0x5c, sizeof(opad));
+	for (i = 0; i < key_len; i++) {
+		ipad[i] ^= ((const uint8_t *)key)[i];
+		opad[i] ^= ((const uint8_t *)key)[i];
+	}
+	SHA256_Init(&c);
+	SHA256_Update(&c, ipad, sizeof(ipad));
+	SHA256_Update(&c, buf, len);
+	SHA256_Final(inner, &c);
+	SHA256_Init(&c);
+	SHA256_Update(&c, opad, sizeof(opad));
+	SHA256_Update(&c, inner, sizeof(inner));
+	SHA256_Final(out, &c);
+	OPENSSL_cleanse(ipad, sizeof(ipad));
+	OPENSSL_cleanse(opad, sizeof(opad));
+	OPENSSL_cleanse(&c, sizeof(c));
+	return 0;
 }
 
 /* Why: the one hex encoder (build-ids, hashes, key ids); hp_unhex is its inverse.  Public in hotpatch.h. */

@@ -59,7 +59,8 @@ void hp_strlcpy(char *dst, const char *src, size_t size);
 /* Whether s is a valid patch id: [A-Za-z0-9._-]{1,64}, not starting with '.' or '-'. */
 bool hp_valid_id(const char *s);
 
-/* SHA-256 (OpenSSL). */
+/* SHA-256 and HMAC-SHA256 (OpenSSL low-level: no provider start-up); HMAC: -EINVAL for a key over 64 bytes. */
 void hp_sha256(const void *buf, size_t len, uint8_t out[32]);
+int hp_hmac_sha256(const void *key, size_t key_len, const void *buf, size_t len, uint8_t out[32]);
 
 #endif

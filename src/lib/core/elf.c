@@ -5,6 +5,7 @@
  * static functions of the same name in different translation units stay
  * apart) and the dynamic imports with their GOT slots and PLT stubs.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -187,18 +188,40 @@ void hp_elf_close(struct hp_elf *e)
  */
 static int debuginfod_fetch(const uint8_t *bid, size_t bid_len, char **ret_path)
 {
+	/*
+	 * libdebuginfod is opened here, when a server is configured and a debug
+	 * file is missing, not linked: it pulls libcurl-gnutls and some twenty
+	 * libraries whose relocation cost every `hotpatch` start (issue 15).
+	 */
 	const char *urls = getenv("DEBUGINFOD_URLS");
+	debuginfod_client *(*begin)(void);
+	int (*find)(debuginfod_client *, const unsigned char *, int, char **);
+	void (*end)(debuginfod_client *);
 	debuginfod_client *c;
 	char *path = NULL;
+	void *dl;
 	int fd;
 
 	if (!urls || !*urls)
 		return -ENOENT;
-	c = debuginfod_begin();
-	if (!c)
+	dl = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return -ENOENT;
+	begin = (debuginfod_client * (*)(void)) dlsym(dl, "debuginfod_begin");
+	find = (int (*)(debuginfod_client *, const unsigned char *, int, char **))dlsym(dl, "debuginfod_find_debuginfo");
+	end = (void (*)(debuginfod_client *))dlsym(dl, "debuginfod_end");
+	if (!begin || !find || !end) {
+		dlclose(dl);
+		return -ENOENT;
+	}
+	c = begin();
+	if (!c) {
+		dlclose(dl);
 		return -ENOMEM;
-	fd = debuginfod_find_debuginfo(c, bid, (int)bid_len, &path);
-	debuginfod_end(c);
+	}
+	fd = find(c, bid, (int)bid_len, &path);
+	end(c);
+	/* not dlclose'd: libcurl's atexit handlers and threads may still refer to it */
 	if (fd < 0) {
 		free(path);
 		return fd == -ENOMEM ? fd : -ENOENT;

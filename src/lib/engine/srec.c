@@ -15,12 +15,11 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "lib/process/cfi.h"
 #include "lib/process/ptrace.h"
 #include "lib/engine/srec.h"
+#include "shared/util.h"
 
 #define KEY_SIZE 32
 #define DEFAULT_STATE_DIR "/var/lib/hotpatch"
@@ -252,7 +251,6 @@ static int record_mac(const uint8_t key[KEY_SIZE], const struct hp_srec_hdr *hdr
 	size_t fbytes = (size_t)hdr->nfuncs * sizeof(*funcs), len = sizeof(MAC_DOMAIN) + sizeof(*hdr) + fbytes;
 	_cleanup_free_ uint8_t *buf = malloc(len);
 	struct hp_srec_hdr *h;
-	unsigned outlen = 0;
 
 	if (!buf)
 		return -ENOMEM;
@@ -262,9 +260,7 @@ static int record_mac(const uint8_t key[KEY_SIZE], const struct hp_srec_hdr *hdr
 	h->state = 0;
 	memset(h->mac, 0, sizeof(h->mac));
 	memcpy(buf + sizeof(MAC_DOMAIN) + sizeof(*hdr), funcs, fbytes);
-	if (!HMAC(EVP_sha256(), key, KEY_SIZE, buf, len, out, &outlen) || outlen != 32)
-		return -EIO;
-	return 0;
+	return hp_hmac_sha256(key, KEY_SIZE, buf, len, out);
 }
 
 void hp_srec_seal(struct hp_ctx *ctx, struct hp_srec_hdr *hdr, const struct hp_srec_func *funcs)
