@@ -32,6 +32,7 @@
 #include "lib/engine/region.h"
 #include "lib/process/resolve.h"
 #include "lib/process/stack.h"
+#include "lib/process/stub.h"
 #include "lib/engine/srec.h"
 #include "lib/process/tls.h"
 
@@ -54,7 +55,7 @@ struct op {
 	struct hp_process proc;
 	struct hp_srec *recs;
 	size_t nrecs;
-	uint64_t syscall_insn;
+	uint64_t stub;			/* the injection stub (stub.h), once placed */
 	uint64_t max_hijack_ns;
 	struct hp_stack_checker *sc;
 };
@@ -166,30 +167,12 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 }
 
 /*
- * A `syscall` instruction to run injected syscalls from: at the offset in
- * the vDSO that an earlier operation sharing the cache found (every process
- * on this kernel has the same vDSO; the bytes are checked), else searched.
+ * The injection stub (stub.h) that borrowed threads run system calls
+ * through: found where an earlier operation left it, else written.
  */
-static int find_syscall_insn(struct op *op)
+static int find_stub(struct op *op)
 {
-	const struct hp_map *vdso = NULL;
-	uint64_t off = hp_cache_vdso_syscall(op->proc.cache);
-	uint8_t b[2];
-	size_t i;
-	int r;
-
-	for (i = 0; i < op->proc.maps.n && !vdso; i++)
-		if (!strcmp(op->proc.maps.v[i].path, "[vdso]"))
-			vdso = &op->proc.maps.v[i];
-	if (vdso && off && off + 2 <= vdso->end - vdso->start &&
-	    hp_mem_read(op->proc.memfd, vdso->start + off, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05) {
-		op->syscall_insn = vdso->start + off;
-		return 0;
-	}
-	r = hp_find_syscall_insn(op->ctx, op->pid, op->proc.memfd, &op->syscall_insn);
-	if (r == 0 && vdso && op->syscall_insn >= vdso->start && op->syscall_insn + 2 <= vdso->end)
-		hp_cache_set_vdso_syscall(op->proc.cache, op->syscall_insn - vdso->start);
-	return r;
+	return hp_stub_install(op->ctx, op->pid, op->proc.memfd, &op->proc.maps, &op->stub);
 }
 
 /* Borrow one thread to run syscalls; the caller ends with hijack_end. */
@@ -197,12 +180,12 @@ static int hijack_begin(struct op *op, struct hp_inject *inj)
 {
 	int r;
 
-	if (!op->syscall_insn) {
-		r = find_syscall_insn(op);
+	if (!op->stub) {
+		r = find_stub(op);
 		if (r < 0)
 			return r;
 	}
-	return hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->syscall_insn, inj);
+	return hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->stub, inj);
 }
 
 static int hijack_end(struct op *op, struct hp_inject *inj)
@@ -470,6 +453,9 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 		pcranges[i][0] = ranges[i].lo;
 		pcranges[i][1] = ranges[i].hi;
 	}
+	/* Threads stepped out of a function are parked in the stub (ptrace.h): place it before the stop. */
+	if (!op->stub && find_stub(op) < 0)
+		hp_debug(op->ctx, "pid %d: %s; stepped threads will not be parked", op->pid, op->ctx->errmsg);
 	for (;;) {
 		struct hp_threads g;
 		struct hp_busy busy;
@@ -486,7 +472,8 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 		 * A thread executing an affected function (its pc inside, not just a return address) is
 		 * usually a few instructions from leaving it: step those out while the others stay stopped.
 		 */
-		r = hp_threads_step_out(op->ctx, &g, pcranges, nranges, STEP_MAX_INSNS, STEP_BUDGET_NS, &stepped);
+		r = hp_threads_step_out(op->ctx, &g, pcranges, nranges, STEP_MAX_INSNS, STEP_BUDGET_NS, op->stub,
+					&stepped);
 		if (r >= 0)
 			r = hp_stack_check(op->sc, &g, ranges, nranges, &busy);
 		t_checked = hp_now_ns();
@@ -495,10 +482,10 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 			t_committed = hp_now_ns();
 			hp_threads_detach(op->ctx, &g);
 			t_end = g.released_ns;
-			hp_debug(op->ctx, "pid %d: %zu threads: stop %.0f us, %u stepped out and checked in %.0f us, "
-					  "commit %.0f us, release %.0f us", op->pid, g.n, (t_stopped - g.stop_start_ns) / 1e3,
-				 stepped, (t_checked - t_stopped) / 1e3, (t_committed - t_checked) / 1e3,
-				 (t_end - t_committed) / 1e3);
+			hp_debug(op->ctx, "pid %d: %zu threads: stop %.0f us, %u stepped out (trap flag set %.0f us) and "
+					  "checked in %.0f us, commit %.0f us, release %.0f us", op->pid, g.n,
+				 (t_stopped - g.stop_start_ns) / 1e3, stepped, g.trap_window_ns / 1e3,
+				 (t_checked - t_stopped) / 1e3, (t_committed - t_checked) / 1e3, (t_end - t_committed) / 1e3);
 			if (res) {
 				res->attempts = attempt;
 				res->nthreads = (unsigned)g.n;
