@@ -28,6 +28,7 @@
 #include "lib/process/cache.h"
 #include "lib/engine/engine.h"
 #include "lib/engine/image.h"
+#include "lib/engine/lock.h"
 #include "lib/process/ptrace.h"
 #include "lib/engine/region.h"
 #include "lib/process/resolve.h"
@@ -58,6 +59,7 @@ struct op {
 	uint64_t stub;			/* the injection stub (stub.h), once placed */
 	uint64_t max_hijack_ns;
 	struct hp_stack_checker *sc;
+	struct hp_plock lock;		/* no other patcher works on this process meanwhile */
 };
 
 /*
@@ -98,6 +100,7 @@ static int explain_gone(struct op *op, int r)
 
 static void op_release(struct op *op)
 {
+	hp_plock_release(&op->lock);
 	hp_stack_checker_free(op->sc);
 	hp_srec_free_all(op->recs, op->nrecs);
 	hp_process_close(&op->proc);
@@ -130,8 +133,13 @@ static int call_resolver(void *ud, uint64_t fn, uint64_t *ret)
 	return 0;
 }
 
-/* Open the process, or take over one the caller already opened (adopt, then left closed). */
-static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *adopt, struct op *op)
+/*
+ * Open the process, or take over one the caller already opened (adopt, then
+ * left closed).  First the per-process lock (lock.h), waiting up to
+ * lock_wait_ms for another patcher: its state records are read after it.
+ */
+static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *adopt,
+		   unsigned lock_wait_ms, struct op *op)
 {
 	int r;
 
@@ -139,9 +147,17 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 	op->ctx = ctx;
 	op->pid = pid;
 	op->proc.memfd = -1;
+	op->lock.fd = -1;
 	ctx->errmsg[0] = 0;
 	if (pid <= 0)
-		return hp_err(ctx, -ESRCH, "pid %d: not a valid process id", pid);
+		r = hp_err(ctx, -ESRCH, "pid %d: not a valid process id", pid);
+	else
+		r = hp_plock_take(ctx, pid, lock_wait_ms, &op->lock);
+	if (r < 0) {
+		if (adopt)
+			hp_process_close(adopt);
+		return r;
+	}
 	if (adopt) {
 		op->proc = *adopt;
 		memset(adopt, 0, sizeof(*adopt));
@@ -687,7 +703,7 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 			return r;
 		}
 	}
-	r = op_open(ctx, pid, o.cache, proc, &op);
+	r = op_open(ctx, pid, o.cache, proc, o.timeout_ms, &op);
 	if (r < 0)
 		goto out;
 	target = hp_process_find_build_id(&op.proc, m->build_id, m->build_id_len);
@@ -1011,7 +1027,7 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 			hp_process_close(proc);
 		return hp_err(ctx, -EINVAL, "'%s' is not a valid patch id", patch_id);
 	}
-	r = op_open(ctx, pid, o.cache, proc, &op);
+	r = op_open(ctx, pid, o.cache, proc, o.timeout_ms, &op);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < op.nrecs; i++)
