@@ -39,10 +39,10 @@ now_us() { echo $(($(date +%s%N) / 1000)); }
 # Run the operation of kind $1 (in the background); its pid in $hp.
 start_op() {
 	case $1 in
-	apply | replace) $HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/l2.hpatch" >/dev/null 2>&1 & ;;
-	revert) $HP_NICE "$HOTPATCH" revert -p $pid kill-l2 >/dev/null 2>&1 & ;;
-	sweep-apply) $HP_NICE "$HOTPATCH" apply --all --allow-unsigned "$HP_TMP/l2.hpatch" >/dev/null 2>&1 & ;;
-	sweep-revert) $HP_NICE "$HOTPATCH" revert --all kill-l2 >/dev/null 2>&1 & ;;
+	apply | replace) $HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/l2.hpatch" >"$HP_TMP/op.out" 2>&1 & ;;
+	revert) $HP_NICE "$HOTPATCH" revert -p $pid kill-l2 >"$HP_TMP/op.out" 2>&1 & ;;
+	sweep-apply) $HP_NICE "$HOTPATCH" apply --all --allow-unsigned "$HP_TMP/l2.hpatch" >"$HP_TMP/op.out" 2>&1 & ;;
+	sweep-revert) $HP_NICE "$HOTPATCH" revert --all kill-l2 >"$HP_TMP/op.out" 2>&1 & ;;
 	esac
 	hp=$!
 }
@@ -96,9 +96,15 @@ check_state() {
 		return 0
 	fi
 	interrupted=$((interrupted + 1))
-	for id in $(sed -n 's/^  \(kill-l[12]\)  level .*/\1/p' "$HP_TMP/st"); do
-		grep -q "^  $id  level [0-9]*  active$" "$HP_TMP/st" && continue
+	# Interrupted while committing or reverting: revert finishes it.  Prepared (killed before the
+	# commit): the patch's next apply removes the leftover and applies it.
+	for id in $(sed -n 's/^  \(kill-l[12]\)  level [0-9]*  \(committing\|reverting\).*/\1/p' "$HP_TMP/st"); do
 		$HP_NICE "$HOTPATCH" revert -p $pid "$id" >"$HP_TMP/rv" 2>&1 || { cat "$HP_TMP/st" "$HP_TMP/rv"; return 1; }
+	done
+	for id in $(sed -n 's/^  \(kill-l[12]\)  level [0-9]*  prepared.*/\1/p' "$HP_TMP/st"); do
+		grep -q "^  $id  level [0-9]*  prepared  INCONSISTENT" "$HP_TMP/st" && { echo "a prepared record that code jumps to"; cat "$HP_TMP/st"; return 1; }
+		$HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/${id#kill-}.hpatch" >"$HP_TMP/rv" 2>&1 ||
+			{ cat "$HP_TMP/st" "$HP_TMP/rv"; return 1; }
 	done
 	$HP_NICE "$HOTPATCH" status -p $pid >"$HP_TMP/st" 2>&1 || return 1
 	if grep "^  kill-l[12]  level" "$HP_TMP/st" | grep -qv "  active$"; then
@@ -107,12 +113,43 @@ check_state() {
 	fi
 }
 
+# The test hook HP_TEST_KILL_AT=POINT:N (docs/state-record.md) kills the patcher at an exact step.
+test_expect_success 'killed between the two entry writes of a commit: status tells, revert repairs' '
+	prepare apply &&
+	HP_TEST_KILL_AT=entry-write:1 $HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/l2.hpatch" >/dev/null 2>&1
+	[ $? = 137 ] && check_threads &&
+	"$HOTPATCH" status -p $pid >"$HP_TMP/st" && grep -q "^  kill-l2  level 2  committing  INCONSISTENT" "$HP_TMP/st" &&
+	interrupted=0 && check_state && [ $interrupted = 1 ] &&
+	hp_expect_eq "$(hp_ask $t q)" "0 0 0" "markers after the repair" &&
+	prepare revert &&
+	HP_TEST_KILL_AT=entry-write:1 $HP_NICE "$HOTPATCH" revert -p $pid kill-l2 >/dev/null 2>&1
+	[ $? = 137 ] && check_threads &&
+	"$HOTPATCH" status -p $pid >"$HP_TMP/st" && grep -q "^  kill-l2  level 2  reverting  INCONSISTENT" "$HP_TMP/st" &&
+	interrupted=0 && check_state && [ $interrupted = 1 ] &&
+	hp_expect_eq "$(hp_ask $t q)" "0 0 0" "markers after the repair"
+'
+test_expect_success 'killed while a borrowed thread is stopped at each injected system call' '
+	for n in 1 2 3 4 5 6; do
+		prepare apply || exit 1
+		HP_TEST_KILL_AT=inject:$n $HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/l2.hpatch" >/dev/null 2>&1
+		rc=$?
+		check_threads || exit 1
+		check_state || exit 1
+		say "inject:$n: patcher exit $rc, target fine"
+	done
+'
+
 kinds="apply replace revert sweep-apply sweep-revert"
 declare -A len
 test_expect_success 'measure each operation' '
 	for k in $kinds; do
 		prepare $k || exit 1
-		s=$(now_us); start_op $k; wait $hp || { echo "$k failed"; exit 1; }
+		# A sweep also meets processes it cannot read or that run other builds (exit 5): it must
+		# have done ours.
+		s=$(now_us); start_op $k; wait $hp
+		rc=$?
+		case $k in sweep-*) grep -q "^pid $pid (levels): \(patched\|reverted\)" "$HP_TMP/op.out" && rc=0 ;; esac
+		[ $rc = 0 ] || { echo "$k failed:"; cat "$HP_TMP/op.out"; exit 1; }
 		len[$k]=$(($(now_us) - s))
 		echo "$k ${len[$k]}" >>"$HP_TMP/len"
 	done

@@ -568,6 +568,7 @@ static int write_entries(struct op *op, struct entry_write *w, size_t nw)
 		if (r < 0)
 			return hp_err(op->ctx, r, "pid %d: cannot write the entry of %s: %s", op->pid, w[i].name,
 				      strerror(-r));
+		hp_test_kill_point("entry-write", (unsigned)i + 1);
 	}
 	return 0;
 }
@@ -1140,7 +1141,7 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 	for (i = 0; i < n; i++) {
 		const struct hp_srec *rec = &recs[i];
 		struct hp_status_patch *p = &st->patches[st->npatches];
-		bool all_patched = true, all_orig = true;
+		bool all_patched = true, any_patched = false;
 
 		if (rec->hdr.state == HP_STATE_SUPERSEDED)
 			continue;	/* a replaced level waiting to be unmapped */
@@ -1170,11 +1171,13 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 			if (hp_srec_func_state(memfd, &rec->funcs[k], &f->state) < 0)
 				f->state = HP_FUNC_FOREIGN;
 			all_patched &= f->state == HP_FUNC_PATCHED;
-			all_orig &= f->state == HP_FUNC_ORIGINAL;
+			any_patched |= f->state == HP_FUNC_PATCHED;
 		}
 		p->nfuncs = rec->hdr.nfuncs;
+		/* A prepared record is a harmless leftover while no entry jumps to it (a level it was to
+		 * replace may still hold them). */
 		p->consistent = (p->state == HP_STATE_ACTIVE && all_patched) ||
-				(p->state == HP_STATE_PREPARED && all_orig);
+				(p->state == HP_STATE_PREPARED && !any_patched);
 		st->npatches++;
 	}
 	*ret_status = st;

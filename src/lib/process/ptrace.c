@@ -1015,6 +1015,15 @@ static int wait_step(pid_t tid, int *st)
 	return waitpid(tid, st, __WALL) < 0 ? -1 : 0;
 }
 
+void hp_test_kill_point(const char *name, unsigned n)
+{
+	const char *v = getenv("HP_TEST_KILL_AT");
+	size_t len = strlen(name);
+
+	if (v && !strncmp(v, name, len) && v[len] == ':' && strtoul(v + len + 1, NULL, 10) == n)
+		raise(SIGKILL);
+}
+
 /*
  * Let the held thread run until it is back at the stub's system call and
  * through it: its entry stop, then its exit stop (PTRACE_SYSCALL; the
@@ -1048,6 +1057,9 @@ static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, c
 				return hp_err(ctx, -errno, "pid %d: cannot read the system call of thread %d", inj->pid,
 					      inj->tid);
 			if (info.instruction_pointer == at && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+				static unsigned nentries;
+
+				hp_test_kill_point("inject", ++nentries);
 				entered = true;
 				if (is_call)
 					*ret = (long)info.entry.args[0];

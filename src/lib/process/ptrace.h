@@ -121,4 +121,14 @@ int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const v
 /* Send the thread back to where it was (through the stub) and detach; returns the time it was held. */
 int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns);
 
+/*
+ * Test hook (docs/state-record.md): with HP_TEST_KILL_AT=NAME:N in the
+ * environment, the calling process kills itself with SIGKILL at the N-th
+ * pass (from 1) through the point NAME -- "inject" (a borrowed thread
+ * stopped at an injected system call's entry), "entry-write" (after that
+ * many entry writes of a commit).  Tests use it to kill a patcher at an
+ * exact step; it does nothing otherwise.
+ */
+void hp_test_kill_point(const char *name, unsigned n);
+
 #endif
