@@ -14,12 +14,18 @@
 #    processes" case (N=1), or 50*N runnable threads on the machine's CPUs.
 # 2. Call cost: target() called 100M times in a tight loop, unpatched and
 #    patched (the entry holds a 5-byte jmp to the new body); ns per call.
+#    Two shapes: a direct call inside the executable, and a call through the
+#    PLT into a shared library (libhb.so), the shape of the peers' figures.
 # 3. Memory: what a one-function patch adds to a process: Rss and Pss of the
 #    /memfd:hotpatch mapping, plus text pages made private by the entry write.
+# Wall times and processes per second are measured from outside (fork to
+# exit of the hotpatch command); every command's exit code is checked and the
+# benchmark stops on a failure.  Figures: median (min-max, n).
 set -u
 BUILD=${1:-build}
 RUNS=${2:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib-bench.sh"
 HOTPATCH=$(cd "$BUILD" && pwd)/src/cli/hotpatch
 SLEEP_US=${HP_BENCH_SLEEP_US:-1000000}
 W=$(mktemp -d /tmp/hp-hostbench.XXXXXX)
@@ -33,14 +39,23 @@ cleanup() {
 }
 trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (ptrace)"; exit 0; }
+check_release "$BUILD"
+BENCH_ERR=$W/err
 
 cc -O2 -g -pthread "$HERE/host-target.c" -o "$W/target"
 cc -O2 -g -pthread -ffunction-sections -fdata-sections -c "$HERE/host-target.c" -o "$W/orig.o"
 cc -O2 -g -pthread -DHP_FIX=1 -ffunction-sections -fdata-sections -c "$HERE/host-target.c" -o "$W/fix.o"
 ID=hostbench-$$
-"$HOTPATCH" build --target "$W/target" --orig "$W/orig.o" --patched "$W/fix.o" -o "$W/p.hpatch" --id "$ID" >/dev/null
+"$HOTPATCH" build --target "$W/target" --orig "$W/orig.o" --patched "$W/fix.o" -o "$W/p.hpatch" --id "$ID" >/dev/null ||
+	{ echo "bench: cannot build the patch" >&2; exit 1; }
+# the PLT shape: target() in a shared library, called from the executable
+cc -O2 -g -fPIC -shared -DHB_LIB "$HERE/host-target.c" -o "$W/libhb.so"
+cc -O2 -g -fPIC -ffunction-sections -fdata-sections -DHB_LIB -c "$HERE/host-target.c" -o "$W/lib-orig.o"
+cc -O2 -g -fPIC -ffunction-sections -fdata-sections -DHB_LIB -DHP_FIX=1 -c "$HERE/host-target.c" -o "$W/lib-fix.o"
+cc -O2 -g -pthread -DHB_USELIB "$HERE/host-target.c" -o "$W/target-plt" -L"$W" -lhb -Wl,-rpath,"$W"
+"$HOTPATCH" build --target "$W/libhb.so" --orig "$W/lib-orig.o" --patched "$W/lib-fix.o" -o "$W/plt.hpatch" \
+	--id "$ID-plt" >/dev/null || { echo "bench: cannot build the library patch" >&2; exit 1; }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "n/a"}'; }
 # the last occurrence of a number field: the summary follows the per-process entries (sorted keys)
 jnum() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$2" | tail -1; }
 
@@ -62,30 +77,32 @@ stop_fleet() {
 
 # sweep N LABEL [hotpatch options]: RUNS apply/revert pairs; prints one table row
 sweep() {
-	local n=$1 label=$2 i
+	local n=$1 label=$2 i wa wr
 	shift 2
-	: >"$W/a_ms"; : >"$W/r_ms"; : >"$W/a_n"; : >"$W/jobs"
+	: >"$W/a_ms"; : >"$W/r_ms"; : >"$W/a_n"; : >"$W/a_ps"; : >"$W/r_ps"
+	local load; load=$(loadavg)
 	for ((i = 0; i < RUNS; i++)); do
-		"$HOTPATCH" apply --all --json --allow-unsigned "$@" "$W/p.hpatch" >"$W/a.json" 2>/dev/null
-		"$HOTPATCH" revert --all --json "$@" "$ID" >"$W/r.json" 2>/dev/null
-		jnum total_ms "$W/a.json" >>"$W/a_ms"
-		jnum total_ms "$W/r.json" >>"$W/r_ms"
-		jnum patched "$W/a.json" >>"$W/a_n"
-		jnum jobs "$W/a.json" >>"$W/jobs"
+		timed wa "$HOTPATCH" apply --all --json --allow-unsigned "$@" "$W/p.hpatch" >"$W/a.json"
+		timed wr "$HOTPATCH" revert --all --json "$@" "$ID" >"$W/r.json"
+		local pn rn
+		pn=$(jnum patched "$W/a.json"); rn=$(jnum reverted "$W/r.json")
+		[ "${pn:-0}" -ge "$n" ] || { echo "bench: apply --all patched ${pn:-0} of $n processes; stopping" >&2; exit 1; }
+		echo "$wa" >>"$W/a_ms"; echo "$wr" >>"$W/r_ms"; echo "$pn" >>"$W/a_n"
+		awk -v n="$pn" -v t="$wa" 'BEGIN {printf "%.0f\n", n / (t / 1000)}' >>"$W/a_ps"
+		awk -v n="${rn:-$pn}" -v t="$wr" 'BEGIN {printf "%.0f\n", n / (t / 1000)}' >>"$W/r_ps"
 	done
-	local am rm pn
-	am=$(median <"$W/a_ms"); rm=$(median <"$W/r_ms"); pn=$(median <"$W/a_n")
-	printf '%-8s %-9s %5s %8s %10.1f %10s %10.1f %10s\n' "$n" "$label" "$(median <"$W/jobs")" "$pn" "$am" \
-		"$(awk -v n="$pn" -v t="$am" 'BEGIN {printf "%.0f", n / (t / 1000)}')" "$rm" \
-		"$(awk -v n="$pn" -v t="$rm" 'BEGIN {printf "%.0f", n / (t / 1000)}')"
+	echo "-- $n processes, jobs: $label, patched per sweep: $(median <"$W/a_n"), load average at start: $load"
+	printf '  %-26s %s\n' "apply --all (ms, outside)" "$(stats <"$W/a_ms")" \
+		"apply, processes/s" "$(stats <"$W/a_ps")" \
+		"revert --all (ms, outside)" "$(stats <"$W/r_ms")" \
+		"revert, processes/s" "$(stats <"$W/r_ps")"
 }
 
 echo "hotpatch host-wide benchmark: $(nproc) CPUs, kernel $(uname -r), median of $RUNS runs"
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average before: $(loadavg)"
 echo
 echo "== throughput: apply --all / revert --all (each process: 4 threads calling target(), ${SLEEP_US} us asleep per 100 calls)"
-printf '%-8s %-9s %5s %8s %10s %10s %10s %10s\n' procs jobs used patched apply-ms apply/s revert-ms revert/s
-for n in 100 1000; do
+for n in ${HP_BENCH_FLEETS:-100 1000}; do
 	start_fleet "$n" 4 "$SLEEP_US"
 	sweep "$n" default
 	if [ "$n" = 1000 ] && [ -n "${HP_BENCH_JOBS:-}" ]; then
@@ -102,33 +119,43 @@ echo "(patched counts the fleet's parent process too; it maps the same build)"
 
 echo
 CALL_RUNS=${HP_BENCH_CALL_RUNS:-15}
-echo "== call cost: 100M calls of target() in a tight loop, pinned to the last CPU, $CALL_RUNS runs each"
-rm -f "$W/in"; mkfifo "$W/in"
-taskset -c "$(($(nproc) - 1))" "$W/target" loop 100000000 <"$W/in" >"$W/loop.out" 2>&1 &
-LOOP_PID=$!
-exec 7>"$W/in"
 wait_lines() { for _ in $(seq 3000); do [ "$(wc -l <"$W/loop.out")" -ge "$1" ] && return; sleep 0.01; done; }
-: >"$W/unp"; : >"$W/pat"
-lines=1
-wait_lines 1
-sed -n 1p "$W/loop.out" | sed 's/ns_per_call=//' >>"$W/unp"
-for ((i = 0; i < CALL_RUNS; i++)); do
-	echo >&7; lines=$((lines + 1)); wait_lines $lines
-	sed -n "${lines}p" "$W/loop.out" | sed 's/ns_per_call=//' >>"$W/unp"
-	"$HOTPATCH" apply -p "$LOOP_PID" --allow-unsigned "$W/p.hpatch" >/dev/null 2>&1
-	echo >&7; lines=$((lines + 1)); wait_lines $lines
-	sed -n "${lines}p" "$W/loop.out" | sed 's/ns_per_call=//' >>"$W/pat"
-	"$HOTPATCH" revert -p "$LOOP_PID" "$ID" >/dev/null 2>&1
-done
-# the fastest run of each is the least disturbed by anything else on the machine
-u=$(sort -g "$W/unp" | head -1); p=$(sort -g "$W/pat" | head -1)
-echo "best of $((CALL_RUNS + 1)) unpatched / $CALL_RUNS patched runs: unpatched ${u} ns/call, patched ${p} ns/call," \
-	"added $(awk -v u="$u" -v p="$p" 'BEGIN {printf "%.3f", p - u}') ns/call" \
-	"(medians $(median <"$W/unp") / $(median <"$W/pat"))"
+# call_cost LABEL BINARY PATCH ID: 100M calls per run, unpatched and patched alternating
+call_cost() {
+	local label=$1 bin=$2 patch=$3 id=$4 i t
+	lines=1	# global: the memory section goes on reading the last target's output
+	rm -f "$W/in"; mkfifo "$W/in"
+	taskset -c "$(($(nproc) - 1))" "$bin" loop 100000000 <"$W/in" >"$W/loop.out" 2>&1 &
+	LOOP_PID=$!
+	exec 7>"$W/in"
+	: >"$W/unp"; : >"$W/pat"
+	local load; load=$(loadavg)
+	wait_lines 1
+	for ((i = 0; i < CALL_RUNS; i++)); do
+		echo >&7; lines=$((lines + 1)); wait_lines $lines
+		sed -n "${lines}p" "$W/loop.out" | sed 's/ns_per_call=//' >>"$W/unp"
+		timed t "$HOTPATCH" apply -p "$LOOP_PID" --allow-unsigned "$patch" >/dev/null
+		echo >&7; lines=$((lines + 1)); wait_lines $lines
+		sed -n "${lines}p" "$W/loop.out" | sed 's/ns_per_call=//' >>"$W/pat"
+		timed t "$HOTPATCH" revert -p "$LOOP_PID" "$id" >/dev/null
+	done
+	local u p
+	u=$(median <"$W/unp"); p=$(median <"$W/pat")
+	echo "-- $label, load average at start: $load"
+	printf '  %-12s %s\n' "unpatched" "$(stats3 <"$W/unp")" "patched" "$(stats3 <"$W/pat")"
+	echo "  added (median): $(awk -v u="$u" -v p="$p" 'BEGIN {printf "%+.3f", p - u}') ns/call"
+}
+# stats3: like stats, three decimals (ns per call)
+stats3() { sort -g | awk '{a[NR] = $1} END {m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+	printf "%.3f ns (%.3f-%.3f, n=%d)\n", m, a[1], a[NR], NR}'; }
+echo "== call cost: 100M calls of target() in a tight loop, pinned to the last CPU, $CALL_RUNS runs each"
+call_cost "through the PLT into libhb.so" "$W/target-plt" "$W/plt.hpatch" "$ID-plt"
+exec 7>&-; kill "$LOOP_PID" 2>/dev/null; wait "$LOOP_PID" 2>/dev/null
+call_cost "direct call inside the executable" "$W/target" "$W/p.hpatch" "$ID"
 
 echo
 echo "== memory added to one patched process (one-function patch), after the patched code ran"
-"$HOTPATCH" apply -p "$LOOP_PID" --allow-unsigned "$W/p.hpatch" >/dev/null 2>&1
+timed t "$HOTPATCH" apply -p "$LOOP_PID" --allow-unsigned "$W/p.hpatch" >/dev/null
 echo >&7; lines=$((lines + 1)); wait_lines $lines
 awk '
 	/^[0-9a-f]+-[0-9a-f]+ / { inmemfd = index($0, "memfd:hotpatch:") > 0; intext = ($2 ~ /x/ && index($0, "/target") > 0) }
@@ -139,7 +166,7 @@ awk '
 size=0
 while read -r range _; do size=$((size + 16#${range#*-} - 16#${range%-*})); done < <(grep "memfd:hotpatch" "/proc/$LOOP_PID/maps")
 echo "patch mapping size: $((size / 1024)) KiB (the memfd's pages are shared memory, counted once)"
-"$HOTPATCH" revert -p "$LOOP_PID" "$ID" >/dev/null 2>&1
+timed t "$HOTPATCH" revert -p "$LOOP_PID" "$ID" >/dev/null
 exec 7>&-
 echo
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average after: $(loadavg)"

@@ -14,7 +14,8 @@
  *
  * Thread stacks are small (64 KiB) so that a thousand processes with four
  * threads each stay cheap.  HP_FIX=1 builds the patched variant: the same
- * amount of work, another constant.
+ * amount of work, another constant.  -DHB_LIB builds only target(), as
+ * libhb.so; -DHB_USELIB builds the program calling it through the PLT.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -27,8 +28,9 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-static volatile long sink;
+long target(long x);
 
+#ifndef HB_USELIB
 __attribute__((noinline)) long target(long x)
 {
 #if HP_FIX == 1
@@ -37,6 +39,10 @@ __attribute__((noinline)) long target(long x)
 	return x * 3 + 5;
 #endif
 }
+#endif
+
+#ifndef HB_LIB
+static volatile long sink;
 
 /* One worker: call target() forever, sleeping a little between batches when asked. */
 static void *worker(void *arg)
@@ -138,3 +144,4 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: host-target fleet N THREADS SLEEP_US PIDFILE | host-target loop N\n");
 	return 2;
 }
+#endif

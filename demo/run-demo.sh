@@ -70,8 +70,10 @@ ask() {
 }
 
 [ -x "$HOTPATCH" ] || die "no hotpatch binary at $HOTPATCH (build it first, or set HOTPATCH)"
-[ -x "$(dirname "$HOTPATCH")/hotpatch-cc" ] || [ -n "${HOTPATCH_CC_WRAPPER:-}" ] ||
-	die "no hotpatch-cc beside $HOTPATCH"
+# the compiler wrapper: in a build tree src/differ/hotpatch-cc, installed in libexec (hotpatch finds it)
+[ -x "$(dirname "$HOTPATCH")/../differ/hotpatch-cc" ] || [ -x /usr/libexec/hotpatch/hotpatch-cc ] ||
+	[ -x /usr/local/libexec/hotpatch/hotpatch-cc ] || [ -n "${HOTPATCH_CC_WRAPPER:-}" ] ||
+	die "no hotpatch-cc (src/differ/hotpatch-cc in a build tree, libexec/hotpatch/hotpatch-cc installed)"
 [ "$(id -u)" = 0 ] || die "run as root: patching a running process needs ptrace"
 for tool in make cc patch; do
 	command -v $tool >/dev/null || die "needs $tool"

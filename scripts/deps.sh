@@ -4,11 +4,20 @@
 # Sourced by test.sh and demo.sh: hp_ensure_deps [extra packages...]
 
 HP_DEPS=(
-	gcc make pkg-config meson ninja-build
+	gcc g++ make pkg-config meson ninja-build
 	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev
+	# hotpatchd: config file, sd_notify/journald, repository client
+	libinih-dev libsystemd-dev libcurl4-openssl-dev
 	elfutils binutils patch dpkg-dev
 	# tests: tracers and JSON in shell tests, build systems the builder is tested with
 	strace jq cmake autoconf automake libtool
+	# hotpatch-server: HTTP (GnuTLS inside), stores, repository import; tests: sqlite3 CLI,
+	# a real PostgreSQL, openssl for a test certificate, python3-yaml to read api/openapi.yaml
+	libmicrohttpd-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev sqlite3 postgresql curl openssl python3-yaml
+	# real-world fixes (tests/realworld): libcue's parser, libexif's autoreconf
+	bison flex autopoint
+	# the dashboard's browser test (t8050): Debian's chromium (node and npm come with the machine)
+	chromium
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 )

@@ -17,7 +17,13 @@
  *    64 KiB stack) that reaps threads an exec killed while the attach waits;
  *    it lives until the process exits.
  *  - Output parameters are named ret_* and are written only on success.
+ *  - Options structs start with size_t sz = sizeof(the struct) (HP_OPTS());
+ *    NULL options mean the defaults.  A struct from an older header is
+ *    zero-extended; a newer one with fields this library does not know set
+ *    is refused (-EINVAL).
  *  - Every *_free() accepts NULL.
+ *  - The functions declared here are the library's whole ABI (libhotpatch.so
+ *    exports nothing else); build against it with pkg-config libhotpatch.
  */
 #ifndef HOTPATCH_HOTPATCH_H
 #define HOTPATCH_HOTPATCH_H
@@ -30,6 +36,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * Declare an options struct with sz set and the named fields given, the
+ * rest zero (the defaults):  HP_OPTS(hp_apply_opts, o, .timeout_ms = 5000);
+ */
+#define HP_OPTS(type, name, ...) struct type name = { .sz = sizeof(struct type), __VA_ARGS__ }
 
 #define HP_ERRNO_BASE 4000
 
@@ -158,6 +170,20 @@ int hp_patch_sign(struct hp_ctx *ctx, const struct hp_patch *patch, const char *
 int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *patch, const char *trust_dir,
 		    char ret_key_id[65]);
 
+/*
+ * Detached signatures of other documents (a repository index) with the same
+ * Ed25519 keys.  purpose names what is signed ("repository index"); a
+ * signature made for one purpose does not verify for another.  The
+ * signature is one text line the caller stores beside the document (caller
+ * frees).  Verify returns 0 and the signer's key id, or -HP_E_UNSIGNED (empty
+ * signature), -HP_E_FORMAT (not a signature line), -HP_E_UNKNOWNKEY,
+ * -HP_E_BADSIG, -errno.
+ */
+int hp_blob_sign(struct hp_ctx *ctx, const char *key_path, const char *purpose, const void *buf, size_t len,
+		 char **ret_sig);
+int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpose, const void *buf, size_t len,
+		   const char *sig_text, size_t sig_len, char ret_key_id[65]);
+
 /* ---- applying, reverting, status ----------------------------------------- */
 
 enum hp_apply_flags {
@@ -187,7 +213,14 @@ struct hp_apply_opts {
 	struct hp_cache *cache;		/* shared per-file work; NULL: a cache for this call only */
 };
 
+/*
+ * Filled by hp_apply() and hp_revert(), only on success.  The caller sets
+ * sz = sizeof(struct hp_apply_result) (-EINVAL otherwise); the library
+ * writes at most sz bytes and sets sz to the number it wrote, so a program
+ * built against this header keeps working with a library whose result grew.
+ */
 struct hp_apply_result {
+	size_t sz;
 	unsigned attempts;		/* stop-the-world attempts (1 + busy retries) */
 	unsigned nthreads;		/* threads stopped in the successful attempt */
 	unsigned stepped;		/* threads single-stepped out of an affected function */
@@ -220,8 +253,33 @@ enum hp_patch_state {
 	HP_STATE_REVERTING,		/* patcher died during revert */
 };
 
+/* "prepared", "committing", "active", "reverting"; "unknown" for any other value. */
+const char *hp_patch_state_name(enum hp_patch_state state);
+/* "patched", "original", "foreign"; "unknown" for any other value. */
+const char *hp_func_state_name(enum hp_func_state state);
+
+/*
+ * Who wrote a state record (docs/state-record.md, "Forged records").  The
+ * process's memory is its own to write: only a record sealed with this
+ * host's record key (readable by root alone) counts as applied.
+ */
+enum hp_record_trust {
+	HP_RECORD_AUTHENTIC = 1,	/* sealed by hotpatch on this host; its sites check out */
+	HP_RECORD_UNVERIFIED,		/* its sites check out, but it has no seal or the key is unreadable */
+	HP_RECORD_FORGED,		/* a seal that does not verify, or a site that contradicts the module */
+};
+/* "authentic", "unverified", "forged"; "unknown" for any other value. */
+const char *hp_record_trust_name(enum hp_record_trust trust);
+
+/*
+ * Text in result structs: identifiers bounded by the format (patch ids,
+ * HP_ID_MAX; signer key ids, 64 hex digits; comm, the kernel's 16 bytes) are
+ * char arrays; paths, symbol names and messages are const char * owned by
+ * the result (freed by its *_free()), never NULL ("" when empty).
+ */
+
 struct hp_status_func {
-	char name[128];
+	const char *name;		/* symbol name in the target */
 	uint64_t addr;			/* runtime address of the function */
 	uint64_t new_addr;		/* runtime address of the new body */
 	enum hp_func_state state;
@@ -234,7 +292,7 @@ struct hp_status_patch {
 	bool consistent;		/* every function agrees with the state */
 	uint8_t build_id[HP_BUILD_ID_MAX];
 	size_t build_id_len;
-	char target[256];		/* target path as mapped */
+	const char *target;		/* target path as mapped */
 	char signer[65];		/* hex key id or "" */
 	int64_t applied_time;		/* seconds since the epoch */
 	uint64_t region;		/* address of the patch mapping */
@@ -242,6 +300,8 @@ struct hp_status_patch {
 	size_t nfuncs;
 	struct hp_status_func *funcs;
 	pid_t applier_pid;		/* process it was applied to: another pid in a forked child */
+	enum hp_record_trust trust;	/* only HP_RECORD_AUTHENTIC counts as patched */
+	const char *trust_reason;	/* why unverified or forged; "" when authentic */
 };
 
 struct hp_status {
@@ -283,11 +343,11 @@ struct hp_host_proc {
 	char comm[64];
 	enum hp_host_outcome outcome;
 	int err;			/* the failure (-errno or -HP_E_*), 0 if none */
-	char message[512];		/* why: failure, restart required, nothing to do; else "" */
+	const char *message;		/* why: failure, restart required, nothing to do; else "" */
 	unsigned busy_retries;		/* times it went to the retry queue because it was busy */
 	bool other_mntns;		/* lives in another mount namespace (a container) */
 	pid_t inherited_from;		/* patched by fork: the process the patch was applied to */
-	char target[256];		/* target file as the process maps it, "" if unknown */
+	const char *target;		/* target file as the process maps it, "" if unknown */
 	uint8_t build_id[HP_BUILD_ID_MAX];	/* build of the target it runs */
 	size_t build_id_len;
 	struct hp_apply_result result;	/* of the last attempt */
@@ -354,7 +414,8 @@ char *hp_hex(const uint8_t *bytes, size_t len, char *buf);
 /*
  * `hotpatch assess` (docs/assess.md).  Every check reads the system and
  * says ok, not ok or unknown, with the reason and, for anything but ok, a
- * remedy.  Nothing is guessed: what cannot be read is unknown.
+ * remedy.  Nothing is guessed: what cannot be read is unknown.  Text fields
+ * (const char *) are owned by the result, freed by its *_free(), never NULL.
  */
 
 enum hp_check_result {
@@ -372,15 +433,13 @@ enum hp_verdict {
 	HP_VERDICT_NOT_ELIGIBLE,	/* a check failed; see its reason and remedy */
 };
 
-#define HP_ASSESS_TEXT 320
-
 struct hp_assess_check {
 	const char *name;		/* stable id ("ptrace_scope"), a static string */
 	enum hp_check_result result;
 	bool advisory;			/* the result does not change the verdict */
-	char value[HP_ASSESS_TEXT];	/* what was read ("1 (restricted)"), "" if nothing */
-	char reason[HP_ASSESS_TEXT];	/* why this result, naming the source */
-	char remedy[HP_ASSESS_TEXT];	/* what to do when not ok / unknown, else "" */
+	const char *value;		/* what was read ("1 (restricted)"), "" if nothing */
+	const char *reason;		/* why this result, naming the source */
+	const char *remedy;		/* what to do when not ok / unknown, else "" */
 };
 
 struct hp_assess_host {
@@ -393,7 +452,7 @@ struct hp_assess_host {
 
 /* A mapped file that was replaced or deleted on disk since the process mapped it. */
 struct hp_assess_stale {
-	char path[512];
+	const char *path;
 	bool deleted;			/* nothing at path any more */
 	uint8_t build_id[HP_BUILD_ID_MAX];	/* the build the process runs */
 	size_t build_id_len;
@@ -407,7 +466,7 @@ struct hp_assess_target {
 	char patch_id[HP_ID_MAX + 1];
 	unsigned level;
 	enum hp_verdict verdict;
-	char path[512];			/* the mapped target file, "" when not mapped */
+	const char *path;		/* the mapped target file, "" when not mapped */
 	uint8_t build_id[HP_BUILD_ID_MAX];	/* running build of the target */
 	size_t build_id_len;
 	uint8_t disk_build_id[HP_BUILD_ID_MAX];	/* the file at path now */
@@ -425,8 +484,8 @@ struct hp_assess_applied {
 struct hp_assess_proc {
 	pid_t pid;
 	char comm[64];
-	char exe[512];			/* "" when unreadable */
-	char unit[256];			/* owning systemd unit, "" if none */
+	const char *exe;		/* "" when unreadable */
+	const char *unit;		/* owning systemd unit, "" if none */
 	enum hp_verdict verdict;
 	struct hp_assess_check *checks;
 	size_t nchecks;

@@ -76,6 +76,12 @@ void cli_emit_json(json_t *j);
 
 /* Parse a process id argument strictly. */
 int hp_parse_pid_arg(const char *s, pid_t *ret);
+/*
+ * Before an operation on -p PID (pid.c): a thread id becomes its process
+ * (with a note), and a kernel thread or a process the kernel will not let
+ * us read is refused with what it is and why.  0, or the exit code.
+ */
+int cli_check_pid(struct cli *cli, pid_t *pid);
 
 /* Parse "--timeout" seconds (decimal, may have a fraction) into ms. */
 int cli_parse_seconds(const char *s, unsigned *ret_ms);

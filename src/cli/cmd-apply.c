@@ -113,7 +113,7 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		{ 0 },
 	};
 	struct hp_apply_opts o = { .sz = sizeof(o) };
-	struct hp_apply_result res;
+	struct hp_apply_result res = { .sz = sizeof(res) };
 	struct hp_patch *patch = NULL;
 	pid_t pid = 0;
 	unsigned jobs = 0;
@@ -161,6 +161,8 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "apply", "--jobs needs --all");
 	if (optind + 1 != argc)
 		return cli_usage(cli, "apply", "expected one patch file");
+	if (pid && (r = cli_check_pid(cli, &pid)) != 0)
+		return r;
 	r = hp_patch_open(cli->ctx, argv[optind], &patch);
 	if (r < 0)
 		return cli_fail(cli, r, NULL);
@@ -191,7 +193,7 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		{ 0 },
 	};
 	struct hp_apply_opts o = { .sz = sizeof(o) };
-	struct hp_apply_result res;
+	struct hp_apply_result res = { .sz = sizeof(res) };
 	pid_t pid = 0;
 	unsigned jobs = 0;
 	bool all = false;
@@ -229,6 +231,8 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "revert", "--jobs needs --all");
 	if (optind + 1 != argc)
 		return cli_usage(cli, "revert", "expected one patch id");
+	if (pid && (r = cli_check_pid(cli, &pid)) != 0)
+		return r;
 	if (all)
 		return cli_host_revert(cli, argv[optind], &o, jobs);
 	r = hp_revert(cli->ctx, pid, argv[optind], &o, &res);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "shared/escape.h"
 
 enum {
 	ASSESS_OK = 0,
@@ -87,7 +88,7 @@ static int assess_error(struct cli *cli, const char *fmt, ...)
 		cli_emit_json(json_pack("{s:{s:s,s:s,s:i}}", "error", "kind", "error", "message", msg, "exit_code",
 					ASSESS_ERROR));
 	else
-		fprintf(stderr, "hotpatch assess: %s\n", msg);
+		fprintf(stderr, "hotpatch assess: %s\n", hp_esc(msg));
 	return ASSESS_ERROR;
 }
 
@@ -234,7 +235,7 @@ static int cmp_proc(const void *x, const void *y)
 /* Why: an empty value or remedy is null in JSON, not "". */
 static json_t *str_or_null(const char *s)
 {
-	return s && *s ? json_string(s) : json_null();
+	return s && *s ? json_string(hp_esc_utf8(s)) : json_null();
 }
 
 /* Why: a missing build-id is null in JSON. */
@@ -249,7 +250,8 @@ static json_t *hex_or_null(const uint8_t *b, size_t n)
 static json_t *check_json(const struct hp_assess_check *c)
 {
 	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:b}", "name", c->name, "result", hp_check_result_name(c->result),
-			 "value", str_or_null(c->value), "reason", c->reason, "remedy", str_or_null(c->remedy),
+			 "value", str_or_null(c->value), "reason", hp_esc_utf8(c->reason), "remedy",
+			 str_or_null(c->remedy),
 			 "advisory", c->advisory);
 }
 
@@ -282,22 +284,6 @@ static json_t *host_json(const struct hp_assess_host *h)
 			 checks_json(h->checks, h->nchecks), "inventory", inv);
 }
 
-/* Why: the same state names as hotpatch status. */
-static const char *state_str(enum hp_patch_state s)
-{
-	switch (s) {
-	case HP_STATE_PREPARED:
-		return "prepared";
-	case HP_STATE_COMMITTING:
-		return "committing";
-	case HP_STATE_ACTIVE:
-		return "active";
-	case HP_STATE_REVERTING:
-		return "reverting";
-	}
-	return "unknown";
-}
-
 /* Why: the process object of docs/assess.md. */
 static json_t *proc_json(const struct hp_assess_proc *p)
 {
@@ -317,7 +303,7 @@ static json_t *proc_json(const struct hp_assess_proc *p)
 	for (i = 0; i < p->nstale; i++) {
 		const struct hp_assess_stale *s = &p->stale[i];
 
-		json_array_append_new(stale, json_pack("{s:s,s:s,s:o,s:o,s:o}", "path", s->path, "state",
+		json_array_append_new(stale, json_pack("{s:s,s:s,s:o,s:o,s:o}", "path", hp_esc_utf8(s->path), "state",
 						       s->deleted ? "deleted" : "replaced", "build_id",
 						       hex_or_null(s->build_id, s->build_id_len), "disk_build_id",
 						       hex_or_null(s->disk_build_id, s->disk_build_id_len), "covered_by",
@@ -326,8 +312,9 @@ static json_t *proc_json(const struct hp_assess_proc *p)
 	for (i = 0; i < p->napplied; i++)
 		json_array_append_new(applied, json_pack("{s:s,s:i,s:s}", "id", p->applied[i].id, "level",
 							 (int)p->applied[i].level, "state",
-							 state_str(p->applied[i].state)));
-	return json_pack("{s:i,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "pid", (int)p->pid, "comm", p->comm, "exe",
+							 hp_patch_state_name(p->applied[i].state)));
+	return json_pack("{s:i,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "pid", (int)p->pid, "comm", hp_esc_utf8(p->comm),
+			 "exe",
 			 str_or_null(p->exe), "unit", str_or_null(p->unit), "verdict", hp_verdict_name(p->verdict),
 			 "checks", checks_json(p->checks, p->nchecks), "targets", targets, "old_code", stale, "applied",
 			 applied);
@@ -340,12 +327,13 @@ static void print_check(const struct hp_assess_check *c, const char *indent, boo
 {
 	bool bad = c->result != HP_CHECK_OK;
 
-	printf("%s%-8s %-15s %s%s\n", indent, hp_check_result_name(c->result), c->name, c->value[0] ? c->value : "-",
+	printf("%s%-8s %-15s %s%s\n", indent, hp_check_result_name(c->result), c->name,
+	       c->value[0] ? hp_esc(c->value) : "-",
 	       c->advisory && bad ? " (advisory)" : "");
 	if (bad || verbose)
-		printf("%s%-8s %-15s %s\n", indent, "", "", c->reason);
+		printf("%s%-8s %-15s %s\n", indent, "", "", hp_esc(c->reason));
 	if (bad && c->remedy[0])
-		printf("%s%-8s %-15s fix: %s\n", indent, "", "", c->remedy);
+		printf("%s%-8s %-15s fix: %s\n", indent, "", "", hp_esc(c->remedy));
 }
 
 /* Why: the host comes first: if it cannot be patched, nothing on it can. */
@@ -361,9 +349,9 @@ static void print_host(const struct hp_assess_host *h, bool verbose)
 		const struct hp_assess_check *f = &h->facts[i];
 
 		if (f->result == HP_CHECK_OK)
-			printf("  %-15s %s\n", f->name, f->value);
+			printf("  %-15s %s\n", f->name, hp_esc(f->value));
 		else
-			printf("  %-15s unknown (%s)\n", f->name, f->reason);
+			printf("  %-15s unknown (%s)\n", f->name, hp_esc(f->reason));
 	}
 }
 
@@ -374,9 +362,9 @@ static void print_proc_check(const struct hp_assess_check *c, const char *indent
 		print_check(c, indent, true);
 		return;
 	}
-	printf("%s%s %s: %s\n", indent, hp_check_result_name(c->result), c->name, c->reason);
+	printf("%s%s %s: %s\n", indent, hp_check_result_name(c->result), c->name, hp_esc(c->reason));
 	if (c->remedy[0])
-		printf("%s  fix: %s\n", indent, c->remedy);
+		printf("%s  fix: %s\n", indent, hp_esc(c->remedy));
 }
 
 /* Why: one line per process, then only what is wrong with it (everything with -v). */
@@ -385,7 +373,8 @@ static void print_proc(const struct hp_assess_proc *p, bool verbose)
 	char hex[2 * HP_BUILD_ID_MAX + 1], dhex[2 * HP_BUILD_ID_MAX + 1];
 	size_t i, k;
 
-	printf("  %-8d %-16s %-28s %s\n", p->pid, p->comm, p->unit[0] ? p->unit : "-", p->exe[0] ? p->exe : "-");
+	printf("  %-8d %-16s %-28s %s\n", p->pid, hp_esc(p->comm), p->unit[0] ? hp_esc(p->unit) : "-",
+	       p->exe[0] ? hp_esc(p->exe) : "-");
 	for (i = 0; i < p->nchecks; i++)
 		if (verbose || (p->checks[i].result != HP_CHECK_OK && !p->checks[i].advisory))
 			print_proc_check(&p->checks[i], "           ", verbose);
@@ -400,7 +389,7 @@ static void print_proc(const struct hp_assess_proc *p, bool verbose)
 	for (i = 0; i < p->nstale; i++) {
 		const struct hp_assess_stale *s = &p->stale[i];
 
-		printf("           old code: %s (%s; runs %s, disk %s)%s%s\n", s->path,
+		printf("           old code: %s (%s; runs %s, disk %s)%s%s\n", hp_esc(s->path),
 		       s->deleted ? "deleted" : "replaced",
 		       s->build_id_len ? hp_hex(s->build_id, s->build_id_len, hex) : "?",
 		       s->disk_build_id_len ? hp_hex(s->disk_build_id, s->disk_build_id_len, dhex) : "-",
@@ -421,8 +410,9 @@ static void print_text(const struct assess_run *run, const struct hp_assess_host
 		const struct hp_manifest *m = hp_patch_manifest(run->patches[i]);
 		char hex[2 * HP_BUILD_ID_MAX + 1];
 
-		printf("%spatch %s: %s level %u for %s build %s\n", i ? "" : "\n", run->files[i], m->id, m->level,
-		       m->target_name, hp_hex(m->build_id, m->build_id_len, hex));
+		printf("%spatch %s: %s level %u for %s build %s\n", i ? "" : "\n", hp_esc(run->files[i]), m->id,
+		       m->level,
+		       hp_esc(m->target_name), hp_hex(m->build_id, m->build_id_len, hex));
 	}
 	if (!any_procs)
 		return;
@@ -442,7 +432,7 @@ static void print_text(const struct assess_run *run, const struct hp_assess_host
 				print_proc(run->procs[i], verbose);
 		if (group_order[g] == HP_VERDICT_UNKNOWN)
 			for (i = 0; i < run->nerrs; i++)
-				printf("  %-8d %s\n", run->errs[i].pid, run->errs[i].msg);
+				printf("  %-8d %s\n", run->errs[i].pid, hp_esc(run->errs[i].msg));
 	}
 	if (!run->nprocs && !run->nerrs)
 		printf("\nno process %s\n", run->npatches ? "maps a target of the given patches" : "to assess");

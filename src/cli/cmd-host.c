@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "shared/escape.h"
 #include "output.h"
 #include "shared/util.h"
 
@@ -108,7 +109,7 @@ static json_t *proc_json(const struct hp_host_proc *p)
 /* Why: the human form says what happened to each process in one line, and why when it was not patched. */
 static void proc_line(const struct hp_host_proc *p, const char *id)
 {
-	printf("pid %d (%s)%s: ", p->pid, p->comm[0] ? p->comm : "?", p->other_mntns ? " [container]" : "");
+	printf("pid %d (%s)%s: ", p->pid, p->comm[0] ? hp_esc(p->comm) : "?", p->other_mntns ? " [container]" : "");
 	switch (p->outcome) {
 	case HP_HOST_PATCHED:
 	case HP_HOST_REVERTED:
@@ -130,20 +131,20 @@ static void proc_line(const struct hp_host_proc *p, const char *id)
 		else
 			printf("%s: %s\n", p->err == -HP_E_NOTAPPLIED ? "not applied" :
 			       p->err == -HP_E_DOWNGRADE ? "a higher level is applied" : "already at this level",
-			       p->message);
+			       hp_esc(p->message));
 		break;
 	case HP_HOST_RESTART:
-		printf("%s\n", p->message);
+		printf("%s\n", hp_esc(p->message));
 		break;
 	case HP_HOST_FAILED:
 		printf("failed (%s)%s: %s\n", cli_exit_name(cli_exit_code(p->err)),
-		       p->busy_retries ? " after busy retries" : "", p->message);
+		       p->busy_retries ? " after busy retries" : "", hp_esc(p->message));
 		break;
 	case HP_HOST_EXITED:
-		printf("exited: %s\n", p->message);
+		printf("exited: %s\n", hp_esc(p->message));
 		break;
 	case HP_HOST_UNKNOWN:
-		printf("unknown: cannot tell whether it runs the target: %s\n", p->message);
+		printf("unknown: cannot tell whether it runs the target: %s\n", hp_esc(p->message));
 		break;
 	}
 }
@@ -259,7 +260,7 @@ int cli_host_revert(struct cli *cli, const char *id, const struct hp_apply_opts 
 int cli_host_status(struct cli *cli)
 {
 	struct hp_host_status *st = NULL;
-	size_t i, k, npatches = 0;
+	size_t i, k, npatches = 0, nprocs = 0, nuncounted = 0;
 	int r;
 
 	r = hp_host_status(cli->ctx, &st);
@@ -271,7 +272,7 @@ int cli_host_status(struct cli *cli)
 		for (i = 0; i < st->nprocs; i++) {
 			json_t *j = out_status_json(st->procs[i].status);
 
-			json_object_set_new(j, "comm", json_string(st->procs[i].comm));
+			json_object_set_new(j, "comm", json_string(hp_esc_utf8(st->procs[i].comm)));
 			json_object_set_new(j, "container", json_boolean(st->procs[i].other_mntns));
 			json_array_append_new(procs, j);
 		}
@@ -281,20 +282,36 @@ int cli_host_status(struct cli *cli)
 	}
 	for (i = 0; i < st->nprocs; i++) {
 		const struct hp_host_status_proc *p = &st->procs[i];
+		size_t before = npatches;
 
 		for (k = 0; k < p->status->npatches; k++) {
 			const struct hp_status_patch *sp = &p->status->patches[k];
 
-			printf("pid %d (%s)%s: %s level %u %s%s", p->pid, p->comm, p->other_mntns ? " [container]" : "",
-			       sp->id, sp->level, out_state_name(sp->state), sp->consistent ? "" : " INCONSISTENT");
+			if (sp->trust == HP_RECORD_FORGED) {
+				printf("pid %d (%s)%s: %s level %u forged (%s)\n", p->pid, hp_esc(p->comm),
+				       p->other_mntns ? " [container]" : "", sp->id, sp->level, hp_esc(sp->trust_reason));
+				nuncounted++;
+				continue;	/* never counted as a patch */
+			}
+			printf("pid %d (%s)%s: %s level %u %s%s%s", p->pid, hp_esc(p->comm),
+			       p->other_mntns ? " [container]" : "", sp->id, sp->level, hp_patch_state_name(sp->state),
+			       sp->trust == HP_RECORD_UNVERIFIED ? " (unverified)" : "",
+			       sp->consistent ? "" : " INCONSISTENT");
 			if (sp->applier_pid && sp->applier_pid != p->pid)
 				printf(", inherited by fork from pid %d", sp->applier_pid);
-			printf("; %s\n", sp->target);
-			npatches++;
+			printf("; %s\n", hp_esc(sp->target));
+			if (sp->trust == HP_RECORD_AUTHENTIC)
+				npatches++;
+			else
+				nuncounted++;
 		}
+		nprocs += npatches > before;
 	}
-	printf("%zu patch%s in %zu process%s (%zu processes looked at)\n", npatches, npatches == 1 ? "" : "es",
-	       st->nprocs, st->nprocs == 1 ? "" : "es", st->nscanned);
+	printf("%zu patch%s in %zu process%s (%zu processes looked at)", npatches, npatches == 1 ? "" : "es",
+	       nprocs, nprocs == 1 ? "" : "es", st->nscanned);
+	if (nuncounted)
+		printf("; %zu forged or unverified record%s not counted", nuncounted, nuncounted == 1 ? "" : "s");
+	printf("\n");
 	hp_host_status_free(st);
 	return HP_EXIT_OK;
 }

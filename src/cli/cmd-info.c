@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "shared/escape.h"
 #include "output.h"
 
 const char *const help_info =
@@ -84,35 +85,36 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		hp_patch_free(patch);
 		return HP_EXIT_OK;
 	}
-	printf("patch        %s\n", m->id);
+	printf("patch        %s\n", hp_esc(m->id));
 	printf("level        %u\n", m->level);
-	printf("class        %s\n", m->classification);
-	printf("target       %s\n", m->target_name);
+	printf("class        %s\n", hp_esc(m->classification));
+	printf("target       %s\n", hp_esc(m->target_name));
 	printf("build-id     %s\n", hp_hex(m->build_id, m->build_id_len, hex));
-	printf("arch         %s\n", m->arch);
+	printf("arch         %s\n", hp_esc(m->arch));
 	if (m->created)
-		printf("created      %s\n", m->created);
+		printf("created      %s\n", hp_esc(m->created));
 	printf("signed       %s\n", is_signed ? key : "no");
 	if (m->ncves) {
 		printf("cves        ");
 		for (i = 0; i < m->ncves; i++)
-			printf(" %s", m->cves[i]);
+			printf(" %s", hp_esc(m->cves[i]));
 		printf("\n");
 	}
 	if (m->description)
-		printf("description  %s\n", m->description);
+		printf("description  %s\n", hp_esc(m->description));
 	printf("\nreplaces %zu function%s:\n", m->nfuncs, m->nfuncs == 1 ? "" : "s");
 	for (i = 0; i < m->nfuncs; i++) {
 		const struct hp_manifest_func *f = &m->funcs[i];
 		char h[65];
 
-		printf("  %-28s at 0x%-8" PRIx64 " %6" PRIu64 " bytes  sha256 %.16s…\n", f->name, f->addr, f->size,
+		printf("  %-28s at 0x%-8" PRIx64 " %6" PRIu64 " bytes  sha256 %.16s…\n", hp_esc(f->name), f->addr,
+		       f->size,
 		       hp_hex(f->sha256, 32, h));
 	}
 	if (m->nnew_funcs) {
 		printf("\nadds %zu function%s:\n", m->nnew_funcs, m->nnew_funcs == 1 ? "" : "s");
 		for (i = 0; i < m->nnew_funcs; i++)
-			printf("  %s\n", m->new_funcs[i]);
+			printf("  %s\n", hp_esc(m->new_funcs[i]));
 	}
 	printf("\npayload sections:\n");
 	for (i = 0; i < n; i++) {
@@ -120,7 +122,7 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		char fl[8];
 
 		flags_str(s->flags, fl);
-		printf("  %-32s %8" PRIu64 " bytes  %-4s %u relocation%s\n", s->name, s->size, fl, s->nrelocs,
+		printf("  %-32s %8" PRIu64 " bytes  %-4s %u relocation%s\n", hp_esc(s->name), s->size, fl, s->nrelocs,
 		       s->nrelocs == 1 ? "" : "s");
 	}
 	hp_patch_free(patch);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "shared/escape.h"
 #include "output.h"
 
 const char *const help_status =
@@ -18,7 +19,11 @@ const char *const help_status =
 	"signer, time applied, and for each replaced function whether its entry\n"
 	"currently jumps to the patch.  A record left by an interrupted operation is\n"
 	"shown as prepared, committing or reverting, and as inconsistent when the\n"
-	"code does not agree with it.  Nothing is stopped or attached.  With --all,\n"
+	"code does not agree with it.  A record hotpatch did not write (its seal does\n"
+	"not verify, or a site is not a function entry of the mapped build holding\n"
+	"the file's bytes) is shown as forged and never counted as applied; one with\n"
+	"no seal to check (written before records were sealed) as unverified.\n"
+	"Nothing is stopped or attached.  With --all,\n"
 	"one line per patch in every process on the host that has one, saying which\n"
 	"processes got it by fork from the process it was applied to.\n"
 	"\n"
@@ -68,6 +73,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "status", "unexpected argument '%s'", argv[optind]);
 	if (all)
 		return cli_host_status(cli);
+	if ((r = cli_check_pid(cli, &pid)) != 0)
+		return r;
 	r = hp_status_read(cli->ctx, pid, &st);
 	if (r < 0)
 		return cli_fail(cli, r, NULL);
@@ -89,9 +96,9 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (!st->npatches)
-		printf("pid %d (%s): no patches applied\n", pid, comm);
+		printf("pid %d (%s): no patches applied\n", pid, hp_esc(comm));
 	else
-		printf("pid %d (%s): %zu patch%s\n", pid, comm, st->npatches, st->npatches == 1 ? "" : "es");
+		printf("pid %d (%s): %zu patch%s\n", pid, hp_esc(comm), st->npatches, st->npatches == 1 ? "" : "es");
 	for (i = 0; i < st->npatches; i++) {
 		const struct hp_status_patch *p = &st->patches[i];
 		char hex[2 * HP_BUILD_ID_MAX + 1], when[64] = "?";
@@ -100,16 +107,24 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 		if (gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		printf("\n  %s  level %u  %s%s\n", p->id, p->level, out_state_name(p->state),
-		       p->consistent ? "" : "  INCONSISTENT");
-		printf("    target   %s\n", p->target);
+		if (p->trust == HP_RECORD_FORGED)
+			printf("\n  %s  level %u  forged\n", p->id, p->level);
+		else
+			printf("\n  %s  level %u  %s%s%s\n", p->id, p->level, hp_patch_state_name(p->state),
+			       p->trust == HP_RECORD_UNVERIFIED ? " (unverified)" : "",
+			       p->consistent ? "" : "  INCONSISTENT");
+		if (p->trust != HP_RECORD_AUTHENTIC)
+			printf("    record   %s: %s\n", hp_record_trust_name(p->trust), hp_esc(p->trust_reason));
+		printf("    target   %s\n", hp_esc(p->target));
 		printf("    build-id %s\n", hp_hex(p->build_id, p->build_id_len, hex));
-		printf("    signer   %s\n", p->signer[0] ? p->signer : "unsigned");
+		printf("    signer   %s\n", p->signer[0] ? hp_esc(p->signer) : "unsigned");
 		printf("    applied  %s\n", when);
 		printf("    memory   %#" PRIx64 " (%" PRIu64 " KiB)\n", p->region, p->region_size >> 10);
 		for (k = 0; k < p->nfuncs; k++)
-			printf("    %-28s %#" PRIx64 " -> %#" PRIx64 "  %s\n", p->funcs[k].name, p->funcs[k].addr,
-			       p->funcs[k].new_addr, out_func_state_name(p->funcs[k].state));
+			printf("    %-28s %#" PRIx64 " -> %#" PRIx64 "  %s\n", hp_esc(p->funcs[k].name), p->funcs[k].addr,
+			       p->funcs[k].new_addr,
+			       p->trust == HP_RECORD_FORGED ? "claimed by a forged record"
+							    : hp_func_state_name(p->funcs[k].state));
 	}
 	hp_status_free(st);
 	return HP_EXIT_OK;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "shared/escape.h"
 #include "shared/cleanup.h"
 
 #define TRUST_DIR_DEFAULT "/etc/hotpatch/trusted.d"
@@ -88,7 +89,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 					"key_id", key_id, "trust_dir", trust_dir_used(dir)));
 		return HP_EXIT_OK;
 	}
-	printf("%s: good signature by trusted key %s\n", file, key_id);
-	printf("  patch %s level %u for %s (build-id %s)\n", m->id, m->level, m->target_name, hex);
+	printf("%s: good signature by trusted key %s\n", hp_esc(file), key_id);
+	printf("  patch %s level %u for %s (build-id %s)\n", m->id, m->level, hp_esc(m->target_name), hex);
 	return HP_EXIT_OK;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd-service.h"
+#include "shared/escape.h"
 
 struct cmd_entry {
 	struct cmd cmd;
@@ -27,6 +29,11 @@ static const struct cmd_entry commands[] = {
 	  &help_verify },
 	{ { "assess", cmd_assess, "check whether this host and its processes can be hotpatched", CMD_NEED_CTX },
 	  &help_assess },
+	{ { "install", cmd_install, "verify a patch and put it in the local store", CMD_NEED_CTX }, &help_install },
+	{ { "list", cmd_list, "list the installed patches", CMD_NEED_CTX }, &help_list },
+	{ { "remove", cmd_remove, "remove an installed patch", CMD_NEED_CTX }, &help_remove },
+	{ { "repo", cmd_repo, "publish or fetch a static patch repository", CMD_NEED_CTX }, &help_repo },
+	{ { "agent", cmd_agent, "ask hotpatchd: status, assess, vex, clear", 0 }, &help_agent },
 };
 
 static void usage(FILE *f)
@@ -110,12 +117,12 @@ int cli_fail(struct cli *cli, int err, const char *fmt, ...)
 		snprintf(msg, sizeof(msg), "%s", hp_strerror(err));
 	}
 	if (cli->json) {
-		json_t *e = json_pack("{s:{s:s,s:s,s:i}}", "error", "kind", cli_exit_name(code), "message", msg,
+		json_t *e = json_pack("{s:{s:s,s:s,s:i}}", "error", "kind", cli_exit_name(code), "message", hp_esc_utf8(msg),
 				      "exit_code", code);
 
 		cli_emit_json(e);
 	} else {
-		fprintf(stderr, "hotpatch: %s\n", msg);
+		fprintf(stderr, "hotpatch: %s\n", hp_esc(msg));
 	}
 	return code;
 }
@@ -179,7 +186,7 @@ static void log_cb(void *ud, enum hp_log_level lvl, const char *msg)
 	static const char *const lv[] = { "error", "warning", "info", "debug" };
 
 	(void)ud;
-	fprintf(stderr, "hotpatch: %s: %s\n", lv[lvl], msg);
+	fprintf(stderr, "hotpatch: %s: %s\n", lv[lvl], hp_esc(msg));
 }
 
 static const struct cmd_entry *find_cmd(const char *name)

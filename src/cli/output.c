@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "output.h"
+#include "shared/escape.h"
 
 json_t *out_manifest_json(const struct hp_manifest *m)
 {
@@ -42,34 +43,6 @@ json_t *out_manifest_json(const struct hp_manifest *m)
 	return j;
 }
 
-const char *out_state_name(enum hp_patch_state s)
-{
-	switch (s) {
-	case HP_STATE_PREPARED:
-		return "prepared";
-	case HP_STATE_COMMITTING:
-		return "committing";
-	case HP_STATE_ACTIVE:
-		return "active";
-	case HP_STATE_REVERTING:
-		return "reverting";
-	}
-	return "unknown";
-}
-
-const char *out_func_state_name(enum hp_func_state s)
-{
-	switch (s) {
-	case HP_FUNC_PATCHED:
-		return "patched";
-	case HP_FUNC_ORIGINAL:
-		return "original";
-	case HP_FUNC_FOREIGN:
-		return "foreign";
-	}
-	return "unknown";
-}
-
 json_t *out_status_json(const struct hp_status *st)
 {
 	json_t *j = json_object(), *arr = json_array();
@@ -84,17 +57,21 @@ json_t *out_status_json(const struct hp_status *st)
 		for (k = 0; k < p->nfuncs; k++) {
 			snprintf(a1, sizeof(a1), "0x%" PRIx64, p->funcs[k].addr);
 			snprintf(a2, sizeof(a2), "0x%" PRIx64, p->funcs[k].new_addr);
-			json_array_append_new(funcs, json_pack("{s:s,s:s,s:s,s:s}", "name", p->funcs[k].name,
+			json_array_append_new(funcs, json_pack("{s:s,s:s,s:s,s:s}", "name", hp_esc_utf8(p->funcs[k].name),
 							       "addr", a1, "new_addr", a2, "state",
-							       out_func_state_name(p->funcs[k].state)));
+							       hp_func_state_name(p->funcs[k].state)));
 		}
 		snprintf(a1, sizeof(a1), "0x%" PRIx64, p->region);
 		pj = json_pack("{s:s,s:i,s:s,s:b,s:s,s:s,s:I,s:s,s:I}", "id", p->id, "level", (int)p->level, "state",
-			       out_state_name(p->state), "consistent", p->consistent, "build_id",
-			       hp_hex(p->build_id, p->build_id_len, hex), "target", p->target, "applied_time",
+			       hp_patch_state_name(p->state), "consistent", p->consistent, "build_id",
+			       hp_hex(p->build_id, p->build_id_len, hex), "target", hp_esc_utf8(p->target), "applied_time",
 			       (json_int_t)p->applied_time, "region", a1, "region_size", (json_int_t)p->region_size);
-		json_object_set_new(pj, "signer", p->signer[0] ? json_string(p->signer) : json_null());
+		json_object_set_new(pj, "signer", p->signer[0] ? json_string(hp_esc_utf8(p->signer)) : json_null());
 		json_object_set_new(pj, "applier_pid", json_integer(p->applier_pid));
+		json_object_set_new(pj, "record", json_string(hp_record_trust_name(p->trust)));
+		json_object_set_new(pj, "record_reason",
+				    p->trust_reason && p->trust_reason[0] ? json_string(hp_esc_utf8(p->trust_reason))
+									  : json_null());
 		json_object_set_new(pj, "functions", funcs);
 		json_array_append_new(arr, pj);
 	}

@@ -8,7 +8,5 @@
 
 json_t *out_manifest_json(const struct hp_manifest *m);
 json_t *out_status_json(const struct hp_status *st);
-const char *out_state_name(enum hp_patch_state s);
-const char *out_func_state_name(enum hp_func_state s);
 
 #endif

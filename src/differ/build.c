@@ -108,15 +108,8 @@ static const char *base_name(const char *p)
 /* Append a payload symbol; returns its index or SIZE_MAX when out of memory. */
 static size_t add_sym(struct builder *b, struct hp_wsym s)
 {
-	if (b->nsyms == b->capsyms) {
-		size_t nc = b->capsyms ? b->capsyms * 2 : 64;
-		struct hp_wsym *ns = realloc(b->syms, nc * sizeof(*ns));
-
-		if (!ns)
-			return SIZE_MAX;
-		b->syms = ns;
-		b->capsyms = nc;
-	}
+	if (HP_GROW(b->syms, b->capsyms, b->nsyms + 1) < 0)
+		return SIZE_MAX;
 	b->syms[b->nsyms] = s;
 	return b->nsyms++;
 }
@@ -188,15 +181,8 @@ static int include_sec(struct builder *b, struct unit *u, struct ob_sec *s)
 				  "new data shares a section with the existing variable '%s'; compile with "
 				  "-fdata-sections", shared->name);
 	s->include = true;
-	if (u->nwork == u->capwork) {
-		size_t nc = u->capwork ? u->capwork * 2 : 32;
-		struct ob_sec **nw = realloc(u->work, nc * sizeof(*nw));
-
-		if (!nw)
-			return -ENOMEM;
-		u->work = nw;
-		u->capwork = nc;
-	}
+	if (HP_GROW(u->work, u->capwork, u->nwork + 1) < 0)
+		return -ENOMEM;
 	u->work[u->nwork++] = s;
 	if (s->cold)
 		return include_sec(b, u, s->cold);
@@ -254,12 +240,27 @@ static int bind_func(struct builder *b, struct unit *u, const struct ob_sym *y, 
 	const struct hp_sym *ts;
 	int rc;
 
+	rc = y->twin ? tgt_lookup(b, u, y->twin, &ts) : -ENOENT;
+	if (rc == -ENOENT && y->bind == STB_LOCAL && y->sec && ob_is_text(y->sec)) {
+		/*
+		 * A static function the running build has only as inlined copies
+		 * (or not at all): the patch carries its own copy and calls that.
+		 * Nothing in the process can compare its address with ours.
+		 */
+		rc = include_sec(b, u, y->sec);
+		if (rc < 0)
+			return rc;
+		bld_event(b, HP_BUILD_NOTE, y->name, u->tu,
+			  "called by the patch, but the running binary has no out-of-line copy (inlined everywhere): "
+			  "the patch carries its own");
+		out->sym = SIZE_MAX;
+		return 1;
+	}
 	if (!y->twin)
 		return bld_refuse(b, y->name, u->tu, "referenced, but has no counterpart in the original build");
-	rc = tgt_lookup(b, u, y->twin, &ts);
 	if (rc == -ENOENT)
 		return bld_refuse(b, y->twin->name, u->tu,
-				  "the patch calls it, but the target has no such function (inlined everywhere or "
+				  "the patch calls it, but the target has no such function (a global function "
 				  "discarded in the original build?)");
 	if (rc < 0)
 		return rc;
@@ -303,7 +304,10 @@ static int map_rela(struct builder *b, struct unit *u, const struct ob_rela *r, 
 			return bld_refuse(b, y->type == STT_SECTION ? s->name : y->name, u->tu,
 					  "new code jumps into the middle of this unchanged function");
 		rc = bind_func(b, u, y, out);
-		out->addend = r->addend + tbase - (int64_t)y->s.st_value;
+		if (rc == 1)
+			out->addend = r->addend + tbase;	/* the carried copy: its section */
+		else
+			out->addend = r->addend + tbase - (int64_t)y->s.st_value;
 		return rc;
 	}
 	if (!ob_is_data(s))
@@ -332,15 +336,8 @@ static int map_rela(struct builder *b, struct unit *u, const struct ob_rela *r, 
 /* Copy an included section into the payload description (bytes stay borrowed). */
 static size_t add_section(struct builder *b, const struct ob_sec *s)
 {
-	if (b->nsecs == b->capsecs) {
-		size_t nc = b->capsecs ? b->capsecs * 2 : 32;
-		struct hp_wsec *ns = realloc(b->secs, nc * sizeof(*ns));
-
-		if (!ns)
-			return SIZE_MAX;
-		b->secs = ns;
-		b->capsecs = nc;
-	}
+	if (HP_GROW(b->secs, b->capsecs, b->nsecs + 1) < 0)
+		return SIZE_MAX;
 	b->secs[b->nsecs] = (struct hp_wsec){ s->name, s->sh.sh_type == SHT_NOBITS ? SHT_NOBITS : SHT_PROGBITS,
 					      s->sh.sh_flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_MERGE |
 								SHF_STRINGS),
@@ -352,15 +349,8 @@ static size_t add_section(struct builder *b, const struct ob_sec *s)
 /* Add a replaced function to the manifest. */
 static int add_func(struct builder *b, struct hp_manifest_func f)
 {
-	if (b->nfuncs == b->capfuncs) {
-		size_t nc = b->capfuncs ? b->capfuncs * 2 : 16;
-		struct hp_manifest_func *nf = realloc(b->funcs, nc * sizeof(*nf));
-
-		if (!nf)
-			return -ENOMEM;
-		b->funcs = nf;
-		b->capfuncs = nc;
-	}
+	if (HP_GROW(b->funcs, b->capfuncs, b->nfuncs + 1) < 0)
+		return -ENOMEM;
 	b->funcs[b->nfuncs++] = f;
 	return 0;
 }
@@ -567,6 +557,47 @@ static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uin
 	return 0;
 }
 
+/*
+ * A changed function the running binary does not have.  That is only
+ * harmless when nothing in the process can reach it: a static function
+ * whose every user in the original object is itself absent (the linker
+ * discarded them together).  Otherwise part of the fix would silently not
+ * run, which is worse than no patch: refuse, naming the function.
+ */
+static int unreachable(struct builder *b, struct unit *u, struct ob_sec *o)
+{
+	const struct hp_sym *ts;
+	size_t i, k;
+
+	if (o->primary->bind == STB_LOCAL) {
+		for (i = 1; i < u->orig->nsecs; i++) {
+			struct ob_sec *c = &u->orig->secs[i];
+			struct ob_sec *fn = c->parent ? c->parent : c;
+
+			if (fn == o || c->sh.sh_type == SHT_X86_64_UNWIND || !strcmp(c->name, ".eh_frame") ||
+			    !(c->sh.sh_flags & SHF_ALLOC))
+				continue;
+			for (k = 0; k < c->nrelas; k++) {
+				struct ob_sym *y = rela_object(u->orig, &c->relas[k], NULL);
+
+				if (!y->sec || (y->sec != o && y->sec->parent != o))
+					continue;
+				if (!ob_is_text(c) || !fn->primary || tgt_lookup(b, u, fn->primary, &ts) != -ENOENT)
+					goto used;
+			}
+		}
+		bld_event(b, HP_BUILD_NOTE, o->primary->name, u->tu,
+			  "changed, but neither it nor any of its callers is in the running binary (discarded by "
+			  "the linker): nothing to redirect");
+		return 0;
+	}
+used:
+	return bld_refuse(b, o->primary->name, u->tu,
+			  "changed, but the running binary has no symbol for it, so the fix cannot redirect it and "
+			  "this part of the fix would not run (stripped of its symbol, or %s?)",
+			  o->primary->bind == STB_LOCAL ? "its callers inlined a copy of it" : "made local under another name");
+}
+
 /* Decide which changed functions are replaced in the target; queue changed and new code. */
 static int decide(struct builder *b, struct unit *u)
 {
@@ -596,9 +627,9 @@ static int decide(struct builder *b, struct unit *u)
 						return r;
 					again = true;
 				} else if (r == -ENOENT) {
-					bld_event(b, HP_BUILD_NOTE, s->primary->name, u->tu,
-						  "changed, but not in the running binary (discarded by the linker?): "
-						  "carried as new code");
+					r = unreachable(b, u, s->twin);
+					if (r < 0)
+						return r;
 				} else {
 					return r;
 				}
@@ -721,12 +752,78 @@ static bool in_target(struct builder *b, struct unit *u)
 		for (k = 0; k < n; k++) {
 			if (s[k].shndx == SHN_UNDEF || s[k].type != y->type)
 				continue;
-			if (y->bind != STB_LOCAL ? s[k].bind != STB_LOCAL
-						 : s[k].file && !strcmp(base_name(b->target->files[s[k].file]), tu))
+			const char *f = s[k].file ? b->target->files[s[k].file] : NULL;
+
+			if (y->bind != STB_LOCAL && s[k].bind != STB_LOCAL)
+				return true;
+			/* a local of this file, or a global the linker made local (hidden, "local: *") */
+			if (s[k].bind == STB_LOCAL && f && (!strcmp(base_name(f), tu) || (y->bind != STB_LOCAL && !*f)))
 				return true;
 		}
 	}
 	return false;
+}
+
+/*
+ * The differ works function by function and variable by variable, which
+ * needs one section each (-ffunction-sections -fdata-sections).  An object
+ * compiled without them has several functions in one .text: say which flag
+ * is missing, in which object, instead of failing somewhere later.
+ */
+static int check_sections(struct builder *b, struct unit *u, const struct ob_obj *o)
+{
+	size_t i, k;
+	bool need_f = false, need_d = false;
+	const char *fa = NULL, *fb = NULL, *da = NULL, *db = NULL;
+	char why[512] = "";
+
+	for (i = 1; i < o->nsecs && !(need_f && need_d); i++) {
+		const struct ob_sec *sec = &o->secs[i];
+		const char *first = NULL, *second = NULL;
+		static const char *const plain[] = { ".data", ".bss", ".rodata", ".data.rel", ".data.rel.local",
+						     ".data.rel.ro", ".data.rel.ro.local", ".tdata", ".tbss" };
+		bool text = ob_is_text(sec) && !strcmp(sec->name, ".text"), data = false;
+
+		/* the sections the compiler uses without the flags; with them each name has a suffix */
+		for (k = 0; !text && k < ARRAY_SIZE(plain); k++)
+			data = data || !strcmp(sec->name, plain[k]);
+
+		if (!text && !data)
+			continue;
+		for (k = 1; k < o->nsyms && !second; k++) {
+			const struct ob_sym *y = &o->syms[k];
+
+			if (y->sec != sec || (text ? y->type != STT_FUNC : (y->type != STT_OBJECT && y->type != STT_TLS)))
+				continue;
+			if (!first)
+				first = y->name;
+			else if (strcmp(first, y->name))
+				second = y->name;
+		}
+		if (!second)
+			continue;
+		if (text && !need_f) {
+			need_f = true;
+			fa = first;
+			fb = second;
+		} else if (data && !need_d) {
+			need_d = true;
+			da = first;
+			db = second;
+		}
+	}
+	if (!need_f && !need_d)
+		return 0;
+	if (need_f)
+		snprintf(why, sizeof(why), "functions %s and %s share a section", fa, fb);
+	if (need_d)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%svariables %s and %s share a section",
+			 need_f ? "; " : "", da, db);
+	return bld_refuse(b, base_name(o->path), u->tu,
+			  "compiled without %s%s%s (%s); compile the original and the patched objects with "
+			  "-ffunction-sections -fdata-sections and otherwise the flags the target was built with",
+			  need_f ? "-ffunction-sections" : "", need_f && need_d ? " and " : "",
+			  need_d ? "-fdata-sections" : "", why);
 }
 
 /* Run the passes on one translation unit and emit what it contributes to the patch. */
@@ -741,6 +838,11 @@ static int process_unit(struct builder *b, struct unit *u)
 		return 0;
 	}
 
+	r = check_sections(b, u, u->orig);
+	if (r == 0)
+		r = check_sections(b, u, u->patched);
+	if (r < 0)
+		return r;
 	r = di_open(b->ctx, u->orig->path, &u->di_orig);
 	if (r == 0)
 		r = di_open(b->ctx, u->patched->path, &u->di_patched);

@@ -27,7 +27,6 @@
  * The log format (one object per line; strings are bytes, a byte >= 0x80
  * is written as \u00XX):
  *   {"k":"cc","cwd":C,"src":S,"out":O,"obj":COPY,"sha":HEX,"deps":COPY|null,"lto":B,"args":[...]}
- *   {"k":"cl","cwd":C,"src":S,"out":O}          compiled and linked in one step
  *   {"k":"ld","cwd":C,"out":O,"in":[{"path":P,"sha":HEX}...],"ar":[{"path":P,"copy":COPY}...]}
  */
 #include <errno.h>
@@ -59,19 +58,9 @@ static void put(struct line *l, const char *s, size_t n)
 {
 	if (l->oom)
 		return;
-	if (l->n + n + 1 > l->cap) {
-		size_t cap = l->cap ? l->cap : 1024;
-		char *np;
-
-		while (cap < l->n + n + 1)
-			cap *= 2;
-		np = realloc(l->p, cap);
-		if (!np) {
-			l->oom = true;
-			return;
-		}
-		l->p = np;
-		l->cap = cap;
+	if (HP_GROW(l->p, l->cap, l->n + n + 1) < 0) {
+		l->oom = true;
+		return;
 	}
 	memcpy(l->p + l->n, s, n);
 	l->n += n;
@@ -319,7 +308,7 @@ static int store_copy(const char *src, const char *suffix, char *ret_path, size_
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = -1;
 	uint8_t sha[32];
-	size_t len, i;
+	size_t len;
 	int r;
 
 	if (!store)
@@ -337,8 +326,7 @@ static int store_copy(const char *src, const char *suffix, char *ret_path, size_
 		return r;
 	if (ret_sha) {
 		hp_sha256(buf, len, sha);
-		for (i = 0; i < 32; i++)
-			sprintf(ret_sha + 2 * i, "%02x", sha[i]);
+		hp_hex(sha, sizeof(sha), ret_sha);
 	}
 	return 0;
 }
@@ -348,14 +336,13 @@ static int file_sha(const char *path, char out[65])
 {
 	_cleanup_free_ char *buf = NULL;
 	uint8_t sha[32];
-	size_t len, i;
+	size_t len;
 	int r = hp_read_file(path, MAX_COPY, &buf, &len);
 
 	if (r < 0)
 		return r;
 	hp_sha256(buf, len, sha);
-	for (i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", sha[i]);
+	hp_hex(sha, sizeof(sha), out);
 	return 0;
 }
 
@@ -447,23 +434,6 @@ static void record_link(const struct cmdline *cl, const char *cwd)
 	free(l.p);
 }
 
-/* Note a compile-and-link in one step: there is no object to compare. */
-static void record_one_step(const struct cmdline *cl, const char *cwd)
-{
-	size_t i;
-
-	for (i = 0; i < cl->nsrcs; i++) {
-		struct line l = { 0 };
-
-		puts_raw(&l, "{\"k\":\"cl\"");
-		put_key(&l, "cwd", cwd);
-		put_key(&l, "src", cl->srcs[i]);
-		put_key(&l, "out", cl->out ? cl->out : "a.out");
-		puts_raw(&l, "}");
-		log_line(&l);
-		free(l.p);
-	}
-}
 
 /* Record one compiled object: copies of it and its dependency file, and the flags. */
 static void record_compile(const struct cmdline *cl, const char *cwd, const char *src, const char *out,
@@ -565,6 +535,143 @@ static int compile(const char *real, int argc, char **argv, const struct cmdline
 	return 0;
 }
 
+/* Options that only matter to the link, with a value in the next argument. */
+static bool link_only_with_value(const char *a)
+{
+	return !strcmp(a, "-Xlinker") || !strcmp(a, "-T") || !strcmp(a, "-L") || !strcmp(a, "-l") || !strcmp(a, "-e") ||
+	       !strcmp(a, "-u") || !strcmp(a, "-z");
+}
+
+/* Options that only matter to the link; a compile with -c would at best ignore them. */
+static bool link_only(const char *a)
+{
+	static const char *const exact[] = { "-shared", "-static", "-rdynamic", "-pie", "-no-pie", "-static-pie",
+					     "-nostdlib", "-nostartfiles", "-nodefaultlibs", "-s", "-static-libgcc" };
+	size_t i;
+
+	if (!strncmp(a, "-l", 2) || !strncmp(a, "-L", 2) || !strncmp(a, "-Wl,", 4) || !strncmp(a, "-fuse-ld=", 9) ||
+	    !strncmp(a, "-T", 2) || !strncmp(a, "-z", 2))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(exact); i++)
+		if (!strcmp(a, exact[i]))
+			return true;
+	return false;
+}
+
+/* Dependency-file options: each compile of a one-step build writes its own. */
+static bool dep_option(const char *a, bool *takes_next)
+{
+	*takes_next = !strcmp(a, "-MF") || !strcmp(a, "-MT") || !strcmp(a, "-MQ");
+	return *takes_next || !strcmp(a, "-MD") || !strcmp(a, "-MMD") || !strcmp(a, "-MP") ||
+	       !strncmp(a, "-MF", 3) || !strncmp(a, "-MT", 3) || !strncmp(a, "-MQ", 3);
+}
+
+/*
+ * "cc -O2 -o prog a.c b.c -lm" compiles and links in one step: there is no
+ * object to compare.  Do what the driver does, in two steps we can see:
+ * compile each source with -c (and every flag but the link's) to an object
+ * beside the output, "prog-hp0-a.o", then link those objects with every
+ * flag but the compiler's, the sources replaced by their objects in place.
+ * The link's output is the same program; the objects are kept in the store
+ * (the copies in the tree are removed after the link, so nothing that
+ * lists the directory, configure's probes among them, sees them).
+ */
+static int one_step(const char *real, int argc, char **argv, const struct cmdline *cl, const char *cwd)
+{
+	const char *out = cl->out ? cl->out : "a.out";
+	_cleanup_free_ char **cargs = calloc((size_t)argc + 8, sizeof(char *));
+	_cleanup_free_ char **largs = calloc((size_t)argc + 2, sizeof(char *));
+	_cleanup_free_ char **objs = calloc(cl->nsrcs + 1, sizeof(char *));
+	struct cmdline lcl = { 0 };
+	size_t i, s;
+	int n, k, st = 0;
+
+	if (!cargs || !largs || !objs)
+		return 127;
+	for (s = 0; s < cl->nsrcs; s++) {
+		const char *b = strrchr(cl->srcs[s], '/'), *dot;
+		struct cmdline ccl = { .c = true, .lto = cl->lto };
+		const char *src1[1] = { cl->srcs[s] };
+		bool next;
+
+		b = b ? b + 1 : cl->srcs[s];
+		dot = strrchr(b, '.');
+		if (asprintf(&objs[s], "%s-hp%zu-%.*s.o", out, s, (int)(dot ? (size_t)(dot - b) : strlen(b)), b) < 0) {
+			objs[s] = NULL;
+			st = 127;
+			break;
+		}
+		n = 0;
+		cargs[n++] = (char *)real;
+		for (k = 1; k < argc; k++) {
+			const char *a = argv[k];
+
+			if (a[0] != '-' || !a[1]) {
+				continue;	/* sources and link inputs */
+			} else if (!strcmp(a, "-o") || link_only_with_value(a) || (dep_option(a, &next) && next)) {
+				k++;
+			} else if (!strncmp(a, "-o", 2) || link_only(a) || dep_option(a, &next)) {
+				;
+			} else {
+				cargs[n++] = argv[k];
+				if (takes_value(a) && k + 1 < argc)
+					cargs[n++] = argv[++k];
+			}
+		}
+		cargs[n++] = "-c";
+		cargs[n++] = (char *)cl->srcs[s];
+		cargs[n++] = "-o";
+		cargs[n++] = objs[s];
+		cargs[n] = NULL;
+		ccl.out = objs[s];
+		ccl.srcs = src1;
+		ccl.nsrcs = 1;
+		st = compile(real, n, cargs, &ccl, cwd);
+		if (st != 0)
+			break;
+	}
+	if (st == 0) {
+		lcl.inputs = calloc(cl->ninputs + cl->nsrcs + 1, sizeof(char *));
+		if (!lcl.inputs)
+			st = 127;
+	}
+	if (st == 0) {
+		bool next;
+
+		n = 0;
+		s = 0;
+		largs[n++] = (char *)real;
+		for (k = 1; k < argc; k++) {
+			const char *a = argv[k];
+
+			if (a[0] != '-' || !a[1]) {
+				for (i = 0; i < cl->nsrcs && cl->srcs[i] != a; i++)
+					;
+				largs[n++] = i < cl->nsrcs ? objs[i] : argv[k];
+				lcl.inputs[lcl.ninputs++] = largs[n - 1];
+			} else if (!strcmp(a, "-x") || (dep_option(a, &next) && next)) {
+				k++;	/* the inputs are objects now */
+			} else if (!strncmp(a, "-x", 2) || dep_option(a, &next)) {
+				;
+			} else {
+				largs[n++] = argv[k];
+				if (takes_value(a) && k + 1 < argc)
+					largs[n++] = argv[++k];
+			}
+		}
+		largs[n] = NULL;
+		lcl.out = out;
+		record_link(&lcl, cwd);
+		st = run_wait(real, largs);
+	}
+	for (s = 0; s < cl->nsrcs && objs[s]; s++) {
+		unlink(objs[s]);
+		free(objs[s]);
+	}
+	free(lcl.inputs);
+	return st;
+}
+
 /*
  * Pass through unless the driver set us up and this call compiles or links;
  * see the comment at the top of the file.
@@ -593,11 +700,10 @@ int main(int argc, char **argv)
 	setenv("HP_CCWRAP_ACTIVE", "1", 1);
 	if (cl.c && !cl.E && !cl.S && !(cl.M && !cl.MD) && cl.nsrcs > 0 && !(cl.out && cl.nsrcs > 1))
 		return compile(real, argc, argv, &cl, cwd);
-	if (!cl.c && !cl.E && !cl.S && !cl.M) {
-		if (cl.nsrcs)
-			record_one_step(&cl, cwd);
+	if (!cl.c && !cl.E && !cl.S && !cl.M && cl.nsrcs)
+		return one_step(real, argc, argv, &cl, cwd);
+	if (!cl.c && !cl.E && !cl.S && !cl.M)
 		record_link(&cl, cwd);
-	}
 	argv[0] = real;
 	execv(real, argv);
 	fprintf(stderr, "hotpatch-cc: cannot run '%s': %s\n", real, strerror(errno));

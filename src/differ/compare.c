@@ -97,6 +97,101 @@ static bool merge_equal(const struct ob_sec *a, int64_t ao, const struct ob_sec 
 	return !memcmp(a->data + ao, b->data + bo, e);
 }
 
+/*
+ * Where the item at off of an anonymous constant section ends: at the next
+ * offset anything points to (a relocation of any section of the object, a
+ * symbol) or the end of the section.
+ */
+static uint64_t item_end(const struct ob_obj *o, const struct ob_sec *s, uint64_t off)
+{
+	uint64_t end = s->sh.sh_size;
+	size_t i, k;
+
+	for (i = 1; i < o->nsecs; i++) {
+		const struct ob_sec *c = &o->secs[i];
+
+		if (!(c->sh.sh_flags & SHF_ALLOC))
+			continue;
+		for (k = 0; k < c->nrelas; k++) {
+			int64_t t;
+
+			if (c->relas[k].sym->sec != s)
+				continue;
+			t = ob_rela_target_off(&c->relas[k]);
+			if (t > (int64_t)off && (uint64_t)t < end)
+				end = (uint64_t)t;
+		}
+	}
+	for (i = 1; i < o->nsyms; i++) {
+		const struct ob_sym *y = &o->syms[i];
+
+		if (y->sec == s && y->type != STT_SECTION && y->s.st_value > off && y->s.st_value < end)
+			end = y->s.st_value;
+	}
+	return end;
+}
+
+/*
+ * Two references into anonymous read-only data (-O0 puts every literal of
+ * a file and its jump tables in one .rodata): equal when what they point
+ * to is, wherever it moved.  A C string compares by content; anything
+ * else by its extent up to the next thing pointed to, relocations
+ * included, alignment padding at the end (zero bytes) aside.
+ */
+static int item_equal(struct unit *u, const struct ob_sec *sa, int64_t ao, const struct ob_sec *sb, int64_t bo,
+		      int depth)
+{
+	uint64_t ea, eb, la, lb, n, i;
+	bool dummy;
+	int r;
+
+	if (ao < 0 || bo < 0 || (uint64_t)ao >= sa->sh.sh_size || (uint64_t)bo >= sb->sh.sh_size ||
+	    (sa->sh.sh_flags & (SHF_WRITE | SHF_EXECINSTR)) || (sb->sh.sh_flags & (SHF_WRITE | SHF_EXECINSTR)) ||
+	    sa->sh.sh_type == SHT_NOBITS || sb->sh.sh_type == SHT_NOBITS || !sa->data || !sb->data)
+		return 0;
+	ea = item_end(u->orig, sa, (uint64_t)ao);
+	eb = item_end(u->patched, sb, (uint64_t)bo);
+	la = ea - (uint64_t)ao;
+	lb = eb - (uint64_t)bo;
+	{
+		const char *x = ob_string_at(sa, ao), *y = ob_string_at(sb, bo);
+		size_t i2, k;
+		bool relocated = false;
+
+		/* a string with no relocation inside it: its content */
+		for (k = 0; x && y && k < sa->nrelas; k++)
+			if (sa->relas[k].offset >= (uint64_t)ao && sa->relas[k].offset < (uint64_t)ao + strlen(x) + 1)
+				relocated = true;
+		for (k = 0; x && y && k < sb->nrelas; k++)
+			if (sb->relas[k].offset >= (uint64_t)bo && sb->relas[k].offset < (uint64_t)bo + strlen(y) + 1)
+				relocated = true;
+		if (x && y && !relocated && strlen(x) + 1 <= la && strlen(y) + 1 <= lb) {
+			for (i2 = 0; x[i2] && (unsigned char)x[i2] >= 0x20; i2++)
+				;
+			if (!x[i2])
+				return !strcmp(x, y);
+		}
+	}
+	n = la < lb ? la : lb;
+	r = range_equal(u, sa, (uint64_t)ao, sb, (uint64_t)bo, n, depth + 1, &dummy);
+	if (r != 1)
+		return r;
+	/* the longer one may only have padding left: zero bytes, nothing relocated */
+	for (i = 0; i < sa->nrelas; i++)
+		if (sa->relas[i].offset >= (uint64_t)ao + n && sa->relas[i].offset < ea)
+			return 0;
+	for (i = 0; i < sb->nrelas; i++)
+		if (sb->relas[i].offset >= (uint64_t)bo + n && sb->relas[i].offset < eb)
+			return 0;
+	for (i = n; i < la; i++)
+		if (sa->data[ao + (int64_t)i])
+			return 0;
+	for (i = n; i < lb; i++)
+		if (sb->data[bo + (int64_t)i])
+			return 0;
+	return 1;
+}
+
 /* Do two relocations refer to the same thing (see the file comment)? depth bounds recursion. */
 static int rela_eq(struct unit *u, const struct ob_rela *a, const struct ob_rela *b, int depth)
 {
@@ -139,10 +234,15 @@ static int rela_eq(struct unit *u, const struct ob_rela *a, const struct ob_rela
 		return 0;
 	if (!ya->s.st_size || !yb->s.st_size || ya->type == STT_SECTION || yb->type == STT_SECTION) {
 		bool dummy;
+		int r;
 
 		/* An anonymous table or a label of a literal pool: the whole section, at the same offset. */
-		return sao == sbo && sa->sh.sh_size == sb->sh.sh_size &&
-		       range_equal(u, sa, 0, sb, 0, sa->sh.sh_size, depth + 1, &dummy) == 1;
+		if (sao == sbo && sa->sh.sh_size == sb->sh.sh_size &&
+		    range_equal(u, sa, 0, sb, 0, sa->sh.sh_size, depth + 1, &dummy) == 1)
+			return 1;
+		/* Else what lies there: other literals of the pool moved it, not changed it. */
+		r = item_equal(u, sa, sao, sb, sbo, depth);
+		return r < 0 ? 0 : r;
 	}
 	{
 		bool dummy;

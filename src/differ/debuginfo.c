@@ -85,15 +85,8 @@ static const Dwfl_Callbacks offline_cb = {
 /* Grow an array by one element; returns the new slot or NULL. */
 static void *grow(void **v, size_t *n, size_t *cap, size_t elem)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		void *nv = realloc(*v, nc * elem);
-
-		if (!nv)
-			return NULL;
-		*v = nv;
-		*cap = nc;
-	}
+	if (hp_grow(v, cap, *n + 1, elem) < 0)
+		return NULL;
 	return (char *)*v + (*n)++ * elem;
 }
 

@@ -118,9 +118,76 @@ static int unquote(const char *s, size_t n, char **ret, size_t *used)
 	return 0;
 }
 
+/* n digits at *p, advancing it. */
+static bool digits(const char **p, const char *end, int n)
+{
+	for (; n > 0; n--, (*p)++)
+		if (*p >= end || **p < '0' || **p > '9')
+			return false;
+	return true;
+}
+
+/* "HH:MM:SS" and an optional ".fraction". */
+static bool clock_time(const char **p, const char *end)
+{
+	if (!digits(p, end, 2) || *p >= end || *(*p)++ != ':' || !digits(p, end, 2) || *p >= end || *(*p)++ != ':' ||
+	    !digits(p, end, 2))
+		return false;
+	if (*p < end && **p == '.') {
+		(*p)++;
+		if (*p >= end || **p < '0' || **p > '9')
+			return false;
+		while (*p < end && **p >= '0' && **p <= '9')
+			(*p)++;
+	}
+	return true;
+}
+
+/*
+ * Is [s, end) a timestamp as diff(1) writes them after a file name?
+ * "2024-03-01 10:00:00.000000000 +0100" (-u), "Fri Mar  1 10:00:00 2024"
+ * (-c, old diffs), each with an optional zone; trailing spaces allowed.
+ */
+static bool is_timestamp(const char *s, const char *end)
+{
+	const char *p = s;
+
+	while (end > s && end[-1] == ' ')
+		end--;
+	if (digits(&p, end, 4)) {
+		if (p >= end || *p++ != '-' || !digits(&p, end, 2) || p >= end || *p++ != '-' || !digits(&p, end, 2) ||
+		    p >= end || *p++ != ' ' || !clock_time(&p, end))
+			return false;
+	} else {
+		p = s;
+		/* "Www Mmm dd HH:MM:SS YYYY": weekday and month are three letters, the day may be space-padded */
+		if (end - p < 8 || p[3] != ' ' || p[7] != ' ')
+			return false;
+		p += 8;
+		while (p < end && *p == ' ')
+			p++;
+		if (!digits(&p, end, 1))
+			return false;
+		if (p < end && *p >= '0' && *p <= '9')
+			p++;
+		if (p >= end || *p++ != ' ' || !clock_time(&p, end) || p >= end || *p++ != ' ' || !digits(&p, end, 4))
+			return false;
+	}
+	if (p < end) {
+		if (*p++ != ' ' || p >= end || (*p != '+' && *p != '-'))
+			return false;
+		p++;
+		if (!digits(&p, end, 4))
+			return false;
+	}
+	return p == end;
+}
+
 /*
  * The path of a "--- " / "+++ " header line: up to a tab (timestamps
- * follow it) or the end, quoted names unquoted; NULL for /dev/null.
+ * follow it), or up to spaces followed by a timestamp (diffs written by
+ * hand or by tools that use spaces; GNU patch reads those too), or the
+ * end; quoted names unquoted; NULL for /dev/null.
  */
 static int header_path(const char *s, size_t n, char **ret)
 {
@@ -137,6 +204,21 @@ static int header_path(const char *s, size_t n, char **ret)
 		const char *tab = memchr(s, '\t', n);
 
 		end = tab ? (size_t)(tab - s) : n;
+		if (!tab) {
+			size_t i;
+
+			for (i = 1; i < n; i++)
+				if (s[i] == ' ' && s[i - 1] != ' ') {
+					size_t k = i;
+
+					while (k < n && s[k] == ' ')
+						k++;
+					if (k < n && is_timestamp(s + k, s + n)) {
+						end = i;
+						break;
+					}
+				}
+		}
 		while (end && s[end - 1] == ' ')
 			end--;
 		if (!end)
@@ -205,15 +287,8 @@ static int parse_hunk_header(const char *s, size_t n, struct hp_diff_hunk *h)
 /* Why: one place grows the file array, so the caller never sees a half-added file. */
 static struct hp_diff_file *add_file(struct hp_diff *d, size_t *cap)
 {
-	if (d->nfiles == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		struct hp_diff_file *nf = realloc(d->files, nc * sizeof(*nf));
-
-		if (!nf)
-			return NULL;
-		d->files = nf;
-		*cap = nc;
-	}
+	if (HP_GROW(d->files, *cap, d->nfiles + 1) < 0)
+		return NULL;
 	memset(&d->files[d->nfiles], 0, sizeof(d->files[0]));
 	return &d->files[d->nfiles++];
 }
@@ -343,17 +418,10 @@ int hp_diff_parse(struct hp_ctx *ctx, const char *buf, size_t len, struct hp_dif
 				e = hp_err(ctx, -EINVAL, "diff: line %zu: malformed hunk header", r.lineno);
 				goto fail;
 			}
-			if (f->nhunks == hcap) {
-				size_t nc = hcap ? hcap * 2 : 4;
-				struct hp_diff_hunk *nh = realloc(f->hunks, nc * sizeof(*nh));
-
-				if (!nh) {
-					free(h.header);
-					e = -ENOMEM;
-					goto fail;
-				}
-				f->hunks = nh;
-				hcap = nc;
+			if (HP_GROW(f->hunks, hcap, f->nhunks + 1) < 0) {
+				free(h.header);
+				e = -ENOMEM;
+				goto fail;
 			}
 			h.line = r.lineno;
 			f->hunks[f->nhunks++] = h;

@@ -55,18 +55,12 @@ struct ld_rec {
 	size_t narchives;
 };
 
-struct cl_rec {
-	char *rel_out, *rel_src;
-};
-
 struct blog {
 	char *root;			/* the copy the build ran in */
 	struct cc_rec *cc;
 	size_t ncc;
 	struct ld_rec *ld;
 	size_t nld;
-	struct cl_rec *cl;
-	size_t ncl;
 };
 
 struct drv {
@@ -323,6 +317,33 @@ static int rm_stale(const char *p, const struct stat *st, int type, struct FTW *
 	return 0;
 }
 
+static size_t sources_touched;
+
+/*
+ * Why: a tree that was built holds outputs newer than their sources; make
+ * would call everything up to date and compile nothing, and a program
+ * compiled and linked in one step leaves no object to remove.  Sources of
+ * the copy get the current time, so whatever is built from them is out of
+ * date there.  Only regular files: a symbolic link may lead out of the copy.
+ */
+static int touch_source(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	static const char *const sufs[] = { ".c", ".cc", ".cpp", ".cxx", ".C", ".c++", ".s", ".S", ".sx" };
+	const char *dot = strrchr(p + ftw->base, '.');
+	size_t i;
+
+	(void)st;
+	if (type != FTW_F || !dot)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(sufs); i++)
+		if (!strcmp(dot, sufs[i])) {
+			if (utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW) == 0)
+				sources_touched++;
+			break;
+		}
+	return 0;
+}
+
 static size_t cmake_scrubbed;
 static char cmake_dirs[8][PATH_MAX];
 static size_t ncmake_dirs;
@@ -412,11 +433,6 @@ static void blog_release(struct blog *b)
 		free(b->ld[i].archives);
 	}
 	free(b->ld);
-	for (i = 0; i < b->ncl; i++) {
-		free(b->cl[i].rel_out);
-		free(b->cl[i].rel_src);
-	}
-	free(b->cl);
 	free(b->root);
 	memset(b, 0, sizeof(*b));
 }
@@ -541,20 +557,6 @@ static int parse_record(struct drv *d, struct blog *b, const char *store, json_t
 				free(s);
 		}
 		b->ld[b->nld++] = l;
-	} else if (!strcmp(k, "cl") && src) {
-		struct cl_rec *nv = realloc(b->cl, (b->ncl + 1) * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		b->cl = nv;
-		b->cl[b->ncl].rel_out = hp_driver_rel(b->root, cwd, out);
-		b->cl[b->ncl].rel_src = hp_driver_rel(b->root, cwd, src);
-		if (!b->cl[b->ncl].rel_out || !b->cl[b->ncl].rel_src) {
-			free(b->cl[b->ncl].rel_out);
-			free(b->cl[b->ncl].rel_src);
-			return -ENOMEM;
-		}
-		b->ncl++;
 	}
 	return 0;
 }
@@ -664,15 +666,8 @@ static int add_compiled(struct drv *d, const char *rel)
 
 	if (!rel || rel[0] == '/')
 		return 0;
-	if (d->ncompiled == d->capcompiled) {
-		size_t nc = d->capcompiled ? d->capcompiled * 2 : 64;
-		char **nv = realloc(d->compiled, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		d->compiled = nv;
-		d->capcompiled = nc;
-	}
+	if (HP_GROW(d->compiled, d->capcompiled, d->ncompiled + 1) < 0)
+		return -ENOMEM;
 	s = strdup(rel);
 	if (!s)
 		return -ENOMEM;
@@ -724,12 +719,6 @@ static int collect_compiled(struct drv *d)
 				return r;
 		}
 	}
-	for (i = 0; i < d->orig.ncl; i++) {
-		/* compiled and linked in one step: still a compiled source (refused later, with that reason) */
-		r = add_compiled(d, d->orig.cl[i].rel_src);
-		if (r < 0)
-			return r;
-	}
 	if (d->ncompiled)
 		qsort(d->compiled, d->ncompiled, sizeof(char *), cmp_str);
 	for (i = k = 0; i < d->ncompiled; i++) {
@@ -757,7 +746,11 @@ static int make_links(struct drv *d, const char *bindir, char *cc_name, size_t c
 	static const char *const names[] = { "cc", "gcc", "c89", "c99", "x86_64-linux-gnu-gcc", "clang",
 					     "gcc-11", "gcc-12", "gcc-13", "gcc-14", "x86_64-linux-gnu-gcc-12",
 					     "x86_64-linux-gnu-gcc-13", "x86_64-linux-gnu-gcc-14", "clang-14",
-					     "clang-15", "clang-16" };
+					     "clang-15", "clang-16",
+					     /* C++ drivers: a library linked with LD=g++, C++ sources */
+					     "c++", "g++", "x86_64-linux-gnu-g++", "g++-12", "g++-13", "g++-14",
+					     "x86_64-linux-gnu-g++-12", "clang++", "clang++-14", "clang++-15",
+					     "clang++-16" };
 	const char *env_cc = getenv("CC");
 	char want[NAME_MAX + 1] = "";
 	char p[PATH_MAX];
@@ -932,7 +925,9 @@ static int copy_tree(struct drv *d, const char *dst)
 	if (r != 0)
 		return hp_err(d->ctx, r < 0 ? r : -EIO, "build: cannot copy '%s' to '%s'", d->srcdir, dst);
 	stale_removed = 0;
+	sources_touched = 0;
 	nftw(dst, rm_stale, 32, FTW_PHYS);
+	nftw(dst, touch_source, 32, FTW_PHYS);
 	scrub_cmake(dst);
 	return 0;
 }
@@ -943,7 +938,8 @@ static int copy_tree(struct drv *d, const char *dst)
  */
 static int run_build(struct drv *d, const char *name, const char *root, struct blog *b)
 {
-	char bindir[PATH_MAX], cc[PATH_MAX], logp[PATH_MAX], store[PATH_MAX], outp[PATH_MAX], tail[700];
+	char bindir[PATH_MAX], cc[PATH_MAX], cxx[PATH_MAX], logp[PATH_MAX], store[PATH_MAX], outp[PATH_MAX];
+	char tail[700];
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int out_fd = -1;
 	const char *old_path = getenv("PATH");
@@ -958,13 +954,17 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 	r = make_links(d, bindir, cc, sizeof(cc));
 	if (r < 0)
 		return r;
+	/* CXX too (a library linked with LD=$CXX); without a C++ compiler, the C one */
+	pathf(cxx, sizeof(cxx), "%s/c++", bindir);
+	if (access(cxx, X_OK) < 0)
+		hp_strlcpy(cxx, cc, sizeof(cxx));
 	if (asprintf(&path, "%s:%s", bindir, old_path ? old_path : "/usr/local/bin:/usr/bin:/bin") < 0)
 		return -ENOMEM;
 	out_fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out_fd < 0)
 		return hp_err(d->ctx, -errno, "build: cannot create '%s': %s", outp, strerror(errno));
 	{
-		char *env[] = { "PATH", path, "CC", cc, "HP_CCWRAP_LOG", logp, "HP_CCWRAP_STORE", store,
+		char *env[] = { "PATH", path, "CC", cc, "CXX", cxx, "HP_CCWRAP_LOG", logp, "HP_CCWRAP_STORE", store,
 				"HP_CCWRAP_DIR", bindir, "HP_CCWRAP_FROM", (char *)root, "HP_CCWRAP_TO", d->built_in,
 				/* same __DATE__/__TIME__ in both builds */
 				getenv("SOURCE_DATE_EPOCH") ? NULL : "SOURCE_DATE_EPOCH", "1", NULL };
@@ -993,11 +993,33 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 				      "one", name, b->cc[i].rel_src);
 		}
 	}
-	if (!b->ncc && !b->ncl) {
+	/* objects compiled outside the copy (configure probes in /tmp) are not the tree's */
+	{
+		size_t i, k = 0, dropped = 0;
+
+		for (i = 0; i < b->ncc; i++) {
+			if (b->cc[i].rel_out[0] == '/') {
+				free(b->cc[i].rel_out);
+				free(b->cc[i].rel_src);
+				free(b->cc[i].obj);
+				free(b->cc[i].sha);
+				free(b->cc[i].deps);
+				free(b->cc[i].cwd);
+				dropped++;
+				continue;
+			}
+			b->cc[k++] = b->cc[i];
+		}
+		b->ncc = k;
+		if (dropped)
+			hp_debug(d->ctx, "build: %zu objects of the %s build were compiled outside the tree; ignored",
+				 dropped, name);
+	}
+	if (!b->ncc) {
 		d->keep = true;
 		return hp_err(d->ctx, -ECHILD,
 			      "build: the %s build compiled nothing through the wrapper (does it call the compiler by an "
-			      "absolute path, or was everything up to date?); its output is in %s", name, outp);
+			      "absolute path, CC=/usr/bin/gcc?); its output is in %s", name, outp);
 	}
 	return 0;
 }
@@ -1234,15 +1256,8 @@ struct shaset {
 /* Add a content hash of an object linked into the target. */
 static int shaset_add(struct shaset *s, const char *sha)
 {
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 64;
-		char **nv = realloc(s->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = nc;
-	}
+	if (HP_GROW(s->v, s->cap, s->n + 1) < 0)
+		return -ENOMEM;
 	s->v[s->n] = strdup(sha);
 	return s->v[s->n++] ? 0 : -ENOMEM;
 }
@@ -1294,12 +1309,9 @@ static int archive_members(struct drv *d, const char *path, struct shaset *set)
 		if (h && h->ar_name && h->ar_name[0] != '/' && raw && sz) {
 			uint8_t sha[32];
 			char hex[65];
-			size_t i;
 
 			hp_sha256(raw, sz, sha);
-			for (i = 0; i < 32; i++)
-				sprintf(hex + 2 * i, "%02x", sha[i]);
-			r = shaset_add(set, hex);
+			r = shaset_add(set, hp_hex(sha, sizeof(sha), hex));
 		}
 		cmd = elf_next(m);
 		elf_end(m);
@@ -1448,19 +1460,6 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 	if (r < 0)
 		return r;
 	if (!found_o || !found_f) {
-		for (i = 0; i < d->orig.ncl; i++) {
-			const char *ob = strrchr(d->orig.cl[i].rel_out, '/');
-
-			ob = ob ? ob + 1 : d->orig.cl[i].rel_out;
-			if (!strcmp(ob, tname)) {
-				dev(d, HP_DRIVER_REFUSED, d->orig.cl[i].rel_src,
-				    "%s is compiled and linked in one step (no object file to compare); build it with "
-				    "separate -c steps", tname);
-				return hp_err(d->ctx, -HP_E_BUILD,
-					      "build: %s is compiled and linked in one step from %s; the build must compile "
-					      "with -c and link the objects", tname, d->orig.cl[i].rel_src);
-			}
-		}
 		dev(d, HP_DRIVER_NOTE, tname,
 		    "the link of the target was not seen in the build; every changed object is examined");
 		for (i = 0; i < d->orig.ncc; i++)

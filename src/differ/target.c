@@ -5,7 +5,7 @@
  * runs, and whether the process can provide what new code imports.
  *
  * Local names repeat across translation units (two "static int helper"),
- * and even file names repeat (lib/util.c and src/util.c both give an
+ * and even file names repeat (lib/util.c and app/util.c both give an
  * STT_FILE "util.c").  So each unit is first placed in one STT_FILE group
  * of the target by evidence: the group whose local functions have this
  * unit's names *and* bytes.  Symbols are then looked up in that group, and
@@ -106,20 +106,65 @@ static uint64_t tls_relaxed(const struct ob_sec *s, uint64_t i, const struct x86
 	return 0;
 }
 
+/* Where two pieces of code stop matching (code_matches). */
+struct tgt_diff {
+	uint64_t at;			/* offset in the rebuilt original */
+	uint64_t tat;			/* offset in the running code */
+	bool insn;			/* the instructions at those offsets differ */
+	bool dest;			/* a branch inside the function leads to +at in the original, elsewhere in the target */
+};
+
+/* Is the instruction at p padding: nop, xchg %ax,%ax, nopl/nopw with any 66/2e prefixes? */
+static bool is_nop(const uint8_t *p, const struct x86_insn *in)
+{
+	unsigned k = 0;
+
+	while (k < in->len && (p[k] == 0x66 || p[k] == 0x2e))
+		k++;
+	if (k < in->len && p[k] == 0x90)
+		return k + 1u == in->len;
+	return k + 1u < in->len && p[k] == 0x0f && p[k + 1] == 0x1f;
+}
+
+/* The first offset at or after off that is not padding. */
+static uint64_t past_nops(const uint8_t *code, uint64_t n, uint64_t off)
+{
+	struct x86_insn in;
+
+	while (off < n && x86_decode(code + off, n - off, &in) == 0 && is_nop(code + off, &in))
+		off += in.len;
+	return off;
+}
+
+/* jmp or jcc: 0 not a branch, else a kind (jmp, or jcc by condition) the same for rel8 and rel32 forms. */
+static int branch_kind(const struct x86_insn *in)
+{
+	if (in->map == 0 && (in->op == 0xe9 || in->op == 0xeb))
+		return 1;
+	if (in->map == 1 && in->op >= 0x80 && in->op <= 0x8f)
+		return 2 + (in->op - 0x80);
+	if (in->map == 0 && in->op >= 0x70 && in->op <= 0x7f)
+		return 2 + (in->op - 0x70);
+	return 0;
+}
+
 /*
  * Does the code of an original section match the target's code at addr
- * (tsize bytes)?  Outside relocated fields the instructions must be the
- * same, with one exception the assembler makes: a jmp/jcc to another
- * function of the same file is short (rel8) in a binary built without
- * -ffunction-sections but long (rel32, relocated) in our rebuild.  Such a
- * pair matches when both lead to the same place (checked when check_dest;
- * the target is looked up through the unit), and the branches inside the
- * function, moved by the difference, must still lead to corresponding
- * instructions.  Returns 1 match, 0 not (*ret_at: the first offset that
- * differs), or a negative error.
+ * (tsize bytes)?  Instructions are compared by what they do and where they
+ * go, not by their encoding: outside relocated fields they must be the
+ * same, except that
+ *  - a jmp/jcc may be short (rel8) on one side and long (rel32) on the
+ *    other: the assembler sizes branches by distance, and a build with or
+ *    without -ffunction-sections changes distances.  A branch to another
+ *    function must lead to the same place (checked when check_dest; the
+ *    target is looked up through the unit); one inside the function must
+ *    lead to corresponding instructions;
+ *  - alignment padding (nops) may differ in length or be absent, as it
+ *    absorbs those size differences.
+ * Returns 1 match, 0 not (*ret_at: where it differs), or a negative error.
  */
 static int code_matches(struct builder *b, struct unit *u, const struct ob_sec *s, uint64_t addr, uint64_t tsize,
-			bool check_dest, uint64_t *ret_at)
+			bool check_dest, struct tgt_diff *ret_at)
 {
 	_cleanup_free_ uint8_t *mask = reloc_mask(s);
 	_cleanup_free_ uint8_t *t = malloc(tsize ? tsize : 1);
@@ -128,7 +173,7 @@ static int code_matches(struct builder *b, struct unit *u, const struct ob_sec *
 	size_t npend = 0, k;
 	uint64_t i = 0, j = 0, n = s->sh.sh_size;
 
-	*ret_at = 0;
+	*ret_at = (struct tgt_diff){ 0 };
 	if (!mask || !t || !a2b)
 		return -ENOMEM;
 	if (!s->data || hp_elf_read_vaddr(b->target, addr, t, tsize) < 0)
@@ -147,9 +192,9 @@ static int code_matches(struct builder *b, struct unit *u, const struct ob_sec *
 	while (i < n && j < tsize) {
 		struct x86_insn ia, ib;
 		const struct ob_rela *r = NULL;
-		bool same = true;
+		bool same = true, na, nb;
 
-		*ret_at = i;
+		*ret_at = (struct tgt_diff){ i, j, true, false };
 		a2b[i] = (int64_t)j;
 		if (x86_decode(s->data + i, n - i, &ia) < 0 || x86_decode(t + j, tsize - j, &ib) < 0)
 			return 0;
@@ -157,6 +202,16 @@ static int code_matches(struct builder *b, struct unit *u, const struct ob_sec *
 		if (k) {
 			i += k;
 			j += k;
+			continue;
+		}
+		na = is_nop(s->data + i, &ia);
+		nb = is_nop(t + j, &ib);
+		if (na || nb) {
+			/* padding of different lengths: step over it on the side that has it */
+			if (na)
+				i += ia.len;
+			if (nb)
+				j += ib.len;
 			continue;
 		}
 		if (ia.rel_size)
@@ -175,13 +230,14 @@ static int code_matches(struct builder *b, struct unit *u, const struct ob_sec *
 				npend++;
 			}
 		} else {
-			/* jmp rel32 -> jmp rel8, or jcc rel32 -> jcc rel8 of the same condition, to another function */
-			bool jmp = ia.map == 0 && ia.op == 0xe9 && ib.map == 0 && ib.op == 0xeb;
-			bool jcc = ia.map == 1 && ia.op >= 0x80 && ia.op <= 0x8f && ib.map == 0 && ib.op == ia.op - 0x10;
-
-			if ((!jmp && !jcc) || !r || ib.rel_size != 1)
+			/* the same jmp/jcc, one short and one long */
+			if (!branch_kind(&ia) || branch_kind(&ia) != branch_kind(&ib) || !ib.rel_size)
 				return 0;
-			if (check_dest) {
+			if (!r) {
+				pend[2 * npend] = branch_dest(s->data, i, &ia);
+				pend[2 * npend + 1] = branch_dest(t, j, &ib);
+				npend++;
+			} else if (check_dest) {
 				int64_t off;
 				const struct ob_sym *y = rela_object(u->orig, r, &off);
 				const struct hp_sym *ts;
@@ -195,14 +251,21 @@ static int code_matches(struct builder *b, struct unit *u, const struct ob_sec *
 		i += ia.len;
 		j += ib.len;
 	}
+	i = past_nops(s->data, n, i);
+	j = past_nops(t, tsize, j);
+	*ret_at = (struct tgt_diff){ i, j, i < n && j < tsize, false };
 	if (i != n || j != tsize)
 		return 0;
 	a2b[n] = (int64_t)tsize;
 	for (k = 0; k < npend; k++) {
 		int64_t da = pend[2 * k], db = pend[2 * k + 1];
 
+		if (da >= 0 && (uint64_t)da <= n)
+			da = (int64_t)past_nops(s->data, n, (uint64_t)da);
+		if (db >= 0 && (uint64_t)db <= tsize)
+			db = (int64_t)past_nops(t, tsize, (uint64_t)db);
 		if (da < 0 || (uint64_t)da > n || a2b[da] != db) {
-			*ret_at = (uint64_t)da;
+			*ret_at = (struct tgt_diff){ (uint64_t)(da < 0 ? 0 : da), 0, false, true };
 			return 0;
 		}
 	}
@@ -237,7 +300,7 @@ static int group_score(struct builder *b, struct unit *u, uint32_t group)
 		for (k = 0; k < n; k++) {
 			if (s[k].file != group || !kind_ok(&s[k], y))
 				continue;
-			uint64_t at;
+			struct tgt_diff at;
 
 			r = code_matches(b, u, y->sec, s[k].value, s[k].size, false, &at);
 			if (r < 0)
@@ -354,7 +417,7 @@ static int by_bytes(struct builder *b, const struct ob_sym *y, struct hp_sym **c
 	int r;
 
 	for (i = 0; i < n; i++) {
-		uint64_t at;
+		struct tgt_diff at;
 
 		if (y->type == STT_FUNC && !y->s.st_value && ob_is_text(y->sec))
 			r = code_matches(b, NULL, y->sec, cand[i]->value, cand[i]->size, false, &at);
@@ -376,36 +439,61 @@ static int by_bytes(struct builder *b, const struct ob_sym *y, struct hp_sym **c
 	return hits ? -EEXIST : -ENOENT;
 }
 
-/* Find a symbol of the original object in the target: globals by name, locals in the unit's group, then by bytes. */
+/*
+ * Could a local symbol of the target be a hidden global of this unit?  The
+ * linker makes a hidden global (-fvisibility=hidden, a version script's
+ * "local: *") local, and lists it after an STT_FILE with an empty name, or
+ * (older linkers) under its object's own file name.
+ */
+static bool hidden_global_ok(struct builder *b, struct unit *u, const struct hp_sym *t)
+{
+	const char *f = t->file && t->file < b->target->nfiles ? b->target->files[t->file] : NULL;
+
+	if (t->bind != STB_LOCAL)
+		return false;
+	if (!f || !*f)
+		return true;
+	return u && u->tu && !strcmp(base_name(f), base_name(u->tu));
+}
+
+/*
+ * Find a symbol of the original object in the target: globals by name,
+ * locals in the unit's group, then by bytes.  A global of the object that
+ * the target has only as a local (made local by the linker) is looked up
+ * like a local, among the locals that can be hidden globals.
+ */
 int tgt_lookup(struct builder *b, struct unit *u, const struct ob_sym *y, const struct hp_sym **ret)
 {
 	struct hp_sym *s, *cand[64], *in_group[64];
 	size_t n = hp_elf_find_syms(b->target, y->name, &s), i, nc = 0, ng = 0;
+	bool global = y->bind != STB_LOCAL;
 	int r;
 
 	for (i = 0; i < n; i++) {
 		if (!kind_ok(&s[i], y))
 			continue;
-		if (y->bind != STB_LOCAL) {
-			if (s[i].bind != STB_LOCAL) {
-				*ret = &s[i];
-				return 0;
-			}
-			continue;
+		if (global && s[i].bind != STB_LOCAL) {
+			*ret = &s[i];
+			return 0;
 		}
-		if (s[i].bind != STB_LOCAL || nc == 64)
+		if (s[i].bind != STB_LOCAL || nc == 64 || (global && !hidden_global_ok(b, u, &s[i])))
 			continue;
 		cand[nc++] = &s[i];
 		if (u && u->group && s[i].file == u->group)
 			in_group[ng++] = &s[i];
 	}
-	if (y->bind != STB_LOCAL || !nc)
+	if (!nc)
 		return -ENOENT;
 	if (ng == 1) {
 		*ret = in_group[0];
 		return 0;
 	}
-	if (nc == 1 && !ng) {
+	if (nc == 1 && !ng && !global) {
+		*ret = cand[0];
+		return 0;
+	}
+	if (nc == 1 && !ng && global && (y->type == STT_FUNC || !y->sec)) {
+		/* a function's code is verified before it is used; a variable's bytes are checked below */
 		*ret = cand[0];
 		return 0;
 	}
@@ -456,16 +544,45 @@ int tgt_lookup_global(struct builder *b, const char *name, const struct hp_sym *
 /* For IPA-RA: whether a caller in the target is the rebuilt one. */
 int tgt_matches(struct builder *b, struct unit *u, const struct ob_sec *orig, const struct hp_sym *ts)
 {
-	uint64_t at;
+	struct tgt_diff at;
 
 	return code_matches(b, u, orig, ts->value, ts->size, true, &at);
+}
+
+/* The bytes of one instruction as hex, and what its relocation (if any) refers to. */
+static void describe_insn(struct unit *u, const struct ob_sec *s, const uint8_t *code, uint64_t n, uint64_t off,
+			  char *out, size_t sz)
+{
+	struct x86_insn in;
+	size_t used = 0, k;
+
+	out[0] = 0;
+	if (off >= n || x86_decode(code + off, n - off, &in) < 0) {
+		snprintf(out, sz, "(the end of the function)");
+		return;
+	}
+	for (k = 0; k < in.len && used + 4 < sz; k++)
+		used += (size_t)snprintf(out + used, sz - used, "%s%02x", k ? " " : "", code[off + k]);
+	for (k = 0; s && u && k < s->nrelas; k++) {
+		int64_t yoff;
+		const struct ob_sym *y;
+
+		if (s->relas[k].offset < off || s->relas[k].offset >= off + in.len)
+			continue;
+		y = rela_object(u->orig, &s->relas[k], &yoff);
+		snprintf(out + used, sz - used, " (refers to %s%+" PRId64 ")",
+			 y->type == STT_SECTION && y->sec ? y->sec->name : y->name, yoff);
+		break;
+	}
 }
 
 /* Refuse, naming the first difference, when the rebuilt original is not the running code. */
 int tgt_verify(struct builder *b, struct unit *u, struct ob_sec *orig, const struct hp_sym *ts, const char *role)
 {
 	const char *name = orig->primary ? orig->primary->name : orig->name;
-	uint64_t at;
+	struct tgt_diff at;
+	char ours[160], theirs[160];
+	_cleanup_free_ uint8_t *t = NULL;
 	int r;
 
 	if (orig->verified)
@@ -473,15 +590,25 @@ int tgt_verify(struct builder *b, struct unit *u, struct ob_sec *orig, const str
 	r = code_matches(b, u, orig, ts->value, ts->size, true, &at);
 	if (r < 0)
 		return r;
-	if (!r && ts->size != orig->sh.sh_size && !at)
+	if (!r && at.dest)
 		return bld_refuse(b, name, u->tu,
-				  "%s: the rebuilt original is %" PRIu64 " bytes but the running binary's is %" PRIu64
-				  "; built with another compiler or other flags?", role, (uint64_t)orig->sh.sh_size,
-				  ts->size);
+				  "%s: a branch of the rebuilt original leads to +0x%" PRIx64 ", the running binary's "
+				  "corresponding branch elsewhere; built with other flags or from other source?", role,
+				  at.at);
+	if (!r && at.insn && orig->data && (t = malloc(ts->size ? ts->size : 1)) &&
+	    hp_elf_read_vaddr(b->target, ts->value, t, ts->size) == 0) {
+		describe_insn(u, orig, orig->data, orig->sh.sh_size, at.at, ours, sizeof(ours));
+		describe_insn(NULL, NULL, t, ts->size, at.tat, theirs, sizeof(theirs));
+		return bld_refuse(b, name, u->tu,
+				  "%s: the rebuilt original differs from the running binary: at +0x%" PRIx64 " it has %s, "
+				  "the running code at +0x%" PRIx64 " has %s; built with another compiler, other flags or "
+				  "other source?", role, at.at, ours, at.tat, theirs);
+	}
 	if (!r)
 		return bld_refuse(b, name, u->tu,
-				  "%s: the rebuilt original differs from the running binary at +0x%" PRIx64 "; built "
-				  "with another compiler, other flags or other source?", role, at);
+				  "%s: the rebuilt original is %" PRIu64 " bytes but the running binary's is %" PRIu64
+				  " and they differ from +0x%" PRIx64 "; built with another compiler or other flags?", role,
+				  (uint64_t)orig->sh.sh_size, ts->size, at.at);
 	orig->verified = true;
 	return 0;
 }
@@ -560,10 +687,15 @@ static char *find_lib(struct builder *b, struct hp_elf *from, const char *needed
 	if (!origin)
 		return NULL;
 	slash = strrchr(origin, '/');
-	if (slash)
+	if (slash) {
 		*slash = 0;
-	else
-		strcpy(origin, ".");
+	} else {
+		/* no directory: the current one (origin may be "", too short to hold ".") */
+		free(origin);
+		origin = strdup(".");
+		if (!origin)
+			return NULL;
+	}
 	dyn_strings(from, DT_RUNPATH, collect, &dirs);
 	dyn_strings(from, DT_RPATH, collect, &dirs);
 	if (env) {

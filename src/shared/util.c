@@ -12,14 +12,12 @@
 #include "cleanup.h"
 #include "util.h"
 
-int hp_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len)
+/* Why: the reading loop is shared by callers that open the file in different ways. */
+static int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
 
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t n;
 
@@ -80,6 +78,54 @@ ssize_t hp_read_small(const char *path, char *buf, size_t size)
 	if (n > 0)
 		buf[n] = 0;
 	return n;
+}
+
+int hp_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, max, ret_buf, ret_len);
+}
+
+int hp_read_regular_file(const char *path, size_t max, char **ret_buf, size_t *ret_len, mode_t *ret_type)
+{
+	/* O_NONBLOCK: opening a FIFO with no writer, or a device, must not wait */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		if (ret_type)
+			*ret_type = st.st_mode & S_IFMT;
+		return -EINVAL;
+	}
+	return read_fd(fd, max, ret_buf, ret_len);
+}
+
+const char *hp_file_type_name(mode_t type)
+{
+	switch (type & S_IFMT) {
+	case S_IFREG:
+		return "regular file";
+	case S_IFDIR:
+		return "directory";
+	case S_IFIFO:
+		return "FIFO";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "character device";
+	case S_IFBLK:
+		return "block device";
+	case S_IFLNK:
+		return "symbolic link";
+	}
+	return "special file";
 }
 
 int hp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
@@ -248,4 +294,45 @@ void hp_sha256(const void *buf, size_t len, uint8_t out[32])
 	unsigned int n = 32;
 
 	EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL);
+}
+
+/* Why: the one hex encoder (build-ids, hashes, key ids); hp_unhex is its inverse.  Public in hotpatch.h. */
+char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		buf[2 * i] = digits[bytes[i] >> 4];
+		buf[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	buf[2 * len] = 0;
+	return buf;
+}
+
+/*
+ * Why: one growth rule for every array built one element at a time, with
+ * the overflow checks written once instead of at each of the loops it
+ * replaced.
+ */
+int hp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	if (elem && ncap > SIZE_MAX / elem)
+		return -ENOMEM;
+	np = realloc(*p, ncap * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
 }

@@ -13,6 +13,15 @@ int hp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 /* Read a whole file at a path relative to dirfd (AT_FDCWD allowed). */
 int hp_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len);
 /*
+ * Read a whole regular file without ever blocking on what is not one: the
+ * open does not wait for a FIFO's writer or a device, and anything but a
+ * regular file is refused with -EINVAL and its S_IFMT type in ret_type
+ * (may be NULL).
+ */
+int hp_read_regular_file(const char *path, size_t max, char **ret_buf, size_t *ret_len, mode_t *ret_type);
+/* "FIFO", "directory", "character device" ... for an S_IFMT type. */
+const char *hp_file_type_name(mode_t type);
+/*
  * One read of a small file (a /proc status or stat) into buf, NUL-terminated,
  * without allocating: the length read, or -errno (-ENODATA when empty).
  */
@@ -23,6 +32,17 @@ int hp_write_all(int fd, const void *buf, size_t len);
 int hp_pread_all(int fd, void *buf, size_t len, uint64_t off);
 int hp_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
+/*
+ * Make room for need elements of elem bytes in the array *p of *cap
+ * elements: doubles the capacity (from 16) until it holds need, and
+ * reallocates.  0, or -ENOMEM with *p and *cap unchanged.  HP_GROW(v, cap,
+ * n + 1) is the usual call before v[n++] = x.
+ */
+int hp_grow(void **p, size_t *cap, size_t need, size_t elem);
+#define HP_GROW(p, cap, need) hp_grow((void **)&(p), &(cap), (need), sizeof(*(p)))
+
+/* Lowercase hex of len bytes into buf (2*len+1 bytes); returns buf.  Also declared in hotpatch.h (public). */
+char *hp_hex(const uint8_t *bytes, size_t len, char *buf);
 /* Parse hex into bytes; returns number of bytes or -EINVAL. */
 int hp_unhex(const char *hex, uint8_t *out, size_t max);
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Every kind of change PATCH-KINDS.md lists, one small make project each
+# Every kind of change the builder supports, one small make project each
 # under tests/kinds/: built the ordinary way (-O2 -g, PIE, and non-PIE where
 # the kind cares), started, patched live from its fix.diff with
 # `hotpatch build -C SRC --diff fix.diff -- make`, checked, reverted and

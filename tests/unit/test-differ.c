@@ -111,7 +111,7 @@ static int cc(const char *sub, const char *flags, const char *extra, const char 
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "cd %s/%s && cc %s %s %s u.c", dir, sub, flags, extra, args);
+	snprintf(cmd, sizeof(cmd), "cd %s/%s && cc %s %s %s u.c", dir, sub, extra, flags, args);
 	return system(cmd);
 }
 
@@ -200,6 +200,153 @@ static void run_case(const struct pair_case *c)
 
 static const struct pair_case cases[] = {
 	{
+		"a branch short in the rebuild and long in the running code, padding absorbing it, is the same code",
+		"__asm__(\".section .text.f,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $1,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"__asm__(\".section .text,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\t{disp32} je 2f\\n\\tmov $1,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"__asm__(\".section .text.f,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $2,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"-O2 -g",
+		0,
+		{ "f: body changed", NULL, NULL },
+		{ "differs", NULL },
+	},
+	{
+		"code that truly differs is refused naming both instructions",
+		"__asm__(\".section .text.f,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $1,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"__asm__(\".section .text,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $7,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"__asm__(\".section .text.f,\\\"ax\\\",@progbits\\n.globl f\\n.type f,@function\\nf:\\n\\ttest %edi,%edi\\n\\tje 2f\\n\\tmov $2,%eax\\n\\tadd %edi,%eax\\n\\tret\\n\\t.p2align 4\\n2:\\tlea 3(%rdi),%eax\\n\\tret\\n.size f,.-f\\n.text\\n\");\n"
+		"int f(int);\n"
+		"int run(int x) { return f(x); }\n" MAIN,
+		"-O2 -g",
+		-HP_E_BUILD,
+		{ "f: replaced: the rebuilt original differs from the running binary: at +0x4 it has b8 01 00 00 00, "
+		  "the running code at +0x4 has b8 07 00 00 00", NULL, NULL },
+		{ NULL, NULL },
+	},
+	{
+		"objects compiled without -ffunction-sections -fdata-sections: the missing flags are named",
+		"static int calls;\nstatic int last;\n"
+		"__attribute__((noinline)) int f(int x) { calls++; return x * 7 + 3; }\n"
+		"__attribute__((noinline)) int g(int x) { last = x; return x - 1; }\n"
+		"int run(int x) { return f(x) + g(x); }\n" MAIN,
+		NULL,
+		"static int calls;\nstatic int last;\n"
+		"__attribute__((noinline)) int f(int x) { calls++; return x * 9 + 3; }\n"
+		"__attribute__((noinline)) int g(int x) { last = x; return x - 1; }\n"
+		"int run(int x) { return f(x) + g(x); }\n" MAIN,
+		"-O2 -g -fno-function-sections -fno-data-sections",
+		-HP_E_BUILD,
+		{ "u.o: compiled without -ffunction-sections (functions f and g share a section)", NULL, NULL },
+		{ NULL, NULL },
+	},
+	{
+		"hidden globals (-fvisibility=hidden) are the library's locals of that name: replaced, not new code",
+		"__attribute__((noinline)) int helper(int x) { return x * 3 + 1; }\n"
+		"__attribute__((noinline)) int check(int n) { if (n > 100) return -1; return helper(n) + 2; }\n"
+		"__attribute__((visibility(\"default\"))) int run(int n) { return check(n); }\n",
+		NULL,
+		"__attribute__((noinline)) int helper(int x) { return x * 3 + 1; }\n"
+		"__attribute__((noinline)) int check(int n) { if (n > 10) return -1; return helper(n) + 2; }\n"
+		"__attribute__((visibility(\"default\"))) int run(int n) { return check(n); }\n",
+		"-O2 -g -fPIC -shared -fvisibility=hidden",
+		0,
+		{ "check: body changed", NULL, NULL },
+		{ "not in the running binary", "no such function" },
+	},
+	{
+		"globals a version script made local (local: *) are found; the unit is part of the library",
+		"__attribute__((noinline)) int helper(int x) { return x * 3 + 1; }\n"
+		"__attribute__((noinline)) int check(int n) { if (n > 100) return -1; return helper(n) + 2; }\n",
+		NULL,
+		"__attribute__((noinline)) int helper(int x) { return x * 3 + 1; }\n"
+		"__attribute__((noinline)) int check(int n) { if (n > 10) return -1; return helper(n) + 2; }\n",
+		"-O2 -g -fPIC -shared -Wl,--version-script=v.map",
+		0,
+		{ "check: body changed", NULL, NULL },
+		{ "not part of", "no such function" },
+	},
+	{
+		"a static helper the running build has only inlined: the patch carries its own copy",
+		"static __attribute__((noinline)) int helper(int x) { return x * 5 + 1; }\n"
+		"__attribute__((noinline)) int other(int x) { return helper(x) + 1; }\n"
+		"__attribute__((noinline)) int check(int x) { return x + 2; }\n"
+		"int run(int x) { return other(x) + check(x); }\n" MAIN,
+		"static inline __attribute__((always_inline)) int helper(int x) { return x * 5 + 1; }\n"
+		"__attribute__((noinline)) int other(int x) { return helper(x) + 1; }\n"
+		"__attribute__((noinline)) int check(int x) { return x + 2; }\n"
+		"int run(int x) { return other(x) + check(x); }\n" MAIN,
+		"static __attribute__((noinline)) int helper(int x) { return x * 5 + 1; }\n"
+		"__attribute__((noinline)) int other(int x) { return helper(x) + 1; }\n"
+		"__attribute__((noinline)) int check(int x) { return helper(x) + 2; }\n"
+		"int run(int x) { return other(x) + check(x); }\n" MAIN,
+		"-O2 -g",
+		0,
+		{ "check: body changed", "helper: called by the patch, but the running binary has no out-of-line copy",
+		  NULL },
+		{ NULL, NULL },
+	},
+	{
+		"a changed function the running build has only inlined is refused, named, never dropped",
+		"static __attribute__((noinline)) int helper(int x) { return x * 5 + 1; }\n"
+		"__attribute__((noinline)) int other(int x) { return helper(x) + 1; }\n"
+		"int run(int x) { return other(x); }\n" MAIN,
+		"static inline __attribute__((always_inline)) int helper(int x) { return x * 5 + 1; }\n"
+		"__attribute__((noinline)) int other(int x) { return helper(x) + 1; }\n"
+		"int run(int x) { return other(x); }\n" MAIN,
+		"static __attribute__((noinline)) int helper(int x) { return x * 7 + 1; }\n"
+		"__attribute__((noinline)) int other(int x) { return helper(x) + 1; }\n"
+		"int run(int x) { return other(x); }\n" MAIN,
+		"-O2 -g",
+		-HP_E_BUILD,
+		{ "helper: changed, but the running binary has no symbol for it", NULL, NULL },
+		{ "carried as new code", NULL },
+	},
+	{
+		"a changed literal moves a jump table in an unmerged .rodata (-O0): its switch is unchanged",
+		"#include <stdio.h>\n"
+		"int hello(int x) { printf(\"hello one %d\\n\", x); return x; }\n"
+		"int sw(int x) { switch (x) { case 0: return 11; case 1: return 23; case 2: return 37; case 3: return 41; "
+		"case 4: return 59; case 5: return 61; default: return 0; } }\n"
+		"int run(int x) { return hello(x) + sw(x); }\n" MAIN,
+		NULL,
+		"#include <stdio.h>\n"
+		"int hello(int x) { printf(\"hello patched number two %d\\n\", x); return x; }\n"
+		"int sw(int x) { switch (x) { case 0: return 11; case 1: return 23; case 2: return 37; case 3: return 41; "
+		"case 4: return 59; case 5: return 61; default: return 0; } }\n"
+		"int run(int x) { return hello(x) + sw(x); }\n" MAIN,
+		"-O0 -g",
+		0,
+		{ "hello: body changed", NULL, NULL },
+		{ "sw:", NULL },
+	},
+	{
+		"a changed literal moves the others in an unmerged .rodata (-O0): pointers to them are unchanged",
+		"#include <stdio.h>\n"
+		"static const char *msg = \"other text\";\n"
+		"const char *tab[] = { \"alpha\", \"beta\" };\n"
+		"int hello(int x) { printf(\"hello one %d\\n\", x); return puts(tab[x & 1]); }\n"
+		"int run(int x) { return hello(x) + puts(msg); }\n" MAIN,
+		NULL,
+		"#include <stdio.h>\n"
+		"static const char *msg = \"other text\";\n"
+		"const char *tab[] = { \"alpha\", \"beta\" };\n"
+		"int hello(int x) { printf(\"hello patched two %d\\n\", x); return puts(tab[x & 1]); }\n"
+		"int run(int x) { return hello(x) + puts(msg); }\n" MAIN,
+		"-O0 -g",
+		0,
+		{ "hello: body changed", NULL, NULL },
+		{ "msg:", "tab:" },
+	},
+	{
 		"statics renumbered by the fix pair by use when there is no DWARF",
 		"__attribute__((noinline)) int tick(void) { static int counter; return ++counter * 3; }\n"
 		"int run(int x) { return tick() + x; }\n" MAIN,
@@ -264,7 +411,7 @@ static const struct pair_case cases[] = {
 		"int run(int x) { return caller(x); }\n" MAIN,
 		"#include <stdlib.h>\n"
 		"__attribute__((noinline)) static int leaf(int x) { return x * 3 + 1; }\n"
-		"__attribute__((noinline)) int caller(int x) { __asm__ volatile(\"nop\"); return leaf(x); }\n"
+		"__attribute__((noinline)) int caller(int x) { __asm__ volatile(\"cld\"); return leaf(x); }\n"
 		"int run(int x) { return caller(x); }\n" MAIN,
 		"#include <stdlib.h>\n"
 		"__attribute__((noinline)) static int leaf(int x) { return x * 3 + 1 + (int)strtol(\"1\", 0, 10); }\n"
@@ -479,6 +626,11 @@ int main(void)
 		tap_skip("no C compiler", "object pairs");
 		tap_done();
 		return 0;
+	}
+	/* the version script of the "local: *" case, beside the target's source */
+	if (write_file("t/v.map", "{ global: run; local: *; };\n")) {
+		tap_ok(0, "version script");
+		return 1;
 	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);

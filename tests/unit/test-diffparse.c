@@ -147,6 +147,88 @@ static void test_quilt_crlf(void)
 	hp_diff_release(&d);
 }
 
+/* Headers as people and tools write them (issue 16): spaces before the timestamp, quoted names, no newline. */
+static void test_header_shapes(void)
+{
+	static const char text[] = "--- a/x.c     2024-03-01 10:00:00.000000000 +0100\n"
+				   "+++ b/x.c     2024-03-02 11:00:00.123 -0500\n"
+				   "@@ -1 +1 @@\n"
+				   "-a\n"
+				   "+b\n"
+				   "\\ No newline at end of file\n"
+				   "--- my file.c  Fri Mar  1 10:00:00 2024\n"
+				   "+++ my file.c  Sat Mar 16 10:00:00 2024 +0000\n"
+				   "@@ -1 +1 @@\n"
+				   "-a\n"
+				   "\\ No newline at end of file\n"
+				   "+b\n"
+				   "--- \"a/with space.c\"\t2024-03-01 10:00:00 +0100\n"
+				   "+++ \"b/with space.c\"  2024-03-01 10:00:00\n"
+				   "@@ -1 +1 @@\n"
+				   "-a\n"
+				   "+b\n"
+				   "--- a/name 2024.c\n"
+				   "+++ b/name 2024.c\n"
+				   "@@ -1 +1 @@\n"
+				   "-a\n"
+				   "+b\n";
+	static const char git[] = "diff --git a/m.c b/m.c\r\n"
+				  "old mode 100644\r\n"
+				  "new mode 100755\r\n"
+				  "index 1111111..2222222\r\n"
+				  "--- a/m.c\r\n"
+				  "+++ b/m.c\r\n"
+				  "@@ -1 +1 @@\r\n"
+				  "-a\r\n"
+				  "+b\r\n"
+				  "diff --git a/gone.c b/gone.c\n"
+				  "deleted file mode 100644\n"
+				  "index 3333333..0000000\n"
+				  "--- a/gone.c\n"
+				  "+++ /dev/null\n"
+				  "@@ -1 +0,0 @@\n"
+				  "-a\n"
+				  "diff --git a/r.c b/s.c\n"
+				  "similarity index 90%\n"
+				  "rename from r.c\n"
+				  "rename to s.c\n"
+				  "index 4444444..5555555 100644\n"
+				  "--- a/r.c\n"
+				  "+++ b/s.c\n"
+				  "@@ -1 +1 @@\n"
+				  "-a\n"
+				  "+b\n"
+				  "diff --git a/logo.png b/logo.png\n"
+				  "index 6666666..7777777 100644\n"
+				  "GIT binary patch\n"
+				  "literal 3\n"
+				  "KcmZ?wbPfOj0RRC2\n"
+				  "\n"
+				  "literal 0\n"
+				  "HcmV?d00001\n"
+				  "\n";
+	struct hp_diff d;
+
+	tap_is_int(parse(text, &d), 0, "shapes: parses");
+	tap_is_int(d.nfiles, 4, "shapes: four files");
+	tap_is_str(d.files[0].old_path, "a/x.c", "shapes: spaces, then an ISO timestamp, are not part of the name");
+	tap_is_str(d.files[0].new_path, "b/x.c", "shapes: ... a short fraction and a negative zone too");
+	tap_is_str(d.files[1].old_path, "my file.c", "shapes: a name with a space, then a ctime timestamp");
+	tap_is_str(d.files[1].new_path, "my file.c", "shapes: ... with a zone");
+	tap_is_int(d.files[1].nhunks, 1, "shapes: \"\\ No newline\" inside a hunk");
+	tap_is_str(d.files[2].new_path, "b/with space.c", "shapes: a quoted name, timestamp after spaces");
+	tap_is_str(d.files[3].new_path, "b/name 2024.c", "shapes: a name with a space and digits stays whole");
+	hp_diff_release(&d);
+	tap_is_int(parse(git, &d), 0, "git extended headers: parse (CRLF, mode, index, deleted, rename, binary)");
+	tap_is_int(d.nfiles, 4, "git extended headers: four files");
+	tap_is_str(d.files[0].new_path, "b/m.c", "git extended headers: a mode change with a hunk");
+	tap_ok(d.files[1].old_path && !d.files[1].new_path, "git extended headers: a deleted file");
+	tap_is_str(d.files[2].old_path, "a/r.c", "git extended headers: a rename with a hunk: old name");
+	tap_is_str(d.files[2].new_path, "b/s.c", "git extended headers: ... new name");
+	tap_ok(d.nfiles > 3 && d.files[3].binary, "git extended headers: a binary patch is marked binary");
+	hp_diff_release(&d);
+}
+
 static void test_refusals(void)
 {
 	struct hp_diff d;
@@ -246,6 +328,7 @@ int main(int argc, char **argv)
 	test_gnu();
 	test_git();
 	test_quilt_crlf();
+	test_header_shapes();
 	test_refusals();
 	test_strip();
 	if (argc > 1) {

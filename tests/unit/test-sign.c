@@ -32,8 +32,9 @@ static void log_cb(void *ud, enum hp_log_level lvl, const char *msg)
 {
 	(void)ud;
 	if (lvl <= HP_LOG_WARN && strlen(warnings) + strlen(msg) + 2 < sizeof(warnings)) {
-		strcat(warnings, msg);
-		strcat(warnings, "\n");
+		size_t len = strlen(warnings);
+
+		snprintf(warnings + len, sizeof(warnings) - len, "%s\n", msg);
 	}
 }
 

@@ -800,7 +800,7 @@ static int facts_cpu(struct hp_assess *a, struct hp_check_vec *v)
 	struct hp_assess_check *hyp = virt ? hp_check_add(v, "hypervisor") : NULL;
 	struct hp_assess_check *model = hyp ? hp_check_add(v, "cpu_model") : NULL;
 	_cleanup_free_ char *buf = NULL;
-	char name[HP_ASSESS_TEXT];
+	char name[HP_ASSESS_FIELD];
 	unsigned flags = 0;
 	int r;
 
@@ -859,7 +859,7 @@ static int facts_os(struct hp_assess *a, struct hp_check_vec *v)
 	}
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
 		struct hp_assess_check *c = hp_check_add(v, keys[i].fact);
-		char val[HP_ASSESS_TEXT];
+		char val[HP_ASSESS_FIELD];
 		int k;
 
 		if (!c)
@@ -890,8 +890,8 @@ void hp_assess_host_free(struct hp_assess_host *h)
 {
 	if (!h)
 		return;
-	free(h->checks);
-	free(h->facts);
+	hp_checks_free(h->checks, h->nchecks);
+	hp_checks_free(h->facts, h->nfacts);
 	free(h);
 }
 
@@ -934,8 +934,8 @@ int hp_assess_host(struct hp_assess *a, struct hp_assess_host **ret_host)
 	if (r == 0 && !(h = calloc(1, sizeof(*h))))
 		r = -ENOMEM;
 	if (r < 0) {
-		free(checks.v);
-		free(facts.v);
+		hp_checks_free(checks.v, checks.n);
+		hp_checks_free(facts.v, facts.n);
 		return hp_err(a->ctx, r, "assess: host checks: %s", hp_strerror(r));
 	}
 	h->checks = checks.v;

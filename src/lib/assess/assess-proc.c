@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,7 +389,7 @@ static int audit_module(pid_t pid, const struct hp_module *m, struct hp_assess_s
 		return -ENAMETOOLONG;
 	snprintf(full, sizeof(full), "/proc/%d/root%s", pid, m->path);
 	memset(s, 0, sizeof(*s));
-	hp_strlcpy(s->path, m->path, sizeof(s->path));
+	s->path = hp_assess_empty;	/* the caller copies the path of a stale module only */
 	memcpy(s->build_id, m->build_id, m->build_id_len);
 	s->build_id_len = m->build_id_len;
 	if (stat(full, &st) < 0) {
@@ -429,6 +430,16 @@ static void covered_by(const struct hp_assess *a, struct hp_assess_stale *s)
 	}
 }
 
+/* Why: the stale list owns the paths of its entries. */
+static void stale_free(struct hp_assess_stale *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hp_assess_str_free(list[i].path);
+	free(list);
+}
+
 /* Why: a process mapping replaced or deleted code needs a restart, unless a hotpatch covers that build. */
 static int check_old_code(struct hp_assess *a, struct hp_check_vec *v, struct hp_assess_proc *p,
 			  const struct hp_maps *maps, const struct hp_module *mods, size_t nmods)
@@ -458,8 +469,8 @@ static int check_old_code(struct hp_assess *a, struct hp_check_vec *v, struct hp
 			continue;
 		covered_by(a, &s);
 		nl = realloc(list, (n + 1) * sizeof(*nl));
-		if (!nl) {
-			free(list);
+		if (!nl || hp_assess_str_set(&s.path, mods[i].path) < 0) {
+			stale_free(nl ? nl : list, n);
 			return -ENOMEM;
 		}
 		list = nl;
@@ -570,22 +581,6 @@ static bool has_hotpatch_mapping(const struct hp_maps *maps)
 	return false;
 }
 
-/* Why: the applied list shows non-active records by the name status uses. */
-static const char *state_name(enum hp_patch_state s)
-{
-	switch (s) {
-	case HP_STATE_PREPARED:
-		return "prepared";
-	case HP_STATE_COMMITTING:
-		return "committing";
-	case HP_STATE_ACTIVE:
-		return "active";
-	case HP_STATE_REVERTING:
-		return "reverting";
-	}
-	return "superseded";
-}
-
 /*
  * Why: what is applied decides "already patched"; *ret_known says whether
  * it could be read (no hotpatch mapping counts as known: nothing applied).
@@ -595,7 +590,7 @@ static int check_applied(struct hp_assess *a, struct hp_check_vec *v, struct hp_
 {
 	struct hp_assess_check *c = hp_check_add(v, "applied");
 	struct hp_status *st = NULL;
-	char list[HP_ASSESS_TEXT] = "";
+	char list[HP_ASSESS_FIELD] = "";
 	size_t i, n = 0;
 	int r;
 
@@ -630,6 +625,13 @@ static int check_applied(struct hp_assess *a, struct hp_check_vec *v, struct hp_
 
 		if ((int)sp->state > HP_STATE_REVERTING)
 			continue;	/* a level a higher one replaced */
+		if (sp->trust != HP_RECORD_AUTHENTIC) {
+			/* only a record hotpatch sealed counts as applied (docs/state-record.md) */
+			if (len + 8 < sizeof(list))
+				snprintf(list + len, sizeof(list) - len, "%s%s %s", len ? ", " : "", sp->id,
+					 sp->trust == HP_RECORD_FORGED ? "forged" : "unverified");
+			continue;
+		}
 		hp_strlcpy(p->applied[n].id, sp->id, sizeof(p->applied[n].id));
 		p->applied[n].level = sp->level;
 		p->applied[n].state = sp->state;
@@ -637,11 +639,11 @@ static int check_applied(struct hp_assess *a, struct hp_check_vec *v, struct hp_
 		if (len + 8 < sizeof(list))
 			snprintf(list + len, sizeof(list) - len, "%s%s level %u%s%s", len ? ", " : "", sp->id,
 				 sp->level, sp->state == HP_STATE_ACTIVE ? "" : " ",
-				 sp->state == HP_STATE_ACTIVE ? "" : state_name(sp->state));
+				 sp->state == HP_STATE_ACTIVE ? "" : hp_patch_state_name(sp->state));
 	}
 	p->napplied = n;
 	hp_check_set(c, HP_CHECK_OK);
-	hp_check_value(c, "%s", n ? list : "none");
+	hp_check_value(c, "%s", list[0] ? list : "none");
 	hp_check_reason(c, "%zu hotpatch%s applied, read from the process's state records", n, n == 1 ? "" : "es");
 	*ret_st = st;
 	*ret_known = true;
@@ -672,12 +674,14 @@ void hp_assess_proc_free(struct hp_assess_proc *p)
 
 	if (!p)
 		return;
-	free(p->checks);
+	hp_checks_free(p->checks, p->nchecks);
 	for (i = 0; i < p->ntargets; i++)
-		free(p->targets[i].checks);
+		hp_assess_target_release(&p->targets[i]);
 	free(p->targets);
-	free(p->stale);
+	stale_free(p->stale, p->nstale);
 	free(p->applied);
+	hp_assess_str_free(p->exe);
+	hp_assess_str_free(p->unit);
 	free(p);
 }
 
@@ -807,7 +811,7 @@ int hp_assess_process(struct hp_assess *a, pid_t pid, struct hp_assess_proc **re
 	size_t nmods = 0, i;
 	bool evaluated = false, st_known = false;
 	int maps_err = 0;
-	char path[64];
+	char path[64], text[PATH_MAX];
 	_cleanup_free_ char *cg = NULL;
 	ssize_t n;
 	int r;
@@ -818,17 +822,24 @@ int hp_assess_process(struct hp_assess *a, pid_t pid, struct hp_assess_proc **re
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
+	p->exe = p->unit = hp_assess_empty;
 	r = read_pinfo(pid, &pi, p->comm, sizeof(p->comm));
 	if (r < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, p->exe, sizeof(p->exe) - 1);
-	p->exe[n > 0 ? n : 0] = 0;
-	if (n > 10 && !strcmp(p->exe + n - 10, " (deleted)"))
-		p->exe[n - 10] = 0;
+	n = readlink(path, text, sizeof(text) - 1);
+	text[n > 0 ? n : 0] = 0;
+	if (n > 10 && !strcmp(text + n - 10, " (deleted)"))
+		text[n - 10] = 0;
+	r = hp_assess_str_set(&p->exe, text);
+	if (r < 0)
+		goto fail;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if (hp_read_file(path, 1 << 16, &cg, NULL) == 0)
-		hp_parse_cgroup_unit(cg, p->unit, sizeof(p->unit));
+	if (hp_read_file(path, 1 << 16, &cg, NULL) == 0 && hp_parse_cgroup_unit(cg, text, sizeof(text)) == 0) {
+		r = hp_assess_str_set(&p->unit, text);
+		if (r < 0)
+			goto fail;
+	}
 	if (pi.state != 'Z' && pi.state != 'X') {
 		r = hp_maps_read(NULL, pid, &maps);
 		if (r == 0)
@@ -895,7 +906,7 @@ int hp_assess_process(struct hp_assess *a, pid_t pid, struct hp_assess_proc **re
 	return 0;
 fail:
 	hp_status_free(st);
-	free(v.v);
+	hp_checks_free(v.v, v.n);
 	free(mods);
 	hp_maps_release(&maps);
 	hp_assess_proc_free(p);

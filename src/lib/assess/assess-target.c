@@ -400,6 +400,8 @@ static void check_applied(const struct hp_patch *p, const struct hp_status *st, 
 
 		if (sp->build_id_len != m->build_id_len || memcmp(sp->build_id, m->build_id, m->build_id_len))
 			continue;
+		if (sp->trust != HP_RECORD_AUTHENTIC)
+			continue;	/* a record hotpatch did not seal never makes a process patched */
 		if (sp->state == HP_STATE_PREPARED || sp->state == HP_STATE_COMMITTING ||
 		    sp->state == HP_STATE_REVERTING) {
 			hp_check_value(c, "%s level %u (interrupted)", sp->id, sp->level);
@@ -440,6 +442,7 @@ int hp_assess_target_fill(struct hp_assess *a, pid_t pid, const struct hp_maps *
 	bool same = false, patched = false;
 
 	memset(t, 0, sizeof(*t));
+	t->path = hp_assess_empty;
 	hp_strlcpy(t->patch_id, m->id, sizeof(t->patch_id));
 	t->level = m->level;
 	hp_hex(m->build_id, m->build_id_len, need);
@@ -452,7 +455,10 @@ int hp_assess_target_fill(struct hp_assess *a, pid_t pid, const struct hp_maps *
 		hp_check_remedy(c, "none: this patch is not for this process");
 		goto done;
 	}
-	hp_strlcpy(t->path, mod->path, sizeof(t->path));
+	if (hp_assess_str_set(&t->path, mod->path) < 0) {
+		hp_checks_free(v.v, v.n);
+		return -ENOMEM;
+	}
 	memcpy(t->build_id, mod->build_id, mod->build_id_len);
 	t->build_id_len = mod->build_id_len;
 	if (hp_assess_disk_build_id(pid, mod->path, t->disk_build_id, &t->disk_build_id_len) < 0)
@@ -480,13 +486,15 @@ int hp_assess_target_fill(struct hp_assess *a, pid_t pid, const struct hp_maps *
 	if (c->result == HP_CHECK_OK) {
 		c = hp_check_add(&v, "symbols");
 		if (!c) {
-			free(v.v);
+			hp_checks_free(v.v, v.n);
+			hp_assess_str_free(t->path);
 			return -ENOMEM;
 		}
 		check_symbols(a, pid, maps, mods, nmods, mod, patch, c);
 		c = hp_check_add(&v, "applied");
 		if (!c) {
-			free(v.v);
+			hp_checks_free(v.v, v.n);
+			hp_assess_str_free(t->path);
 			return -ENOMEM;
 		}
 		check_applied(patch, st, c, &patched);

@@ -22,18 +22,12 @@ struct hp_assess_check *hp_check_add(struct hp_check_vec *vec, const char *name)
 {
 	struct hp_assess_check *c;
 
-	if (vec->n == vec->cap) {
-		size_t ncap = vec->cap ? vec->cap * 2 : 8;
-		struct hp_assess_check *nv = realloc(vec->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		vec->v = nv;
-		vec->cap = ncap;
-	}
+	if (HP_GROW(vec->v, vec->cap, vec->n + 1) < 0)
+		return NULL;
 	c = &vec->v[vec->n++];
 	memset(c, 0, sizeof(*c));
 	c->name = name;
+	c->value = c->reason = c->remedy = hp_assess_empty;
 	c->result = HP_CHECK_UNKNOWN;
 	return c;
 }
@@ -44,19 +38,70 @@ void hp_check_set(struct hp_assess_check *c, enum hp_check_result result)
 	c->result = result;
 }
 
-static void fmt_field(char *dst, size_t size, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+const char hp_assess_empty[] = "";
+
+/* What a text field says when its text could not be allocated: a result still reads, never NULL. */
+static const char no_memory[] = "(out of memory)";
+
+/* Why: results share the static texts; only what was allocated is freed. */
+void hp_assess_str_free(const char *s)
+{
+	if (s && s != hp_assess_empty && s != no_memory)
+		free((char *)s);
+}
+
+/* Why: paths copied into results are the only text fields that can fail the whole call on ENOMEM. */
+int hp_assess_str_set(const char **dst, const char *src)
+{
+	char *copy = NULL;
+
+	if (*src && !(copy = strdup(src)))
+		return -ENOMEM;
+	hp_assess_str_free(*dst);
+	*dst = copy ? copy : hp_assess_empty;
+	return 0;
+}
+
+/* Why: every result that holds checks frees them the same way. */
+void hp_checks_free(struct hp_assess_check *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++) {
+		hp_assess_str_free(v[i].value);
+		hp_assess_str_free(v[i].reason);
+		hp_assess_str_free(v[i].remedy);
+	}
+	free(v);
+}
+
+/* Why: a target is filled in place in its process's array; this undoes that. */
+void hp_assess_target_release(struct hp_assess_target *t)
+{
+	hp_checks_free(t->checks, t->nchecks);
+	t->checks = NULL;
+	t->nchecks = 0;
+	hp_assess_str_free(t->path);
+	t->path = hp_assess_empty;
+}
+
+static void fmt_field(const char **dst, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /*
- * Why: one formatter for the three text fields; output is cut at the field
- * size, never overflowing, and a cut field ends in "..." so that a reader
- * sees it was cut.
+ * Why: one formatter for the three text fields; the text is as long as it
+ * needs to be, and a failed allocation leaves a visible "(out of memory)"
+ * rather than failing the whole assessment.
  */
-static void fmt_field(char *dst, size_t size, const char *fmt, va_list ap)
+static void fmt_field(const char **dst, const char *fmt, va_list ap)
 {
-	int n = vsnprintf(dst, size, fmt, ap);
+	char *text;
 
-	if (n >= (int)size && size > 4)
-		memcpy(dst + size - 4, "...", 4);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	hp_assess_str_free(*dst);
+	*dst = text ? text : no_memory;
 }
 
 /* Why: what was read, verbatim where possible. */
@@ -65,7 +110,7 @@ void hp_check_value(struct hp_assess_check *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fmt_field(c->value, sizeof(c->value), fmt, ap);
+	fmt_field(&c->value, fmt, ap);
 	va_end(ap);
 }
 
@@ -75,7 +120,7 @@ void hp_check_reason(struct hp_assess_check *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fmt_field(c->reason, sizeof(c->reason), fmt, ap);
+	fmt_field(&c->reason, fmt, ap);
 	va_end(ap);
 }
 
@@ -85,7 +130,7 @@ void hp_check_remedy(struct hp_assess_check *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fmt_field(c->remedy, sizeof(c->remedy), fmt, ap);
+	fmt_field(&c->remedy, fmt, ap);
 	va_end(ap);
 }
 
@@ -193,20 +238,21 @@ void hp_assess_caller(struct hp_assess *a)
 /* Why: a test root disables the live probes, which would measure this machine, not the fixture. */
 int hp_assess_new(struct hp_ctx *ctx, const struct hp_assess_opts *opts, struct hp_assess **ret_assess)
 {
+	struct hp_assess_opts o;
 	struct hp_assess *a;
-	const char *root = NULL;
+	const char *root;
+	int r;
 
-	if (opts && opts->sz < offsetof(struct hp_assess_opts, root) + sizeof(opts->root))
-		return hp_err(ctx, -EINVAL, "assess: options struct too small (%zu bytes)", opts->sz);
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r < 0)
+		return r;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	a->ctx = ctx;
 	a->root_fd = -1;
-	if (opts) {
-		a->flags = opts->flags;
-		root = opts->root;
-	}
+	a->flags = o.flags;
+	root = o.root;
 	if (root && *root) {
 		a->root = strdup(root);
 		if (!a->root) {
@@ -217,8 +263,7 @@ int hp_assess_new(struct hp_ctx *ctx, const struct hp_assess_opts *opts, struct 
 	}
 	a->root_fd = open(a->root ? a->root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (a->root_fd < 0) {
-		int r = -errno;
-
+		r = -errno;
 		hp_err(ctx, r, "assess: cannot open root '%s': %s", a->root ? a->root : "/", hp_strerror(r));
 		hp_assess_free(a);
 		return r;

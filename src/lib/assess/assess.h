@@ -32,12 +32,28 @@ struct hp_assess {
 
 /* ---- check helpers (assess.c) ---- */
 
+/* Bound of one value read from a host file (cpu model, os-release field). */
+#define HP_ASSESS_FIELD 320
+
 struct hp_check_vec {
 	struct hp_assess_check *v;
 	size_t n, cap;
 };
 
-/* Append a zeroed check named name (a static string); NULL on ENOMEM. */
+/*
+ * Text fields of assessment results are owned strings or hp_assess_empty
+ * (""), never NULL.  hp_assess_str_set copies src into *dst (-ENOMEM, *dst
+ * unchanged); hp_assess_str_free frees an owned one.
+ */
+extern const char hp_assess_empty[];
+int hp_assess_str_set(const char **dst, const char *src);
+void hp_assess_str_free(const char *s);
+/* Free an array of checks and their texts. */
+void hp_checks_free(struct hp_assess_check *v, size_t n);
+/* Free what a filled target owns (its path and checks), not t itself. */
+void hp_assess_target_release(struct hp_assess_target *t);
+
+/* Append a check named name (a static string), texts ""; NULL on ENOMEM. */
 struct hp_assess_check *hp_check_add(struct hp_check_vec *vec, const char *name);
 void hp_check_set(struct hp_assess_check *c, enum hp_check_result result);
 void hp_check_value(struct hp_assess_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

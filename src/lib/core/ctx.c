@@ -122,15 +122,95 @@ int hp_err_prefix(struct hp_ctx *ctx, int code, const char *fmt, ...)
 	return code;
 }
 
-char *hp_hex(const uint8_t *bytes, size_t len, char *buf)
+/* Why: the CLI, the assessment and the agent name record states the same way. */
+const char *hp_patch_state_name(enum hp_patch_state state)
 {
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		buf[2 * i] = digits[bytes[i] >> 4];
-		buf[2 * i + 1] = digits[bytes[i] & 15];
+	switch (state) {
+	case HP_STATE_PREPARED:
+		return "prepared";
+	case HP_STATE_COMMITTING:
+		return "committing";
+	case HP_STATE_ACTIVE:
+		return "active";
+	case HP_STATE_REVERTING:
+		return "reverting";
 	}
-	buf[2 * len] = 0;
-	return buf;
+	return "unknown";
+}
+
+/* Why: as hp_patch_state_name, for one function's entry. */
+const char *hp_func_state_name(enum hp_func_state state)
+{
+	switch (state) {
+	case HP_FUNC_PATCHED:
+		return "patched";
+	case HP_FUNC_ORIGINAL:
+		return "original";
+	case HP_FUNC_FOREIGN:
+		return "foreign";
+	}
+	return "unknown";
+}
+
+/* Why: as hp_patch_state_name, for who wrote a record (docs/state-record.md, "Forged records"). */
+const char *hp_record_trust_name(enum hp_record_trust trust)
+{
+	switch (trust) {
+	case HP_RECORD_AUTHENTIC:
+		return "authentic";
+	case HP_RECORD_UNVERIFIED:
+		return "unverified";
+	case HP_RECORD_FORGED:
+		return "forged";
+	}
+	return "unknown";
+}
+
+/* Why: one place decides what an options struct of another header version means (internal.h). */
+int hp_opts_copy(struct hp_ctx *ctx, void *dst, size_t dst_sz, const void *opts, const char *what)
+{
+	const uint8_t *src = opts;
+	size_t sz, i;
+
+	memset(dst, 0, dst_sz);
+	*(size_t *)dst = dst_sz;
+	if (!opts)
+		return 0;
+	memcpy(&sz, opts, sizeof(sz));
+	/* an uninitialised sz must not send the check below reading through memory */
+	if (sz < sizeof(size_t) || sz > HP_OPTS_MAX_SIZE)
+		return hp_err(ctx, -EINVAL, "%s: sz is %zu, not sizeof the struct", what, sz);
+	for (i = dst_sz; i < sz; i++)
+		if (src[i])
+			return hp_err(ctx, -EINVAL,
+				      "%s: byte %zu of %zu is set, but this library knows only %zu bytes of the struct",
+				      what, i, sz, dst_sz);
+	memcpy((uint8_t *)dst + sizeof(size_t), src + sizeof(size_t),
+	       (sz < dst_sz ? sz : dst_sz) - sizeof(size_t));
+	return 0;
+}
+
+/* Why: a result struct of an older header is smaller; the library must not write past it. */
+int hp_result_check(struct hp_ctx *ctx, const void *ret, const char *what)
+{
+	size_t sz;
+
+	if (!ret)
+		return hp_err(ctx, -EINVAL, "%s: NULL result", what);
+	memcpy(&sz, ret, sizeof(sz));
+	if (sz < sizeof(size_t) || sz > HP_OPTS_MAX_SIZE)
+		return hp_err(ctx, -EINVAL, "%s: sz is %zu; set it to sizeof the struct", what, sz);
+	return 0;
+}
+
+/* Why: pairs with hp_result_check: at most the caller's sz bytes, and sz says how many were written. */
+void hp_result_copy(void *ret, const void *res, size_t res_sz)
+{
+	size_t sz;
+
+	memcpy(&sz, ret, sizeof(sz));
+	if (sz > res_sz)
+		sz = res_sz;
+	memcpy((uint8_t *)ret + sizeof(size_t), (const uint8_t *)res + sizeof(size_t), sz - sizeof(size_t));
+	memcpy(ret, &sz, sizeof(sz));
 }

@@ -322,15 +322,8 @@ static int add_symtab(struct hp_elf *e, Elf *elf, Elf_Scn *scn, bool dynamic, si
 		}
 		if (!name || !*name || type == STT_SECTION)
 			continue;
-		if (e->nsyms == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 1024;
-			struct hp_sym *ns = realloc(e->syms, ncap * sizeof(*ns));
-
-			if (!ns)
-				return -ENOMEM;
-			e->syms = ns;
-			*cap = ncap;
-		}
+		if (HP_GROW(e->syms, *cap, e->nsyms + 1) < 0)
+			return -ENOMEM;
 		o = &e->syms[e->nsyms++];
 		memset(o, 0, sizeof(*o));
 		o->name = name;
@@ -592,15 +585,8 @@ int hp_elf_load_imports(struct hp_ctx *ctx, struct hp_elf *e)
 			name = elf_strptr(e->elf, lsh.sh_link, sym.st_name);
 			if (!name || !*name)
 				continue;
-			if (e->nimports == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct hp_import *ni = realloc(e->imports, ncap * sizeof(*ni));
-
-				if (!ni)
-					return -ENOMEM;
-				e->imports = ni;
-				cap = ncap;
-			}
+			if (HP_GROW(e->imports, cap, e->nimports + 1) < 0)
+				return -ENOMEM;
 			e->imports[e->nimports++] = (struct hp_import){ name, rela.r_offset, 0, type };
 		}
 	}

@@ -2,7 +2,7 @@
 /*
  * Applying and reverting patches in a running process.
  *
- * The order of work follows DESIGN principle 1: everything that can happen
+ * The order of work keeps the pause short: everything that can happen
  * while the target runs does — reading its ELF and symbols, checking the
  * bytes of every replaced function, choosing an address, linking the
  * payload, mapping it (one thread briefly borrowed for a few syscalls) and
@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 
 #include "lib/process/cache.h"
+#include "lib/process/cfi.h"
 #include "lib/engine/engine.h"
 #include "lib/engine/image.h"
 #include "lib/engine/lock.h"
@@ -177,6 +178,8 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 	op->proc.call_resolver = call_resolver;
 	op->proc.call_ud = op;
 	r = hp_srec_find_all(ctx, pid, op->proc.memfd, &op->proc.maps, &op->recs, &op->nrecs);
+	if (r == 0)
+		r = hp_srec_check(ctx, &op->proc, op->recs, op->nrecs);
 	if (r < 0)
 		return hp_err(ctx, r, "pid %d: cannot read patch state: %s", pid, strerror(-r));
 	return hp_stack_checker_new(ctx, &op->proc, &op->sc);
@@ -656,10 +659,28 @@ static int no_target(struct op *op, const struct hp_manifest *m)
 		      want);
 }
 
+/*
+ * Why: the public entry checks the caller's structs once (options of any
+ * header version, a versioned result) and keeps the header's promise that
+ * the result is written only on success; hp_apply_checked fills it on
+ * failure too, for the host sweep's per-process report (engine.h).
+ */
 int hp_apply(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
 	     struct hp_apply_result *ret_result)
 {
-	return hp_apply_checked(ctx, pid, patch, opts, false, NULL, ret_result);
+	struct hp_apply_opts o;
+	struct hp_apply_result res = { .sz = sizeof(res) };
+	int r;
+
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r >= 0 && ret_result)
+		r = hp_result_check(ctx, ret_result, "struct hp_apply_result");
+	if (r < 0)
+		return r;
+	r = hp_apply_checked(ctx, pid, patch, &o, false, NULL, &res);
+	if (r >= 0 && ret_result)
+		hp_result_copy(ret_result, &res, sizeof(res));
+	return r;
 }
 
 int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
@@ -731,6 +752,13 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 
 		if (rec->hdr.build_id_len != m->build_id_len || memcmp(rec->hdr.build_id, m->build_id, m->build_id_len))
 			continue;
+		if (rec->trust == HP_RECORD_FORGED)
+			continue;	/* not ours: never acted on (hp_srec_check warned) */
+		if (!rec->sites_checked) {
+			r = hp_err(ctx, -HP_E_STATE, "pid %d: the record of patch %s cannot be checked against %s: %s",
+				   pid, rec->hdr.patch_id, target->mod->path, rec->why);
+			goto out;
+		}
 		switch (rec->hdr.state) {
 		case HP_STATE_ACTIVE:
 			if (!strcmp(rec->hdr.patch_id, m->id) && rec->hdr.level == m->level) {
@@ -776,23 +804,16 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		uint64_t rt = target->bias + f->addr, site_off = 0;
 		_cleanup_free_ uint8_t *bytes = malloc(f->size);
 		const struct hp_srec_func *of = old_func_at(old, rt);
-		struct hp_sym *s;
-		size_t n, k;
+		char why[256];
 
 		if (!bytes) {
 			r = -ENOMEM;
 			goto out;
 		}
-		if (target->elf->has_symtab) {
-			n = hp_elf_find_syms(target->elf, f->name, &s);
-			for (k = 0; k < n; k++)
-				if (s[k].value == f->addr && (s[k].type == STT_FUNC || s[k].type == STT_NOTYPE))
-					break;
-			if (k == n) {
-				r = hp_err(ctx, -HP_E_SYMBOL, "pid %d: %s has no function %s at 0x%" PRIx64, pid,
-					   target->mod->path, f->name, f->addr);
-				goto out;
-			}
+		/* A jump only at a function entry: symbol table, else (stripped) the CFI's FDE starts. */
+		if (hp_function_entry_check(target->elf, f->name, f->addr, why, sizeof(why)) < 0) {
+			r = hp_err(ctx, -HP_E_SYMBOL, "pid %d: %s", pid, why);
+			goto out;
 		}
 		r = check_orig_bytes(&op, f, rt, of, bytes);
 		if (r < 0)
@@ -914,6 +935,7 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		hp_strlcpy(sf[i].name, m->funcs[i].name, sizeof(sf[i].name));
 	}
 	/* The new code is not reachable yet: it is only a range the check must also protect on revert. */
+	hp_srec_seal(ctx, hdr, sf);
 
 	r = unmap_regions(&op, leftover_addr, leftover_size, nleft);
 	if (r < 0)
@@ -998,10 +1020,23 @@ static int revert_commit(struct op *op, void *arg)
 	return r;
 }
 
+/* Why: as hp_apply: options checked once, the result written only on success. */
 int hp_revert(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
 	      struct hp_apply_result *ret_result)
 {
-	return hp_revert_opened(ctx, pid, patch_id, opts, NULL, ret_result);
+	struct hp_apply_opts o;
+	struct hp_apply_result res = { .sz = sizeof(res) };
+	int r;
+
+	r = HP_OPTS_COPY(ctx, &o, opts);
+	if (r >= 0 && ret_result)
+		r = hp_result_check(ctx, ret_result, "struct hp_apply_result");
+	if (r < 0)
+		return r;
+	r = hp_revert_opened(ctx, pid, patch_id, &o, NULL, &res);
+	if (r >= 0 && ret_result)
+		hp_result_copy(ret_result, &res, sizeof(res));
+	return r;
 }
 
 int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const struct hp_apply_opts *opts,
@@ -1032,12 +1067,21 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 	if (r < 0)
 		goto out;
 	for (i = 0; i < op.nrecs; i++)
-		if (!strcmp(op.recs[i].hdr.patch_id, patch_id) && op.recs[i].hdr.state != HP_STATE_SUPERSEDED) {
-			rec = &op.recs[i];
-			break;
-		}
+		if (!strcmp(op.recs[i].hdr.patch_id, patch_id) && op.recs[i].hdr.state != HP_STATE_SUPERSEDED &&
+		    (!rec || rec->trust == HP_RECORD_FORGED))
+			rec = &op.recs[i];	/* a forged copy does not hide the real record */
 	if (!rec) {
 		r = hp_err(ctx, -HP_E_NOTAPPLIED, "pid %d: patch %s is not applied", pid, patch_id);
+		goto out;
+	}
+	if (rec->trust == HP_RECORD_FORGED) {
+		r = hp_err(ctx, -HP_E_STATE, "pid %d: refusing to revert %s: its state record is forged (%s); nothing "
+			   "was written", pid, patch_id, rec->why);
+		goto out;
+	}
+	if (!rec->sites_checked) {
+		r = hp_err(ctx, -HP_E_STATE, "pid %d: refusing to revert %s: its state record cannot be checked (%s); "
+			   "nothing was written", pid, patch_id, rec->why);
 		goto out;
 	}
 	w = calloc(rec->hdr.nfuncs + 1, sizeof(*w));
@@ -1131,6 +1175,24 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 	r = hp_srec_find_all(ctx, pid, memfd, &maps, &recs, &n);
 	if (r < 0)
 		goto out;
+	if (n) {
+		/* Who wrote each record, and do its sites agree with the modules (docs/state-record.md)? */
+		struct hp_process proc;
+
+		r = hp_process_open_cached(ctx, pid, NULL, &proc);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0) {
+			/* e.g. not root: its mapped files cannot be read, so nothing can be checked */
+			hp_srec_uncheckable(recs, n, hp_ctx_errmsg(ctx));
+			ctx->errmsg[0] = 0;
+		} else {
+			r = hp_srec_check(ctx, &proc, recs, n);
+			hp_process_close(&proc);
+			if (r < 0)
+				goto out;
+		}
+	}
 	st = calloc(1, sizeof(*st));
 	if (!st || !(st->patches = calloc(n ? n : 1, sizeof(*st->patches)))) {
 		free(st);
@@ -1145,17 +1207,30 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 
 		if (rec->hdr.state == HP_STATE_SUPERSEDED)
 			continue;	/* a replaced level waiting to be unmapped */
+		st->npatches++;	/* counted now: hp_status_free releases a half-filled entry */
+		p->target = strdup(rec->hdr.target_path);
+		if (!p->target) {
+			hp_status_free(st);
+			r = -ENOMEM;
+			goto out;
+		}
 		hp_strlcpy(p->id, rec->hdr.patch_id, sizeof(p->id));
 		p->level = rec->hdr.level;
 		p->state = (enum hp_patch_state)rec->hdr.state;
 		memcpy(p->build_id, rec->hdr.build_id, rec->hdr.build_id_len);
 		p->build_id_len = rec->hdr.build_id_len;
-		hp_strlcpy(p->target, rec->hdr.target_path, sizeof(p->target));
 		hp_strlcpy(p->signer, rec->hdr.signer, sizeof(p->signer));
 		p->applied_time = rec->hdr.applied_time;
 		p->region = rec->hdr.self;
 		p->region_size = rec->hdr.region_size;
 		p->applier_pid = (pid_t)rec->hdr.applier_pid;
+		p->trust = rec->trust;
+		p->trust_reason = strdup(rec->why);
+		if (!p->trust_reason) {
+			hp_status_free(st);
+			r = -ENOMEM;
+			goto out;
+		}
 		p->funcs = calloc(rec->hdr.nfuncs ? rec->hdr.nfuncs : 1, sizeof(*p->funcs));
 		if (!p->funcs) {
 			hp_status_free(st);
@@ -1165,7 +1240,13 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 		for (k = 0; k < rec->hdr.nfuncs; k++) {
 			struct hp_status_func *f = &p->funcs[k];
 
-			hp_strlcpy(f->name, rec->funcs[k].name, sizeof(f->name));
+			f->name = strdup(rec->funcs[k].name);
+			if (!f->name) {
+				hp_status_free(st);
+				r = -ENOMEM;
+				goto out;
+			}
+			p->nfuncs = k + 1;
 			f->addr = rec->funcs[k].func_addr;
 			f->new_addr = rec->funcs[k].new_addr;
 			if (hp_srec_func_state(memfd, &rec->funcs[k], &f->state) < 0)
@@ -1173,12 +1254,10 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 			all_patched &= f->state == HP_FUNC_PATCHED;
 			any_patched |= f->state == HP_FUNC_PATCHED;
 		}
-		p->nfuncs = rec->hdr.nfuncs;
 		/* A prepared record is a harmless leftover while no entry jumps to it (a level it was to
 		 * replace may still hold them). */
 		p->consistent = (p->state == HP_STATE_ACTIVE && all_patched) ||
 				(p->state == HP_STATE_PREPARED && !any_patched);
-		st->npatches++;
 	}
 	*ret_status = st;
 	r = 0;
@@ -1191,12 +1270,19 @@ out:
 
 void hp_status_free(struct hp_status *st)
 {
-	size_t i;
+	size_t i, k;
 
 	if (!st)
 		return;
-	for (i = 0; i < st->npatches; i++)
-		free(st->patches[i].funcs);
+	for (i = 0; i < st->npatches; i++) {
+		struct hp_status_patch *p = &st->patches[i];
+
+		for (k = 0; k < p->nfuncs; k++)
+			free((char *)p->funcs[k].name);
+		free(p->funcs);
+		free((char *)p->target);
+		free((char *)p->trust_reason);
+	}
 	free(st->patches);
 	free(st);
 }

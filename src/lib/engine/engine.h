@@ -2,7 +2,12 @@
 /*
  * Engine entries for callers inside the library (the host sweeps): apply
  * with the signature already verified once per sweep, not once per process,
- * and revert on a process already opened.
+ * and revert on a process already opened.  Not exported (libhotpatch.map,
+ * t0002-abi): the public hp_apply()/hp_revert() always verify.
+ *
+ * Unlike the public entries, these fill *ret_result on failure too (attempts,
+ * pause and total time of the failed try), because the host sweep reports
+ * them per process; opts is the library's own struct (hp_opts_copy done).
  */
 #ifndef HP_LIB_ENGINE_H
 #define HP_LIB_ENGINE_H

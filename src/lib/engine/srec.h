@@ -11,9 +11,10 @@
 
 #include "lib/core/internal.h"
 #include "lib/process/proc.h"
+#include "lib/process/resolve.h"
 
 #define HP_SREC_MAGIC "HPSTATE1"
-#define HP_SREC_VERSION 1
+#define HP_SREC_VERSION 2		/* 2: sealed (flags, mac); 1: before the seal, read as unverified */
 #define HP_SREC_MAX_FUNCS 4096
 #define HP_SITE_MAX 16
 #define HP_MEMFD_PREFIX "hotpatch:"
@@ -41,8 +42,12 @@ struct hp_srec_hdr {
 	char signer[72];
 	char target_path[256];
 	uint64_t text_start, text_end;	/* runtime range of the patch's code */
-	uint8_t reserved[64];
+	uint32_t flags;			/* HP_SREC_F_*; version 2 */
+	uint8_t mac[32];		/* HP_SREC_F_SEALED: HMAC-SHA256 with the host's record key */
+	uint8_t reserved[28];
 } __attribute__((packed));
+
+#define HP_SREC_F_SEALED 1u
 
 struct hp_srec_func {
 	uint64_t func_addr;		/* runtime start of the original function */
@@ -61,6 +66,10 @@ struct hp_srec {
 	struct hp_srec_hdr hdr;
 	struct hp_srec_func *funcs;
 	uint64_t map_start;		/* mapping where it was found */
+	/* set by hp_srec_check: */
+	enum hp_record_trust trust;	/* 0 until checked */
+	bool sites_checked;		/* every site is a function entry of the mapped build; orig from its file */
+	char why[256];			/* why forged, unverified or unchecked; "" when authentic and checked */
 };
 
 void hp_srec_release(struct hp_srec *r);
@@ -73,6 +82,30 @@ void hp_srec_release(struct hp_srec *r);
 int hp_srec_find_all(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_maps *maps,
 		     struct hp_srec **ret_recs, size_t *ret_n);
 void hp_srec_free_all(struct hp_srec *recs, size_t n);
+
+/*
+ * Tell who wrote each record and whether it may be acted on: its seal
+ * against the host's record key (authentic, unverified or forged), then
+ * every site against the module mapped there -- a function entry of the
+ * build the record names (symbol, or FDE start when stripped), a jump to
+ * the record's own code, its region exactly the hotpatch mapping -- with
+ * the original bytes replaced by the module file's.  A site that
+ * contradicts the module makes the record forged; one that cannot be read
+ * leaves sites_checked false.  Only allocation failures are returned.
+ */
+int hp_srec_check(struct hp_ctx *ctx, struct hp_process *proc, struct hp_srec *recs, size_t n);
+
+/* When the process cannot be read (not root): every record unverified and unchecked, saying why. */
+void hp_srec_uncheckable(struct hp_srec *recs, size_t n, const char *why);
+
+/*
+ * Seal a record the engine is about to write: flags and mac of hdr, over
+ * hdr (state excluded: it changes in place) and its function table.  The
+ * key is created (0600, in HOTPATCH_STATE_DIR or /var/lib/hotpatch) on
+ * first use; without it the record stays unsealed (debug log) and readers
+ * call it unverified.
+ */
+void hp_srec_seal(struct hp_ctx *ctx, struct hp_srec_hdr *hdr, const struct hp_srec_func *funcs);
 
 /* Per-function state from the bytes at its site. */
 int hp_srec_func_state(int memfd, const struct hp_srec_func *f, enum hp_func_state *ret);

@@ -27,18 +27,8 @@ static long strtab_add(struct strtab *t, const char *s)
 {
 	size_t n = strlen(s) + 1;
 
-	if (t->len + n > t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 256;
-		char *nb;
-
-		while (ncap < t->len + n)
-			ncap *= 2;
-		nb = realloc(t->buf, ncap);
-		if (!nb)
-			return -ENOMEM;
-		t->buf = nb;
-		t->cap = ncap;
-	}
+	if (HP_GROW(t->buf, t->cap, t->len + n) < 0)
+		return -ENOMEM;
 	memcpy(t->buf + t->len, s, n);
 	t->len += n;
 	return (long)(t->len - n);

@@ -483,10 +483,14 @@ int hp_patch_load(struct hp_ctx *ctx, const void *buf, size_t len, struct hp_pat
 int hp_patch_open(struct hp_ctx *ctx, const char *path, struct hp_patch **ret_patch)
 {
 	_cleanup_free_ char *buf = NULL;
+	mode_t type = 0;
 	size_t len;
 	int r;
 
-	r = hp_read_file(path, HP_PATCH_MAX_SIZE + HP_MANIFEST_MAX_SIZE + (1u << 20), &buf, &len);
+	r = hp_read_regular_file(path, HP_PATCH_MAX_SIZE + HP_MANIFEST_MAX_SIZE + (1u << 20), &buf, &len, &type);
+	if (r == -EINVAL && type)
+		return hp_err(ctx, -HP_E_FORMAT, "patch: '%s' is a %s, not a regular file", path,
+			      hp_file_type_name(type));
 	if (r == -EFBIG)
 		return hp_err(ctx, -HP_E_FORMAT, "patch: '%s' is larger than any patch", path);
 	if (r < 0)

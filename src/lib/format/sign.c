@@ -394,3 +394,123 @@ int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *p, const char *tr
 		memcpy(ret_key_id, hex, sizeof(hex));
 	return 0;
 }
+
+/*
+ * Detached signatures of other documents (a repository index) with the same
+ * keys as patches.  The signed message is a fixed prefix, the purpose and
+ * the document, so a signature made for one purpose (or a patch file's
+ * signature) can never be replayed as another.
+ */
+#define BLOB_MAGIC "hotpatch-sig-v1"
+#define BLOB_PREFIX "hotpatch detached signature v1\n"
+
+static int blob_message(const char *purpose, const void *buf, size_t len, uint8_t **ret_msg, size_t *ret_len)
+{
+	size_t plen = strlen(BLOB_PREFIX), ulen = strlen(purpose);
+	uint8_t *m;
+
+	if (!ulen || ulen > 64 || strchr(purpose, '\n'))
+		return -EINVAL;
+	m = malloc(plen + ulen + 1 + len + 1);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m, BLOB_PREFIX, plen);
+	memcpy(m + plen, purpose, ulen);
+	m[plen + ulen] = '\n';
+	if (len)
+		memcpy(m + plen + ulen + 1, buf, len);
+	*ret_msg = m;
+	*ret_len = plen + ulen + 1 + len;
+	return 0;
+}
+
+/* Sign buf for purpose; the signature is one text line (BLOB_MAGIC key-id-hex sig-hex). */
+int hp_blob_sign(struct hp_ctx *ctx, const char *key_path, const char *purpose, const void *buf, size_t len,
+		 char **ret_sig)
+{
+	_cleanup_pkey_ EVP_PKEY *pkey = NULL;
+	_cleanup_md_ctx_ EVP_MD_CTX *md = NULL;
+	_cleanup_free_ uint8_t *msg = NULL;
+	uint8_t id[HP_KEY_ID_LEN], sig[HP_ED25519_SIG_LEN];
+	char idhex[2 * HP_KEY_ID_LEN + 1], sighex[2 * HP_ED25519_SIG_LEN + 1], *out;
+	size_t mlen, sig_len = sizeof(sig);
+	int r;
+
+	r = blob_message(purpose, buf, len, &msg, &mlen);
+	if (r < 0)
+		return hp_err(ctx, r, "sign: bad purpose '%s'", purpose);
+	r = load_private_key(ctx, key_path, &pkey);
+	if (r < 0)
+		return r;
+	r = hp_key_id(ctx, pkey, id);
+	if (r < 0)
+		return r;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return -ENOMEM;
+	if (EVP_DigestSignInit(md, NULL, NULL, NULL, pkey) != 1 ||
+	    EVP_DigestSign(md, sig, &sig_len, msg, mlen) != 1 || sig_len != sizeof(sig)) {
+		ERR_clear_error();
+		return hp_err(ctx, -EIO, "sign: OpenSSL Ed25519 signing failed");
+	}
+	hp_hex(id, sizeof(id), idhex);
+	hp_hex(sig, sizeof(sig), sighex);
+	if (asprintf(&out, "%s %s %s\n", BLOB_MAGIC, idhex, sighex) < 0)
+		return -ENOMEM;
+	*ret_sig = out;
+	return 0;
+}
+
+/*
+ * Verify a detached signature line against the trust directory: 0 and the
+ * signer's key id, -HP_E_UNSIGNED (no signature text), -HP_E_FORMAT (not a
+ * signature line), -HP_E_UNKNOWNKEY, -HP_E_BADSIG.
+ */
+int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpose, const void *buf, size_t len,
+		   const char *sig_text, size_t sig_len, char ret_key_id[65])
+{
+	_cleanup_pkey_ EVP_PKEY *pkey = NULL;
+	_cleanup_md_ctx_ EVP_MD_CTX *md = NULL;
+	_cleanup_free_ uint8_t *msg = NULL;
+	uint8_t id[HP_KEY_ID_LEN], sig[HP_ED25519_SIG_LEN];
+	char line[256], idhex[2 * HP_KEY_ID_LEN + 1], sighex[2 * HP_ED25519_SIG_LEN + 1];
+	size_t mlen, ml = strlen(BLOB_MAGIC);
+	int r, ok;
+
+	if (!sig_text || !sig_len)
+		return hp_err(ctx, -HP_E_UNSIGNED, "verify: no signature");
+	if (sig_len >= sizeof(line))
+		return hp_err(ctx, -HP_E_FORMAT, "verify: signature is not one %s line", BLOB_MAGIC);
+	memcpy(line, sig_text, sig_len);
+	line[sig_len] = 0;
+	line[strcspn(line, "\n")] = 0;
+	if (strncmp(line, BLOB_MAGIC " ", ml + 1) || strlen(line) != ml + 1 + 64 + 1 + 128 || line[ml + 65] != ' ')
+		return hp_err(ctx, -HP_E_FORMAT, "verify: signature is not one %s line", BLOB_MAGIC);
+	memcpy(idhex, line + ml + 1, 64);
+	idhex[64] = 0;
+	memcpy(sighex, line + ml + 66, 128);
+	sighex[128] = 0;
+	if (hp_unhex(idhex, id, sizeof(id)) != (int)sizeof(id) || hp_unhex(sighex, sig, sizeof(sig)) != (int)sizeof(sig))
+		return hp_err(ctx, -HP_E_FORMAT, "verify: signature is not one %s line", BLOB_MAGIC);
+	r = blob_message(purpose, buf, len, &msg, &mlen);
+	if (r < 0)
+		return hp_err(ctx, r, "verify: bad purpose '%s'", purpose);
+	r = hp_trust_find(ctx, hp_trust_dir(trust_dir), id, &pkey);
+	if (r < 0)
+		return r;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return -ENOMEM;
+	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) != 1) {
+		ERR_clear_error();
+		return hp_err(ctx, -EIO, "verify: OpenSSL cannot set up Ed25519 verification");
+	}
+	ok = EVP_DigestVerify(md, sig, sizeof(sig), msg, mlen);
+	ERR_clear_error();
+	if (ok != 1)
+		return hp_err(ctx, -HP_E_BADSIG, "verify: bad signature by key %s on the %s: it was modified after signing",
+			      idhex, purpose);
+	if (ret_key_id)
+		memcpy(ret_key_id, idhex, sizeof(idhex));
+	return 0;
+}

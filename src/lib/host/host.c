@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,16 +142,9 @@ static int list_pids(pid_t **ret_pids, size_t *ret_n)
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || hp_parse_pid(de->d_name, &pid) < 0 || pid == self)
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 512;
-			pid_t *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = ncap;
+		if (HP_GROW(v, cap, n + 1) < 0) {
+			free(v);
+			return -ENOMEM;
 		}
 		v[n++] = pid;
 	}
@@ -167,6 +161,61 @@ static int pid_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * What the report says about a process besides its outcome, gathered before
+ * an attempt (the public struct hp_host_proc holds owned strings, this one
+ * buffers, so that it lives on the worker's stack).
+ */
+struct proc_info {
+	pid_t ppid;
+	char comm[64];
+	bool other_mntns;
+	pid_t inherited_from;
+	char target[PATH_MAX];
+	uint8_t build_id[HP_BUILD_ID_MAX];
+	size_t build_id_len;
+};
+
+/* The "" every text field of a result entry starts as: never NULL, never freed. */
+static char empty[] = "";
+
+/* Why: text fields of result entries are owned strings or the shared empty one. */
+static void str_free(const char *str)
+{
+	if (str && str != empty)
+		free((char *)str);
+}
+
+/* Why: one place replaces an owned text field; the old text stays on ENOMEM. */
+static int str_set(const char **dst, const char *src)
+{
+	char *copy;
+
+	if (!*src) {
+		str_free(*dst);
+		*dst = empty;
+		return 0;
+	}
+	copy = strdup(src);
+	if (!copy)
+		return -ENOMEM;
+	str_free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* Why: result entries own their text; freed with the array (also on a failed sweep). */
+static void procs_free(struct hp_host_proc *procs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		str_free(procs[i].message);
+		str_free(procs[i].target);
+	}
+	free(procs);
+}
+
 /* Why: a result entry is made only for processes that matter (they map some build of the target). */
 static int add_proc_locked(struct sweep *s, struct task *t)
 {
@@ -174,20 +223,15 @@ static int add_proc_locked(struct sweep *s, struct task *t)
 
 	if (t->proc >= 0)
 		return t->proc;
-	if (s->nprocs == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		struct hp_host_proc *nv = realloc(s->procs, ncap * sizeof(*nv));
-
-		if (!nv) {
-			s->fatal = -ENOMEM;
-			return -ENOMEM;
-		}
-		s->procs = nv;
-		s->cap = ncap;
+	if (HP_GROW(s->procs, s->cap, s->nprocs + 1) < 0) {
+		s->fatal = -ENOMEM;
+		return -ENOMEM;
 	}
 	p = &s->procs[s->nprocs];
 	memset(p, 0, sizeof(*p));
 	p->pid = t->pid;
+	p->message = empty;
+	p->target = empty;
 	t->proc = (int)s->nprocs++;
 	return t->proc;
 }
@@ -197,7 +241,7 @@ static int add_proc_locked(struct sweep *s, struct task *t)
  * result array moves when it grows.  Returns the entry index or -ENOMEM.
  */
 static int record(struct sweep *s, struct task *t, enum hp_host_outcome outcome, int err, const char *msg,
-		  const struct hp_host_proc *info, const struct hp_apply_result *res)
+		  const struct proc_info *info, const struct hp_apply_result *res)
 {
 	struct hp_host_proc *p;
 	int idx;
@@ -210,16 +254,20 @@ static int record(struct sweep *s, struct task *t, enum hp_host_outcome outcome,
 			hp_strlcpy(p->comm, info->comm, sizeof(p->comm));
 			p->ppid = info->ppid;
 			p->other_mntns = info->other_mntns;
-			hp_strlcpy(p->target, info->target, sizeof(p->target));
+			if (str_set(&p->target, info->target) < 0)
+				s->fatal = -ENOMEM;
 			memcpy(p->build_id, info->build_id, info->build_id_len);
 			p->build_id_len = info->build_id_len;
 			p->inherited_from = info->inherited_from;
 		}
 		p->outcome = outcome;
 		p->err = err;
-		hp_strlcpy(p->message, msg ? msg : "", sizeof(p->message));
-		if (res)
+		if (str_set(&p->message, msg ? msg : "") < 0)
+			s->fatal = -ENOMEM;
+		if (res) {
 			p->result = *res;
+			p->result.sz = sizeof(p->result);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return idx;
@@ -312,7 +360,7 @@ static void busy_message(struct task *t, struct hp_ctx *ctx, bool again)
 /* Why: a process left in the retry queue by an interrupt was not given the whole timeout; say so. */
 static void cancelled_retries(struct sweep *s)
 {
-	char msg[sizeof(s->procs[0].message)];
+	char *msg;
 	size_t i;
 
 	pthread_mutex_lock(&s->lock);
@@ -323,16 +371,20 @@ static void cancelled_retries(struct sweep *s)
 		if (!t->queued || t->proc < 0)
 			continue;
 		p = &s->procs[t->proc];
-		snprintf(msg, sizeof(msg), "the sweep was interrupted while it waited to retry (tried %u times): %s",
-			 t->tries, p->message);
-		hp_strlcpy(p->message, msg, sizeof(p->message));
+		if (asprintf(&msg, "the sweep was interrupted while it waited to retry (tried %u times): %s", t->tries,
+			     p->message) < 0) {
+			s->fatal = -ENOMEM;
+			continue;
+		}
+		str_free(p->message);
+		p->message = msg;
 	}
 	pthread_mutex_unlock(&s->lock);
 }
 
 /* Why: busy (to the retry queue) and gone (exited) mean the same in an apply and a revert sweep. */
 static bool record_busy_or_gone(struct sweep *s, struct task *t, struct hp_ctx *ctx, int r,
-				const struct hp_host_proc *info, const struct hp_apply_result *res, bool *retry)
+				const struct proc_info *info, const struct hp_apply_result *res, bool *retry)
 {
 	switch (r) {
 	case -HP_E_BUSY:
@@ -364,7 +416,7 @@ static void restart_message(const struct hp_manifest *m, const struct hp_module 
 }
 
 /* Why: what the report says about a process besides the outcome. */
-static void describe(struct sweep *s, pid_t pid, const struct hp_module *mod, struct hp_host_proc *info)
+static void describe(struct sweep *s, pid_t pid, const struct hp_module *mod, struct proc_info *info)
 {
 	ino_t ns = mntns_of(pid);
 
@@ -409,7 +461,7 @@ static bool left_target(struct sweep *s, struct hp_ctx *ctx, pid_t pid)
 static bool apply_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 {
 	const struct hp_manifest *m = s->man;
-	struct hp_host_proc info;
+	struct proc_info info;
 	struct hp_apply_result res;
 	struct hp_process proc;
 	const struct hp_module *target = NULL, *other = NULL;
@@ -519,7 +571,7 @@ static bool maps_have_patch(const struct hp_maps *maps, const char *id)
 /* Why: one attempt on one process of a revert sweep; true when it goes to the retry queue. */
 static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 {
-	struct hp_host_proc info;
+	struct proc_info info;
 	struct hp_apply_result res;
 	struct hp_maps maps;
 	struct hp_process proc;
@@ -827,13 +879,15 @@ static int sweep_run(struct hp_ctx *ctx, struct sweep *s, struct hp_host_result 
 			cs.build_id_lookups, cs.build_id_reads, cs.elf_lookups, cs.elf_loads);
 	}
 	hp_cache_free(own_cache);
+	if (r >= 0 && s->fatal < 0)
+		r = s->fatal;
 	if (r < 0) {
-		free(s->procs);
+		procs_free(s->procs, s->nprocs);
 		return hp_err(ctx, r, "host: the sweep failed: %s", strerror(-r));
 	}
 	res = calloc(1, sizeof(*res));
 	if (!res) {
-		free(s->procs);
+		procs_free(s->procs, s->nprocs);
 		return -ENOMEM;
 	}
 	res->procs = s->procs;
@@ -868,9 +922,9 @@ int hp_host_apply(struct hp_ctx *ctx, const struct hp_patch *patch, const struct
 	int r;
 
 	memset(&s, 0, sizeof(s));
-	s.o.sz = sizeof(s.o);
-	if (opts)
-		memcpy(&s.o, opts, opts->sz < sizeof(s.o) ? opts->sz : sizeof(s.o));
+	r = HP_OPTS_COPY(ctx, &s.o, opts);
+	if (r < 0)
+		return r;
 	ctx->errmsg[0] = 0;
 	if (hp_patch_is_signed(patch, NULL) || !(s.o.flags & HP_APPLY_ALLOW_UNSIGNED)) {
 		r = hp_patch_verify(ctx, patch, s.o.trust_dir, NULL);
@@ -892,11 +946,12 @@ int hp_host_revert(struct hp_ctx *ctx, const char *patch_id, const struct hp_hos
 		   struct hp_host_result **ret_result)
 {
 	struct sweep s;
+	int r;
 
 	memset(&s, 0, sizeof(s));
-	s.o.sz = sizeof(s.o);
-	if (opts)
-		memcpy(&s.o, opts, opts->sz < sizeof(s.o) ? opts->sz : sizeof(s.o));
+	r = HP_OPTS_COPY(ctx, &s.o, opts);
+	if (r < 0)
+		return r;
 	ctx->errmsg[0] = 0;
 	if (!hp_valid_id(patch_id))
 		return hp_err(ctx, -EINVAL, "'%s' is not a valid patch id", patch_id);
@@ -910,7 +965,7 @@ void hp_host_result_free(struct hp_host_result *r)
 {
 	if (!r)
 		return;
-	free(r->procs);
+	procs_free(r->procs, r->nprocs);
 	free(r);
 }
 

@@ -63,16 +63,9 @@ int hp_module_list(pid_t pid, const struct hp_maps *maps, struct hp_cache *cache
 			if (k->inode && k->inode != m->inode)
 				break;
 		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			struct hp_module *nm = realloc(mods, ncap * sizeof(*nm));
-
-			if (!nm) {
-				free(mods);
-				return -ENOMEM;
-			}
-			mods = nm;
-			cap = ncap;
+		if (HP_GROW(mods, cap, n + 1) < 0) {
+			free(mods);
+			return -ENOMEM;
 		}
 		mods[n++] = mod;
 	}

@@ -112,16 +112,9 @@ int hp_maps_parse(char *buf, struct hp_maps *ret_maps)
 		nl = strchr(line, '\n');
 		if (nl)
 			*nl = 0;
-		if (maps.n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct hp_map *nv = realloc(maps.v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				hp_maps_release(&maps);
-				return -ENOMEM;
-			}
-			maps.v = nv;
-			cap = ncap;
+		if (HP_GROW(maps.v, cap, maps.n + 1) < 0) {
+			hp_maps_release(&maps);
+			return -ENOMEM;
 		}
 		m = &maps.v[maps.n];
 		if (parse_line(line, m) < 0) {
@@ -207,16 +200,9 @@ int hp_proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n)
 
 		if (de->d_name[0] == '.' || hp_parse_pid(de->d_name, &tid) < 0)
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			pid_t *nt = realloc(tids, ncap * sizeof(*nt));
-
-			if (!nt) {
-				free(tids);
-				return -ENOMEM;
-			}
-			tids = nt;
-			cap = ncap;
+		if (HP_GROW(tids, cap, n + 1) < 0) {
+			free(tids);
+			return -ENOMEM;
 		}
 		tids[n++] = tid;
 	}

@@ -759,8 +759,9 @@ int hp_mem_open(struct hp_ctx *ctx, pid_t pid)
 	if (fd < 0) {
 		int e = errno;
 
-		if (e == ENOENT || e == ESRCH)	/* ESRCH: it is exiting (its memory is gone) */
-			return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
+		/* ESRCH: the process is exiting (its /proc entry is still there, its memory is gone) */
+		if (e == ENOENT || e == ESRCH)
+			return hp_err(ctx, -ESRCH, "pid %d: no such process (it exited)", pid);
 		return hp_err(ctx, -e, "pid %d: cannot open its memory: %s", pid, strerror(e));
 	}
 	return fd;

@@ -192,7 +192,7 @@ int hp_loaded_open_full(struct hp_ctx *ctx, struct hp_process *proc, struct hp_l
 }
 
 /* The module whose mappings contain addr. */
-static struct hp_loaded *loaded_at(struct hp_process *proc, uint64_t addr)
+struct hp_loaded *hp_process_loaded_at(struct hp_process *proc, uint64_t addr)
 {
 	const struct hp_map *m = hp_maps_find(&proc->maps, addr);
 	size_t i;
@@ -267,7 +267,7 @@ static void load_order(struct hp_ctx *ctx, struct hp_process *proc)
 
 			if (hp_mem_read(proc->memfd, lm, ent, sizeof(ent)) < 0)
 				break;
-			l = loaded_at(proc, ent[2]);
+			l = hp_process_loaded_at(proc, ent[2]);
 			if (l) {
 				idx = (size_t)(l - proc->loaded);
 				for (k = 0; k < n && proc->order[k] != idx; k++)
@@ -445,7 +445,7 @@ int hp_resolve_import(struct hp_ctx *ctx, struct hp_process *proc, struct hp_loa
 
 void hp_process_symbolize(struct hp_ctx *ctx, struct hp_process *proc, uint64_t addr, char *buf, size_t size)
 {
-	struct hp_loaded *l = loaded_at(proc, addr);
+	struct hp_loaded *l = hp_process_loaded_at(proc, addr);
 	const struct hp_sym *s;
 
 	if (l && hp_loaded_open(ctx, proc, l) == 0 && hp_elf_load_symbols(ctx, l->elf, NULL) == 0 &&

@@ -48,6 +48,9 @@ void hp_process_close(struct hp_process *proc);
 /* The module with a given build-id, or NULL. */
 struct hp_loaded *hp_process_find_build_id(struct hp_process *proc, const uint8_t *bid, size_t len);
 
+/* The module whose mappings contain runtime address addr, or NULL. */
+struct hp_loaded *hp_process_loaded_at(struct hp_process *proc, uint64_t addr);
+
 /*
  * Open the ELF of a loaded module and compute its load bias (idempotent).
  * From a cache, its symbols are already loaded: only the dynamic ones,

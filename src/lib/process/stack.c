@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stack checks for consistency (DESIGN principle 2).
+ * Stack checks for consistency: no thread may be executing, or about to
+ * return into, a function being replaced or reverted.
  *
  * Reading: all threads' live stacks are fetched with one process_vm_readv
  * call while the world is stopped, so the cost per thread is a register read

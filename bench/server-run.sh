@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# hotpatch-server under simulated agents (bench/server-load.c); figures in BENCHMARKS.md.
+#
+#   bench/server-run.sh sqlite|postgresql HOSTS [STEADY_SECONDS] [BUILD_DIR]
+#
+# Starts a server (and, for postgresql, a private PostgreSQL as nobody), enrolls
+# HOSTS agents, then measures from outside:
+#   burst   every host checks in once, 64 connections flat out: requests/s, p50/p99
+#   steady  every host every 900 s (paced), for STEADY_SECONDS: CPU of the server
+#           (+ PostgreSQL) per second of wall time, i.e. the share of one core
+#   report  GET /reports/policies, 5 times: latency
+# Default HOSTS 10000, STEADY_SECONDS 60.  Everything runs on this machine.
+set -eu
+backend=${1:?sqlite|postgresql} hosts=${2:-10000} steady=${3:-60}
+B=${4:-$(cd "$(dirname "$0")/.." && pwd)/build}
+SERVER=$B/src/server/hotpatch-server LOAD=$B/bench/server-load
+T=$(mktemp -d /tmp/hs-bench.XXXXXX)
+spid= pgdir= pgbin=
+cleanup() {
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	if [ -n "$pgdir" ]; then runuser -u nobody -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+cpu_ticks() {	# utime+stime of the given pids, in clock ticks
+	local p s=0
+	for p in "$@"; do
+		[ -r /proc/$p/stat ] && s=$((s + $(awk '{print $14 + $15}' /proc/$p/stat)))
+	done
+	echo $s
+}
+
+if [ "$backend" = postgresql ]; then
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	pgdir=$(mktemp -d /tmp/hs-bench-pg.XXXXXX); chown nobody "$pgdir"
+	runuser -u nobody -- "$pgbin/initdb" -D "$pgdir/data" -U hp -A trust --no-sync >/dev/null
+	port=$((20000 + RANDOM % 30000))
+	runuser -u nobody -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $pgdir -c max_connections=100 -c shared_buffers=256MB -c synchronous_commit=off" start >/dev/null
+	db=postgresql://hp@127.0.0.1:$port/postgres
+else
+	db=$T/server.db
+fi
+admin=$("$SERVER" --db "$db" create-token --kind api --role admin --name bench)
+enroll=$("$SERVER" --db "$db" create-token --kind enroll --name bench)
+"$SERVER" --db "$db" --port 0 --threads 8 --tick-seconds 10 2>"$T/server.log" &
+spid=$!
+for i in $(seq 100); do grep -q listening "$T/server.log" && break; sleep 0.1; done
+url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$T/server.log")
+echo "# $backend, $hosts hosts, server $url, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+curl -s -H "Authorization: Bearer $admin" -d '{"name":"prod"}' "$url/api/v1/policies" >/dev/null
+curl -s -H "Authorization: Bearer $admin" -d '{"name":"web","policy":"prod"}' "$url/api/v1/groups" >/dev/null
+curl -s -H "Authorization: Bearer $admin" -d '{"index":{"patches":[
+	{"patch_id":"libc-1","build_id":"c0ffee01","level":1,"cves":["CVE-2026-0001"],"classification":"security"},
+	{"patch_id":"ssl-2","build_id":"c0ffee02","level":2,"cves":["CVE-2026-0002","CVE-2026-0003"],"classification":"critical"}]}}' \
+	"$url/api/v1/patches/import" >/dev/null
+
+"$LOAD" enroll --url "$url" --enroll-token "$enroll" --hosts "$hosts" --state "$T/hosts" -c 16
+"$LOAD" burst --url "$url" --state "$T/hosts" -c 64 >/dev/null	# first reports: rows created
+pids=$spid
+[ -n "$pgdir" ] && pids="$spid $(pgrep -u nobody -d' ' postgres || true)"
+c0=$(cpu_ticks $pids)
+"$LOAD" burst --url "$url" --state "$T/hosts" -c 64
+c1=$(cpu_ticks $pids)
+awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v n="$hosts" \
+	'BEGIN { printf "{\"mode\":\"burst-cpu\",\"cpu_ms_per_checkin\":%.2f}\n", 1000 * c / hz / n }'
+c0=$(cpu_ticks $pids) t0=$(date +%s.%N)
+"$LOAD" steady --url "$url" --state "$T/hosts" --interval 900 --duration "$steady" -c 16
+c1=$(cpu_ticks $pids) t1=$(date +%s.%N)
+awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v t0="$t0" -v t1="$t1" \
+	'BEGIN { printf "{\"mode\":\"steady-cpu\",\"cpu_percent_of_one_core\":%.1f}\n", 100 * c / hz / (t1 - t0) }'
+"$LOAD" report --url "$url" --token "$admin" --repeat 5
+
+# HS_BENCH_SCALE=K: then copy every enrolled host (and its process rows) K-1 times by SQL,
+# so the reports run over K x HOSTS hosts with the states real check-ins gave them.
+scale=${HS_BENCH_SCALE:-1}
+if [ "$scale" -gt 1 ]; then
+	sql="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $((scale - 1)))
+	INSERT INTO hosts (id, hostname, machine_id, group_id, labels, agent_version, kernel, arch, enrolled_at,
+		last_checkin, state, reason, verdict, report_paused, report_policy, restart_required, patched_targets,
+		events_ack, report_hash)
+	SELECT h.id || '-' || n.i, h.hostname || '-' || n.i, h.machine_id || '-' || n.i, h.group_id, h.labels,
+		h.agent_version, h.kernel, h.arch, h.enrolled_at, h.last_checkin, h.state, h.reason, h.verdict,
+		h.report_paused, h.report_policy, h.restart_required, h.patched_targets, h.events_ack, h.report_hash
+	FROM hosts h, n;
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $((scale - 1)))
+	INSERT INTO host_targets (host_id, pid, comm, exe, unit, path, build_id, patch_id, level, state, reason)
+	SELECT t.host_id || '-' || n.i, t.pid, t.comm, t.exe, t.unit, t.path, t.build_id, t.patch_id, t.level,
+		t.state, t.reason FROM host_targets t, n;"
+	t0=$(date +%s)
+	if [ "$backend" = postgresql ]; then
+		"$pgbin/psql" -q "$db" -c "$sql" -c "ANALYZE" >/dev/null
+	else
+		sqlite3 "$db" "$sql ANALYZE;"
+	fi
+	echo "# copied to $((hosts * scale)) hosts in $(( $(date +%s) - t0 )) s"
+	"$LOAD" report --url "$url" --token "$admin" --repeat 5
+	for q in "/hosts?per_page=100" "/hosts?state=not-ready&per_page=100" "/hosts?cve=CVE-2026-0002&per_page=100" \
+		"/reports/cves" "/hosts?q=load-0042&per_page=100"; do
+		best=
+		for i in 1 2 3; do
+			t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $admin" "$url/api/v1$q")
+			best=$(awk -v a="${best:-1e9}" -v b="$t" 'BEGIN { print (b < a ? b : a) }')
+		done
+		printf '{"mode":"query","path":"%s","best_of_3_ms":%.1f}\n' "$q" "$(awk -v t="$best" 'BEGIN { print t * 1000 }')"
+	done
+fi

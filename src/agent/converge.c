@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hotpatchd's work on processes (docs/agent.md): decide which stored patch
+ * each build should run, sweep the host with it when policy allows, patch
+ * new processes as soon as their target is mapped, watch patched processes
+ * for crashes during the bake time and halt (revert, never reapply) a patch
+ * that crashes them, and restart units in the window when policy says so.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <systemd/sd-login.h>
+
+#include "agent.h"
+#include "log.h"
+#include "shared/cleanup.h"
+#include "shared/util.h"
+
+#define MAX_EVENTS 1000
+#define MAX_BAKING 65536
+#define MAX_WATCH 65536
+
+const double agent_lat_bounds[AGENT_LAT_BUCKETS] = { 0.001, 0.002, 0.005, 0.010, 0.020, 0.050,
+						     0.100, 0.250, 0.500, 1.0,	 2.5,	10.0 };
+int agent_fanotify_fd = -1;
+static time_t next_converge;
+
+/* Events are what the server acknowledges; kept in a bounded ring (oldest dropped). */
+void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t pid, const char *fmt, ...)
+{
+	struct agent_event *e;
+	va_list ap;
+
+	if (a->nevents == MAX_EVENTS) {
+		memmove(a->events, a->events + 1, (MAX_EVENTS - 1) * sizeof(*a->events));
+		a->nevents--;
+	}
+	if (!a->events && !(a->events = calloc(MAX_EVENTS, sizeof(*a->events))))
+		return;
+	e = &a->events[a->nevents++];
+	memset(e, 0, sizeof(*e));
+	e->id = ++a->next_event_id;
+	e->time = time(NULL);
+	hp_strlcpy(e->kind, kind, sizeof(e->kind));
+	hp_strlcpy(e->patch_id, patch_id ? patch_id : "", sizeof(e->patch_id));
+	e->pid = pid;
+	va_start(ap, fmt);
+	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+	va_end(ap);
+	a->dirty = true;
+}
+
+static void halted_path(struct agent *a, const char *id, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/halted/%s.json", a->cfg.state_dir, id);
+}
+
+static bool is_halted(struct agent *a, const char *id, char *why, size_t wsize)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[1200];
+	json_t *j;
+
+	halted_path(a, id, path, sizeof(path));
+	if (hp_read_file(path, 1 << 16, &buf, NULL) < 0)
+		return false;
+	j = json_loads(buf, 0, NULL);
+	hp_strlcpy(why, json_string_value(json_object_get(j, "reason")) ?: "halted", wsize);
+	json_decref(j);
+	return true;
+}
+
+static struct agent_patch *patch_state(struct agent *a, const char *id)
+{
+	size_t i;
+
+	for (i = 0; a->store && i < a->store->n; i++)
+		if (!strcmp(a->store->e[i].id, id))
+			return &a->patches[i];
+	return NULL;
+}
+
+/*
+ * Which level each build runs: the highest stored level that is not halted
+ * and that policy does not deny.  The others are "installed" (superseded)
+ * or say why not.
+ */
+static void decide(struct agent *a, time_t now)
+{
+	struct store *s = a->store;
+	size_t i, k;
+
+	for (i = 0; i < s->n; i++) {
+		struct agent_patch *p = &a->patches[i];
+		struct policy_patch pp = { .classification = s->e[i].man->classification,
+					   .release_time = s->e[i].release_time };
+		enum policy_verdict v;
+
+		p->active = false;
+		p->next = 0;
+		p->halted_reason[0] = 0;
+		if (is_halted(a, p->id, p->halted_reason, sizeof(p->halted_reason))) {
+			hp_strlcpy(p->state, "halted", sizeof(p->state));
+			hp_strlcpy(p->reason, p->halted_reason, sizeof(p->reason));
+			continue;
+		}
+		v = policy_decide(&a->policy, &pp, now, &p->next, p->reason, sizeof(p->reason));
+		if (v == POLICY_DENY) {
+			hp_strlcpy(p->state, "denied", sizeof(p->state));
+			continue;
+		}
+		hp_strlcpy(p->state, v == POLICY_APPLY ? "pending" : "pending", sizeof(p->state));
+		p->active = v == POLICY_APPLY;
+		if (v == POLICY_WAIT && p->next && (!next_converge || p->next < next_converge))
+			next_converge = p->next;
+	}
+	/* Only the highest allowed level of each build stays active. */
+	for (i = 0; i < s->n; i++) {
+		if (strcmp(a->patches[i].state, "pending"))
+			continue;
+		for (k = 0; k < s->n; k++) {
+			if (k == i || strcmp(s->e[k].build_id, s->e[i].build_id) || strcmp(a->patches[k].state, "pending"))
+				continue;
+			if (s->e[k].man->level > s->e[i].man->level ||
+			    (s->e[k].man->level == s->e[i].man->level && strcmp(s->e[k].id, s->e[i].id) > 0)) {
+				a->patches[i].active = false;
+				hp_strlcpy(a->patches[i].state, "installed", sizeof(a->patches[i].state));
+				snprintf(a->patches[i].reason, sizeof(a->patches[i].reason), "superseded by %s (level %u)",
+					 s->e[k].id, s->e[k].man->level);
+				break;
+			}
+		}
+	}
+}
+
+/* Mark applied the patches that some process runs now, read from the processes themselves. */
+static void mark_applied(struct agent *a)
+{
+	struct hp_host_status *hs = NULL;
+	size_t i, k;
+
+	if (hp_host_status(a->ctx, &hs) < 0)
+		return;
+	for (i = 0; i < hs->nprocs; i++) {
+		struct hp_status *st = hs->procs[i].status;
+
+		for (k = 0; st && k < st->npatches; k++) {
+			struct agent_patch *p = patch_state(a, st->patches[k].id);
+
+			if (p && strcmp(p->state, "halted"))
+				hp_strlcpy(p->state, "applied", sizeof(p->state));
+		}
+	}
+	hp_host_status_free(hs);
+}
+
+static void fanotify_mark_targets(struct agent *a);
+static void mark_path(const char *path, const char *build_id);
+
+int agent_reload(struct agent *a)
+{
+	struct store *s = NULL;
+	struct policy np;
+	char err[256];
+	size_t i;
+	int r;
+
+	r = store_load(a->ctx, a->cfg.store_dir, &s);
+	if (r < 0) {
+		alog(LOG_ERR, "store: cannot read %s: %s", a->cfg.store_dir, strerror(-r));
+		return r;
+	}
+	/* The daemon never trusts the store blindly: every patch is verified again here. */
+	for (i = 0; i < s->n; i++) {
+		if (hp_patch_verify(a->ctx, s->e[i].patch, a->cfg.trust_dir[0] ? a->cfg.trust_dir : NULL, NULL) < 0) {
+			alog_kv(LOG_ERR, s->e[i].id, 0, "store: patch %s ignored: %s", s->e[i].id, hp_ctx_errmsg(a->ctx));
+			hp_patch_free(s->e[i].patch);
+			memmove(&s->e[i], &s->e[i + 1], (s->n - i - 1) * sizeof(s->e[0]));
+			s->n--;
+			i--;
+		}
+	}
+	if (a->cfg.policy_file[0] && access(a->cfg.policy_file, F_OK) == 0) {
+		if (policy_load_file(a->cfg.policy_file, &np, err, sizeof(err)) < 0) {
+			alog(LOG_ERR, "policy: %s refused, keeping the previous policy: %s", a->cfg.policy_file, err);
+		} else {
+			policy_release(&a->policy);
+			a->policy = np;
+		}
+	} else if (strcmp(a->policy.source, "server")) {
+		policy_release(&a->policy);
+		policy_default(&a->policy);
+	}
+	free(a->patches);
+	store_free(a->store);
+	a->store = s;
+	a->patches = calloc(s->n + 1, sizeof(*a->patches));
+	if (!a->patches)
+		return -ENOMEM;
+	for (i = 0; i < s->n; i++)
+		hp_strlcpy(a->patches[i].id, s->e[i].id, sizeof(a->patches[i].id));
+	next_converge = 0;
+	decide(a, time(NULL));
+	mark_applied(a);
+	fanotify_mark_targets(a);
+	a->dirty = true;
+	return 0;
+}
+
+static void add_baking(struct agent *a, pid_t pid, const char *id, const char *comm)
+{
+	struct agent_baking *b;
+
+	if (!a->policy.bake_seconds || a->nbaking >= MAX_BAKING)
+		return;
+	b = realloc(a->baking, (a->nbaking + 1) * sizeof(*b));
+	if (!b)
+		return;
+	a->baking = b;
+	b = &a->baking[a->nbaking++];
+	b->pid = pid;
+	hp_strlcpy(b->patch_id, id, sizeof(b->patch_id));
+	hp_strlcpy(b->comm, comm ? comm : "", sizeof(b->comm));
+	b->until_ns = hp_now_ns() + (uint64_t)a->policy.bake_seconds * 1000000000ull;
+}
+
+static void unit_of(pid_t pid, char *buf, size_t size)
+{
+	char *u = NULL;
+
+	buf[0] = 0;
+	if (sd_pid_get_unit(pid, &u) >= 0 && u)
+		hp_strlcpy(buf, u, size);
+	free(u);
+}
+
+static void add_restart(struct agent *a, pid_t pid, const char *comm, const char *reason)
+{
+	char unit[256];
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(a->restart_required, i, e)
+		if (json_integer_value(json_object_get(e, "pid")) == pid)
+			return;
+	unit_of(pid, unit, sizeof(unit));
+	json_array_append_new(a->restart_required, json_pack("{s:o,s:i,s:s,s:s}", "unit", unit[0] ? json_string(unit) : json_null(),
+							     "pid", (int)pid, "comm", comm, "reason", reason));
+	a->dirty = true;
+}
+
+/* One sweep for one patch; outcomes become events, bake entries and restart-required entries. */
+static void sweep(struct agent *a, size_t idx)
+{
+	const struct store_entry *e = &a->store->e[idx];
+	struct agent_patch *p = &a->patches[idx];
+	struct hp_host_opts o = { .sz = sizeof(o), .cache = a->cache, .cancel = a->cancel };
+	struct hp_host_result *res = NULL;
+	size_t i;
+	int r;
+
+	if (a->cfg.trust_dir[0])
+		o.trust_dir = a->cfg.trust_dir;
+	r = hp_host_apply(a->ctx, e->patch, &o, &res);
+	if (r < 0) {
+		alog_kv(LOG_ERR, e->id, 0, "apply: %s: %s", e->id, hp_ctx_errmsg(a->ctx));
+		agent_event(a, "apply-failed", e->id, 0, "%s", hp_ctx_errmsg(a->ctx));
+		return;
+	}
+	for (i = 0; i < res->nprocs; i++) {
+		struct hp_host_proc *hp = &res->procs[i];
+
+		switch (hp->outcome) {
+		case HP_HOST_ALREADY:
+			mark_path(hp->target, e->build_id);
+			break;
+		case HP_HOST_PATCHED:
+			mark_path(hp->target, e->build_id);
+			a->applied_total++;
+			add_baking(a, hp->pid, e->id, hp->comm);
+			alog_kv(LOG_INFO, e->id, hp->pid, "applied %s (level %u) to pid %d (%s)", e->id, e->man->level,
+				(int)hp->pid, hp->comm);
+			agent_event(a, "applied", e->id, hp->pid, "level %u", e->man->level);
+			break;
+		case HP_HOST_RESTART:
+			add_restart(a, hp->pid, hp->comm, hp->message);
+			break;
+		case HP_HOST_UNKNOWN:
+			alog_kv(LOG_DEBUG, e->id, hp->pid, "pid %d (%s): %s", (int)hp->pid, hp->comm, hp->message);
+			break;
+		case HP_HOST_FAILED:
+			a->failed_total++;
+			alog_kv(LOG_WARNING, e->id, hp->pid, "apply %s to pid %d (%s) failed: %s", e->id, (int)hp->pid,
+				hp->comm, hp->message);
+			agent_event(a, "apply-failed", e->id, hp->pid, "%s", hp->message);
+			break;
+		default:
+			break;
+		}
+	}
+	if (res->npatched || res->nalready)
+		hp_strlcpy(p->state, "applied", sizeof(p->state));
+	alog_kv(LOG_INFO, e->id, 0, "sweep %s: %zu patched, %zu already, %zu restart-required, %zu failed, %zu unreadable of %zu scanned",
+		e->id, res->npatched, res->nalready, res->nrestart, res->nfailed, res->nunknown, res->nscanned);
+	hp_host_result_free(res);
+}
+
+void agent_converge(struct agent *a, time_t now)
+{
+	size_t i;
+
+	if (!a->store)
+		return;
+	next_converge = 0;
+	decide(a, now);
+	for (i = 0; i < a->store->n && !(a->cancel && *a->cancel); i++)
+		if (a->patches[i].active)
+			sweep(a, i);
+	mark_applied(a);
+	a->dirty = true;
+}
+
+/* Called every loop: a window opening or a deferral ending converges again. */
+time_t agent_next_converge(void)
+{
+	return next_converge;
+}
+
+static bool any_active(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; a->store && i < a->store->n; i++)
+		if (a->patches[i].active)
+			return true;
+	return false;
+}
+
+static void watch_add(struct agent *a, pid_t pid)
+{
+	uint64_t now = hp_now_ns();
+	size_t i;
+
+	if (!any_active(a) || a->nwatch >= MAX_WATCH)
+		return;
+	for (i = 0; i < a->nwatch; i++)
+		if (a->watch[i].pid == pid) {
+			a->watch[i].next_ns = now;
+			a->watch[i].until_ns = now + (uint64_t)a->cfg.watch_ms * 1000000ull;
+			return;
+		}
+	struct agent_watch *w = realloc(a->watch, (a->nwatch + 1) * sizeof(*w));
+
+	if (!w)
+		return;
+	a->watch = w;
+	w = &a->watch[a->nwatch++];
+	w->pid = pid;
+	w->start_ns = w->next_ns = now;
+	w->until_ns = now + (uint64_t)a->cfg.watch_ms * 1000000ull;
+	w->polls = 0;
+	w->last_err = 0;
+}
+
+void agent_on_exec(struct agent *a, pid_t pid)
+{
+	a->exec_events_total++;
+	watch_add(a, pid);
+}
+
+void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
+{
+	size_t i, n = a->nbaking;
+
+	for (i = 0; i < n; i++)
+		if (a->baking[i].pid == parent)
+			add_baking(a, child, a->baking[i].patch_id, a->baking[i].comm);
+}
+
+static void watch_remove(struct agent *a, size_t i)
+{
+	a->watch[i] = a->watch[--a->nwatch];
+}
+
+static void record_latency(struct agent *a, double s)
+{
+	size_t i;
+
+	for (i = 0; i < AGENT_LAT_BUCKETS && s > agent_lat_bounds[i]; i++)
+		;
+	a->lat_buckets[i]++;
+	a->lat_sum += s;
+	a->lat_count++;
+}
+
+static void comm_of(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	n = hp_read_small(path, buf, size);
+	if (n <= 0)
+		buf[0] = 0;
+	else
+		buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * A new process: the first poll is at the exec event, then 1, 2, 4 ... ms
+ * (at most 20 ms apart) until its targets are mapped or the watch ends.
+ * Returns true when the watch is done.
+ */
+static bool poll_one(struct agent *a, struct agent_watch *w)
+{
+	struct buildid_map *m = NULL;
+	size_t nm = 0, i, k;
+	bool done = false;
+
+	if (buildid_process_maps(a->bcache, w->pid, &m, &nm) < 0)
+		return true;
+	for (k = 0; k < a->store->n; k++) {
+		const struct store_entry *e = &a->store->e[k];
+		struct hp_apply_opts o = { .sz = sizeof(o), .cache = a->cache, .timeout_ms = 2000 };
+		struct hp_apply_result res = { .sz = sizeof(res) };
+		char comm[64];
+		int r;
+
+		if (!a->patches[k].active)
+			continue;
+		for (i = 0; i < nm && strcmp(m[i].build_id, e->build_id); i++)
+			;
+		if (i == nm)
+			continue;
+		mark_path(m[i].path, e->build_id);
+		if (a->cfg.trust_dir[0])
+			o.trust_dir = a->cfg.trust_dir;
+		r = hp_apply(a->ctx, w->pid, e->patch, &o, &res);
+		comm_of(w->pid, comm, sizeof(comm));
+		done = true;
+		if (r == 0) {
+			double s = (double)(hp_now_ns() - w->start_ns) / 1e9;
+
+			record_latency(a, s);
+			a->applied_total++;
+			add_baking(a, w->pid, e->id, comm);
+			hp_strlcpy(a->patches[k].state, "applied", sizeof(a->patches[k].state));
+			alog_kv(LOG_INFO, e->id, w->pid, "applied %s (level %u) to new process %d (%s) %.1f ms after exec",
+				e->id, e->man->level, (int)w->pid, comm, s * 1e3);
+			agent_event(a, "applied", e->id, w->pid, "new process, %.1f ms after exec", s * 1e3);
+		} else if (r != -HP_E_APPLIED && r != -HP_E_DOWNGRADE && r != -ESRCH && r != -HP_E_EXITED) {
+			/*
+			 * Maybe too early (the dynamic loader has not mapped a library the
+			 * patch imports from yet): try again at the next poll, report only
+			 * when the watch ends.
+			 */
+			done = false;
+			w->last_err = r;
+			hp_strlcpy(w->last_id, e->id, sizeof(w->last_id));
+			snprintf(w->last_msg, sizeof(w->last_msg), "%s (%s)", hp_ctx_errmsg(a->ctx), comm);
+		}
+	}
+	free(m);
+	return done;
+}
+
+int agent_poll_watch(struct agent *a)
+{
+	uint64_t now = hp_now_ns(), next = 0;
+	size_t i = 0;
+
+	while (i < a->nwatch) {
+		struct agent_watch *w = &a->watch[i];
+
+		if (w->next_ns <= now) {
+			if (poll_one(a, w) || now >= w->until_ns) {
+				if (w->last_err && now >= w->until_ns) {
+					a->failed_total++;
+					alog_kv(LOG_WARNING, w->last_id, w->pid, "apply %s to new process %d failed: %s", w->last_id,
+						(int)w->pid, w->last_msg);
+					agent_event(a, "apply-failed", w->last_id, w->pid, "%s", w->last_msg);
+				}
+				watch_remove(a, i);
+				continue;
+			}
+			w->polls++;
+			w->next_ns = hp_now_ns() + (w->polls < 6 ? (1000000ull << w->polls) / 2 : 50000000ull);
+		}
+		if (!next || w->next_ns < next)
+			next = w->next_ns;
+		i++;
+	}
+	if (!next)
+		return -1;
+	now = hp_now_ns();
+	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+void agent_expire_baking(struct agent *a)
+{
+	uint64_t now = hp_now_ns();
+	size_t i = 0;
+
+	while (i < a->nbaking) {
+		if (a->baking[i].until_ns <= now)
+			a->baking[i] = a->baking[--a->nbaking];
+		else
+			i++;
+	}
+}
+
+static bool crash_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGABRT || sig == SIGFPE;
+}
+
+/* Over the threshold: revert everywhere, record the evidence, never reapply until cleared. */
+static void halt(struct agent *a, const char *id, const char *evidence)
+{
+	struct hp_host_opts o = { .sz = sizeof(o), .cache = a->cache };
+	struct hp_host_result *res = NULL;
+	char path[1200], dir[1100], t[32];
+	_cleanup_free_ char *text = NULL;
+	json_t *j;
+
+	snprintf(dir, sizeof(dir), "%s/halted", a->cfg.state_dir);
+	mkdir(dir, 0700);
+	store_format_time(time(NULL), t);
+	j = json_pack("{s:s,s:s,s:s}", "patch_id", id, "time", t, "reason", evidence);
+	text = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	halted_path(a, id, path, sizeof(path));
+	if (text)
+		store_write_atomic(path, text, strlen(text), 0600);
+	alog_kv(LOG_ERR, id, 0, "halted %s: %s; reverting it on this host", id, evidence);
+	agent_event(a, "halted", id, 0, "%s", evidence);
+	if (hp_host_revert(a->ctx, id, &o, &res) == 0) {
+		a->reverted_total += res->nreverted;
+		alog_kv(LOG_WARNING, id, 0, "reverted %s in %zu process%s (%zu failed)", id, res->nreverted,
+			res->nreverted == 1 ? "" : "es", res->nfailed);
+		agent_event(a, "reverted", id, 0, "%zu processes after halt", res->nreverted);
+		hp_host_result_free(res);
+	} else {
+		agent_event(a, "revert-failed", id, 0, "%s", hp_ctx_errmsg(a->ctx));
+	}
+	agent_reload(a);
+}
+
+void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit_signal)
+{
+	size_t i = 0;
+
+	for (i = 0; i < a->nwatch; i++)
+		if (a->watch[i].pid == pid) {
+			watch_remove(a, i);
+			break;
+		}
+	i = 0;
+	while (i < a->nbaking) {
+		struct agent_baking b = a->baking[i];
+		struct agent_patch *p;
+		int sig = WIFSIGNALED(exit_code) ? WTERMSIG(exit_code) : 0;
+
+		if (b.pid != pid) {
+			i++;
+			continue;
+		}
+		a->baking[i] = a->baking[--a->nbaking];
+		if (!crash_signal(sig) || !(p = patch_state(a, b.patch_id)) || !strcmp(p->state, "halted"))
+			continue;
+		p->crashes++;
+		a->crashes_total++;
+		alog_kv(LOG_ERR, b.patch_id, pid, "pid %d (%s) running %s died by %s during the bake time (%u of %u)",
+			(int)pid, b.comm, b.patch_id, strsignal(sig), p->crashes, a->policy.crash_threshold);
+		agent_event(a, "crash", b.patch_id, pid, "%s killed by %s", b.comm, strsignal(sig));
+		if (p->crashes >= a->policy.crash_threshold) {
+			char ev[512];
+
+			snprintf(ev, sizeof(ev), "%u crash%s during the bake time; last: pid %d (%s) killed by %s", p->crashes,
+				 p->crashes == 1 ? "" : "es", (int)pid, b.comm, strsignal(sig));
+			halt(a, b.patch_id, ev);
+			return;
+		}
+	}
+}
+
+int agent_clear(struct agent *a, const char *id, char *msg, size_t msize)
+{
+	char path[1200];
+
+	if (!hp_valid_id(id))
+		return snprintf(msg, msize, "not a patch id"), -EINVAL;
+	halted_path(a, id, path, sizeof(path));
+	if (unlink(path) < 0) {
+		snprintf(msg, msize, "patch %s is not halted", id);
+		return -ENOENT;
+	}
+	alog_kv(LOG_NOTICE, id, 0, "cleared halted patch %s", id);
+	agent_event(a, "cleared", id, 0, "cleared by the operator");
+	agent_reload(a);
+	agent_converge(a, time(NULL));
+	snprintf(msg, msize, "cleared %s", id);
+	return 0;
+}
+
+/* restart = in-window: `systemctl try-restart` each restart-required unit the policy allows, inside a window. */
+void agent_restarts(struct agent *a, time_t now)
+{
+	size_t i = 0;
+
+	if (a->policy.restart != POLICY_RESTART_IN_WINDOW || !policy_in_window(&a->policy, now, NULL))
+		return;
+	while (i < json_array_size(a->restart_required)) {
+		json_t *e = json_array_get(a->restart_required, i);
+		const char *unit = json_string_value(json_object_get(e, "unit"));
+		pid_t child;
+		int st = 0;
+
+		if (!unit || !policy_may_restart(&a->policy, unit)) {
+			i++;
+			continue;
+		}
+		child = fork();
+		if (child == 0) {
+			execlp("systemctl", "systemctl", "try-restart", "--", unit, (char *)NULL);
+			_exit(127);
+		}
+		if (child > 0)
+			waitpid(child, &st, 0);
+		if (child > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			alog(LOG_NOTICE, "restarted %s (restart required: %s)", unit,
+			     json_string_value(json_object_get(e, "reason")));
+			agent_event(a, "restart", NULL, (pid_t)json_integer_value(json_object_get(e, "pid")), "%s", unit);
+			json_array_remove(a->restart_required, i);
+		} else {
+			alog(LOG_WARNING, "systemctl try-restart %s failed (status %d)", unit, st);
+			i++;
+		}
+	}
+}
+
+/* ---- fanotify: a target file opened (dlopen, or ld.so at start) ---- */
+
+int agent_fanotify_init(struct agent *a)
+{
+	agent_fanotify_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_CLOEXEC);
+	if (agent_fanotify_fd < 0) {
+		alog(LOG_WARNING, "fanotify unavailable (%s): libraries loaded later are found by the periodic rescan",
+		     strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Only a file whose build-id is the patch's (a path seen in another mount namespace may name another file here). */
+static void mark_path(const char *path, const char *build_id)
+{
+	char hex[BUILDID_HEX_MAX];
+	int fd;
+
+	if (agent_fanotify_fd < 0 || path[0] != '/')
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (buildid_read_fd(fd, hex) == 0 && !strcmp(hex, build_id) &&
+	    fanotify_mark(agent_fanotify_fd, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, path) == 0)
+		alog(LOG_DEBUG, "watching opens of %s", path);
+	close(fd);
+}
+
+/*
+ * The files to watch: targets of stored patches as processes map them now,
+ * and files named like a target in the configured directories whose
+ * build-id matches.
+ */
+static void fanotify_mark_targets(struct agent *a)
+{
+	char paths[2048], *save = NULL, *dir;
+	size_t k;
+
+	if (agent_fanotify_fd < 0 || !a->store)
+		return;
+	hp_strlcpy(paths, a->cfg.watch_paths, sizeof(paths));
+	for (dir = strtok_r(paths, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		for (k = 0; k < a->store->n; k++) {
+			const char *name = a->store->e[k].man->target_name;
+			char path[4200], hex[BUILDID_HEX_MAX];
+			int fd;
+
+			if (!name || strchr(name, '/'))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			(void)fd;
+			(void)hex;
+			mark_path(path, a->store->e[k].build_id);
+		}
+	}
+}
+
+void agent_fanotify_read(struct agent *a, int fd)
+{
+	char buf[8192] __attribute__((aligned(8)));
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		struct fanotify_event_metadata *m = (void *)buf;
+
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			if (m->fd >= 0)
+				close(m->fd);
+			if (m->pid > 0 && m->pid != getpid())
+				watch_add(a, m->pid);
+		}
+	}
+}

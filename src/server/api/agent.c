@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent side of the API: enrollment and check-in (docs/protocol.md).
+ * A report is validated completely before anything of it is stored; the
+ * host's state for the reports is computed here, once per check-in, so the
+ * reports are plain GROUP BY queries.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+#include "shared/util.h"
+
+#define MAX_STR 4096
+
+/* Member key of o: absent/null allowed unless required; otherwise a string of at most max bytes. */
+static bool v_str(json_t *o, const char *key, size_t max, bool required)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v))
+		return !required;
+	return json_is_string(v) && json_string_length(v) <= max &&
+	       strlen(json_string_value(v)) == json_string_length(v);
+}
+
+static bool v_int(json_t *o, const char *key, long long min, long long max, bool required)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v))
+		return !required;
+	return json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max;
+}
+
+static bool v_bool(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return !v || json_is_null(v) || json_is_boolean(v);
+}
+
+/* An optional array member with at most max elements, each an object. */
+static bool v_objs(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key), *e;
+	size_t i;
+
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_array(v) || json_array_size(v) > max)
+		return false;
+	json_array_foreach(v, i, e)
+		if (!json_is_object(e))
+			return false;
+	return true;
+}
+
+static bool v_str_array(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key), *e;
+	size_t i;
+
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_array(v) || json_array_size(v) > max)
+		return false;
+	json_array_foreach(v, i, e)
+		if (!json_is_string(e) || json_string_length(e) > 256)
+			return false;
+	return true;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Check every field the server reads; *what names the first bad one. */
+static bool report_valid(json_t *rep, const char **what)
+{
+	json_t *host, *a, *pol, *e, *p, *t;
+	size_t i, j;
+
+	*what = "host";
+	host = json_object_get(rep, "host");
+	if (!json_is_object(host) || !v_str(host, "host_id", 64, false) || !v_str(host, "hostname", 255, false) ||
+	    !v_str(host, "machine_id", 128, false) || !v_str(host, "agent_version", 64, false) ||
+	    !v_str(host, "kernel", 128, false) || !v_str(host, "arch", 32, false) || !v_str(host, "time", 64, false))
+		return false;
+	*what = "assessment";
+	a = json_object_get(rep, "assessment");
+	if (a && !json_is_null(a)) {
+		if (!json_is_object(a) || !v_str(a, "verdict", 32, false) || !v_objs(a, "checks", 1000))
+			return false;
+		json_array_foreach(json_object_get(a, "checks"), i, e)
+			if (!v_str(e, "name", 128, true) || !v_str(e, "result", 32, false) || !v_str(e, "reason", MAX_STR, false))
+				return false;
+	}
+	*what = "policy";
+	pol = json_object_get(rep, "policy");
+	if (pol && !json_is_null(pol) && (!json_is_object(pol) || !v_str(pol, "name", 128, false) || !v_bool(pol, "paused")))
+		return false;
+	*what = "patches";
+	if (!v_objs(rep, "patches", 10000))
+		return false;
+	json_array_foreach(json_object_get(rep, "patches"), i, p)
+		if (!v_str(p, "patch_id", 64, true) || !hp_valid_id(jstr(p, "patch_id")) || !v_int(p, "level", 0, 1 << 20, false) ||
+		    !v_str(p, "state", 32, false) || !v_str(p, "build_id", 128, false) || !v_str_array(p, "cves", 1000))
+			return false;
+	*what = "processes";
+	if (!v_objs(rep, "processes", 20000))
+		return false;
+	json_array_foreach(json_object_get(rep, "processes"), i, p) {
+		if (!v_int(p, "pid", 1, 1 << 30, true) || !v_str(p, "comm", 64, false) || !v_str(p, "exe", MAX_STR, false) ||
+		    !v_str(p, "unit", 256, false) || !v_objs(p, "targets", 64))
+			return false;
+		json_array_foreach(json_object_get(p, "targets"), j, t)
+			if (!v_str(t, "path", MAX_STR, false) || !v_str(t, "build_id", 128, false) ||
+			    !v_str(t, "patch_id", 64, false) || !v_int(t, "level", 0, 1 << 20, false) ||
+			    !v_str(t, "state", 32, true) || !v_str(t, "reason", MAX_STR, false))
+				return false;
+	}
+	*what = "restart_required";
+	if (!v_objs(rep, "restart_required", 1000))
+		return false;
+	json_array_foreach(json_object_get(rep, "restart_required"), i, p)
+		if (!v_str(p, "unit", 256, false) || !v_str(p, "reason", MAX_STR, false))
+			return false;
+	*what = "events";
+	if (!v_objs(rep, "events", 10000))
+		return false;
+	json_array_foreach(json_object_get(rep, "events"), i, e)
+		if (!v_int(e, "id", 1, (1LL << 62), true) || !v_str(e, "kind", 32, true) || !v_str(e, "patch_id", 64, false) ||
+		    !v_int(e, "pid", 0, 1 << 30, false) || !v_str(e, "time", 64, false) || !v_str(e, "detail", MAX_STR, false))
+			return false;
+	return true;
+}
+
+/* Protocol number: an integer we speak; answers the request otherwise. */
+static bool protocol_ok(struct hs_req *req, json_t *b)
+{
+	json_t *p = json_object_get(b, "protocol");
+
+	if (!json_is_integer(p) || json_integer_value(p) < 1) {
+		hs_error(req, 400, "protocol", "\"protocol\" must be a positive integer");
+		return false;
+	}
+	if (json_integer_value(p) > HS_PROTOCOL) {
+		hs_error(req, 400, "protocol", "protocol %lld is not supported (this server speaks %d)",
+			 (long long)json_integer_value(p), HS_PROTOCOL);
+		return false;
+	}
+	return true;
+}
+
+static void uuid4(char out[37])
+{
+	char h[33];
+
+	hs_random_hex(h, 16);
+	h[12] = '4';
+	h[16] = "89ab"[strtol((char[]){ h[16], 0 }, NULL, 16) & 3];
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+}
+
+void api_enroll(struct hs_req *req)
+{
+	_cleanup_res_ struct hs_res *tok = NULL;
+	json_t *b = hs_body_object(req);
+	const char *token, *hostname, *machine_id, *version;
+	char hash[65], host_id[37], secret[80];
+	long long exp, gid;
+
+	if (!b)
+		return;
+	if (!protocol_ok(req, b))
+		goto out;
+	if (!v_str(b, "token", 200, true) || !v_str(b, "hostname", 255, true) || !v_str(b, "machine_id", 128, true) ||
+	    !v_str(b, "agent_version", 64, false) || !*jstr(b, "hostname") || !*jstr(b, "machine_id")) {
+		hs_error(req, 400, "invalid", "token, hostname and machine_id are required strings");
+		goto out;
+	}
+	token = jstr(b, "token");
+	hostname = jstr(b, "hostname");
+	machine_id = jstr(b, "machine_id");
+	version = jstr(b, "agent_version");
+	hs_sha256_hex(token, hash);
+	if (hs_q(req->db, &tok, "SELECT id, name, group_id, expires_at, revoked FROM tokens WHERE hash = ? AND kind = 'enroll'",
+		 "s", hash) < 0) {
+		hs_db_error(req);
+		goto out;
+	}
+	if (tok->nrows != 1 || hs_get_int(tok, 0, 4, 1)) {
+		hs_error(req, 401, "unauthorized", "unknown or revoked enrollment token");
+		goto out;
+	}
+	exp = hs_get_int(tok, 0, 3, 0);
+	if (exp && exp <= hs_now()) {
+		hs_error(req, 401, "unauthorized", "enrollment token expired");
+		goto out;
+	}
+	gid = hs_get_int(tok, 0, 2, 0);
+	snprintf(req->actor, sizeof(req->actor), "enroll:%s", hs_get(tok, 0, 1));
+	uuid4(host_id);
+	if (hs_begin(req->db) < 0)
+		goto dberr;
+	/* A re-imaged or re-enrolled machine: its old identity goes, with its credential. */
+	if (hs_q(req->db, NULL, "UPDATE tokens SET revoked = 1 WHERE kind = 'host' AND host_id IN"
+		 " (SELECT id FROM hosts WHERE machine_id = ?)", "s", machine_id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_targets WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
+		 "s", machine_id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM assignments WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
+		 "s", machine_id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM host_reports WHERE host_id IN (SELECT id FROM hosts WHERE machine_id = ?)",
+		 "s", machine_id) < 0 ||
+	    hs_q(req->db, NULL, "DELETE FROM hosts WHERE machine_id = ?", "s", machine_id) < 0)
+		goto dberr;
+	if (hs_q(req->db, NULL, "INSERT INTO hosts (id, hostname, machine_id, group_id, agent_version, enrolled_at, reason)"
+		 " VALUES (?, ?, ?, ?, ?, ?, 'no report yet')", "sssIsi", host_id, hostname, machine_id, gid,
+		 version ? version : "", hs_now()) < 0)
+		goto dberr;
+	if (hs_token_new(req->db, "host", hostname, NULL, host_id, 0, 0, secret) < 0)
+		goto dberr;
+	hs_audit(req, "host.enroll", host_id, json_pack("{s:s,s:s}", "hostname", hostname, "machine_id", machine_id));
+	if (hs_commit(req->db) < 0)
+		goto dberr;
+	hs_reply_json(req, 201, json_pack("{s:i,s:s,s:s}", "protocol", HS_PROTOCOL, "host_id", host_id, "credential", secret));
+	goto out;
+dberr:
+	hs_db_error(req);
+out:
+	json_decref(b);
+}
+
+/* What the report says about the host, reduced to what the reports count. */
+struct host_sum {
+	const char *verdict;
+	char reason[160];
+	bool paused;
+	long long patched, pending, bad, halted, restart;
+};
+
+static void summarise(json_t *rep, struct host_sum *s)
+{
+	json_t *a = json_object_get(rep, "assessment"), *c, *p, *t;
+	size_t i, j;
+
+	memset(s, 0, sizeof(*s));
+	s->verdict = a ? jstr(a, "verdict") : NULL;
+	if (!s->verdict)
+		s->verdict = "unknown";
+	json_array_foreach(json_object_get(a, "checks"), i, c) {
+		const char *res = jstr(c, "result");
+
+		if (res && !strcmp(res, "not-ok")) {
+			snprintf(s->reason, sizeof(s->reason), "%s", jstr(c, "name"));
+			break;
+		}
+	}
+	if (!strcmp(s->verdict, "not-eligible") && !s->reason[0])
+		snprintf(s->reason, sizeof(s->reason), "not eligible");
+	s->paused = json_is_true(json_object_get(json_object_get(rep, "policy"), "paused"));
+	json_array_foreach(json_object_get(rep, "patches"), i, p) {
+		const char *st = jstr(p, "state");
+
+		if (st && !strcmp(st, "halted"))
+			s->halted++;
+	}
+	json_array_foreach(json_object_get(rep, "processes"), i, p)
+		json_array_foreach(json_object_get(p, "targets"), j, t) {
+			const char *st = jstr(t, "state");
+
+			if (!strcmp(st, "patched"))
+				s->patched++;
+			else if (!strcmp(st, "pending"))
+				s->pending++;
+			else if (!strcmp(st, "failed") || !strcmp(st, "forged") || !strcmp(st, "restart-required"))
+				s->bad++;
+		}
+	s->restart = (long long)json_array_size(json_object_get(rep, "restart_required"));
+}
+
+/* Insert n rows of host_targets in one statement. */
+static int flush_targets(struct hs_conn *c, const char *const *params, int n, int cols)
+{
+	char sql[8192];
+	size_t o;
+	int i, j;
+
+	if (!n)
+		return 0;
+	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO host_targets (host_id, pid, comm, exe, unit, path, build_id,"
+			     " patch_id, level, state, reason) VALUES ");
+	for (i = 0; i < n; i++) {
+		sql[o++] = i ? ',' : ' ';
+		sql[o++] = '(';
+		for (j = 0; j < cols; j++) {
+			if (j)
+				sql[o++] = ',';
+			sql[o++] = '?';
+		}
+		sql[o++] = ')';
+	}
+	sql[o] = 0;
+	return hs_qa(c, NULL, sql, n * cols, params);
+}
+
+/* Replace the host's per-process rows, 40 rows per statement. */
+static int store_targets(struct hs_conn *c, const char *host_id, json_t *rep)
+{
+	enum { COLS = 11, ROWS = 40 };
+	const char *params[ROWS * COLS];
+	char nums[ROWS][2][24];
+	json_t *p, *t;
+	size_t i, j;
+	int n = 0, r;
+
+	r = hs_q(c, NULL, "DELETE FROM host_targets WHERE host_id = ?", "s", host_id);
+	if (r < 0)
+		return r;
+	json_array_foreach(json_object_get(rep, "processes"), i, p)
+		json_array_foreach(json_object_get(p, "targets"), j, t) {
+			const char **row = params + n * COLS;
+
+			snprintf(nums[n][0], 24, "%lld", (long long)json_integer_value(json_object_get(p, "pid")));
+			snprintf(nums[n][1], 24, "%lld", (long long)json_integer_value(json_object_get(t, "level")));
+			row[0] = host_id;
+			row[1] = nums[n][0];
+			row[2] = jstr(p, "comm");
+			row[3] = jstr(p, "exe");
+			row[4] = jstr(p, "unit");
+			row[5] = jstr(t, "path");
+			row[6] = jstr(t, "build_id");
+			row[7] = jstr(t, "patch_id");
+			row[8] = nums[n][1];
+			row[9] = jstr(t, "state");
+			row[10] = jstr(t, "reason");
+			if (++n == ROWS) {
+				r = flush_targets(c, params, n, COLS);
+				if (r < 0)
+					return r;
+				n = 0;
+			}
+		}
+	return flush_targets(c, params, n, COLS);
+}
+
+static bool is_failure(const char *kind)
+{
+	return !strcmp(kind, "crash") || !strcmp(kind, "apply-failed") || !strcmp(kind, "halted");
+}
+
+/* The state a report gives the patch: "applied", "installed", "halted", ... or NULL when absent. */
+static const char *patch_state(json_t *rep, const char *patch_id)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(rep, "patches"), i, p)
+		if (!strcmp(jstr(p, "patch_id"), patch_id))
+			return jstr(p, "state") ? jstr(p, "state") : "installed";
+	return NULL;
+}
+
+static bool patch_running(json_t *rep, const char *patch_id)
+{
+	json_t *p, *t;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(rep, "processes"), i, p)
+		json_array_foreach(json_object_get(p, "targets"), j, t)
+			if (jstr(t, "patch_id") && !strcmp(jstr(t, "patch_id"), patch_id) && !strcmp(jstr(t, "state"), "patched"))
+				return true;
+	return false;
+}
+
+static bool event_for(json_t *rep, const char *patch_id, bool failure)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(rep, "events"), i, e)
+		if (jstr(e, "patch_id") && !strcmp(jstr(e, "patch_id"), patch_id) &&
+		    (failure ? is_failure(jstr(e, "kind")) : !strcmp(jstr(e, "kind"), "applied")))
+			return true;
+	return false;
+}
+
+/*
+ * Move the host's outstanding assignments forward from what the report
+ * shows, hand out new ones, and list what the agent should do.
+ */
+static int assignments(struct hs_conn *c, const char *host_id, long long gid, json_t *rep, json_t *list,
+		       long long *ret_outstanding, long long *ret_failed)
+{
+	_cleanup_res_ struct hs_res *res = NULL;
+	long long outstanding = 0, failed = 0, dummy;
+	int i, r;
+
+	r = hs_assign_host(c, host_id, gid, NULL, &dummy);
+	if (r < 0)
+		return r;
+	r = hs_q(c, &res,
+		 "SELECT a.release_id, a.action, a.state, r.patch_id, r.state, p.level, p.build_id, p.url, p.sha256,"
+		 " rr.name FROM assignments a JOIN releases r ON r.id = a.release_id JOIN patches p ON p.id = r.patch_id"
+		 " LEFT JOIN release_rings rr ON rr.release_id = a.release_id AND rr.idx = a.ring_idx"
+		 " WHERE a.host_id = ? ORDER BY a.release_id", "s", host_id);
+	if (r < 0)
+		return r;
+	for (i = 0; i < res->nrows; i++) {
+		long long rid = hs_get_int(res, i, 0, 0);
+		const char *action = hs_get(res, i, 1), *state = hs_get(res, i, 2), *pid = hs_get(res, i, 3);
+		const char *ps = patch_state(rep, pid), *next = state;
+		bool apply = !strcmp(action, "apply");
+
+		if (!strcmp(state, "assigned")) {
+			if (apply && event_for(rep, pid, true))
+				next = "failed";
+			else if (apply && ps && !strcmp(ps, "halted"))
+				next = "failed";
+			else if (apply && ((ps && (!strcmp(ps, "applied") || !strcmp(ps, "installed"))) ||
+					   event_for(rep, pid, false)))
+				next = "done";
+			else if (!apply && (!ps || strcmp(ps, "applied")) && !patch_running(rep, pid))
+				next = "reverted";
+			if (next != state) {
+				r = hs_q(c, NULL, "UPDATE assignments SET state = ?, updated_at = ? WHERE release_id = ?"
+					 " AND host_id = ?", "siis", next, hs_now(), rid, host_id);
+				if (r < 0)
+					return r;
+			}
+		}
+		if (!strcmp(next, "assigned"))
+			outstanding++;
+		if (!strcmp(next, "failed"))
+			failed++;
+		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s?}", "patch_id", pid, "level",
+						      (json_int_t)hs_get_int(res, i, 5, 1), "build_id", hs_get(res, i, 6),
+						      "action", action, "url", hs_get(res, i, 7), "sha256", hs_get(res, i, 8),
+						      "deployment_id", (json_int_t)rid, "ring", hs_get(res, i, 9)));
+	}
+	*ret_outstanding = outstanding;
+	*ret_failed = failed;
+	return 0;
+}
+
+/* The assignment list of a check-in reply, read again (after a halt decided at this check-in). */
+static json_t *assignment_list(struct hs_conn *c, const char *host_id)
+{
+	_cleanup_res_ struct hs_res *res = NULL;
+	json_t *list;
+	int i;
+
+	if (hs_q(c, &res, "SELECT a.release_id, a.action, r.patch_id, p.level, p.build_id, p.url, p.sha256, rr.name"
+		 " FROM assignments a JOIN releases r ON r.id = a.release_id JOIN patches p ON p.id = r.patch_id"
+		 " LEFT JOIN release_rings rr ON rr.release_id = a.release_id AND rr.idx = a.ring_idx"
+		 " WHERE a.host_id = ? ORDER BY a.release_id", "s", host_id) < 0)
+		return NULL;
+	list = json_array();
+	for (i = 0; i < res->nrows; i++)
+		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s?}", "patch_id", hs_get(res, i, 2),
+						      "level", (json_int_t)hs_get_int(res, i, 3, 1), "build_id",
+						      hs_get(res, i, 4), "action", hs_get(res, i, 1), "url", hs_get(res, i, 5),
+						      "sha256", hs_get(res, i, 6), "deployment_id",
+						      (json_int_t)hs_get_int(res, i, 0, 0), "ring", hs_get(res, i, 7)));
+	return list;
+}
+
+/* Store the events the server has not seen; the highest id stored is acknowledged. */
+static int store_events(struct hs_conn *c, const char *host_id, long long ack, json_t *rep, long long *ret_ack,
+			bool *ret_failure)
+{
+	json_t *e;
+	size_t i;
+	int r;
+
+	*ret_failure = false;
+	json_array_foreach(json_object_get(rep, "events"), i, e) {
+		long long id = json_integer_value(json_object_get(e, "id"));
+		json_t *pid = json_object_get(e, "pid");
+
+		if (id <= ack)
+			continue;
+		r = hs_q(c, NULL, "INSERT INTO events (host_id, agent_id, time, received_at, kind, patch_id, pid, detail)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host_id, agent_id) DO NOTHING", "sisissIs", host_id,
+			 id, jstr(e, "time"), hs_now(), jstr(e, "kind"), jstr(e, "patch_id"),
+			 json_is_integer(pid) ? (long long)json_integer_value(pid) : 0LL, jstr(e, "detail"));
+		if (r < 0)
+			return r;
+		if (is_failure(jstr(e, "kind")))
+			*ret_failure = true;
+		if (id > *ret_ack)
+			*ret_ack = id;
+	}
+	return 0;
+}
+
+/* Hash of the parts of a report that change rarely: rewrite rows only when it changes. */
+static void report_hash(json_t *rep, char out[65])
+{
+	json_t *copy = json_copy(rep);
+	char *s;
+
+	json_object_del(copy, "events");
+	json_object_del(json_object_get(copy, "host"), "time");
+	json_object_del(json_object_get(copy, "assessment"), "time");
+	s = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	hs_sha256_hex(s ? s : "", out);
+	free(s);
+	json_decref(copy);
+}
+
+static const char *host_state(const struct host_sum *s, bool policy_paused, long long outstanding, long long failed,
+			      const char **reason)
+{
+	*reason = NULL;
+	if (policy_paused || s->paused)
+		return "paused";
+	if (!strcmp(s->verdict, "not-eligible")) {
+		*reason = s->reason;
+		return "not-ready";
+	}
+	if (outstanding || s->pending)
+		return "in-progress";
+	if (s->bad || s->halted || failed)
+		return "not-up-to-date";
+	if (s->patched)
+		return "hotpatched";
+	return "up-to-date";
+}
+
+/* One check-in; retried once when the database reports a serialisation conflict. */
+static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool *ret_failure)
+{
+	_cleanup_res_ struct hs_res *h = NULL;
+	json_t *host = json_object_get(rep, "host"), *list, *policy = NULL;
+	long long gid, ack, new_ack, outstanding = 0, failed = 0;
+	const char *state, *reason, *old_hash;
+	struct host_sum sum;
+	char hash[65], *report = NULL;
+	int r;
+
+	r = hs_begin(req->db);
+	if (r < 0)
+		return r;
+	r = hs_q(req->db, &h, "SELECT h.group_id, h.events_ack, h.report_hash, p.document, p.paused FROM hosts h"
+		 " LEFT JOIN groups g ON g.id = h.group_id LEFT JOIN policies p ON p.id = g.policy_id WHERE h.id = ?",
+		 "s", req->host_id);
+	if (r < 0)
+		goto fail;
+	if (h->nrows != 1) {
+		r = -ENOENT;
+		goto fail;
+	}
+	gid = hs_get_int(h, 0, 0, 0);
+	ack = new_ack = hs_get_int(h, 0, 1, 0);
+	old_hash = hs_get(h, 0, 2);
+	summarise(rep, &sum);
+	report_hash(rep, hash);
+	if (!old_hash || strcmp(old_hash, hash)) {
+		json_t *copy = json_copy(rep);
+
+		json_object_del(copy, "events");
+		report = json_dumps(copy, JSON_COMPACT);
+		json_decref(copy);
+		r = store_targets(req->db, req->host_id, rep);
+		if (r < 0)
+			goto fail;
+	}
+	r = store_events(req->db, req->host_id, ack, rep, &new_ack, ret_failure);
+	if (r < 0)
+		goto fail;
+	list = json_array();
+	r = assignments(req->db, req->host_id, gid, rep, list, &outstanding, &failed);
+	if (r < 0) {
+		json_decref(list);
+		goto fail;
+	}
+	state = host_state(&sum, hs_get_int(h, 0, 4, 0) != 0, outstanding, failed, &reason);
+	r = hs_q(req->db, NULL,
+		 "UPDATE hosts SET hostname = COALESCE(CAST(? AS TEXT), hostname), agent_version = COALESCE(CAST(? AS TEXT), agent_version),"
+		 " kernel = COALESCE(CAST(? AS TEXT), kernel), arch = COALESCE(CAST(? AS TEXT), arch), last_checkin = ?,"
+		 " state = ?, reason = ?, verdict = ?, report_paused = ?, report_policy = ?, restart_required = ?,"
+		 " patched_targets = ?, events_ack = ?, report_hash = ? WHERE id = ?",
+		 "ssssisssbsiiiss", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
+		 jstr(host, "arch"), hs_now(), state, reason && *reason ? reason : NULL, sum.verdict, sum.paused,
+		 jstr(json_object_get(rep, "policy"), "name"), sum.restart, sum.patched, new_ack, hash, req->host_id);
+	if (r >= 0 && report)
+		r = hs_q(req->db, NULL, "INSERT INTO host_reports (host_id, report) VALUES (?, ?) ON CONFLICT (host_id)"
+			 " DO UPDATE SET report = excluded.report", "ss", req->host_id, report);
+	free(report);
+	report = NULL;
+	if (r < 0) {
+		json_decref(list);
+		goto fail;
+	}
+	r = hs_commit(req->db);
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
+	if (hs_get(h, 0, 3))
+		policy = json_loads(hs_get(h, 0, 3), 0, NULL);
+	*ret_reply = json_pack("{s:i,s:s,s:o,s:o,s:s?,s:I,s:i}", "protocol", HS_PROTOCOL, "host_id", req->host_id,
+			       "policy", policy ? policy : json_null(), "assignments", list, "repository",
+			       req->srv->cfg.repository, "events_ack", (json_int_t)new_ack, "poll_seconds",
+			       req->srv->cfg.poll_seconds);
+	return 0;
+fail:
+	free(report);
+	hs_rollback(req->db);
+	return r;
+}
+
+void api_checkin(struct hs_req *req)
+{
+	json_t *rep = hs_body_object(req), *reply = NULL, *hid;
+	const char *what;
+	bool failure = false;
+	int r, tries;
+
+	if (!rep)
+		return;
+	if (!protocol_ok(req, rep))
+		goto out;
+	if (!report_valid(rep, &what)) {
+		hs_error(req, 400, "invalid", "report field \"%s\" is malformed or too large", what);
+		goto out;
+	}
+	hid = json_object_get(json_object_get(rep, "host"), "host_id");
+	if (json_is_string(hid) && strcmp(json_string_value(hid), req->host_id)) {
+		hs_error(req, 403, "forbidden", "this credential belongs to host %s, not %s", req->host_id,
+			 json_string_value(hid));
+		goto out;
+	}
+	for (tries = 0; tries < 3; tries++) {
+		r = checkin_tx(req, rep, &reply, &failure);
+		if (r != -EBUSY)
+			break;
+	}
+	if (r == -ENOENT) {
+		hs_error(req, 401, "unauthorized", "the host of this credential was removed");
+		goto out;
+	}
+	if (r < 0) {
+		hs_db_error(req);
+		goto out;
+	}
+	/* A failure signal: the releases of that patch are judged now, not at the next tick. */
+	if (failure) {
+		_cleanup_res_ struct hs_res *rel = NULL;
+
+		json_t *list;
+
+		if (hs_q(req->db, &rel, "SELECT DISTINCT a.release_id FROM assignments a JOIN releases r ON r.id = a.release_id"
+			 " WHERE a.host_id = ? AND r.state IN ('active', 'completed')", "s", req->host_id) >= 0)
+			for (int i = 0; i < rel->nrows; i++)
+				hs_rollout_evaluate(req->srv, req->db, hs_get_int(rel, i, 0, 0), "rollout");
+		/* a halt decided just now: the host learns to revert in this reply, not the next */
+		list = assignment_list(req->db, req->host_id);
+		if (list)
+			json_object_set_new(reply, "assignments", list);
+	}
+	hs_reply_json(req, 200, reply);
+out:
+	json_decref(rep);
+}
