@@ -487,6 +487,7 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 			return r;
 		t_stopped = hp_now_ns();
 		t_first = g.stop_start_ns;
+		hp_threads_settle(&g, op->stub);
 		/*
 		 * A thread executing an affected function (its pc inside, not just a return address) is
 		 * usually a few instructions from leaving it: step those out while the others stay stopped.

@@ -513,6 +513,63 @@ fail:
 	return r;
 }
 
+/*
+ * A thread found inside the injection stub (released by an earlier stop or
+ * operation, by us or by a patcher that died, and not yet scheduled) has a
+ * future fixed by the stub: pop its registers from the save area and
+ * return.  Do that for it now, so that the stack check sees the thread's
+ * own state rather than a stub without unwind information.  Skipping a
+ * getpid (or a pending injected call of a dead patcher) is harmless.
+ */
+static void settle_one(struct hp_threads *g, struct hp_thread *t, uint64_t stub)
+{
+	uint64_t off = t->regs.rip - stub, at;
+	struct hp_save_area sa;
+	struct user_regs_struct regs = t->regs;
+	struct iovec l = { &sa, sizeof(sa) }, rv;
+
+	if (off >= HP_STUB_SIZE)
+		return;
+	at = off == HP_STUB_RET ? t->regs.rsp - 128 : t->regs.rbx;	/* at `ret`, rbx is its own again */
+	rv.iov_base = (void *)(uintptr_t)at;
+	rv.iov_len = sizeof(sa);
+	if (process_vm_readv(g->pid, &l, 1, &rv, 1, 0) != (ssize_t)sizeof(sa))
+		return;
+	regs.eflags = (regs.eflags & ~0xcd5ull) | (sa.rflags & 0xcd5ull);	/* the arithmetic and direction flags */
+	regs.rax = sa.rax;
+	regs.rcx = sa.rcx;
+	regs.rdx = sa.rdx;
+	regs.rsi = sa.rsi;
+	regs.rdi = sa.rdi;
+	regs.rbp = sa.rbp;
+	regs.r8 = sa.r8;
+	regs.r9 = sa.r9;
+	regs.r10 = sa.r10;
+	regs.r11 = sa.r11;
+	regs.r12 = sa.r12;
+	regs.r13 = sa.r13;
+	regs.r14 = sa.r14;
+	regs.r15 = sa.r15;
+	if (off != HP_STUB_RET)
+		regs.rbx = sa.rbx;
+	regs.rip = sa.rip;
+	regs.rsp = at + HP_SAVE_BELOW;
+	regs.orig_rax = (unsigned long long)-1;
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) == 0)
+		t->regs = regs;
+}
+
+void hp_threads_settle(struct hp_threads *g, uint64_t stub)
+{
+	size_t i;
+
+	if (!stub)
+		return;
+	for (i = 0; i < g->n; i++)
+		if (!g->v[i].gone && g->v[i].stopped && !g->v[i].parked)
+			settle_one(g, &g->v[i], stub);
+}
+
 static bool pc_in(const uint64_t (*ranges)[2], size_t n, uint64_t pc)
 {
 	size_t i;
@@ -609,7 +666,16 @@ static void park(struct hp_threads *g, struct hp_thread *t, uint64_t stub)
 			return;
 		}
 		if (WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+			struct user_regs_struct now;
+
 			t->parked = true;
+			/*
+			 * A signal delivered on the way runs its handler first, which may stop at a call of
+			 * its own: the stack check must see that state (the handler's frames, then the
+			 * signal frame, the save area and the thread's own frames above them).
+			 */
+			if (ptrace(PTRACE_GETREGS, t->tid, 0, &now) == 0 && now.rip != stub + HP_STUB_SYSCALL + 2)
+				t->regs = now;
 			return;
 		}
 		if (WIFSTOPPED(st) && (st >> 16) == 0)

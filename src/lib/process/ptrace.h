@@ -60,6 +60,12 @@ void hp_ptrace_set_wait_yields(bool on);
  */
 int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g);
 
+/*
+ * Move every stopped thread found inside the injection stub at stub to
+ * where the stub would take it (its own registers, from its save area).
+ */
+void hp_threads_settle(struct hp_threads *g, uint64_t stub);
+
 /* Detach from every stopped thread (delivering suppressed signals); returns how many. */
 int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g);
 

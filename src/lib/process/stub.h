@@ -36,6 +36,7 @@
 #define HP_STUB_CALL_RET 0u
 #define HP_STUB_SYSCALL 8u
 #define HP_STUB_RESTORE 10u
+#define HP_STUB_RET 37u		/* the final `ret $N` */
 /* The save area starts this far below the thread's stack pointer (beyond its 128-byte red zone). */
 #define HP_SAVE_BELOW 512u
 
