@@ -203,8 +203,13 @@ test_expect_success 'per-host reports match what each process runs' '
 test_expect_success 'the per-policy report counts the three hosts as their states say' '
 	"$CTL" -j report policies >"$HP_TMP/pol.rep" &&
 	"$CTL" -j host list >"$HP_TMP/hosts.json" &&
-	cat "$HP_TMP/pol.rep" >&2 && jq -c "(.items // .)[] | [.hostname, .state, .reason]" "$HP_TMP/hosts.json" >&2 &&
-	jq -e "[(.items // .rows // .)[] | select(.policy == \"fleet\")][0].devices == 3" "$HP_TMP/pol.rep"
+	jq -c "(.items // .)[] | [.hostname, .state, .reason]" "$HP_TMP/hosts.json" >&2 &&
+	jq -e "[(.items // .rows // .)[] | select(.policy == \"fleet\")][0].devices == 3" "$HP_TMP/pol.rep" >/dev/null &&
+	for k in up-to-date hotpatched not-up-to-date in-progress; do
+		want=$(jq "[(.items // .)[] | select(.state == \"$k\")] | length" "$HP_TMP/hosts.json") &&
+		got=$(jq "[(.items // .rows // .)[] | select(.policy == \"fleet\")][0].\"$(echo $k | tr - _)\"" "$HP_TMP/pol.rep") &&
+		hp_expect_eq "$got" "$want" "policy fleet, $k" || exit 1
+	done
 '
 for n in 1 2 3; do kill -TERM "$(cat "$HP_TMP/hotpatchd$n.pid")" 2>/dev/null; done
 kill "$(cat "$HP_TMP/server.pid")" 2>/dev/null
