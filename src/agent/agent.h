@@ -23,6 +23,8 @@ struct agent_config {
 	char socket_path[512], socket_group[64];
 	char metrics_listen[128];	/* "127.0.0.1:9477", "" = off */
 	char watch_paths[2048];		/* ':'-separated directories searched for targets (fanotify) */
+	char host_name[64];		/* "": gethostname() and /etc/machine-id; else both (several agents on one machine) */
+	char scope[1024];		/* "": every process; else only those whose executable is under this directory */
 	unsigned repo_interval, assess_interval, rescan_interval;	/* seconds */
 	unsigned watch_ms;		/* how long a new process is watched for a target mapping */
 	bool exec_events, fanotify, allow_unsigned_store;
@@ -112,6 +114,7 @@ void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit
 int agent_poll_watch(struct agent *a);			/* ms until the next poll, -1: none */
 void agent_expire_baking(struct agent *a);
 int agent_clear(struct agent *a, const char *id, char *msg, size_t msize);
+bool agent_in_scope(const struct agent *a, pid_t pid);
 void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t pid, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void agent_restarts(struct agent *a, time_t now);

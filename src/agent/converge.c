@@ -63,6 +63,33 @@ void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t 
 	a->dirty = true;
 }
 
+/*
+ * [agent] scope: one machine can run several agents (tests, the fleet demo),
+ * each managing only the processes whose executable lies under its directory.
+ */
+bool agent_in_scope(const struct agent *a, pid_t pid)
+{
+	char link[64], exe[4096];
+	size_t n = strlen(a->cfg.scope);
+	ssize_t r;
+
+	if (!n)
+		return true;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	r = readlink(link, exe, sizeof(exe) - 1);
+	if (r <= 0)
+		return false;
+	exe[r] = 0;
+	while (n > 1 && a->cfg.scope[n - 1] == '/')
+		n--;
+	return strncmp(exe, a->cfg.scope, n) == 0 && exe[n] == '/';
+}
+
+static bool scope_select(void *ud, pid_t pid)
+{
+	return agent_in_scope(ud, pid);
+}
+
 static void halted_path(struct agent *a, const char *id, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/halted/%s.json", a->cfg.state_dir, id);
@@ -161,6 +188,9 @@ static void mark_applied(struct agent *a)
 		return;
 	for (i = 0; i < hs->nprocs; i++) {
 		struct hp_status *st = hs->procs[i].status;
+
+		if (!agent_in_scope(a, hs->procs[i].pid))
+			continue;
 
 		for (k = 0; st && k < st->npatches; k++) {
 			struct agent_patch *p = patch_state(a, st->patches[k].id);
@@ -285,6 +315,10 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 
 	if (a->cfg.trust_dir[0])
 		o.trust_dir = a->cfg.trust_dir;
+	if (a->cfg.scope[0]) {
+		o.select = scope_select;
+		o.select_ud = a;
+	}
 	r = hp_host_apply(a->ctx, e->patch, &o, &res);
 	if (r < 0) {
 		alog_kv(LOG_ERR, e->id, 0, "apply: %s: %s", e->id, hp_ctx_errmsg(a->ctx));
@@ -400,6 +434,8 @@ static void watch_add(struct agent *a, pid_t pid, unsigned ms)
 void agent_on_exec(struct agent *a, pid_t pid)
 {
 	a->exec_events_total++;
+	if (!agent_in_scope(a, pid))
+		return;
 	watch_add(a, pid, a->cfg.watch_ms);
 }
 
@@ -571,6 +607,10 @@ static void halt(struct agent *a, const char *id, const char *evidence)
 	halted_path(a, id, path, sizeof(path));
 	if (text)
 		store_write_atomic(path, text, strlen(text), 0600);
+	if (a->cfg.scope[0]) {
+		o.select = scope_select;
+		o.select_ud = a;
+	}
 	alog_kv(LOG_ERR, id, 0, "halted %s: %s; reverting it on this host", id, evidence);
 	agent_event(a, "halted", id, 0, "%s", evidence);
 	if (hp_host_revert(a->ctx, id, &o, &res) == 0) {

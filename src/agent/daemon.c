@@ -119,6 +119,8 @@ static int ini_cb(void *ud, const char *section, const char *name, const char *v
 	BOOL("agent", "exec_events", exec_events)
 	BOOL("agent", "fanotify", fanotify)
 	STR("agent", "watch_paths", watch_paths)
+	STR("agent", "scope", scope)
+	STR("agent", "name", host_name)
 	STR("control", "socket", socket_path)
 	STR("control", "group", socket_group)
 	STR("metrics", "listen", metrics_listen)

@@ -46,6 +46,10 @@ static json_t *host_json(struct agent *a)
 	uname(&u);
 	gethostname(host, sizeof(host) - 1);
 	read_line("/etc/machine-id", mid, sizeof(mid));
+	if (a->cfg.host_name[0]) {	/* [agent] name: one of several agents on this machine */
+		hp_strlcpy(host, a->cfg.host_name, sizeof(host));
+		snprintf(mid, sizeof(mid), "%s", a->cfg.host_name);
+	}
 	return json_pack("{s:o,s:s,s:s,s:s,s:s,s:s,s:o}", "host_id", a->host_id[0] ? json_string(a->host_id) : json_null(),
 			 "hostname", host, "machine_id", mid, "agent_version", "0.1.0", "kernel", u.release, "arch",
 			 u.machine, "time", time_json(time(NULL)));
@@ -93,7 +97,7 @@ static size_t scan(struct agent *a, struct proc_target **ret)
 		size_t nm = 0, i, k, s;
 		pid_t pid;
 
-		if (hp_parse_pid(de->d_name, &pid) < 0 || pid == getpid() || buildid_process_maps(a->bcache, pid, &m, &nm) < 0)
+		if (hp_parse_pid(de->d_name, &pid) < 0 || pid == getpid() || !agent_in_scope(a, pid) || buildid_process_maps(a->bcache, pid, &m, &nm) < 0)
 			continue;
 		for (i = 0; i < nm; i++) {
 			bool stored = false;
@@ -300,7 +304,7 @@ json_t *agent_assess(struct agent *a)
 		struct hp_assess_proc *p = NULL;
 		pid_t pid;
 
-		if (hp_parse_pid(de->d_name, &pid) < 0 || pid == getpid() || hp_assess_process(as, pid, &p) < 0)
+		if (hp_parse_pid(de->d_name, &pid) < 0 || pid == getpid() || !agent_in_scope(a, pid) || hp_assess_process(as, pid, &p) < 0)
 			continue;
 		for (k = 0; k < p->nstale; k++) {
 			char reason[700];
@@ -342,6 +346,10 @@ json_t *agent_vex(struct agent *a)
 
 	gethostname(host, sizeof(host) - 1);
 	read_line("/etc/machine-id", mid, sizeof(mid));
+	if (a->cfg.host_name[0]) {	/* [agent] name: one of several agents on this machine */
+		hp_strlcpy(host, a->cfg.host_name, sizeof(host));
+		snprintf(mid, sizeof(mid), "%s", a->cfg.host_name);
+	}
 	for (i = 0; a->store && i < a->store->n; i++) {
 		const struct store_entry *e = &a->store->e[i];
 		char purl[600], notes[1024] = "", action[1024] = "";

@@ -123,6 +123,10 @@ static int enroll(struct agent *a)
 	n = hp_read_small("/etc/machine-id", mid, sizeof(mid));
 	if (n > 0)
 		mid[strcspn(mid, "\n")] = 0;
+	if (a->cfg.host_name[0]) {	/* [agent] name: one of several agents on this machine */
+		hp_strlcpy(host, a->cfg.host_name, sizeof(host));
+		snprintf(mid, sizeof(mid), "%s", a->cfg.host_name);
+	}
 	body = json_pack("{s:i,s:s,s:s,s:s,s:s}", "protocol", 1, "token", a->cfg.token, "hostname", host, "machine_id", mid,
 			 "agent_version", "0.1.0");
 	code = post(a->cfg.server, "/api/v1/enroll", NULL, body, &reply);
