@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "builder.h"
-#include "x86.h"
+#include "shared/x86.h"
 
 /* Keep a string the report or the payload points at until the build ends. */
 const char *bld_own(struct builder *b, char *s)
