@@ -495,7 +495,8 @@ static void explain(struct builder *b, struct unit *u)
 
 /*
  * Can the engine put its 5-byte jump at the entry (after an endbr64)?  The
- * engine's own rule: the function, or alignment padding after it.
+ * engine's own rule: the function, or alignment padding after it, or a
+ * 2-byte short jump into 5 bytes of padding before it.
  */
 static bool site_fits(struct builder *b, const struct hp_sym *ts)
 {
@@ -507,7 +508,10 @@ static bool site_fits(struct builder *b, const struct hp_sym *ts)
 		need += 4;
 	if (ts->size >= need)
 		return true;
-	return hp_elf_padding_after(b->target, ts->value + ts->size, need - ts->size);
+	if (hp_elf_padding_after(b->target, ts->value + ts->size, need - ts->size))
+		return true;
+	/* a short jump at the entry into the padding before it, which holds the 5-byte jump */
+	return ts->size >= need - 3 && hp_elf_padding_before(b->target, ts->value, 5);
 }
 
 /*
