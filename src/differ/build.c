@@ -526,8 +526,9 @@ static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uin
 
 	if (f->primary->bind != STB_LOCAL)
 		return bld_refuse(b, f->primary->name, u->tu,
-				  "changed, but only %" PRIu64 " bytes long, too small for the jump that redirects it, "
-				  "and global, so callers in other units cannot be patched instead", size);
+				  "changed, but only %" PRIu64 " bytes long, too small for the jump that redirects it "
+				  "(no alignment padding after it or in the 5 bytes before it), and global, so callers "
+				  "in other units cannot be patched instead", size);
 	for (i = 1; i < u->patched->nsecs; i++) {
 		struct ob_sec *c = &u->patched->secs[i];
 		struct ob_sec *fn = c->parent ? c->parent : c;
@@ -544,7 +545,8 @@ static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uin
 			    (c->relas[k].type != R_X86_64_PLT32 && c->relas[k].type != R_X86_64_PC32))
 				return bld_refuse(b, f->primary->name, u->tu,
 						  "changed, but only %" PRIu64 " bytes long, too small for the jump that "
-						  "redirects it, and its address is taken, so patching its callers "
+						  "redirects it (no alignment padding after it or in the 5 bytes before "
+						  "it), and its address is taken, so patching its callers "
 						  "instead would leave the old body reachable", size);
 			if (fn->status != OB_SAME)
 				continue;

@@ -98,7 +98,9 @@ static int read_record(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp
 		struct hp_srec_func *f = &out->funcs[i];
 
 		f->name[sizeof(f->name) - 1] = 0;
-		if (f->len < 5 || f->len > HP_SITE_MAX || f->site + 5 < f->func_addr ||
+		/* a site starts at the entry, or 5 bytes before it with a short jump back (7 or 11 bytes) */
+		if (f->len < 5 || f->len > HP_SITE_MAX ||
+		    (f->site < f->func_addr && !(f->site + 5 == f->func_addr && (f->len == 7 || f->len == 11))) ||
 		    f->site + f->len > f->func_addr + f->func_size + 16) {
 			hp_warn(ctx, "pid %d: state record at %#llx: function %zu is malformed", pid,
 				(unsigned long long)m->start, i);
