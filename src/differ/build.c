@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "builder.h"
-#include "x86.h"
+#include "shared/x86.h"
 
 /* Keep a string the report or the payload points at until the build ends. */
 const char *bld_own(struct builder *b, char *s)
@@ -495,7 +495,8 @@ static void explain(struct builder *b, struct unit *u)
 
 /*
  * Can the engine put its 5-byte jump at the entry (after an endbr64)?  The
- * engine's own rule: the function, or alignment padding after it.
+ * engine's own rule: the function, or alignment padding after it, or a
+ * 2-byte short jump into 5 bytes of padding before it.
  */
 static bool site_fits(struct builder *b, const struct hp_sym *ts)
 {
@@ -507,7 +508,10 @@ static bool site_fits(struct builder *b, const struct hp_sym *ts)
 		need += 4;
 	if (ts->size >= need)
 		return true;
-	return hp_elf_padding_after(b->target, ts->value + ts->size, need - ts->size);
+	if (hp_elf_padding_after(b->target, ts->value + ts->size, need - ts->size))
+		return true;
+	/* a short jump at the entry into the padding before it, which holds the 5-byte jump */
+	return ts->size >= need - 3 && hp_elf_padding_before(b->target, ts->value, 5);
 }
 
 /*
@@ -522,8 +526,9 @@ static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uin
 
 	if (f->primary->bind != STB_LOCAL)
 		return bld_refuse(b, f->primary->name, u->tu,
-				  "changed, but only %" PRIu64 " bytes long, too small for the jump that redirects it, "
-				  "and global, so callers in other units cannot be patched instead", size);
+				  "changed, but only %" PRIu64 " bytes long, too small for the jump that redirects it "
+				  "(no alignment padding after it or in the 5 bytes before it), and global, so callers "
+				  "in other units cannot be patched instead", size);
 	for (i = 1; i < u->patched->nsecs; i++) {
 		struct ob_sec *c = &u->patched->secs[i];
 		struct ob_sec *fn = c->parent ? c->parent : c;
@@ -540,7 +545,8 @@ static int pull_callers(struct builder *b, struct unit *u, struct ob_sec *f, uin
 			    (c->relas[k].type != R_X86_64_PLT32 && c->relas[k].type != R_X86_64_PC32))
 				return bld_refuse(b, f->primary->name, u->tu,
 						  "changed, but only %" PRIu64 " bytes long, too small for the jump that "
-						  "redirects it, and its address is taken, so patching its callers "
+						  "redirects it (no alignment padding after it or in the 5 bytes before "
+						  "it), and its address is taken, so patching its callers "
 						  "instead would leave the old body reachable", size);
 			if (fn->status != OB_SAME)
 				continue;

@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "builder.h"
-#include "x86.h"
+#include "shared/x86.h"
 
 #define MAX_DEPTH 16
 

@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "builder.h"
-#include "x86.h"
+#include "shared/x86.h"
 
 struct clob {
 	uint64_t own_must, own_may;	/* of the function's own instructions (its cold part included) */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "obj.h"
-#include "x86.h"
+#include "shared/x86.h"
 
 /* Free an object and everything loaded from it (NULL is fine). */
 void ob_close(struct ob_obj *o)

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "builder.h"
-#include "x86.h"
+#include "shared/x86.h"
 
 static const char *base_name(const char *p)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "differ/build.h"
-#include "differ/x86.h"
+#include "shared/x86.h"
 #include "lib/core/elf.h"
 #include "lib/format/patch.h"
 #include "tap.h"

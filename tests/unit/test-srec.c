@@ -132,6 +132,7 @@ static void c_id_long(struct rec *r) { memset(r->h.patch_id, 'a', sizeof(r->h.pa
 static void c_len_short(struct rec *r) { r->f[1].len = 4; }
 static void c_len_long(struct rec *r) { r->f[0].len = HP_SITE_MAX + 1; }
 static void c_site_before(struct rec *r) { r->f[0].site = r->f[0].func_addr - 1; }
+static void c_site_before5(struct rec *r) { r->f[0].site = r->f[0].func_addr - 5; }	/* len 5: no short jump */
 static void c_site_after(struct rec *r) { r->f[1].site = r->f[1].func_addr + r->f[1].func_size + 12; }
 
 int main(void)
@@ -229,6 +230,7 @@ int main(void)
 	expect_skip(&good, c_len_short, "site shorter than a jump");
 	expect_skip(&good, c_len_long, "site longer than HP_SITE_MAX");
 	expect_skip(&good, c_site_before, "site before the function");
+	expect_skip(&good, c_site_before5, "site 5 bytes before the function without a short jump");
 	expect_skip(&good, c_site_after, "site past the function");
 
 	/* which mappings are looked at */

@@ -738,6 +738,48 @@ static size_t pad_len(const uint8_t *p, size_t n)
 	return len <= n ? len : 0;
 }
 
+/*
+ * Why: a function too small for a 5-byte jump can take a short jump into
+ * the alignment padding before it (issue 16).  Those n bytes must be
+ * padding: after the end of the function before (symbol table), covered by
+ * no symbol, and decoding as padding from that end up to addr.
+ */
+bool hp_elf_padding_before(const struct hp_elf *e, uint64_t addr, size_t n)
+{
+	uint8_t pad[64];
+	const struct hp_sym *prev = NULL;
+	uint64_t start, a;
+	size_t pos = 0, l, i;
+
+	if (n > sizeof(pad) || addr < sizeof(pad))
+		return false;
+	/* the last symbol that ends at or before addr, within reach */
+	for (a = addr - 1; a >= addr - sizeof(pad); a--) {
+		const struct hp_sym *s = hp_elf_sym_at(e, a);
+
+		if (s) {
+			prev = s;
+			break;
+		}
+	}
+	if (!prev || prev->value + prev->size > addr - n)
+		return false;
+	start = prev->value + prev->size;
+	if (hp_elf_read_vaddr(e, start, pad, addr - start) < 0)
+		return false;
+	while (pos < addr - start && (l = pad_len(pad + pos, addr - start - pos)) > 0)
+		pos += l;
+	if (pos != addr - start)
+		return false;
+	for (i = 0; i < addr - start; i++) {
+		const struct hp_sym *s = hp_elf_sym_at(e, start + i);
+
+		if (s && s->size)
+			return false;
+	}
+	return true;
+}
+
 bool hp_elf_padding_after(const struct hp_elf *e, uint64_t addr, size_t n)
 {
 	uint8_t pad[32];

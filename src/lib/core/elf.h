@@ -97,6 +97,8 @@ int hp_elf_read_vaddr(const struct hp_elf *e, uint64_t vaddr, void *buf, size_t 
  * shorter than a jump can take one over the padding that follows it.
  */
 bool hp_elf_padding_after(const struct hp_elf *e, uint64_t addr, size_t n);
+/* Are the n bytes before addr alignment padding after the previous symbol (never executed)? */
+bool hp_elf_padding_before(const struct hp_elf *e, uint64_t addr, size_t n);
 
 /* Look up the separate debug file for a build-id under root; ret_path is malloc'ed. */
 int hp_debug_file_for(const char *root, const uint8_t *bid, size_t bid_len, char **ret_path);

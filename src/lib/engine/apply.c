@@ -393,33 +393,52 @@ static uint64_t link_redirect(void *ud, uint64_t addr)
 	return 0;
 }
 
-/* Where the jump goes: after an endbr64, which stays so indirect calls still land on it. */
+/*
+ * Where the jump goes: after an endbr64, which stays so indirect calls
+ * still land on it.  A function too small for it (and no padding after)
+ * takes a 2-byte short jump at the entry into 5 bytes of padding before
+ * it, which hold the 5-byte jump (issue 16): the site then starts 5 bytes
+ * before the entry and is *ret_len (7, or 11 with an endbr64) bytes long.
+ */
 static int plan_site(struct op *op, const struct hp_elf *elf, uint64_t link_addr, uint64_t size,
-		     const uint8_t *bytes, uint64_t *ret_site_off, const char *name)
+		     const uint8_t *bytes, int64_t *ret_site_off, uint8_t *ret_len, const char *name)
 {
 	uint64_t off = (size >= 4 && !memcmp(bytes, endbr64, 4)) ? 4 : 0;
 	uint64_t need = off + 5;
 
+	*ret_len = 5;
 	if (need <= size) {
-		*ret_site_off = off;
+		*ret_site_off = (int64_t)off;
 		return 0;
 	}
 	/* A tiny function can still take the jump over the alignment padding that follows it. */
 	if (hp_elf_padding_after(elf, link_addr + size, need - size)) {
-		*ret_site_off = off;
+		*ret_site_off = (int64_t)off;
+		return 0;
+	}
+	if (off + 2 <= size && hp_elf_padding_before(elf, link_addr, 5)) {
+		*ret_site_off = -5;
+		*ret_len = (uint8_t)(5 + off + 2);
 		return 0;
 	}
 	return hp_err(op->ctx, -HP_E_TOOSMALL,
-		      "function %s is %" PRIu64 " bytes; redirecting it needs %" PRIu64 " and no padding follows it "
-		      "(patch its callers instead)", name, size, need);
+		      "function %s is %" PRIu64 " bytes; redirecting it needs %" PRIu64 ", and neither after it nor "
+		      "in the 5 bytes before it is there alignment padding (patch its callers instead)",
+		      name, size, need);
 }
 
-static void encode_jmp(uint8_t out[5], uint64_t site, uint64_t dest)
+/* The bytes of a site: the 5-byte jump, then (a short-jump site) the kept bytes and `jmp site`. */
+static void encode_site(uint8_t *out, const uint8_t *orig, uint8_t len, uint64_t site, uint64_t dest)
 {
 	int32_t rel = (int32_t)((int64_t)dest - (int64_t)(site + 5));
 
 	out[0] = 0xe9;
 	memcpy(out + 1, &rel, 4);
+	if (len > 5) {
+		memcpy(out + 5, orig + 5, len - 7u);
+		out[len - 2] = 0xeb;
+		out[len - 1] = (uint8_t)(-(int)len);
+	}
 }
 
 static void describe_busy(struct op *op, const struct hp_busy *b, char *buf, size_t size)
@@ -628,8 +647,9 @@ static int check_orig_bytes(struct op *op, const struct hp_manifest_func *f, uin
 	if (r < 0)
 		return hp_err(op->ctx, r, "pid %d: cannot read function %s at %#" PRIx64 ": %s", op->pid, f->name, rt,
 			      strerror(-r));
-	if (of && of->site >= rt && of->site + of->len <= rt + f->size)
-		memcpy(bytes + (of->site - rt), of->orig, of->len);
+	for (size_t j = 0; of && j < of->len; j++)	/* the site may start before or end after it */
+		if (of->site + j >= rt && of->site + j < rt + f->size)
+			bytes[of->site + j - rt] = of->orig[j];
 	hp_sha256(bytes, f->size, h);
 	if (memcmp(h, f->sha256, 32))
 		return hp_err(op->ctx, -HP_E_ORIGBYTES,
@@ -802,7 +822,9 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 	}
 	for (i = 0; i < m->nfuncs; i++) {
 		const struct hp_manifest_func *f = &m->funcs[i];
-		uint64_t rt = target->bias + f->addr, site_off = 0;
+		uint64_t rt = target->bias + f->addr;
+		int64_t site_off = 0;
+		uint8_t site_len = 5;
 		_cleanup_free_ uint8_t *bytes = malloc(f->size);
 		const struct hp_srec_func *of = old_func_at(old, rt);
 		char why[256];
@@ -819,23 +841,23 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		r = check_orig_bytes(&op, f, rt, of, bytes);
 		if (r < 0)
 			goto out;
-		r = plan_site(&op, target->elf, f->addr, f->size, bytes, &site_off, f->name);
+		r = plan_site(&op, target->elf, f->addr, f->size, bytes, &site_off, &site_len, f->name);
 		if (r < 0)
 			goto out;
-		w[nw].site = rt + site_off;
-		w[nw].len = 5;
+		w[nw].site = rt + (uint64_t)site_off;
+		w[nw].len = site_len;
 		w[nw].name = f->name;
-		/* The original site bytes (they may run into the padding after a tiny function). */
-		if (of && of->site == w[nw].site) {
-			memcpy(w[nw].alt_expect, of->orig, 5);
-			memcpy(w[nw].expect, of->patched, 5);	/* jump of the level being replaced */
+		/* The original site bytes (they may run into the padding after or before a tiny function). */
+		if (of && of->site == w[nw].site && of->len == site_len) {
+			memcpy(w[nw].alt_expect, of->orig, site_len);
+			memcpy(w[nw].expect, of->patched, site_len);	/* jump of the level being replaced */
 		} else {
-			r = hp_mem_read(op.proc.memfd, w[nw].site, w[nw].alt_expect, 5);
+			r = hp_mem_read(op.proc.memfd, w[nw].site, w[nw].alt_expect, site_len);
 			if (r < 0) {
 				r = hp_err(ctx, r, "pid %d: cannot read the entry of %s", pid, f->name);
 				goto out;
 			}
-			memcpy(w[nw].expect, w[nw].alt_expect, 5);
+			memcpy(w[nw].expect, w[nw].alt_expect, site_len);
 		}
 		nw++;
 		snprintf(range_names + 192 * i, 192, "%s (patched function)", f->name);
@@ -899,7 +921,7 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		}
 	}
 	for (i = 0; i < m->nfuncs; i++)
-		encode_jmp(w[i].bytes, w[i].site, new_addr[i]);
+		encode_site(w[i].bytes, w[i].alt_expect, w[i].len, w[i].site, new_addr[i]);
 
 	/* The state record, first as "prepared". */
 	hdr = (struct hp_srec_hdr *)img.buf;
@@ -930,9 +952,9 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		sf[i].func_size = m->funcs[i].size;
 		sf[i].site = w[i].site;
 		sf[i].new_addr = new_addr[i];
-		sf[i].len = 5;
-		memcpy(sf[i].orig, w[i].alt_expect, 5);
-		memcpy(sf[i].patched, w[i].bytes, 5);
+		sf[i].len = w[i].len;
+		memcpy(sf[i].orig, w[i].alt_expect, w[i].len);
+		memcpy(sf[i].patched, w[i].bytes, w[i].len);
 		hp_strlcpy(sf[i].name, m->funcs[i].name, sizeof(sf[i].name));
 	}
 	/* The new code is not reachable yet: it is only a range the check must also protect on revert. */

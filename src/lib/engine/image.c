@@ -16,6 +16,7 @@
 
 #include "lib/engine/image.h"
 #include "lib/process/tls.h"
+#include "shared/x86.h"
 
 void hp_image_release(struct hp_image *img)
 {
@@ -62,6 +63,140 @@ static void plan_tls_got(struct hp_image *img, const struct hp_prela *r)
 	}
 }
 
+/*
+ * Why: code compiled as PIE or non-PIE reaches a library's variable with a
+ * plain PC-relative operand (`mov stderr(%rip),%rdi`), counting on a copy
+ * in the executable.  A fix that starts using a variable the target never
+ * used has no such copy, and the library is usually more than 2 GiB away
+ * from the patch.  Such references get a GOT slot and a trampoline each;
+ * when out of range, the instruction is replaced by a jump to it.
+ */
+static bool is_fixable(const struct hp_patch *p, const struct hp_psec *sec, const struct hp_prela *r)
+{
+	return (sec->flags & SHF_EXECINSTR) && r->type == R_X86_64_PC32 && p->syms[r->sym].sec == HP_SEC_UNDEF;
+}
+
+/* Why: the trampoline needs the whole instruction that holds the relocated field. */
+static int insn_at(const struct hp_psec *sec, uint64_t field, uint64_t *start, struct x86_insn *in)
+{
+	uint64_t o = 0;
+
+	if (sec->type == SHT_NOBITS)
+		return -1;
+	while (o < sec->size) {
+		if (x86_decode(sec->data + o, sec->size - o, in) < 0 || in->len == 0)
+			return -1;
+		if (field >= o && field < o + in->len) {
+			*start = o;
+			return 0;
+		}
+		o += in->len;
+	}
+	return -1;
+}
+
+/*
+ * Why: rewrite one out-of-range PC32 reference (see is_fixable).  A branch
+ * goes to `jmp *slot(%rip)`; a memory operand is re-encoded as (%r11) (or
+ * %r10) loaded from the slot, inside a save/restore of that register below
+ * the red zone, then jumps back.  No flags change; the bytes left of the
+ * original instruction after the 5-byte jump are int3, never reached (no
+ * branch goes into the middle of an instruction).
+ */
+static int fix_reference(struct hp_ctx *ctx, struct hp_image *img, const struct hp_psec *sec, size_t isec,
+			 const struct hp_prela *rl, const char *name, uint64_t S, size_t k)
+{
+	uint64_t s, slot = img->base + img->got_off + 8 * (img->fix_got + k);
+	uint64_t tr = img->base + img->fix_off + HP_FIX_SIZE * k;
+	uint8_t *t = img->buf + img->fix_off + HP_FIX_SIZE * k, *ins;
+	struct x86_insn in;
+	uint64_t ea, at;
+	size_t n = 0, pre = 0, field;
+	uint8_t rex = 0, modrm, reg, sc;
+	int32_t d;
+
+	if (insn_at(sec, rl->offset, &s, &in) < 0)
+		return hp_err(ctx, -HP_E_RELOC, "payload: cannot decode the instruction at %s+%#" PRIx64
+						" that refers to '%s'", sec->name, rl->offset, name);
+	ins = img->buf + img->sec_off[isec] + s;
+	field = rl->offset - s;
+	at = img->base + img->sec_off[isec] + s;
+	ea = S + (uint64_t)rl->addend + (s + in.len - rl->offset);	/* what the operand meant */
+	memcpy(img->buf + img->got_off + 8 * (img->fix_got + k), &ea, 8);
+	memset(t, 0xcc, HP_FIX_SIZE);
+	if (in.rel_size == 4 && in.rel_off == field) {
+		/* call/jmp/jcc rel32: through a stub. */
+		t[0] = 0xff, t[1] = 0x25;
+		d = (int32_t)(slot - (tr + 6));
+		memcpy(t + 2, &d, 4);
+		d = (int32_t)(tr - (at + in.len));
+		memcpy(ins + field, &d, 4);
+		return 0;
+	}
+	/* A memory operand: legacy prefixes, optional REX, one-byte or 0F opcode, ModRM 00 reg 101, disp32. */
+	while (pre < in.len && (ins[pre] == 0x66 || ins[pre] == 0xf2 || ins[pre] == 0xf3))
+		pre++;
+	if (pre < in.len && (ins[pre] & 0xf0) == 0x40)
+		rex = ins[pre];
+	{
+		size_t op = pre + (rex ? 1 : 0);
+		size_t mlen = (in.map == 0 ? 1 : in.map == 1 ? 2 : 0);
+
+		if (!mlen || op + mlen + 5 > in.len || field != op + mlen + 1)
+			goto refuse;
+		if (in.map == 1 && ins[op] != 0x0f)
+			goto refuse;
+		modrm = ins[op + mlen];
+		if ((modrm & 0xc7) != 0x05)
+			goto refuse;
+		reg = (uint8_t)(((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0));
+		/* push/pop/call/jmp through memory use the stack or leave; a register operand rsp moves. */
+		if (in.map == 0 && ((ins[op] == 0xff && ((modrm >> 3) & 7) >= 2) || ins[op] == 0x8f))
+			goto refuse;
+		if (in.map == 0 && reg == 4 && !(ins[op] == 0xc7 || ins[op] == 0xc6 || ins[op] == 0x80 ||
+						   ins[op] == 0x81 || ins[op] == 0x83 || ins[op] == 0xf6 ||
+						   ins[op] == 0xf7 || ins[op] == 0xfe || ins[op] == 0xd1 ||
+						   ins[op] == 0xc1 || ins[op] == 0xd3 || ins[op] == 0xd0))
+			goto refuse;
+		/* A REX prefix added to a byte operation would turn ah..bh into spl..dil. */
+		if (!rex && in.map == 0 && ((modrm >> 3) & 7) >= 4 &&
+		    ((ins[op] < 0x40 && ((ins[op] & 7) == 0 || (ins[op] & 7) == 2)) ||
+		     ins[op] == 0x84 || ins[op] == 0x86 || ins[op] == 0x88 || ins[op] == 0x8a))
+			goto refuse;
+		sc = reg == 11 ? 10 : 11;
+		/* lea -128(%rsp),%rsp; push %rS; mov slot(%rip),%rS */
+		memcpy(t, "\x48\x8d\x64\x24\x80", 5), n = 5;
+		t[n++] = 0x41, t[n++] = (uint8_t)(0x50 + (sc & 7));
+		t[n++] = 0x4c, t[n++] = 0x8b, t[n++] = (uint8_t)(((sc & 7) << 3) | 5);
+		d = (int32_t)(slot - (tr + n + 4));
+		memcpy(t + n, &d, 4), n += 4;
+		/* the instruction, on (%rS) */
+		memcpy(t + n, ins, pre), n += pre;
+		t[n++] = (uint8_t)((rex ? rex : 0x40) | 1);
+		memcpy(t + n, ins + op, mlen), n += mlen;
+		t[n++] = (uint8_t)((modrm & 0x38) | (sc & 7));
+		memcpy(t + n, ins + field + 4, in.len - field - 4), n += in.len - field - 4;
+		/* pop %rS; lea 128(%rsp),%rsp; jmp back */
+		t[n++] = 0x41, t[n++] = (uint8_t)(0x58 + (sc & 7));
+		memcpy(t + n, "\x48\x8d\xa4\x24\x80\x00\x00\x00", 8), n += 8;
+		t[n++] = 0xe9;
+		d = (int32_t)((at + in.len) - (tr + n + 4));
+		memcpy(t + n, &d, 4), n += 4;
+		if (n > HP_FIX_SIZE)
+			goto refuse;
+	}
+	/* the original instruction becomes jmp trampoline */
+	ins[0] = 0xe9;
+	d = (int32_t)(tr - (at + 5));
+	memcpy(ins + 1, &d, 4);
+	memset(ins + 5, 0xcc, in.len - 5);
+	return 0;
+refuse:
+	return hp_err(ctx, -HP_E_RELOC, "payload: the instruction at %s+%#" PRIx64 " refers to '%s' more than "
+					"2 GiB away in a form that cannot be rerouted through a GOT slot",
+		      sec->name, s, name);
+}
+
 int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_size, struct hp_image *img)
 {
 	uint64_t cur[HP_SEG_MAX] = { 0 };
@@ -103,6 +238,13 @@ int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_siz
 			if (r->type == R_X86_64_PLT32 && s->sec == HP_SEC_UNDEF && !img->stub[r->sym])
 				img->stub[r->sym] = (uint32_t)++img->nstub;
 		}
+	/* PC-relative references from code to other modules' symbols: a slot and a trampoline each. */
+	img->fix_got = img->ngot;
+	for (i = 0; i < p->nsecs; i++)
+		for (j = 0; j < p->secs[i].nrelas; j++)
+			if (is_fixable(p, &p->secs[i], &p->secs[i].relas[j]))
+				img->nfix++;
+	img->ngot += img->nfix;
 	/* R segment starts with the state record. */
 	cur[HP_SEG_R] = img->state_size;
 	for (i = 0; i < p->nsecs; i++) {
@@ -119,6 +261,8 @@ int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_siz
 	cur[HP_SEG_RX] = HP_ALIGN_UP(cur[HP_SEG_RX], 16);
 	img->stub_off = cur[HP_SEG_RX];
 	cur[HP_SEG_RX] += img->nstub * 16;
+	img->fix_off = cur[HP_SEG_RX];
+	cur[HP_SEG_RX] += img->nfix * HP_FIX_SIZE;
 
 	img->seg[HP_SEG_R].prot = PROT_READ;
 	img->seg[HP_SEG_RX].prot = PROT_READ | PROT_EXEC;
@@ -137,6 +281,7 @@ int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_siz
 		img->sec_off[i] += img->seg[seg_of(&p->secs[i])].off;
 	img->got_off += img->seg[HP_SEG_R].off;
 	img->stub_off += img->seg[HP_SEG_RX].off;
+	img->fix_off += img->seg[HP_SEG_RX].off;
 	return 0;
 }
 
@@ -159,7 +304,7 @@ int hp_image_link(struct hp_ctx *ctx, struct hp_image *img, const struct hp_patc
 	_cleanup_free_ uint64_t *callval = NULL;
 	struct hp_tls_block tls = { 0 };
 	bool have_tls = false;
-	size_t i, j;
+	size_t i, j, nfix = 0;
 	int r;
 
 	img->base = base;
@@ -315,6 +460,16 @@ int hp_image_link(struct hp_ctx *ctx, struct hp_image *img, const struct hp_patc
 			}
 			case R_X86_64_PC32:
 				v = (int64_t)(S + (uint64_t)A - P);
+				if (is_fixable(p, sec, rl)) {
+					size_t k = nfix++;
+
+					if (!fits_s32(v)) {
+						r = fix_reference(ctx, img, sec, i, rl, s->name, S, k);
+						if (r < 0)
+							return r;
+						continue;
+					}
+				}
 				break;
 			case R_X86_64_GOTPCREL:
 			case R_X86_64_GOTPCRELX:

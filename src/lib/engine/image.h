@@ -8,6 +8,8 @@
 
 #include "lib/format/patch.h"
 
+#define HP_FIX_SIZE 48
+
 enum hp_seg_kind { HP_SEG_R = 0, HP_SEG_RX, HP_SEG_RW, HP_SEG_MAX };
 
 struct hp_seg {
@@ -27,6 +29,8 @@ struct hp_image {
 	uint32_t ld_pair;		/* 1 + first of two GOT slots {module, 0} (local-dynamic) */
 	size_t ngot, nstub;
 	uint64_t got_off, stub_off;
+	size_t nfix, fix_got;		/* PC32 references to other modules: each gets a GOT slot (fix_got + k) */
+	uint64_t fix_off;		/* and a trampoline of HP_FIX_SIZE bytes here, used when out of range */
 	bool needs_low;			/* absolute 32-bit relocations: must sit below 2 GiB */
 	uint64_t base;			/* runtime address, once linked */
 	uint8_t *buf;			/* image bytes, once linked */

@@ -97,7 +97,9 @@ static int read_record(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp
 		struct hp_srec_func *f = &out->funcs[i];
 
 		f->name[sizeof(f->name) - 1] = 0;
-		if (f->len < 5 || f->len > HP_SITE_MAX || f->site < f->func_addr ||
+		/* a site starts at the entry, or 5 bytes before it with a short jump back (7 or 11 bytes) */
+		if (f->len < 5 || f->len > HP_SITE_MAX ||
+		    (f->site < f->func_addr && !(f->site + 5 == f->func_addr && (f->len == 7 || f->len == 11))) ||
 		    f->site + f->len > f->func_addr + f->func_size + 16) {
 			hp_warn(ctx, "pid %d: state record at %#llx: function %zu is malformed", pid,
 				(unsigned long long)m->start, i);
@@ -341,11 +343,14 @@ static int check_func(struct hp_ctx *ctx, struct hp_process *proc, const struct 
 	int32_t rel;
 	int r;
 
-	if (f->len != 5) {
+	/* a short-jump site: 5 bytes of padding before the entry, [endbr64,] jmp rel8 back to them */
+	bool short_site = f->site + 5 == f->func_addr && (f->len == 7 || f->len == 11);
+
+	if (f->len != 5 && !short_site) {
 		snprintf(why, why_size, "it replaces %u bytes of %s (hotpatch writes a 5-byte jump)", f->len, f->name);
 		return 0;
 	}
-	if (f->site != f->func_addr && f->site != f->func_addr + 4) {
+	if (f->site != f->func_addr && f->site != f->func_addr + 4 && !short_site) {
 		snprintf(why, why_size, "its site in %s is %#llx, not at the entry %#llx", f->name,
 			 (unsigned long long)f->site, (unsigned long long)f->func_addr);
 		return 0;
@@ -393,7 +398,14 @@ static int check_func(struct hp_ctx *ctx, struct hp_process *proc, const struct 
 	}
 	if (r < 0)
 		return 0;
-	if (f->site != f->func_addr) {
+	if (short_site) {
+		if (!hp_elf_padding_before(l->elf, link, 5) || f->patched[f->len - 2] != 0xeb ||
+		    f->patched[f->len - 1] != (uint8_t)(-(int)f->len) ||
+		    (f->len == 11 && memcmp(f->patched + 5, endbr64, 4))) {
+			snprintf(why, why_size, "its short jump at %s does not lead into padding before it", f->name);
+			return 0;
+		}
+	} else if (f->site != f->func_addr) {
 		if (hp_elf_read_vaddr(l->elf, link, file, 4) < 0 || memcmp(file, endbr64, 4)) {
 			snprintf(why, why_size, "its site in %s is not after an endbr64 at the entry", f->name);
 			return 0;

@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "x86.h"
+#include "shared/x86.h"
 
 struct dec {
 	const uint8_t *p;

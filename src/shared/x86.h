@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A minimal x86-64 instruction decoder for the builder: instruction
+ * A minimal x86-64 instruction decoder for the builder and the engine: instruction
  * lengths, where the immediate and branch fields are, control flow, and the
  * registers an instruction writes.  Enough for two questions: which
  * registers may a function clobber (the IPA-RA check), and do two
