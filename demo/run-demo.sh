@@ -24,7 +24,6 @@ SERVICE=demo/service
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hotpatch-demo.XXXXXX")
 PID=
 
-if [ -t 1 ]; then B=$'\e[1m'; R=$'\e[31m'; G=$'\e[32m'; N=$'\e[0m'; else B= R= G= N=; fi
 
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
@@ -37,37 +36,7 @@ trap 'exit 130' INT TERM
 # The commands below say "hotpatch"; this is the binary they mean.
 hotpatch() { "$HOTPATCH" "$@"; }
 
-step() { printf '\n%s== %s ==%s\n' "$B" "$*" "$N"; }
-# Show a command, then run it.
-run() {
-	local a shown=
-	for a in "$@"; do
-		case $a in *[[:space:]]*) shown+=" '$a'" ;; *) shown+=" $a" ;; esac
-	done
-	printf '%s$%s%s\n' "$B" "$shown" "$N"
-	"$@"
-}
-die() {
-	printf '%sdemo: %s%s\n' "$R" "$*" "$N" >&2
-	exit 1
-}
-
-# ask LINE...: one connection to the service; each line is sent and its one-line answer shown.
-ask() {
-	local l reply
-	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || die "cannot connect to the service on port $PORT"
-	for l in "$@" QUIT; do
-		printf '    > %s\n' "$l"
-		printf '%s\n' "$l" >&3
-		IFS= read -r -t 5 reply <&3 || die "no answer from the service"
-		case $reply in
-		*"(admin)"* | "the launch code"*) printf '    < %s%s%s\n' "$R" "$reply" "$N" ;;
-		ERR*) printf '    < %s%s%s\n' "$G" "$reply" "$N" ;;
-		*) printf '    < %s\n' "$reply" ;;
-		esac
-	done
-	exec 3>&-
-}
+. "$DEMO/lib-demo.sh"
 
 [ -x "$HOTPATCH" ] || die "no hotpatch binary at $HOTPATCH (build it first, or set HOTPATCH)"
 # the compiler wrapper: in a build tree src/differ/hotpatch-cc, installed in libexec (hotpatch finds it)

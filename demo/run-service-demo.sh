@@ -30,7 +30,6 @@ SERVICE=demo/service
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hotpatch-service-demo.XXXXXX")
 PID= SERVER_PID= AGENT_PID=
 
-if [ -t 1 ]; then B=$'\e[1m'; R=$'\e[31m'; G=$'\e[32m'; N=$'\e[0m'; else B= R= G= N=; fi
 
 cleanup() {
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
@@ -47,35 +46,9 @@ hotpatch() { "$HOTPATCH" "$@"; }
 hotpatch-server() { "$HOTPATCH_SERVER" "$@"; }
 hotpatchctl() { "$HOTPATCHCTL" "$@"; }
 
-step() { printf '\n%s== %s ==%s\n' "$B" "$*" "$N"; }
-run() {
-	local a shown=
-	for a in "$@"; do
-		case $a in *[[:space:]]*) shown+=" '$a'" ;; *) shown+=" $a" ;; esac
-	done
-	printf '%s$%s%s\n' "$B" "$shown" "$N"
-	"$@"
-}
-die() {
-	printf '%sdemo: %s%s\n' "$R" "$*" "$N" >&2
+. "$DEMO/lib-demo.sh"
+demo_on_die() {
 	[ -f "$WORK/hotpatchd.log" ] && { echo "--- hotpatchd log (last lines):" >&2; tail -15 "$WORK/hotpatchd.log" >&2; }
-	exit 1
-}
-# ask LINE...: one connection to the service; each line is sent and its one-line answer shown.
-ask() {
-	local l reply
-	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || die "cannot connect to the service on port $PORT"
-	for l in "$@" QUIT; do
-		printf '    > %s\n' "$l"
-		printf '%s\n' "$l" >&3
-		IFS= read -r -t 5 reply <&3 || die "no answer from the service"
-		case $reply in
-		*"(admin)"*) printf '    < %s%s%s\n' "$R" "$reply" "$N" ;;
-		ERR*) printf '    < %s%s%s\n' "$G" "$reply" "$N" ;;
-		*) printf '    < %s\n' "$reply" ;;
-		esac
-	done
-	exec 3>&-
 }
 # quiet_login: the service's answer to the 21-character login, nothing shown
 quiet_login() {
