@@ -31,7 +31,7 @@ race_round() {
 		if [ "$mode" = pid ]; then
 			case $rc in
 			0) ;;
-			5|13) grep -q -e "executed another program" -e "does not map" -e "exited during" -e "no such process" \
+			5|13) grep -qi -e "executed another program" -e "does not map" -e "exited during" -e "no such process" \
 				"$HP_TMP/err" || { echo "round $delay/$mode: unexpected message"; cat "$HP_TMP/err"; return 1; } ;;
 			*) echo "round $delay/$mode: exit $rc"; cat "$HP_TMP/err"; return 1 ;;
 			esac
