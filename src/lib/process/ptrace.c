@@ -212,8 +212,51 @@ static int wait_stopped_blocking(pid_t tid, int *ret_sig)
 	}
 }
 
+/*
+ * A thread we trace that was killed must be reaped before we attach to
+ * anything else of its process: an exec waits for that (seize.h), and the
+ * next seize would wait for the exec.  It dies promptly; the wait is
+ * bounded by deadline (hp_now_ns() time).
+ */
+static void reap_dying_until(pid_t tid, uint64_t deadline)
+{
+	unsigned round = 0;
+	int st;
+
+	while (hp_now_ns() < deadline) {
+		pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
+
+		if (w < 0 || (w == tid && (WIFEXITED(st) || WIFSIGNALED(st))))
+			return;
+		if (w == 0)
+			backoff_wait(&round);
+	}
+}
+
+static void reap_dying(pid_t tid)
+{
+	reap_dying_until(tid, hp_now_ns() + 2000000000ull);
+}
+
+/*
+ * Let a stopped thread go.  PTRACE_DETACH fails with ESRCH when the
+ * thread was killed while we held it (an exec in another thread kills
+ * all the others): it is then a zombie only we can reap, and an exec of
+ * its process waits for that, so reap it now.  Returns 0 when detached.
+ */
+static int detach_or_reap(pid_t tid, int sig)
+{
+	if (ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig) == 0)
+		return 0;
+	if (errno != ESRCH)
+		return -errno;
+	reap_dying(tid);
+	return -ESRCH;
+}
+
 int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
 {
+	uint64_t deadline;
 	size_t i;
 	int n = 0;
 
@@ -233,8 +276,20 @@ int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
 		}
 		if (ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending_sig) == 0)
 			n++;
+		else if (errno == ESRCH)
+			t->dying = true;
 		t->seized = false;
 		t->stopped = false;
+	}
+	/* Threads killed while held are reaped (detach_or_reap), all within one bound. */
+	for (i = 0, deadline = 0; i < g->n; i++) {
+		if (!g->v[i].dying)
+			continue;
+		if (!deadline)
+			deadline = hp_now_ns() + 2000000000ull;
+		reap_dying_until(g->v[i].tid, deadline);
+		g->v[i].dying = false;
+		g->v[i].gone = true;
 	}
 	/* The last thread runs again now; our own return to normal priority may wait for a CPU. */
 	g->released_ns = hp_now_ns();
@@ -768,27 +823,6 @@ int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret
 }
 
 /*
- * A thread we trace that was killed must be reaped before we attach to
- * anything else of its process: an exec waits for that (seize.h), and the
- * next seize would wait for the exec.  It dies promptly; bound the wait.
- */
-static void reap_dying(pid_t tid)
-{
-	uint64_t deadline = hp_now_ns() + 2000000000ull;
-	unsigned round = 0;
-	int st;
-
-	while (hp_now_ns() < deadline) {
-		pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
-
-		if (w < 0 || (w == tid && (WIFEXITED(st) || WIFSIGNALED(st))))
-			return;
-		if (w == 0)
-			backoff_wait(&round);
-	}
-}
-
-/*
  * Seize and stop one thread for injection.  Returns 1 when the thread
  * vanished before it stopped (the caller picks another), 0 when it is
  * stopped and ours, or a negative error already reported.
@@ -861,7 +895,7 @@ fail:
 		return r;
 	}
 fail_stopped:
-	ptrace(PTRACE_DETACH, tid, 0, (void *)(long)inj->pending_sig);
+	detach_or_reap(tid, inj->pending_sig);
 	inj->attached = false;
 	return r;
 }
@@ -879,7 +913,7 @@ static int same_program(struct hp_ctx *ctx, struct hp_inject *inj, int memfd)
 
 	if (hp_mem_read(memfd, inj->syscall_insn, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05)
 		return 0;
-	ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)inj->pending_sig);
+	detach_or_reap(inj->tid, inj->pending_sig);
 	inj->attached = false;
 	return hp_err(ctx, -HP_E_EXITED, "pid %d executed another program during the operation", inj->pid);
 }
@@ -1111,15 +1145,16 @@ int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const v
 
 int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns)
 {
-	int r = 0;
+	int r = 0, r2;
 
 	if (!inj->attached)
 		return 0;
 	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &inj->saved) < 0)
 		r = hp_err(ctx, -errno, "pid %d: cannot restore registers of thread %d: %s", inj->pid, inj->tid,
 			   strerror(errno));
-	if (ptrace(PTRACE_DETACH, inj->tid, 0, (void *)(long)inj->pending_sig) < 0 && !r && errno != ESRCH)
-		r = hp_err(ctx, -errno, "pid %d: cannot detach thread %d: %s", inj->pid, inj->tid, strerror(errno));
+	r2 = detach_or_reap(inj->tid, inj->pending_sig);
+	if (r2 < 0 && r2 != -ESRCH && !r)
+		r = hp_err(ctx, r2, "pid %d: cannot detach thread %d: %s", inj->pid, inj->tid, strerror(-r2));
 	inj->attached = false;
 	if (ret_held_ns)
 		*ret_held_ns = hp_now_ns() - inj->start_ns;

@@ -17,6 +17,7 @@ struct hp_thread {
 	bool seized;
 	bool stopped;
 	bool gone;			/* exited while we held it */
+	bool dying;			/* killed while held: detach failed, to be reaped */
 	bool fresh;			/* auto-attached at clone: its first stop is not a group stop */
 	bool stepping;			/* a single-step is in flight */
 	int pending_sig;		/* signal to deliver on detach */
