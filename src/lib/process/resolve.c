@@ -49,14 +49,25 @@ int hp_process_open(struct hp_ctx *ctx, pid_t pid, struct hp_process *proc)
 int hp_process_open_cached(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *proc)
 {
 	struct hp_maps maps;
-	int r;
+	int r, tries;
 
-	r = hp_maps_read(NULL, pid, &maps);
-	if (r == -ENOENT || r == -ESRCH)
-		return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
-	if (r < 0)
-		return hp_err(ctx, r, "pid %d: cannot read its memory map: %s", pid, strerror(-r));
-	return hp_process_open_maps(ctx, pid, cache, &maps, proc);
+	/*
+	 * A process that executes another program between the read of its
+	 * map and the open of its memory is examined again: what it runs now
+	 * is what the caller asks about (an exec is rare; three in a row is a
+	 * process that does nothing else, and stays unknown).
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		r = hp_maps_read(NULL, pid, &maps);
+		if (r == -ENOENT || r == -ESRCH)
+			return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
+		if (r < 0)
+			return hp_err(ctx, r, "pid %d: cannot read its memory map: %s", pid, strerror(-r));
+		r = hp_process_open_maps(ctx, pid, cache, &maps, proc);
+		if (r != -HP_E_EXITED)
+			break;
+	}
+	return r;
 }
 
 int hp_process_open_maps(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_maps *maps,
