@@ -88,6 +88,8 @@ test_expect_success() {
 	if [ "$_hp_rc" != 0 ] || [ -n "${HP_VERBOSE:-}" ]; then
 		printf '%s\n' "$_hp_out" | sed 's/^/#   /'
 	fi
+	# meson shows a failed TAP test's stderr, not its stdout: say why there too
+	[ "$_hp_rc" = 0 ] || { printf 'FAILED: %s\n' "$1"; printf '%s\n' "$_hp_out" | sed 's/^/  /'; } >&2
 	return 0
 }
 
