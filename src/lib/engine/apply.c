@@ -29,10 +29,12 @@
 #include "lib/process/cfi.h"
 #include "lib/engine/engine.h"
 #include "lib/engine/image.h"
+#include "lib/engine/lock.h"
 #include "lib/process/ptrace.h"
 #include "lib/engine/region.h"
 #include "lib/process/resolve.h"
 #include "lib/process/stack.h"
+#include "lib/process/stub.h"
 #include "lib/engine/srec.h"
 #include "lib/process/tls.h"
 
@@ -55,9 +57,10 @@ struct op {
 	struct hp_process proc;
 	struct hp_srec *recs;
 	size_t nrecs;
-	uint64_t syscall_insn;
+	uint64_t stub;			/* the injection stub (stub.h), once placed */
 	uint64_t max_hijack_ns;
 	struct hp_stack_checker *sc;
+	struct hp_plock lock;		/* no other patcher works on this process meanwhile */
 };
 
 /*
@@ -98,6 +101,7 @@ static int explain_gone(struct op *op, int r)
 
 static void op_release(struct op *op)
 {
+	hp_plock_release(&op->lock);
 	hp_stack_checker_free(op->sc);
 	hp_srec_free_all(op->recs, op->nrecs);
 	hp_process_close(&op->proc);
@@ -130,8 +134,13 @@ static int call_resolver(void *ud, uint64_t fn, uint64_t *ret)
 	return 0;
 }
 
-/* Open the process, or take over one the caller already opened (adopt, then left closed). */
-static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *adopt, struct op *op)
+/*
+ * Open the process, or take over one the caller already opened (adopt, then
+ * left closed).  First the per-process lock (lock.h), waiting up to
+ * lock_wait_ms for another patcher: its state records are read after it.
+ */
+static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct hp_process *adopt,
+		   unsigned lock_wait_ms, struct op *op)
 {
 	int r;
 
@@ -139,9 +148,17 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 	op->ctx = ctx;
 	op->pid = pid;
 	op->proc.memfd = -1;
+	op->lock.fd = -1;
 	ctx->errmsg[0] = 0;
 	if (pid <= 0)
-		return hp_err(ctx, -ESRCH, "pid %d: not a valid process id", pid);
+		r = hp_err(ctx, -ESRCH, "pid %d: not a valid process id", pid);
+	else
+		r = hp_plock_take(ctx, pid, lock_wait_ms, &op->lock);
+	if (r < 0) {
+		if (adopt)
+			hp_process_close(adopt);
+		return r;
+	}
 	if (adopt) {
 		op->proc = *adopt;
 		memset(adopt, 0, sizeof(*adopt));
@@ -169,30 +186,12 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 }
 
 /*
- * A `syscall` instruction to run injected syscalls from: at the offset in
- * the vDSO that an earlier operation sharing the cache found (every process
- * on this kernel has the same vDSO; the bytes are checked), else searched.
+ * The injection stub (stub.h) that borrowed threads run system calls
+ * through: found where an earlier operation left it, else written.
  */
-static int find_syscall_insn(struct op *op)
+static int find_stub(struct op *op)
 {
-	const struct hp_map *vdso = NULL;
-	uint64_t off = hp_cache_vdso_syscall(op->proc.cache);
-	uint8_t b[2];
-	size_t i;
-	int r;
-
-	for (i = 0; i < op->proc.maps.n && !vdso; i++)
-		if (!strcmp(op->proc.maps.v[i].path, "[vdso]"))
-			vdso = &op->proc.maps.v[i];
-	if (vdso && off && off + 2 <= vdso->end - vdso->start &&
-	    hp_mem_read(op->proc.memfd, vdso->start + off, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05) {
-		op->syscall_insn = vdso->start + off;
-		return 0;
-	}
-	r = hp_find_syscall_insn(op->ctx, op->pid, op->proc.memfd, &op->syscall_insn);
-	if (r == 0 && vdso && op->syscall_insn >= vdso->start && op->syscall_insn + 2 <= vdso->end)
-		hp_cache_set_vdso_syscall(op->proc.cache, op->syscall_insn - vdso->start);
-	return r;
+	return hp_stub_install(op->ctx, op->pid, op->proc.memfd, &op->proc.maps, &op->stub);
 }
 
 /* Borrow one thread to run syscalls; the caller ends with hijack_end. */
@@ -200,12 +199,12 @@ static int hijack_begin(struct op *op, struct hp_inject *inj)
 {
 	int r;
 
-	if (!op->syscall_insn) {
-		r = find_syscall_insn(op);
+	if (!op->stub) {
+		r = find_stub(op);
 		if (r < 0)
 			return r;
 	}
-	return hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->syscall_insn, inj);
+	return hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->stub, inj);
 }
 
 static int hijack_end(struct op *op, struct hp_inject *inj)
@@ -492,6 +491,9 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 		pcranges[i][0] = ranges[i].lo;
 		pcranges[i][1] = ranges[i].hi;
 	}
+	/* Threads stepped out of a function are parked in the stub (ptrace.h): place it before the stop. */
+	if (!op->stub && find_stub(op) < 0)
+		hp_debug(op->ctx, "pid %d: %s; stepped threads will not be parked", op->pid, op->ctx->errmsg);
 	for (;;) {
 		struct hp_threads g;
 		struct hp_busy busy;
@@ -504,11 +506,13 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 			return r;
 		t_stopped = hp_now_ns();
 		t_first = g.stop_start_ns;
+		hp_threads_settle(&g, op->stub);
 		/*
 		 * A thread executing an affected function (its pc inside, not just a return address) is
 		 * usually a few instructions from leaving it: step those out while the others stay stopped.
 		 */
-		r = hp_threads_step_out(op->ctx, &g, pcranges, nranges, STEP_MAX_INSNS, STEP_BUDGET_NS, &stepped);
+		r = hp_threads_step_out(op->ctx, &g, pcranges, nranges, STEP_MAX_INSNS, STEP_BUDGET_NS, op->stub,
+					&stepped);
 		if (r >= 0)
 			r = hp_stack_check(op->sc, &g, ranges, nranges, &busy);
 		t_checked = hp_now_ns();
@@ -517,10 +521,10 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 			t_committed = hp_now_ns();
 			hp_threads_detach(op->ctx, &g);
 			t_end = g.released_ns;
-			hp_debug(op->ctx, "pid %d: %zu threads: stop %.0f us, %u stepped out and checked in %.0f us, "
-					  "commit %.0f us, release %.0f us", op->pid, g.n, (t_stopped - g.stop_start_ns) / 1e3,
-				 stepped, (t_checked - t_stopped) / 1e3, (t_committed - t_checked) / 1e3,
-				 (t_end - t_committed) / 1e3);
+			hp_debug(op->ctx, "pid %d: %zu threads: stop %.0f us, %u stepped out (trap flag set %.0f us) and "
+					  "checked in %.0f us, commit %.0f us, release %.0f us", op->pid, g.n,
+				 (t_stopped - g.stop_start_ns) / 1e3, stepped, g.trap_window_ns / 1e3,
+				 (t_checked - t_stopped) / 1e3, (t_committed - t_checked) / 1e3, (t_end - t_committed) / 1e3);
 			if (res) {
 				res->attempts = attempt;
 				res->nthreads = (unsigned)g.n;
@@ -587,6 +591,7 @@ static int write_entries(struct op *op, struct entry_write *w, size_t nw)
 		if (r < 0)
 			return hp_err(op->ctx, r, "pid %d: cannot write the entry of %s: %s", op->pid, w[i].name,
 				      strerror(-r));
+		hp_test_kill_point("entry-write", (unsigned)i + 1);
 	}
 	return 0;
 }
@@ -741,7 +746,7 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 			return r;
 		}
 	}
-	r = op_open(ctx, pid, o.cache, proc, &op);
+	r = op_open(ctx, pid, o.cache, proc, o.timeout_ms, &op);
 	if (r < 0)
 		goto out;
 	target = hp_process_find_build_id(&op.proc, m->build_id, m->build_id_len);
@@ -1090,7 +1095,7 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 			hp_process_close(proc);
 		return hp_err(ctx, -EINVAL, "'%s' is not a valid patch id", patch_id);
 	}
-	r = op_open(ctx, pid, o.cache, proc, &op);
+	r = op_open(ctx, pid, o.cache, proc, o.timeout_ms, &op);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < op.nrecs; i++)
@@ -1230,7 +1235,7 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 	for (i = 0; i < n; i++) {
 		const struct hp_srec *rec = &recs[i];
 		struct hp_status_patch *p = &st->patches[st->npatches];
-		bool all_patched = true, all_orig = true;
+		bool all_patched = true, any_patched = false;
 
 		if (rec->hdr.state == HP_STATE_SUPERSEDED)
 			continue;	/* a replaced level waiting to be unmapped */
@@ -1279,10 +1284,12 @@ int hp_status_read(struct hp_ctx *ctx, pid_t pid, struct hp_status **ret_status)
 			if (hp_srec_func_state(memfd, &rec->funcs[k], &f->state) < 0)
 				f->state = HP_FUNC_FOREIGN;
 			all_patched &= f->state == HP_FUNC_PATCHED;
-			all_orig &= f->state == HP_FUNC_ORIGINAL;
+			any_patched |= f->state == HP_FUNC_PATCHED;
 		}
+		/* A prepared record is a harmless leftover while no entry jumps to it (a level it was to
+		 * replace may still hold them). */
 		p->consistent = (p->state == HP_STATE_ACTIVE && all_patched) ||
-				(p->state == HP_STATE_PREPARED && all_orig);
+				(p->state == HP_STATE_PREPARED && !any_patched);
 	}
 	*ret_status = st;
 	r = 0;

@@ -30,6 +30,7 @@
 #include "lib/process/proc.h"
 #include "lib/process/ptrace.h"
 #include "lib/process/seize.h"
+#include "lib/process/stub.h"
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
@@ -341,7 +342,7 @@ static int seize_holding(struct hp_threads *g, pid_t tid)
 			if (g->v[i].seized && !g->v[i].gone)
 				held[n++] = g->v[i].tid;
 	}
-	r = hp_seize_guarded(tid, PTRACE_O_TRACECLONE, held, n);
+	r = hp_seize_guarded(tid, PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD, held, n);
 	for (i = 0, n = 0; i < g->n; i++) {
 		struct hp_thread *t = &g->v[i];
 
@@ -567,6 +568,63 @@ fail:
 	return r;
 }
 
+/*
+ * A thread found inside the injection stub (released by an earlier stop or
+ * operation, by us or by a patcher that died, and not yet scheduled) has a
+ * future fixed by the stub: pop its registers from the save area and
+ * return.  Do that for it now, so that the stack check sees the thread's
+ * own state rather than a stub without unwind information.  Skipping a
+ * getpid (or a pending injected call of a dead patcher) is harmless.
+ */
+static void settle_one(struct hp_threads *g, struct hp_thread *t, uint64_t stub)
+{
+	uint64_t off = t->regs.rip - stub, at;
+	struct hp_save_area sa;
+	struct user_regs_struct regs = t->regs;
+	struct iovec l = { &sa, sizeof(sa) }, rv;
+
+	if (off >= HP_STUB_SIZE)
+		return;
+	at = off == HP_STUB_RET ? t->regs.rsp - 128 : t->regs.rbx;	/* at `ret`, rbx is its own again */
+	rv.iov_base = (void *)(uintptr_t)at;
+	rv.iov_len = sizeof(sa);
+	if (process_vm_readv(g->pid, &l, 1, &rv, 1, 0) != (ssize_t)sizeof(sa))
+		return;
+	regs.eflags = (regs.eflags & ~0xcd5ull) | (sa.rflags & 0xcd5ull);	/* the arithmetic and direction flags */
+	regs.rax = sa.rax;
+	regs.rcx = sa.rcx;
+	regs.rdx = sa.rdx;
+	regs.rsi = sa.rsi;
+	regs.rdi = sa.rdi;
+	regs.rbp = sa.rbp;
+	regs.r8 = sa.r8;
+	regs.r9 = sa.r9;
+	regs.r10 = sa.r10;
+	regs.r11 = sa.r11;
+	regs.r12 = sa.r12;
+	regs.r13 = sa.r13;
+	regs.r14 = sa.r14;
+	regs.r15 = sa.r15;
+	if (off != HP_STUB_RET)
+		regs.rbx = sa.rbx;
+	regs.rip = sa.rip;
+	regs.rsp = at + HP_SAVE_BELOW;
+	regs.orig_rax = (unsigned long long)-1;
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) == 0)
+		t->regs = regs;
+}
+
+void hp_threads_settle(struct hp_threads *g, uint64_t stub)
+{
+	size_t i;
+
+	if (!stub)
+		return;
+	for (i = 0; i < g->n; i++)
+		if (!g->v[i].gone && g->v[i].stopped && !g->v[i].parked)
+			settle_one(g, &g->v[i], stub);
+}
+
 static bool pc_in(const uint64_t (*ranges)[2], size_t n, uint64_t pc)
 {
 	size_t i;
@@ -623,6 +681,63 @@ static void abandon_step(struct hp_threads *g, struct hp_thread *t)
 	(void)g;
 }
 
+/* Defined with the injection code below. */
+static int wait_step(pid_t tid, int *st);
+
+/*
+ * A thread we single-stepped keeps the trap flag until it is resumed: were
+ * we killed while it is stopped, its next instruction would raise SIGTRAP
+ * and kill the process.  Park it instead: its registers go to its stack
+ * (stub.h), and it is resumed into the stub's getpid, stopping at the
+ * system call's entry (PTRACE_SYSCALL clears the trap flag).  Released --
+ * by us or by our death -- it makes the call and goes back to exactly where
+ * the step left it.  t->regs keeps that place for the stack check.
+ */
+static void park(struct hp_threads *g, struct hp_thread *t, uint64_t stub)
+{
+	struct hp_save_area sa;
+	struct user_regs_struct regs = t->regs;
+	uint64_t at = t->regs.rsp - HP_SAVE_BELOW;
+	struct iovec l = { &sa, sizeof(sa) }, rv = { (void *)(uintptr_t)at, sizeof(sa) };
+	int st, sig = 0, tries;
+
+	hp_save_area_fill(&sa, &t->regs);
+	if (process_vm_writev(g->pid, &l, 1, &rv, 1, 0) != (ssize_t)sizeof(sa))
+		return;
+	regs.rip = stub + HP_STUB_SYSCALL;
+	regs.rax = SYS_getpid;
+	regs.rbx = at;
+	regs.rsp = at - 64;
+	regs.orig_rax = (unsigned long long)-1;
+	regs.eflags &= ~0x100ull;
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0)
+		return;
+	for (tries = 0; tries < 16; tries++) {
+		if (ptrace(PTRACE_SYSCALL, t->tid, 0, (void *)(long)sig) < 0)
+			return;
+		sig = 0;
+		if (wait_step(t->tid, &st) < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			t->gone = true;
+			return;
+		}
+		if (WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+			struct user_regs_struct now;
+
+			t->parked = true;
+			/*
+			 * A signal delivered on the way runs its handler first, which may stop at a call of
+			 * its own: the stack check must see that state (the handler's frames, then the
+			 * signal frame, the save area and the thread's own frames above them).
+			 */
+			if (ptrace(PTRACE_GETREGS, t->tid, 0, &now) == 0 && now.rip != stub + HP_STUB_SYSCALL + 2)
+				t->regs = now;
+			return;
+		}
+		if (WIFSTOPPED(st) && (st >> 16) == 0)
+			sig = WSTOPSIG(st);	/* delivered now, not held back */
+	}
+}
+
 static int step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
 		    unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped)
 {
@@ -660,6 +775,7 @@ static int step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*r
 				return hp_err(ctx, -errno, "pid %d: cannot single-step thread %d: %s", g->pid, t->tid,
 					      strerror(errno));
 			t->stepping = true;
+			t->stepped = true;
 			moving++;
 		}
 		if (!moving)
@@ -725,9 +841,10 @@ give_up:
 }
 
 int hp_threads_step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
-			unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped)
+			unsigned max_rounds, uint64_t budget_ns, uint64_t stub, unsigned *ret_stepped)
 {
 	bool was_raised = g->prio.raised;
+	uint64_t t0;
 	size_t i;
 	int r;
 
@@ -742,7 +859,12 @@ int hp_threads_step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t
 	}
 	/* The stepped threads need a CPU: do not hold one at real-time priority while waiting. */
 	prio_restore(&g->prio);
+	t0 = hp_now_ns();
 	r = step_out(ctx, g, ranges, nranges, max_rounds, budget_ns, ret_stepped);
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].stepped && !g->v[i].gone && stub)
+			park(g, &g->v[i], stub);
+	g->trap_window_ns += hp_now_ns() - t0;
 	if (was_raised)
 		prio_raise(&g->prio);
 	return r;
@@ -780,48 +902,6 @@ int hp_mem_write(int memfd, uint64_t addr, const void *buf, size_t len)
 	return r == -EIO ? -EFAULT : r;
 }
 
-int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret_addr)
-{
-	struct hp_maps maps;
-	size_t i, pass;
-	int r;
-
-	r = hp_maps_read(NULL, pid, &maps);
-	if (r < 0)
-		return hp_err(ctx, r == -ENOENT ? -ESRCH : r, "pid %d: cannot read maps: %s", pid, strerror(-r));
-	/* The vDSO first (tiny, always there), then any executable mapping. */
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < maps.n; i++) {
-			const struct hp_map *m = &maps.v[i];
-			_cleanup_free_ uint8_t *buf = NULL;
-			size_t len, k;
-
-			if (m->perms[2] != 'x')
-				continue;
-			if ((pass == 0) != !strcmp(m->path, "[vdso]"))
-				continue;
-			len = m->end - m->start;
-			if (len > (1u << 20))
-				len = 1u << 20;
-			buf = malloc(len);
-			if (!buf) {
-				hp_maps_release(&maps);
-				return -ENOMEM;
-			}
-			if (hp_mem_read(memfd, m->start, buf, len) < 0)
-				continue;
-			for (k = 0; k + 1 < len; k++)
-				if (buf[k] == 0x0f && buf[k + 1] == 0x05) {
-					*ret_addr = m->start + k;
-					hp_maps_release(&maps);
-					return 0;
-				}
-		}
-	}
-	hp_maps_release(&maps);
-	return hp_err(ctx, -ENOENT, "pid %d: no syscall instruction found in executable memory", pid);
-}
-
 /*
  * Seize and stop one thread for injection.  Returns 1 when the thread
  * vanished before it stopped (the caller picks another), 0 when it is
@@ -836,7 +916,7 @@ static int borrow_thread(struct hp_ctx *ctx, pid_t pid, pid_t tid, struct hp_inj
 	inj->tid = tid;
 	inj->pending_sig = 0;
 	inj->start_ns = hp_now_ns();
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
 		int err = errno;
 
 		if (err == ESRCH || (err == EPERM && thread_exiting(pid, tid)))
@@ -866,8 +946,15 @@ static int borrow_thread(struct hp_ctx *ctx, pid_t pid, pid_t tid, struct hp_inj
 				r = hp_err(ctx, -HP_E_STOPPED, "pid %d is stopped (job control)", pid);
 				goto fail_stopped;
 			}
-			if ((st >> 16) == 0)
-				inj->pending_sig = WSTOPSIG(st);
+			if ((st >> 16) == 0) {
+				/*
+				 * A signal arrived first.  Holding it back until we detach would lose it
+				 * if we were killed meanwhile: let it be delivered, and borrow another.
+				 */
+				detach_or_reap(tid, WSTOPSIG(st));
+				inj->attached = false;
+				return 1;
+			}
 			break;
 		}
 		if (hp_now_ns() > deadline) {
@@ -886,8 +973,22 @@ static int borrow_thread(struct hp_ctx *ctx, pid_t pid, pid_t tid, struct hp_inj
 		r = hp_err(ctx, -errno, "pid %d: cannot read registers: %s", pid, strerror(errno));
 		goto fail_stopped;
 	}
-	/* Below the 128-byte red zone, 16-byte aligned. */
-	inj->scratch = (inj->saved.rsp - 128 - 512) & ~15ull;
+	/*
+	 * The thread's own registers go to its stack, below the red zone, before anything is changed:
+	 * from the first redirect on, the stub can take it home from there by itself.
+	 */
+	{
+		struct hp_save_area sa;
+
+		inj->save_at = inj->saved.rsp - HP_SAVE_BELOW;
+		inj->scratch = (inj->save_at - 512) & ~15ull;
+		hp_save_area_fill(&sa, &inj->saved);
+		r = hp_mem_write(inj->memfd, inj->save_at, &sa, sizeof(sa));
+		if (r < 0) {
+			r = hp_err(ctx, r, "pid %d: cannot write to the stack of thread %d: %s", pid, tid, strerror(-r));
+			goto fail_stopped;
+		}
+	}
 	return 0;
 fail:
 	if (wait_stopped_blocking(tid, &inj->pending_sig) < 0) {
@@ -905,13 +1006,11 @@ fail_stopped:
  * caller examined.  memfd (/proc/PID/mem, opened before) reaches only the
  * memory of that program: after an exec, reading through it fails.  Once
  * a thread is stopped, no exec can complete until we let it go, so a
- * successful read of the syscall instruction now means it is still there.
+ * successful read of the stub now means it is still there.
  */
 static int same_program(struct hp_ctx *ctx, struct hp_inject *inj, int memfd)
 {
-	uint8_t b[2];
-
-	if (hp_mem_read(memfd, inj->syscall_insn, b, 2) == 0 && b[0] == 0x0f && b[1] == 0x05)
+	if (hp_stub_present(memfd, inj->stub))
 		return 0;
 	detach_or_reap(inj->tid, inj->pending_sig);
 	inj->attached = false;
@@ -964,14 +1063,15 @@ static pid_t pick_thread(pid_t pid, bool main_will_do, pid_t skip)
 	return any;
 }
 
-int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t syscall_insn, struct hp_inject *inj)
+int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t stub, struct hp_inject *inj)
 {
 	pid_t tid, skip = 0;
 	int r, attempt;
 
 	memset(inj, 0, sizeof(*inj));
 	inj->pid = pid;
-	inj->syscall_insn = syscall_insn;
+	inj->stub = stub;
+	inj->memfd = memfd;
 	/*
 	 * Threads may exit between the choice and the seize (short-lived workers often do): then
 	 * choose again.  After a few such losses take the main thread, which lives as long as the
@@ -1016,72 +1116,125 @@ static int wait_step(pid_t tid, int *st)
 	return waitpid(tid, st, __WALL) < 0 ? -1 : 0;
 }
 
-int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret)
+void hp_test_kill_point(const char *name, unsigned n)
+{
+	const char *v = getenv("HP_TEST_KILL_AT");
+	size_t len = strlen(name);
+
+	if (v && !strncmp(v, name, len) && v[len] == ':' && strtoul(v + len + 1, NULL, 10) == n)
+		raise(SIGKILL);
+}
+
+/*
+ * Let the held thread run until it is back at the stub's system call and
+ * through it: its entry stop, then its exit stop (PTRACE_SYSCALL; the
+ * kernel drops these stops if we die, and the thread then simply goes on
+ * through the stub's return path).  Other system calls on the way (a called
+ * function's, a signal handler's) are let through; signals are delivered as
+ * they come, so none is held back in a tracer that could die.  For a call,
+ * *ret is the function's result (moved to rdi at the stub's entry), else the
+ * system call's.
+ */
+static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, const char *what, long *ret)
+{
+	struct __ptrace_syscall_info info;
+	uint64_t at = inj->stub + HP_STUB_SYSCALL + 2, deadline = hp_now_ns() + 20000000000ull;
+	bool entered = false;
+	int sig = 0, st;
+
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, inj->tid, 0, (void *)(long)sig) < 0)
+			return hp_err(ctx, -errno, "pid %d: cannot resume thread %d: %s", inj->pid, inj->tid,
+				      strerror(errno));
+		sig = 0;
+		if (wait_step(inj->tid, &st) < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			inj->attached = false;
+			return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", inj->pid);
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+			if (ptrace(PTRACE_GET_SYSCALL_INFO, inj->tid, (void *)sizeof(info), &info) <= 0)
+				return hp_err(ctx, -errno, "pid %d: cannot read the system call of thread %d", inj->pid,
+					      inj->tid);
+			if (info.instruction_pointer == at && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+				static unsigned nentries;
+
+				hp_test_kill_point("inject", ++nentries);
+				entered = true;
+				if (is_call)
+					*ret = (long)info.entry.args[0];
+			} else if (info.instruction_pointer == at && info.op == PTRACE_SYSCALL_INFO_EXIT && entered) {
+				if (!is_call)
+					*ret = (long)info.exit.rval;
+				return 0;
+			}
+		} else if ((st >> 16) == PTRACE_EVENT_STOP) {
+			if (is_stop_signal(WSTOPSIG(st)))
+				return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped (job control) during the operation",
+					      inj->pid);
+		} else if ((st >> 16) == 0) {
+			struct user_regs_struct regs;
+
+			sig = WSTOPSIG(st);
+			if (is_fault_signal(sig) && ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) == 0 &&
+			    (regs.rip - inj->stub < HP_STUB_SIZE || is_call))
+				/* our code faulted: the thread goes home through the stub (hp_inject_end) */
+				return hp_err(ctx, -EFAULT, "pid %d: %s faulted (signal %d at %#llx)", inj->pid, what, sig,
+					      regs.rip);
+		}
+		if (hp_now_ns() > deadline) {
+			ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0);
+			wait_stopped_blocking(inj->tid, NULL);
+			return hp_err(ctx, -ETIMEDOUT, "pid %d: %s did not complete within 20 s", inj->pid, what);
+		}
+	}
+}
+
+/* Registers that send the held thread through the stub: the save area in rbx, nothing to restart. */
+static struct user_regs_struct redirect_regs(const struct hp_inject *inj, uint64_t rip, uint64_t rsp)
 {
 	struct user_regs_struct regs = inj->saved;
-	int st, tries;
 
-	regs.rip = inj->syscall_insn;
+	regs.rip = rip;
+	regs.rsp = rsp;
+	regs.rbx = inj->save_at;
+	regs.orig_rax = (unsigned long long)-1;
+	regs.eflags &= ~0x100ull;
+	return regs;
+}
+
+int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret)
+{
+	struct user_regs_struct regs = redirect_regs(inj, inj->stub + HP_STUB_SYSCALL, inj->scratch - 64);
+	char what[64];
+
 	regs.rax = (unsigned long long)nr;
-	regs.orig_rax = (unsigned long long)-1;	/* not in a syscall: no restart logic on resume */
 	regs.rdi = (unsigned long long)args[0];
 	regs.rsi = (unsigned long long)args[1];
 	regs.rdx = (unsigned long long)args[2];
 	regs.r10 = (unsigned long long)args[3];
 	regs.r8 = (unsigned long long)args[4];
 	regs.r9 = (unsigned long long)args[5];
-	regs.rsp = inj->scratch - 64;
 	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) < 0)
 		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
-	for (tries = 0; tries < 64; tries++) {
-		if (ptrace(PTRACE_SINGLESTEP, inj->tid, 0, 0) < 0)
-			return hp_err(ctx, -errno, "pid %d: single-step failed: %s", inj->pid, strerror(errno));
-		if (wait_step(inj->tid, &st) < 0)
-			return hp_err(ctx, -errno, "pid %d: waitpid: %s", inj->pid, strerror(errno));
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			inj->attached = false;
-			return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", inj->pid);
-		}
-		if (!WIFSTOPPED(st))
-			continue;
-		if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st)))
-			return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped (job control) during the operation",
-				      inj->pid);
-		if ((st >> 16) == 0 && is_fault_signal(WSTOPSIG(st)) && ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) == 0 &&
-		    regs.rip == inj->syscall_insn)
-			/* our instruction faulted: the signal is not delivered (detach passes pending_sig) */
-			return hp_err(ctx, -EFAULT, "pid %d: the injected syscall %ld faulted (signal %d)", inj->pid, nr,
-				      WSTOPSIG(st));
-		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && !inj->pending_sig)
-			inj->pending_sig = WSTOPSIG(st);
-		if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
-			return hp_err(ctx, -errno, "pid %d: cannot read registers: %s", inj->pid, strerror(errno));
-		if (regs.rip == inj->syscall_insn + 2) {
-			*ret = (long)regs.rax;
-			return 0;
-		}
-		if (regs.rip != inj->syscall_insn)
-			return hp_err(ctx, -EFAULT, "pid %d: injected syscall %ld ended at unexpected address %#llx",
-				      inj->pid, nr, regs.rip);
-	}
-	return hp_err(ctx, -EAGAIN, "pid %d: injected syscall %ld did not complete", inj->pid, nr);
+	inj->redirected = true;
+	snprintf(what, sizeof(what), "the injected system call %ld", nr);
+	return inject_run(ctx, inj, false, what, ret);
 }
 
 int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_t fn, const long args[6], long *ret)
 {
-	struct user_regs_struct regs = inj->saved;
-	uint64_t zero = 0, deadline = hp_now_ns() + 2000000000ull;
-	unsigned round = 0;
-	int st, r;
+	/* A 16-byte aligned stack below the scratch area, returning into the stub. */
+	uint64_t sp = ((inj->scratch - 1024) & ~15ull) - 8, ra = inj->stub + HP_STUB_CALL_RET;
+	struct user_regs_struct regs = redirect_regs(inj, fn, sp);
+	char what[64];
+	int r;
 
-	/* A 16-byte aligned stack below the scratch area, with a return address of 0 on top. */
-	regs.rsp = ((inj->scratch - 1024) & ~15ull) - 8;
-	r = hp_mem_write(memfd, regs.rsp, &zero, sizeof(zero));
+	r = hp_mem_write(memfd, sp, &ra, sizeof(ra));
 	if (r < 0)
 		return hp_err(ctx, r, "pid %d: cannot prepare a call on thread %d's stack", inj->pid, inj->tid);
-	regs.rip = fn;
 	regs.rax = 0;
-	regs.orig_rax = (unsigned long long)-1;
 	regs.rdi = (unsigned long long)args[0];
 	regs.rsi = (unsigned long long)args[1];
 	regs.rdx = (unsigned long long)args[2];
@@ -1090,42 +1243,9 @@ int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_
 	regs.r9 = (unsigned long long)args[5];
 	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) < 0)
 		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
-	if (ptrace(PTRACE_CONT, inj->tid, 0, 0) < 0)
-		return hp_err(ctx, -errno, "pid %d: cannot resume thread %d: %s", inj->pid, inj->tid, strerror(errno));
-	for (;;) {
-		pid_t w = waitpid(inj->tid, &st, __WALL | WNOHANG);
-
-		if (w < 0 || (w == inj->tid && (WIFEXITED(st) || WIFSIGNALED(st)))) {
-			inj->attached = false;
-			return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", inj->pid);
-		}
-		if (w == inj->tid && WIFSTOPPED(st)) {
-			int sig = WSTOPSIG(st);
-
-			if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
-				return hp_err(ctx, -errno, "pid %d: cannot read registers", inj->pid);
-			if ((st >> 16) == 0 && sig == SIGSEGV && regs.rip == 0) {
-				*ret = (long)regs.rax;
-				return 0;
-			}
-			if ((st >> 16) == 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE))
-				return hp_err(ctx, -EFAULT, "pid %d: the function called at %#llx faulted (signal %d at "
-							    "%#llx)", inj->pid, (unsigned long long)fn, sig, regs.rip);
-			if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(sig))
-				return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped during the operation", inj->pid);
-			if ((st >> 16) == 0 && !inj->pending_sig)
-				inj->pending_sig = sig;
-			ptrace(PTRACE_CONT, inj->tid, 0, 0);
-			continue;
-		}
-		if (hp_now_ns() > deadline) {
-			ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0);
-			wait_stopped_blocking(inj->tid, &inj->pending_sig);
-			return hp_err(ctx, -ETIMEDOUT, "pid %d: the function called at %#llx did not return", inj->pid,
-				      (unsigned long long)fn);
-		}
-		backoff_wait(&round);
-	}
+	inj->redirected = true;
+	snprintf(what, sizeof(what), "the function called at %#llx", (unsigned long long)fn);
+	return inject_run(ctx, inj, true, what, ret);
 }
 
 int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,
@@ -1143,15 +1263,24 @@ int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const v
 	return 0;
 }
 
+/*
+ * A redirected thread goes home the way it would if we died: through the
+ * stub's restore path (which also restarts an interrupted system call).
+ * One not redirected yet still has its own registers.
+ */
 int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns)
 {
 	int r = 0, r2;
 
 	if (!inj->attached)
 		return 0;
-	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &inj->saved) < 0)
-		r = hp_err(ctx, -errno, "pid %d: cannot restore registers of thread %d: %s", inj->pid, inj->tid,
-			   strerror(errno));
+	if (inj->redirected) {
+		struct user_regs_struct regs = redirect_regs(inj, inj->stub + HP_STUB_RESTORE, inj->scratch - 64);
+
+		if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) < 0 && errno != ESRCH)
+			r = hp_err(ctx, -errno, "pid %d: cannot send thread %d back: %s", inj->pid, inj->tid,
+				   strerror(errno));
+	}
 	r2 = detach_or_reap(inj->tid, inj->pending_sig);
 	if (r2 < 0 && r2 != -ESRCH && !r)
 		r = hp_err(ctx, r2, "pid %d: cannot detach thread %d: %s", inj->pid, inj->tid, strerror(-r2));

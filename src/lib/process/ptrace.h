@@ -20,6 +20,8 @@ struct hp_thread {
 	bool dying;			/* killed while held: detach failed, to be reaped */
 	bool fresh;			/* auto-attached at clone: its first stop is not a group stop */
 	bool stepping;			/* a single-step is in flight */
+	bool stepped;			/* single-stepped in this stop (then parked) */
+	bool parked;			/* waiting in the injection stub (stub.h), its own registers saved */
 	int pending_sig;		/* signal to deliver on detach */
 	struct user_regs_struct regs;	/* valid once stopped */
 };
@@ -40,6 +42,7 @@ struct hp_threads {
 	size_t n, cap;
 	uint64_t stop_start_ns;		/* when the first interrupt was sent */
 	uint64_t released_ns;		/* when the last thread was released */
+	uint64_t trap_window_ns;	/* time some thread had the trap flag set (single steps) */
 };
 
 void hp_threads_release(struct hp_threads *g);
@@ -58,6 +61,12 @@ void hp_ptrace_set_wait_yields(bool on);
  */
 int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g);
 
+/*
+ * Move every stopped thread found inside the injection stub at stub to
+ * where the stub would take it (its own registers, from its save area).
+ */
+void hp_threads_settle(struct hp_threads *g, uint64_t stub);
+
 /* Detach from every stopped thread (delivering suppressed signals); returns how many. */
 int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g);
 
@@ -68,49 +77,65 @@ int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g);
  * Returns 1 when no thread is left inside, 0 when that could not be
  * achieved (a thread inside a syscall, out of budget; all still stopped),
  * negative on error.  *ret_stepped: how many threads had to move.
+ * Each stepped thread is then parked in the injection stub at stub (when
+ * not 0), so that none keeps the trap flag while we hold it: only while a
+ * step is in flight could our death leave one set (g->trap_window_ns).
  */
 int hp_threads_step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
-			unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped);
+			unsigned max_rounds, uint64_t budget_ns, uint64_t stub, unsigned *ret_stepped);
 
 /* Open /proc/PID/mem read-write. */
 int hp_mem_open(struct hp_ctx *ctx, pid_t pid);
 int hp_mem_read(int memfd, uint64_t addr, void *buf, size_t len);
 int hp_mem_write(int memfd, uint64_t addr, const void *buf, size_t len);
 
-/* One thread held for running syscalls in the target. */
+/*
+ * One thread held for running system calls and functions in the target,
+ * through the injection stub (stub.h): at every instant, a thread the
+ * patcher's death would release is one that goes back to where it was.
+ */
 struct hp_inject {
 	pid_t pid;
 	pid_t tid;
-	uint64_t syscall_insn;		/* address of a `syscall` instruction in the target */
+	int memfd;			/* /proc/PID/mem */
+	uint64_t stub;			/* the injection stub in the target (hp_stub_install) */
 	struct user_regs_struct saved;
 	int pending_sig;
 	bool attached;
+	bool redirected;		/* its registers were changed: it goes home through the stub */
 	uint64_t start_ns;
-	uint64_t scratch;		/* stack scratch area below the red zone */
+	uint64_t save_at;		/* its registers, on its stack below the red zone */
+	uint64_t scratch;		/* stack scratch area below the save area */
 };
-
-/* Find the address of a `syscall` (0f 05) instruction in an executable mapping. */
-int hp_find_syscall_insn(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t *ret_addr);
 
 /*
  * Seize and stop one thread of pid (preferring an idle one).  Fails with
  * -HP_E_EXITED when the process no longer runs the program whose memory
  * memfd (/proc/PID/mem) was opened on: it executed another meanwhile.
  */
-int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t syscall_insn, struct hp_inject *inj);
+int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t stub, struct hp_inject *inj);
 /* Run one syscall in the held thread; *ret gets the raw return value (may be -errno). */
 int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret);
 /*
- * Call a function in the held thread: fn(args[0..5]) with the return
- * address pointing at 0, so its return stops the thread with SIGSEGV at
- * pc 0, which is suppressed.  For side-effect-free functions only (IFUNC
- * resolvers).  *ret gets rax.
+ * Call a function in the held thread: fn(args[0..5]) returning into the
+ * stub, whose system call stop gives us the result.  For side-effect-free
+ * functions only (IFUNC resolvers).  *ret gets rax.
  */
 int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_t fn, const long args[6], long *ret);
 /* Copy bytes into the held thread's stack scratch area; returns their address. */
 int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,
 		   uint64_t *ret_addr);
-/* Restore the thread's registers and detach; returns the time it was held. */
+/* Send the thread back to where it was (through the stub) and detach; returns the time it was held. */
 int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns);
+
+/*
+ * Test hook (docs/state-record.md): with HP_TEST_KILL_AT=NAME:N in the
+ * environment, the calling process kills itself with SIGKILL at the N-th
+ * pass (from 1) through the point NAME -- "inject" (a borrowed thread
+ * stopped at an injected system call's entry), "entry-write" (after that
+ * many entry writes of a commit).  Tests use it to kill a patcher at an
+ * exact step; it does nothing otherwise.
+ */
+void hp_test_kill_point(const char *name, unsigned n);
 
 #endif

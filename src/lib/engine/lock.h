@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One patcher per process at a time.  Two invocations against one process
+ * (the CLI twice, the CLI and an agent) would otherwise read the same state
+ * record and both act on it.  The lock is an flock on a file named after the
+ * process's pid and start time under $HOTPATCH_RUN_DIR (default
+ * /run/hotpatch): the kernel drops it when its holder dies, however it dies,
+ * and a recycled pid names another file.  The holder writes its own pid into
+ * the file so a waiter can say who holds it.
+ */
+#ifndef HP_LIB_LOCK_H
+#define HP_LIB_LOCK_H
+
+#include "lib/core/internal.h"
+
+struct hp_plock {
+	int fd;				/* -1: not held */
+	char path[256];
+};
+
+/*
+ * Take the lock of process pid, waiting up to wait_ms for another holder.
+ * Fails with -HP_E_BUSY naming the holder; a run directory that cannot be
+ * created (no privilege) leaves the operation unlocked, said at debug level.
+ */
+int hp_plock_take(struct hp_ctx *ctx, pid_t pid, unsigned wait_ms, struct hp_plock *l);
+void hp_plock_release(struct hp_plock *l);
+
+#endif
