@@ -4,6 +4,7 @@
  * loop, and nap() sleeps one second inside (nanosleep) before it returns
  * its version, so each thread has nap() on its stack nearly all the time.
  *   argv[1]  number of worker threads (default 1)
+ *   argv[2]  how long nap() sleeps, in milliseconds (default 1000)
  *   "q"      -> the value each thread's last nap() returned, "1 1 1"
  *   "n"      -> how many calls of nap() have returned, in all
  */
@@ -18,11 +19,12 @@
 
 static volatile int last[MAX_THREADS];
 static volatile long calls;
+static long nap_ms = 1000;
 
-/* Sleeps one second inside: on some thread's stack 99.99 % of the time. */
+/* Sleeps inside (one second by default): on some thread's stack 99.99 % of the time. */
 __attribute__((noinline)) int nap(void)
 {
-	struct timespec ts = { 1, 0 };
+	struct timespec ts = { nap_ms / 1000, (nap_ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 #if HP_FIX == 1
@@ -48,7 +50,9 @@ int main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 1, i;
 	char line[64];
 
-	if (n < 1 || n > MAX_THREADS)
+	if (argc > 2)
+		nap_ms = atol(argv[2]);
+	if (n < 1 || n > MAX_THREADS || nap_ms < 1)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < n; i++) {
