@@ -62,6 +62,7 @@ struct op {
 	struct hp_plock lock;		/* no other patcher works on this process meanwhile */
 	struct hp_pads pads;		/* landing pads (pads.h), once found or made */
 	bool pads_failed;		/* making them failed: wait by retrying only */
+	bool pads_refused;		/* C++ exception tables in the target (pads.h): wait by retrying only */
 };
 
 /*
@@ -516,13 +517,17 @@ static bool at_pad(void *ud, const struct user_regs_struct *regs)
 static int wait_for_returns(struct op *op, struct hp_threads *g, const struct hp_range *ranges, size_t nranges,
 			    uint64_t deadline, unsigned *redirected, pid_t *ret_tid, char *why_not, size_t why_size)
 {
-	static unsigned round;
+	static __thread unsigned round;
 	unsigned fresh = 0;
 	size_t i;
 	int r, left;
 
 	if (op->pads_failed)
 		return 0;
+	if (op->pads_refused) {
+		snprintf(why_not, why_size, "returns are not redirected in a module with C++ exception tables");
+		return 0;
+	}
 	r = hp_pads_redirect(op->ctx, op->proc.memfd, op->sc, &op->pads, g, ranges, nranges, &fresh, why_not,
 			     why_size);
 	if (r == -ENOENT) {
@@ -857,6 +862,7 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 	r = hp_elf_load_symbols(ctx, target->elf, NULL);
 	if (r < 0)
 		goto out;
+	op.pads_refused = hp_pads_cxx_module(target->elf);
 
 	/* What is applied already for this target? */
 	leftover_addr = calloc(op.nrecs + 1, sizeof(*leftover_addr));
@@ -1212,6 +1218,11 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 		r = hp_err(ctx, -HP_E_STATE, "pid %d: refusing to revert %s: its state record cannot be checked (%s); "
 			   "nothing was written", pid, patch_id, rec->why);
 		goto out;
+	}
+	{
+		struct hp_loaded *target = hp_process_find_build_id(&op.proc, rec->hdr.build_id, rec->hdr.build_id_len);
+
+		op.pads_refused = !target || hp_loaded_open(ctx, &op.proc, target) < 0 || hp_pads_cxx_module(target->elf);
 	}
 	w = calloc(rec->hdr.nfuncs + 1, sizeof(*w));
 	ranges = calloc(rec->hdr.nfuncs + 1, sizeof(*ranges));

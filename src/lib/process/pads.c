@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include "lib/core/elf.h"
 #include "lib/process/pads.h"
 #include "lib/process/stack.h"
 
@@ -424,4 +425,24 @@ int hp_pads_restore(struct hp_ctx *ctx, int memfd, struct hp_pads *p)
 		}
 	}
 	return n;
+}
+
+bool hp_pads_cxx_module(const struct hp_elf *e)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (!e || !e->elf || elf_getshdrstrndx(e->elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(e->elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".gcc_except_table"))
+			return true;
+	}
+	return false;
 }

@@ -140,6 +140,15 @@ int hp_pads_redirect(struct hp_ctx *ctx, int memfd, struct hp_stack_checker *sc,
 int hp_pads_restore(struct hp_ctx *ctx, int memfd, struct hp_pads *p);
 
 /*
+ * Does the module carry C++ exception tables (.gcc_except_table)?  An
+ * exception thrown through a redirected frame would meet a return address
+ * without unwind information (the pad) and end the process in
+ * std::terminate, so the engine does not redirect frames of such modules.
+ */
+struct hp_elf;
+bool hp_pads_cxx_module(const struct hp_elf *e);
+
+/*
  * Shadow stacks (CET) would refuse the return into a pad: true when the
  * process has them enabled.
  */

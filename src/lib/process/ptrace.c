@@ -749,9 +749,17 @@ int hp_threads_stop_more(struct hp_ctx *ctx, struct hp_threads *g, unsigned time
 {
 	size_t i;
 
-	for (i = 0; i < g->n; i++)
-		if (g->v[i].hold && !g->v[i].gone)
-			g->v[i].hold = false;	/* from now on, one of the stopped world */
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		t->hold = false;	/* from now on, one of the stopped world */
+		if (!t->seized && !t->gone) {
+			/* released meanwhile: its signals were delivered then */
+			t->pending_sig = 0;
+			t->fresh = false;
+			t->stopped = false;
+		}
+	}
 	return stop_all(ctx, g->pid, timeout_ms, g);
 }
 

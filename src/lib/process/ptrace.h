@@ -131,7 +131,8 @@ int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_
  * environment, the calling process kills itself with SIGKILL at the N-th
  * pass (from 1) through the point NAME -- "inject" (a borrowed thread
  * stopped at an injected system call's entry), "entry-write" (after that
- * many entry writes of a commit).  Tests use it to kill a patcher at an
+ * many entry writes of a commit), "pads" (frames redirected to landing
+ * pads and their threads resumed, pads.h).  Tests use it to kill a patcher at an
  * exact step; it does nothing otherwise.
  */
 void hp_test_kill_point(const char *name, unsigned n);

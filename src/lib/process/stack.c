@@ -386,7 +386,8 @@ int hp_stack_check(struct hp_stack_checker *sc, struct hp_threads *g, const stru
 			continue;
 		sc->scanned++;
 		for (k = 0; k < nw; k++) {
-			uint64_t v = w[k];
+			/* a frame redirected to a landing pad returns where the pad says */
+			uint64_t v = sc->pads ? hp_pads_translate(sc->pads, w[k]) : w[k];
 
 			if (in_ranges(ranges, nranges, v) || ra_in_ranges(ranges, nranges, v)) {
 				int r = unwind_thread(sc, t, ranges, nranges, v, busy);
