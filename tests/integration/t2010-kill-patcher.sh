@@ -138,6 +138,22 @@ test_expect_success 'killed while a borrowed thread is stopped at each injected 
 		say "inject:$n: patcher exit $rc, target fine"
 	done
 '
+test_expect_success 'killed at an injected system call: the next apply removes what was left (descriptor, unwritten region)' '
+	for n in 1 2 3 4 5 6; do
+		prepare apply || exit 1
+		HP_TEST_KILL_AT=inject:$n $HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/l2.hpatch" >/dev/null 2>&1
+		check_threads || exit 1
+		fds=$(ls -l /proc/$pid/fd | grep -c "memfd:hotpatch:") || :
+		maps=$(grep -c "memfd:hotpatch:" /proc/$pid/maps) || :
+		$HP_NICE "$HOTPATCH" revert -p $pid kill-l2 >/dev/null 2>&1
+		$HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/l2.hpatch" >"$HP_TMP/ap" 2>&1 ||
+			{ echo "inject:$n: the next apply failed"; cat "$HP_TMP/ap"; exit 1; }
+		say "inject:$n: left $fds descriptor(s) and $maps mapping(s) of patch memory"
+		hp_expect_eq "$(ls -l /proc/$pid/fd | grep -c "memfd:hotpatch:")" 0 "descriptors left after the next apply" || exit 1
+		hp_expect_eq "$(awk "\$3 == \"00000000\" && \$6 ~ /memfd:hotpatch:/" /proc/$pid/maps | wc -l)" 1 \
+			"patch regions after the next apply" || exit 1
+	done
+'
 
 kinds="apply replace revert sweep-apply sweep-revert"
 declare -A len

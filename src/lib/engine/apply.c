@@ -249,6 +249,34 @@ static int unmap_regions(struct op *op, const uint64_t *addr, const uint64_t *si
 }
 
 /*
+ * A patcher killed between its injected memfd_create and close leaves that
+ * descriptor open in the process.  Every descriptor named hotpatch:* is
+ * such a leftover (the engine closes its own before it releases the
+ * process, and the process lock keeps other patchers out): close them.
+ */
+static int close_leaked_memfds(struct op *op)
+{
+	_cleanup_free_ int *fds = NULL;
+	struct hp_inject inj;
+	size_t i, n;
+	long ret;
+	int r, r2;
+
+	if (hp_proc_fds_named(op->pid, "/memfd:" HP_MEMFD_PREFIX, &fds, &n) < 0 || !n)
+		return 0;	/* unreadable: nothing we could close either */
+	r = hijack_begin(op, &inj);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		r = sys(op, &inj, SYS_close, fds[i], 0, 0, 0, 0, 0, &ret);
+		if (r == 0)
+			hp_debug(op->ctx, "pid %d: closed descriptor %d left by an interrupted patcher", op->pid, fds[i]);
+	}
+	r2 = hijack_end(op, &inj);
+	return r < 0 ? r : r2;
+}
+
+/*
  * Fill the mapped (not yet used) region from here while the target runs:
  * through the memfd itself (/proc/PID/map_files), whose pages the private
  * mappings read until someone writes to them, else through /proc/PID/mem.
@@ -762,12 +790,15 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		goto out;
 
 	/* What is applied already for this target? */
-	leftover_addr = calloc(op.nrecs + 1, sizeof(*leftover_addr));
-	leftover_size = calloc(op.nrecs + 1, sizeof(*leftover_size));
+	leftover_addr = calloc(op.nrecs + op.proc.maps.n + 1, sizeof(*leftover_addr));
+	leftover_size = calloc(op.nrecs + op.proc.maps.n + 1, sizeof(*leftover_size));
 	if (!leftover_addr || !leftover_size) {
 		r = -ENOMEM;
 		goto out;
 	}
+	/* Mapped by a patcher killed before it wrote there: removed with the other leftovers. */
+	nleft = hp_srec_find_unwritten(op.proc.memfd, &op.proc.maps, leftover_addr, leftover_size,
+				       op.proc.maps.n);
 	for (i = 0; i < op.nrecs; i++) {
 		const struct hp_srec *rec = &op.recs[i];
 
@@ -970,6 +1001,8 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		goto out;
 	}
 	r = unmap_regions(&op, leftover_addr, leftover_size, nleft);
+	if (r == 0)
+		r = close_leaked_memfds(&op);
 	if (r < 0)
 		goto out;
 	r = map_image(&op, &img, m->id);

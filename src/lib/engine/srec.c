@@ -62,6 +62,11 @@ static int read_record(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp
 	r = hp_mem_read(memfd, m->start, h, sizeof(*h));
 	if (r < 0)
 		return r;
+	if (!memcmp(h->magic, "\0\0\0\0\0\0\0\0", 8) && !h->version && !h->self) {
+		hp_debug(ctx, "pid %d: region at %#llx was mapped by a patcher that was killed before it wrote "
+			      "there; the next apply removes it", pid, (unsigned long long)m->start);
+		return -EBADMSG;
+	}
 	if (memcmp(h->magic, HP_SREC_MAGIC, 8) || (h->version != HP_SREC_VERSION && h->version != 1) ||
 	    h->hdr_size != sizeof(*h) ||
 	    h->self != m->start || h->func_size != sizeof(struct hp_srec_func) || h->nfuncs > HP_SREC_MAX_FUNCS ||
@@ -142,6 +147,40 @@ int hp_srec_find_all(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_m
 	*ret_recs = recs;
 	*ret_n = n;
 	return 0;
+}
+
+size_t hp_srec_find_unwritten(int memfd, const struct hp_maps *maps, uint64_t *addr, uint64_t *size, size_t cap)
+{
+	size_t i, j, n = 0;
+	int r;
+
+	for (i = 0; i < maps->n && n < cap; i = j) {
+		const struct hp_map *m = &maps->v[i];
+		struct hp_srec_hdr h;
+		const uint8_t *b = (const uint8_t *)&h;
+		size_t k;
+
+		/* one region: the mappings of one memfd that follow each other */
+		for (j = i + 1; j < maps->n && maps->v[j].start == maps->v[j - 1].end &&
+				 maps->v[j].inode == m->inode && !strcmp(maps->v[j].path, m->path); j++)
+			;
+		if (!is_hotpatch_map(m) || m->offset != 0 || m->end - m->start < sizeof(h))
+			continue;
+		/*
+		 * The engine sizes the memfd when it fills it: a mapping beyond the end of its file
+		 * (unreadable, EFAULT) was never filled, and neither was one whose header is zero.
+		 */
+		r = hp_mem_read(memfd, m->start, &h, sizeof(h));
+		if (r < 0 && r != -EFAULT)
+			continue;
+		for (k = 0; r == 0 && k < sizeof(h) && !b[k]; k++)
+			;
+		if (r == 0 && k < sizeof(h))
+			continue;	/* written: a record (valid or not) is never removed unseen */
+		addr[n] = m->start;
+		size[n++] = maps->v[j - 1].end - m->start;
+	}
+	return n;
 }
 
 int hp_srec_func_state(int memfd, const struct hp_srec_func *f, enum hp_func_state *ret)

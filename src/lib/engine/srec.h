@@ -84,6 +84,13 @@ int hp_srec_find_all(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_m
 void hp_srec_free_all(struct hp_srec *recs, size_t n);
 
 /*
+ * Regions a patcher mapped and was killed before it wrote anything there
+ * (its record header is still all zero): nothing can jump into them, so a
+ * later apply removes them.  Stores up to cap regions; returns how many.
+ */
+size_t hp_srec_find_unwritten(int memfd, const struct hp_maps *maps, uint64_t *addr, uint64_t *size, size_t cap);
+
+/*
  * Tell who wrote each record and whether it may be acted on: its seal
  * against the host's record key (authentic, unverified or forged), then
  * every site against the module mapped there -- a function entry of the

@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/process/proc.h"
 
@@ -207,6 +209,45 @@ int hp_proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n)
 		tids[n++] = tid;
 	}
 	*ret_tids = tids;
+	*ret_n = n;
+	return 0;
+}
+
+int hp_proc_fds_named(pid_t pid, const char *prefix, int **ret_fds, size_t *ret_n)
+{
+	char path[64], link[PATH_MAX];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int *fds = NULL;
+	size_t n = 0, cap = 0, plen = strlen(prefix);
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char fdpath[96], *end;
+		ssize_t len;
+		long fd;
+
+		errno = 0;
+		fd = strtol(de->d_name, &end, 10);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || errno || fd > INT_MAX)
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%ld", pid, fd);
+		len = readlink(fdpath, link, sizeof(link) - 1);
+		if (len < (ssize_t)plen)
+			continue;
+		link[len] = 0;
+		if (strncmp(link, prefix, plen))
+			continue;
+		if (HP_GROW(fds, cap, n + 1) < 0) {
+			free(fds);
+			return -ENOMEM;
+		}
+		fds[n++] = (int)fd;
+	}
+	*ret_fds = fds;
 	*ret_n = n;
 	return 0;
 }

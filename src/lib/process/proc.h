@@ -39,6 +39,8 @@ int hp_proc_open_map_file(pid_t pid, const struct hp_map *m);
 
 /* Thread ids of a process, from /proc/PID/task. */
 int hp_proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n);
+/* The descriptors of pid whose /proc/PID/fd link starts with prefix (a malloc'd array). */
+int hp_proc_fds_named(pid_t pid, const char *prefix, int **ret_fds, size_t *ret_n);
 
 /* Scheduler state letter of a thread ('R', 'S', 'T', 't', 'Z', ...) or 0. */
 char hp_proc_thread_state(pid_t pid, pid_t tid);
