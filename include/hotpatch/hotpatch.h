@@ -231,7 +231,7 @@ struct hp_apply_result {
 	size_t sz;
 	unsigned attempts;		/* stop-the-world attempts (1 + busy retries) */
 	unsigned nthreads;		/* threads stopped in the successful attempt */
-	unsigned stepped;		/* threads single-stepped out of an affected function */
+	unsigned stepped;		/* busy frames waited for through landing pads (docs/state-record.md) */
 	uint64_t pause_ns;		/* longest time all threads were stopped */
 	uint64_t hijack_ns;		/* longest time one thread ran injected syscalls */
 	uint64_t total_ns;		/* wall time of the whole operation */

@@ -30,6 +30,7 @@
 #include "lib/engine/engine.h"
 #include "lib/engine/image.h"
 #include "lib/engine/lock.h"
+#include "lib/process/pads.h"
 #include "lib/process/ptrace.h"
 #include "lib/engine/region.h"
 #include "lib/process/resolve.h"
@@ -44,8 +45,6 @@
 
 #define DEFAULT_TIMEOUT_MS 10000u
 #define STOP_TIMEOUT_MS 2000u
-#define STEP_BUDGET_NS 2000000ull	/* stepping threads out of affected functions, per attempt */
-#define STEP_MAX_INSNS 64
 
 static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
@@ -61,6 +60,9 @@ struct op {
 	uint64_t max_hijack_ns;
 	struct hp_stack_checker *sc;
 	struct hp_plock lock;		/* no other patcher works on this process meanwhile */
+	struct hp_pads pads;		/* landing pads (pads.h), once found or made */
+	bool pads_failed;		/* making them failed: wait by retrying only */
+	bool pads_refused;		/* C++ exception tables in the target (pads.h): wait by retrying only */
 };
 
 /*
@@ -182,7 +184,13 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 		r = hp_srec_check(ctx, &op->proc, op->recs, op->nrecs);
 	if (r < 0)
 		return hp_err(ctx, r, "pid %d: cannot read patch state: %s", pid, strerror(-r));
-	return hp_stack_checker_new(ctx, &op->proc, &op->sc);
+	r = hp_stack_checker_new(ctx, &op->proc, &op->sc);
+	if (r < 0)
+		return r;
+	/* Pads an earlier operation made: frames may still return through them. */
+	hp_pads_find(op->proc.memfd, &op->proc.maps, &op->pads);
+	hp_stack_checker_set_pads(op->sc, &op->pads);
+	return 0;
 }
 
 /*
@@ -502,74 +510,168 @@ struct entry_write {
 typedef int (*commit_fn)(struct op *op, void *arg);
 
 
+/* Make the landing pads (pads.h) with a borrowed thread, the first time a frame must be waited for. */
+static int make_pads(struct op *op)
+{
+	struct hp_inject inj;
+	int r, r2;
+
+	r = hijack_begin(op, &inj);
+	if (r < 0)
+		return r;
+	r = hp_pads_create(op->ctx, &inj, op->proc.memfd, &op->pads);
+	r2 = hijack_end(op, &inj);
+	return r < 0 ? r : r2;
+}
+
+static bool at_pad(void *ud, const struct user_regs_struct *regs)
+{
+	struct op *op = ud;
+
+	return hp_pads_at_syscall(&op->pads, regs, NULL);
+}
+
+/*
+ * The world is stopped and some thread is busy: redirect the busy frames'
+ * returns to landing pads, release the others, and wait (bounded by
+ * deadline) until every redirected frame has returned -- its thread then
+ * stands stopped at its pad.  Returns 1 when every held thread arrived or
+ * left (g holds them; hp_threads_stop_more stops the rest), 0 when nothing
+ * could be redirected (g is still stopped; why_not says why), -EAGAIN when
+ * the pads had to be made first (g released), -ETIME when the deadline
+ * passed (every frame put back, g released; *ret_tid the thread that did
+ * not return), other negative errors with g released.
+ */
+static int wait_for_returns(struct op *op, struct hp_threads *g, const struct hp_range *ranges, size_t nranges,
+			    uint64_t deadline, unsigned *redirected, pid_t *ret_tid, char *why_not, size_t why_size)
+{
+	static __thread unsigned round;
+	unsigned fresh = 0;
+	size_t i;
+	int r, left;
+
+	if (op->pads_failed)
+		return 0;
+	if (op->pads_refused) {
+		snprintf(why_not, why_size, "returns are not redirected in a module with C++ exception tables");
+		return 0;
+	}
+	r = hp_pads_redirect(op->ctx, op->proc.memfd, op->sc, &op->pads, g, ranges, nranges, &fresh, why_not,
+			     why_size);
+	if (r == -ENOENT) {
+		hp_threads_detach(op->ctx, g);
+		hp_threads_release(g);
+		if (make_pads(op) < 0) {
+			hp_debug(op->ctx, "pid %d: no landing pads (%s); waiting by retrying", op->pid, op->ctx->errmsg);
+			op->pads_failed = true;
+		}
+		return -EAGAIN;
+	}
+	if (r <= 0) {
+		for (i = 0; i < g->n; i++)
+			g->v[i].hold = false;
+		if (r < 0) {
+			hp_threads_detach(op->ctx, g);
+			hp_threads_release(g);
+		}
+		return r;
+	}
+	*redirected += fresh;
+	hp_threads_release_holding(op->ctx, g);
+	hp_test_kill_point("pads", ++round);
+	left = hp_threads_wait_held(op->ctx, g, at_pad, op, deadline);
+	if (!left)
+		return 1;
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].hold && !g->v[i].gone && !g->v[i].stopped)
+			*ret_tid = g->v[i].tid;
+	/* Out of time: stop everyone, put back the returns that were not taken, let go. */
+	r = hp_threads_stop_more(op->ctx, g, STOP_TIMEOUT_MS);
+	if (r < 0)
+		return r;	/* the frames keep returning through their pads: harmless */
+	hp_threads_settle(g, op->stub);
+	hp_pads_settle(op->ctx, g, op->proc.memfd, &op->pads);
+	hp_pads_restore(op->ctx, op->proc.memfd, &op->pads);
+	hp_threads_detach(op->ctx, g);
+	hp_threads_release(g);
+	return -ETIME;
+}
+
 static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t nranges, unsigned timeout_ms,
 			  commit_fn commit, void *arg, struct hp_apply_result *res)
 {
 	uint64_t start = hp_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000ull;
-	unsigned attempt = 0, backoff_us = 500;
-	char why[512] = "";
+	unsigned attempt = 0, backoff_us = 500, redirected = 0;
+	struct hp_threads g;
+	bool holding = false;
+	char why[512] = "", why_not[256] = "";
 	int r;
 
-	_cleanup_free_ uint64_t(*pcranges)[2] = calloc(nranges ? nranges : 1, sizeof(*pcranges));
-	size_t i;
-
-	if (!pcranges)
-		return -ENOMEM;
-	for (i = 0; i < nranges; i++) {
-		pcranges[i][0] = ranges[i].lo;
-		pcranges[i][1] = ranges[i].hi;
-	}
-	/* Threads stepped out of a function are parked in the stub (ptrace.h): place it before the stop. */
+	/* A thread found in the injection stub is moved on (ptrace.h): place it before the stop. */
 	if (!op->stub && find_stub(op) < 0)
-		hp_debug(op->ctx, "pid %d: %s; stepped threads will not be parked", op->pid, op->ctx->errmsg);
+		hp_debug(op->ctx, "pid %d: %s", op->pid, op->ctx->errmsg);
 	for (;;) {
-		struct hp_threads g;
 		struct hp_busy busy;
 		uint64_t t_end, t_stopped, t_checked, t_first, t_committed;
-		unsigned stepped = 0;
+		pid_t late = 0;
 
 		attempt++;
-		r = hp_threads_stop(op->ctx, op->pid, STOP_TIMEOUT_MS, &g);
+		r = holding ? hp_threads_stop_more(op->ctx, &g, STOP_TIMEOUT_MS)
+			    : hp_threads_stop(op->ctx, op->pid, STOP_TIMEOUT_MS, &g);
+		holding = false;
 		if (r < 0)
 			return r;
 		t_stopped = hp_now_ns();
 		t_first = g.stop_start_ns;
 		hp_threads_settle(&g, op->stub);
-		/*
-		 * A thread executing an affected function (its pc inside, not just a return address) is
-		 * usually a few instructions from leaving it: step those out while the others stay stopped.
-		 */
-		r = hp_threads_step_out(op->ctx, &g, pcranges, nranges, STEP_MAX_INSNS, STEP_BUDGET_NS, op->stub,
-					&stepped);
-		if (r >= 0)
-			r = hp_stack_check(op->sc, &g, ranges, nranges, &busy);
+		if (op->pads.base && hp_pads_refresh(op->proc.memfd, &op->pads) == 0)
+			hp_pads_settle(op->ctx, &g, op->proc.memfd, &op->pads);
+		r = hp_stack_check(op->sc, &g, ranges, nranges, &busy);
 		t_checked = hp_now_ns();
 		if (r == 0) {
 			r = commit(op, arg);
 			t_committed = hp_now_ns();
 			hp_threads_detach(op->ctx, &g);
 			t_end = g.released_ns;
-			hp_debug(op->ctx, "pid %d: %zu threads: stop %.0f us, %u stepped out (trap flag set %.0f us) and "
-					  "checked in %.0f us, commit %.0f us, release %.0f us", op->pid, g.n,
-				 (t_stopped - g.stop_start_ns) / 1e3, stepped, g.trap_window_ns / 1e3,
-				 (t_checked - t_stopped) / 1e3, (t_committed - t_checked) / 1e3, (t_end - t_committed) / 1e3);
+			hp_debug(op->ctx, "pid %d: %zu threads: stop %.0f us, checked in %.0f us, commit %.0f us, "
+					  "release %.0f us (%u frames waited for through landing pads)", op->pid, g.n,
+				 (t_stopped - g.stop_start_ns) / 1e3, (t_checked - t_stopped) / 1e3,
+				 (t_committed - t_checked) / 1e3, (t_end - t_committed) / 1e3, redirected);
 			if (res) {
 				res->attempts = attempt;
 				res->nthreads = (unsigned)g.n;
 				res->pause_ns = t_end - g.stop_start_ns;
-				res->stepped = stepped;
+				res->stepped = redirected;
 			}
 			hp_threads_release(&g);
 			return r;
 		}
-		if (r > 0)
+		if (r > 0) {
 			describe_busy(op, &busy, why, sizeof(why));
+			hp_debug(op->ctx, "pid %d: attempt %u: %s (stop %.0f us, check %.0f us)", op->pid, attempt, why,
+				 (t_stopped - t_first) / 1e3, (t_checked - t_stopped) / 1e3);
+			/* Wait for the busy frames to return, through landing pads (pads.h). */
+			r = wait_for_returns(op, &g, ranges, nranges, deadline, &redirected, &late, why_not,
+					     sizeof(why_not));
+			if (r == 1) {
+				holding = true;
+				continue;
+			}
+			if (r == -EAGAIN)
+				continue;
+			if (r == -ETIME)
+				return hp_err(op->ctx, -HP_E_BUSY, "pid %d: %s; its return was redirected to a landing "
+						  "pad and thread %d did not return; retried for %.1f s (%u attempts)",
+					      op->pid, why, late, (double)(hp_now_ns() - start) / 1e9, attempt);
+			if (r < 0)
+				return r;
+			if (why_not[0])
+				hp_debug(op->ctx, "pid %d: %s", op->pid, why_not);
+		}
 		hp_threads_detach(op->ctx, &g);
 		hp_threads_release(&g);
 		if (r < 0)
 			return r;
-		hp_debug(op->ctx, "pid %d: attempt %u: %s (stop %.0f us, check %.0f us)", op->pid, attempt, why,
-			 (t_stopped - t_first) / 1e3, (t_checked - t_stopped) / 1e3);
 		if (hp_now_ns() + (uint64_t)backoff_us * 1000 > deadline)
 			break;
 		{
@@ -584,8 +686,8 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 				backoff_us *= 2;
 		}
 	}
-	return hp_err(op->ctx, -HP_E_BUSY, "pid %d: %s; retried for %.1f s (%u attempts)", op->pid, why,
-		      (double)(hp_now_ns() - start) / 1e9, attempt);
+	return hp_err(op->ctx, -HP_E_BUSY, "pid %d: %s%s%s; retried for %.1f s (%u attempts)", op->pid, why,
+		      why_not[0] ? "; " : "", why_not, (double)(hp_now_ns() - start) / 1e9, attempt);
 }
 
 /* ---- apply ---- */
@@ -788,6 +890,7 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 	r = hp_elf_load_symbols(ctx, target->elf, NULL);
 	if (r < 0)
 		goto out;
+	op.pads_refused = hp_pads_cxx_module(target->elf);
 
 	/* What is applied already for this target? */
 	leftover_addr = calloc(op.nrecs + op.proc.maps.n + 1, sizeof(*leftover_addr));
@@ -1148,6 +1251,11 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 		r = hp_err(ctx, -HP_E_STATE, "pid %d: refusing to revert %s: its state record cannot be checked (%s); "
 			   "nothing was written", pid, patch_id, rec->why);
 		goto out;
+	}
+	{
+		struct hp_loaded *target = hp_process_find_build_id(&op.proc, rec->hdr.build_id, rec->hdr.build_id_len);
+
+		op.pads_refused = !target || hp_loaded_open(ctx, &op.proc, target) < 0 || hp_pads_cxx_module(target->elf);
 	}
 	w = calloc(rec->hdr.nfuncs + 1, sizeof(*w));
 	ranges = calloc(rec->hdr.nfuncs + 1, sizeof(*ranges));

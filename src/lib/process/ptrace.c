@@ -258,7 +258,7 @@ int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
 	for (i = 0; i < g->n; i++) {
 		struct hp_thread *t = &g->v[i];
 
-		if (!t->seized || t->gone)
+		if (!t->seized || t->gone || t->hold)
 			continue;
 		if (!t->stopped) {
 			/* Seized but not stopped yet: it must stop before it can be detached. */
@@ -432,6 +432,11 @@ static int handle_stop(struct hp_ctx *ctx, struct hp_threads *g, size_t idx, int
 	}
 	if (event == PTRACE_EVENT_EXEC)
 		return hp_err(ctx, -HP_E_EXITED, "pid %d executed a new program during the operation", g->pid);
+	if (event == 0 && sig == (SIGTRAP | 0x80)) {
+		/* a system-call stop of a thread held for a landing pad (pads.h): nothing to deliver */
+		t->stopped = true;
+		return 0;
+	}
 	if (event == 0) {
 		/* signal-delivery-stop: keep the signal for delivery on detach */
 		t->stopped = true;
@@ -443,11 +448,10 @@ static int handle_stop(struct hp_ctx *ctx, struct hp_threads *g, size_t idx, int
 	return 0;
 }
 
+static int stop_all(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g);
+
 int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g)
 {
-	uint64_t deadline;
-	unsigned round = 0;
-	size_t i;
 	char st;
 	int r;
 
@@ -465,6 +469,21 @@ int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 		return hp_err(ctx, -HP_E_TRACED, "pid %d is stopped by its tracer (pid %d); detach it first", pid,
 			      r);
 	}
+	return stop_all(ctx, pid, timeout_ms, g);
+}
+
+/*
+ * Seize and stop every thread of g's process that g does not hold stopped
+ * already (all of them for hp_threads_stop; the others than those held at
+ * landing pads for hp_threads_stop_more).
+ */
+static int stop_all(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g)
+{
+	uint64_t deadline;
+	unsigned round = 0;
+	size_t i;
+	int r;
+
 	r = seize_all(ctx, pid, g);
 	if (r < 0)
 		goto fail;
@@ -472,7 +491,7 @@ int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 	prio_raise(&g->prio);
 	g->stop_start_ns = hp_now_ns();
 	for (i = 0; i < g->n; i++) {
-		if (!g->v[i].seized || g->v[i].gone)
+		if (!g->v[i].seized || g->v[i].gone || g->v[i].stopped)
 			continue;
 		if (ptrace(PTRACE_INTERRUPT, g->v[i].tid, 0, 0) < 0 && errno == ESRCH)
 			g->v[i].gone = true;
@@ -554,6 +573,8 @@ int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 	}
 	return 0;
 fail:
+	for (i = 0; i < g->n; i++)
+		g->v[i].hold = false;
 	hp_threads_detach(ctx, g);
 	if (r == -ESRCH || r == -HP_E_EXITED) {
 		if (hp_proc_thread_state(pid, pid) == 0 || hp_proc_thread_state(pid, pid) == 'Z')
@@ -615,253 +636,125 @@ void hp_threads_settle(struct hp_threads *g, uint64_t stub)
 	if (!stub)
 		return;
 	for (i = 0; i < g->n; i++)
-		if (!g->v[i].gone && g->v[i].stopped && !g->v[i].parked)
+		if (!g->v[i].gone && g->v[i].stopped)
 			settle_one(g, &g->v[i], stub);
 }
 
-static bool pc_in(const uint64_t (*ranges)[2], size_t n, uint64_t pc)
+/*
+ * Let every thread go but those marked hold: they are resumed with
+ * PTRACE_SYSCALL and stay ours, so that the next system call they make
+ * stops them (pads.h).  A held thread gets no clone events meanwhile: a
+ * thread it creates is seized by the next stop like any other.
+ */
+int hp_threads_release_holding(struct hp_ctx *ctx, struct hp_threads *g)
 {
 	size_t i;
+	int n = 0;
 
-	for (i = 0; i < n; i++)
-		if (pc >= ranges[i][0] && pc < ranges[i][1])
-			return true;
-	return false;
-}
-
-/* Is the instruction at pc one that enters the kernel (a step over it could block)? */
-static bool at_syscall_insn(pid_t pid, uint64_t pc)
-{
-	uint8_t b[2];
-	struct iovec l = { b, 2 }, r = { (void *)(uintptr_t)pc, 2 };
-
-	if (process_vm_readv(pid, &l, 1, &r, 1, 0) != 2)
-		return true;	/* cannot tell: do not step */
-	return (b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80);
-}
-
-/*
- * A step that did not report in time: stop the thread, then make sure the
- * step's SIGTRAP is not left queued, or it would kill the process after we
- * detach.  With a signal pending, PTRACE_CONT stops again in
- * signal-delivery-stop before running any user instruction.
- */
-static void abandon_step(struct hp_threads *g, struct hp_thread *t)
-{
-	siginfo_t si[8];
-	struct __ptrace_peeksiginfo_args a = { 0, 8, 0 };
-	int n, i, sig = 0;
-
-	ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
-	if (wait_stopped_blocking(t->tid, &sig) < 0) {
-		t->gone = true;
-		return;
-	}
-	if (sig && sig != SIGTRAP && !t->pending_sig)
-		t->pending_sig = sig;
-	n = (int)ptrace(PTRACE_PEEKSIGINFO, t->tid, &a, si);
-	for (i = 0; i < n; i++)
-		if (si[i].si_signo == SIGTRAP) {
-			ptrace(PTRACE_CONT, t->tid, 0, 0);
-			sig = 0;
-			if (wait_stopped_blocking(t->tid, &sig) < 0)
-				t->gone = true;
-			else if (sig && sig != SIGTRAP && !t->pending_sig)
-				t->pending_sig = sig;
-			break;
-		}
-	if (!t->gone)
-		ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs);
-	(void)g;
-}
-
-/* Defined with the injection code below. */
-static int wait_step(pid_t tid, int *st);
-
-/*
- * A thread we single-stepped keeps the trap flag until it is resumed: were
- * we killed while it is stopped, its next instruction would raise SIGTRAP
- * and kill the process.  Park it instead: its registers go to its stack
- * (stub.h), and it is resumed into the stub's getpid, stopping at the
- * system call's entry (PTRACE_SYSCALL clears the trap flag).  Released --
- * by us or by our death -- it makes the call and goes back to exactly where
- * the step left it.  t->regs keeps that place for the stack check.
- */
-static void park(struct hp_threads *g, struct hp_thread *t, uint64_t stub)
-{
-	struct hp_save_area sa;
-	struct user_regs_struct regs = t->regs;
-	uint64_t at = t->regs.rsp - HP_SAVE_BELOW;
-	struct iovec l = { &sa, sizeof(sa) }, rv = { (void *)(uintptr_t)at, sizeof(sa) };
-	int st, sig = 0, tries;
-
-	hp_save_area_fill(&sa, &t->regs);
-	if (process_vm_writev(g->pid, &l, 1, &rv, 1, 0) != (ssize_t)sizeof(sa))
-		return;
-	regs.rip = stub + HP_STUB_SYSCALL;
-	regs.rax = SYS_getpid;
-	regs.rbx = at;
-	regs.rsp = at - 64;
-	regs.orig_rax = (unsigned long long)-1;
-	regs.eflags &= ~0x100ull;
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0)
-		return;
-	for (tries = 0; tries < 16; tries++) {
-		if (ptrace(PTRACE_SYSCALL, t->tid, 0, (void *)(long)sig) < 0)
-			return;
-		sig = 0;
-		if (wait_step(t->tid, &st) < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
-			t->gone = true;
-			return;
-		}
-		if (WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80)) {
-			struct user_regs_struct now;
-
-			t->parked = true;
-			/*
-			 * A signal delivered on the way runs its handler first, which may stop at a call of
-			 * its own: the stack check must see that state (the handler's frames, then the
-			 * signal frame, the save area and the thread's own frames above them).
-			 */
-			if (ptrace(PTRACE_GETREGS, t->tid, 0, &now) == 0 && now.rip != stub + HP_STUB_SYSCALL + 2)
-				t->regs = now;
-			return;
-		}
-		if (WIFSTOPPED(st) && (st >> 16) == 0)
-			sig = WSTOPSIG(st);	/* delivered now, not held back */
-	}
-}
-
-static int step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
-		    unsigned max_rounds, uint64_t budget_ns, unsigned *ret_stepped)
-{
-	uint64_t deadline = hp_now_ns() + budget_ns;
-	unsigned rnd, stepped = 0;
-	size_t i;
-
-	/* Only threads stopped in user code, not about to enter the kernel, can be stepped. */
 	for (i = 0; i < g->n; i++) {
 		struct hp_thread *t = &g->v[i];
 
-		if (t->gone || !t->stopped || !pc_in(ranges, nranges, t->regs.rip))
+		if (!t->hold || t->gone || !t->stopped)
 			continue;
-		if ((long long)t->regs.orig_rax >= 0 || at_syscall_insn(g->pid, t->regs.rip))
-			return 0;
-		stepped++;
+		ptrace(PTRACE_SETOPTIONS, t->tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD);
+		if (ptrace(PTRACE_SYSCALL, t->tid, 0, (void *)(long)t->pending_sig) < 0) {
+			t->hold = false;	/* detached with the others below */
+			continue;
+		}
+		t->pending_sig = 0;
+		t->stopped = false;
+		n++;
 	}
-	if (ret_stepped)
-		*ret_stepped = stepped;
-	if (!stepped)
-		return 1;
-	for (rnd = 0; rnd < max_rounds; rnd++) {
-		size_t moving = 0;
-
-		/* Step all of them at once, then collect: one round costs one wakeup, not one per thread. */
-		for (i = 0; i < g->n; i++) {
-			struct hp_thread *t = &g->v[i];
-
-			t->stepping = false;
-			if (t->gone || !pc_in(ranges, nranges, t->regs.rip))
-				continue;
-			if (at_syscall_insn(g->pid, t->regs.rip) || hp_now_ns() > deadline)
-				goto give_up;
-			if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) < 0)
-				return hp_err(ctx, -errno, "pid %d: cannot single-step thread %d: %s", g->pid, t->tid,
-					      strerror(errno));
-			t->stepping = true;
-			t->stepped = true;
-			moving++;
-		}
-		if (!moving)
-			return 1;
-		for (i = 0; i < g->n; i++) {
-			struct hp_thread *t = &g->v[i];
-			/* One instruction finishes as soon as the thread runs; allow for scheduling. */
-			uint64_t step_deadline = hp_now_ns() + 100000000ull;
-			unsigned round = 0;
-			int st;
-
-			if (!t->stepping)
-				continue;
-			t->stepping = false;
-			for (;;) {
-				pid_t w = waitpid(t->tid, &st, __WALL | WNOHANG);
-
-				if (w == t->tid)
-					break;
-				if (w < 0) {
-					t->gone = true;
-					break;
-				}
-				if (hp_now_ns() > step_deadline) {
-					abandon_step(g, t);
-					goto give_up;
-				}
-				backoff_wait(&round);
-			}
-			if (t->gone)
-				continue;
-			if (WIFEXITED(st) || WIFSIGNALED(st)) {
-				t->gone = true;
-				continue;
-			}
-			if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
-				return hp_err(ctx, -errno, "pid %d: cannot read registers of thread %d", g->pid,
-					      t->tid);
-			if ((st >> 16) != 0 || WSTOPSIG(st) != SIGTRAP) {
-				/* Another stop came first; the step's trap may still be queued. */
-				if ((st >> 16) == 0 && !t->pending_sig)
-					t->pending_sig = WSTOPSIG(st);
-				abandon_step(g, t);
-				goto give_up;
-			}
-		}
-	}
-give_up:
-	/* Collect any step still in flight so that every thread is stopped again. */
-	for (i = 0; i < g->n; i++)
-		if (g->v[i].stepping) {
-			int st;
-
-			g->v[i].stepping = false;
-			if (waitpid(g->v[i].tid, &st, __WALL) < 0 || WIFEXITED(st) || WIFSIGNALED(st))
-				g->v[i].gone = true;
-			else if ((st >> 16) != 0 || WSTOPSIG(st) != SIGTRAP)
-				abandon_step(g, &g->v[i]);
-			else
-				ptrace(PTRACE_GETREGS, g->v[i].tid, 0, &g->v[i].regs);
-		}
-	return 0;
+	hp_threads_detach(ctx, g);
+	return n;
 }
 
-int hp_threads_step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
-			unsigned max_rounds, uint64_t budget_ns, uint64_t stub, unsigned *ret_stepped)
+/*
+ * Wait until every held thread stops where arrived() says (it then stays
+ * stopped), exits, or deadline (hp_now_ns()) passes.  Any other stop is
+ * passed on: the next system-call stop, a signal delivered as it came.
+ * Returns how many held threads have not arrived.
+ */
+int hp_threads_wait_held(struct hp_ctx *ctx, struct hp_threads *g,
+			 bool (*arrived)(void *ud, const struct user_regs_struct *regs), void *ud, uint64_t deadline)
 {
-	bool was_raised = g->prio.raised;
-	uint64_t t0;
+	unsigned round = 0;
 	size_t i;
-	int r;
 
-	/* Usually no thread is inside: say so without two scheduler changes inside the pause. */
-	for (i = 0; i < g->n; i++)
-		if (!g->v[i].gone && g->v[i].stopped && pc_in(ranges, nranges, g->v[i].regs.rip))
-			break;
-	if (i == g->n) {
-		if (ret_stepped)
-			*ret_stepped = 0;
-		return 1;
+	for (;;) {
+		unsigned left = 0;
+		bool moved = false;
+
+		for (i = 0; i < g->n; i++) {
+			struct hp_thread *t = &g->v[i];
+			int st, sig = 0;
+			pid_t w;
+
+			if (!t->hold || t->gone || t->stopped)
+				continue;
+			w = waitpid(t->tid, &st, __WALL | WNOHANG);
+			if (w < 0 || (w == t->tid && (WIFEXITED(st) || WIFSIGNALED(st)))) {
+				t->gone = true;
+				t->hold = false;
+				continue;
+			}
+			if (w == 0) {
+				left++;
+				continue;
+			}
+			moved = true;
+			if (WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+				if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) == 0 && arrived(ud, &t->regs)) {
+					t->stopped = true;
+					continue;
+				}
+			} else if (WIFSTOPPED(st) && (st >> 16) == 0) {
+				sig = WSTOPSIG(st);	/* a signal: delivered as it would have been */
+			} else if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st))) {
+				/* job control stopped the process: wait for it with the others (hp_threads_stop says) */
+				t->stopped = true;
+				t->hold = false;
+				continue;
+			}
+			if (ptrace(PTRACE_SYSCALL, t->tid, 0, (void *)(long)sig) < 0 && errno == ESRCH) {
+				t->gone = true;
+				t->hold = false;
+				continue;
+			}
+			left++;
+		}
+		if (!left)
+			return 0;
+		if (hp_now_ns() > deadline)
+			return (int)left;
+		if (moved)
+			round = 0;
+		backoff_wait(&round);
 	}
-	/* The stepped threads need a CPU: do not hold one at real-time priority while waiting. */
-	prio_restore(&g->prio);
-	t0 = hp_now_ns();
-	r = step_out(ctx, g, ranges, nranges, max_rounds, budget_ns, ret_stepped);
-	for (i = 0; i < g->n; i++)
-		if (g->v[i].stepped && !g->v[i].gone && stub)
-			park(g, &g->v[i], stub);
-	g->trap_window_ns += hp_now_ns() - t0;
-	if (was_raised)
-		prio_raise(&g->prio);
-	return r;
+	(void)ctx;
+}
+
+/*
+ * Stop the rest of the process while g still holds threads stopped at
+ * their pads (or running towards them: those are stopped too).  On failure
+ * nothing stays attached.
+ */
+int hp_threads_stop_more(struct hp_ctx *ctx, struct hp_threads *g, unsigned timeout_ms)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *t = &g->v[i];
+
+		t->hold = false;	/* from now on, one of the stopped world */
+		if (!t->seized && !t->gone) {
+			/* released meanwhile: its signals were delivered then */
+			t->pending_sig = 0;
+			t->fresh = false;
+			t->stopped = false;
+		}
+	}
+	return stop_all(ctx, g->pid, timeout_ms, g);
 }
 
 int hp_mem_open(struct hp_ctx *ctx, pid_t pid)

@@ -19,9 +19,7 @@ struct hp_thread {
 	bool gone;			/* exited while we held it */
 	bool dying;			/* killed while held: detach failed, to be reaped */
 	bool fresh;			/* auto-attached at clone: its first stop is not a group stop */
-	bool stepping;			/* a single-step is in flight */
-	bool stepped;			/* single-stepped in this stop (then parked) */
-	bool parked;			/* waiting in the injection stub (stub.h), its own registers saved */
+	bool hold;			/* kept traced when the others are released, until it reaches its landing pad (pads.h) */
 	int pending_sig;		/* signal to deliver on detach */
 	struct user_regs_struct regs;	/* valid once stopped */
 };
@@ -42,7 +40,6 @@ struct hp_threads {
 	size_t n, cap;
 	uint64_t stop_start_ns;		/* when the first interrupt was sent */
 	uint64_t released_ns;		/* when the last thread was released */
-	uint64_t trap_window_ns;	/* time some thread had the trap flag set (single steps) */
 };
 
 void hp_threads_release(struct hp_threads *g);
@@ -71,18 +68,19 @@ void hp_threads_settle(struct hp_threads *g, uint64_t stub);
 int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g);
 
 /*
- * Single-step every stopped thread whose pc is inside one of the [lo, hi)
- * ranges, all of them in lock step, until none is (at most max_rounds
- * instructions and budget_ns).  Threads outside the ranges stay stopped.
- * Returns 1 when no thread is left inside, 0 when that could not be
- * achieved (a thread inside a syscall, out of budget; all still stopped),
- * negative on error.  *ret_stepped: how many threads had to move.
- * Each stepped thread is then parked in the injection stub at stub (when
- * not 0), so that none keeps the trap flag while we hold it: only while a
- * step is in flight could our death leave one set (g->trap_window_ns).
+ * Waiting for frames redirected to landing pads (pads.h), without a trap
+ * flag or a breakpoint: hp_threads_release_holding() detaches every thread
+ * but those marked hold, which run on under PTRACE_SYSCALL;
+ * hp_threads_wait_held() waits until each stops where arrived() says (or
+ * exits, or the deadline passes; returns how many have not arrived);
+ * hp_threads_stop_more() then stops the rest of the process into g.  Were
+ * the patcher killed meanwhile, the kernel would let the held threads go
+ * as they are: in a system call's stop, which leaves no trace.
  */
-int hp_threads_step_out(struct hp_ctx *ctx, struct hp_threads *g, const uint64_t (*ranges)[2], size_t nranges,
-			unsigned max_rounds, uint64_t budget_ns, uint64_t stub, unsigned *ret_stepped);
+int hp_threads_release_holding(struct hp_ctx *ctx, struct hp_threads *g);
+int hp_threads_wait_held(struct hp_ctx *ctx, struct hp_threads *g,
+			 bool (*arrived)(void *ud, const struct user_regs_struct *regs), void *ud, uint64_t deadline);
+int hp_threads_stop_more(struct hp_ctx *ctx, struct hp_threads *g, unsigned timeout_ms);
 
 /* Open /proc/PID/mem read-write. */
 int hp_mem_open(struct hp_ctx *ctx, pid_t pid);
@@ -133,7 +131,8 @@ int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_
  * environment, the calling process kills itself with SIGKILL at the N-th
  * pass (from 1) through the point NAME -- "inject" (a borrowed thread
  * stopped at an injected system call's entry), "entry-write" (after that
- * many entry writes of a commit).  Tests use it to kill a patcher at an
+ * many entry writes of a commit), "pads" (frames redirected to landing
+ * pads and their threads resumed, pads.h).  Tests use it to kill a patcher at an
  * exact step; it does nothing otherwise.
  */
 void hp_test_kill_point(const char *name, unsigned n);

@@ -36,6 +36,7 @@ struct hp_stack_checker {
 	const struct hp_thread *cur;
 	struct hp_threads *g;
 	unsigned scanned, unwound;
+	const struct hp_pads *pads;
 };
 
 struct unwind_state {
@@ -96,7 +97,7 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 
 	if (hp_mem_read(sc->proc->memfd, addr, &v, sizeof(v)) < 0)
 		return false;
-	*result = v;
+	*result = sc->pads ? hp_pads_translate(sc->pads, v) : v;
 	return true;
 }
 
@@ -385,7 +386,8 @@ int hp_stack_check(struct hp_stack_checker *sc, struct hp_threads *g, const stru
 			continue;
 		sc->scanned++;
 		for (k = 0; k < nw; k++) {
-			uint64_t v = w[k];
+			/* a frame redirected to a landing pad returns where the pad says */
+			uint64_t v = sc->pads ? hp_pads_translate(sc->pads, w[k]) : w[k];
 
 			if (in_ranges(ranges, nranges, v) || ra_in_ranges(ranges, nranges, v)) {
 				int r = unwind_thread(sc, t, ranges, nranges, v, busy);
@@ -397,4 +399,263 @@ int hp_stack_check(struct hp_stack_checker *sc, struct hp_threads *g, const stru
 		}
 	}
 	return 0;
+}
+
+void hp_stack_checker_set_pads(struct hp_stack_checker *sc, const struct hp_pads *p)
+{
+	sc->pads = p;
+}
+
+/* The outermost affected frame and its caller, found while unwinding. */
+struct outer_state {
+	const struct hp_range *ranges;
+	size_t nranges;
+	struct hp_ret_slot *out;
+	bool pending;			/* the last frame seen was affected: its caller's registers give the slot */
+	bool error;
+	unsigned depth;
+	uint64_t last_sp;		/* the last frame's stack pointer (0: unknown) */
+};
+
+static int outer_cb(Dwfl_Frame *frame, void *arg)
+{
+	struct outer_state *os = arg;
+	Dwarf_Addr pc;
+	Dwarf_Word sp;
+	bool activation;
+	const struct hp_range *r;
+
+	if (!dwfl_frame_pc(frame, &pc, &activation)) {
+		os->error = true;
+		return DWARF_CB_ABORT;
+	}
+	os->last_sp = dwfl_frame_reg(frame, 7, &sp) == 0 ? sp : 0;
+	r = activation ? in_ranges(os->ranges, os->nranges, pc) : ra_in_ranges(os->ranges, os->nranges, pc);
+	if (r) {
+		os->out->busy = true;
+		os->out->found = false;
+		os->out->range = r;
+		os->out->frame_pc = pc;
+		os->pending = true;
+	} else if (os->pending) {
+		/* the caller of an affected frame: its stack pointer is that frame's CFA */
+		os->pending = false;
+		if (!os->last_sp) {
+			snprintf(os->out->why, sizeof(os->out->why), "no stack pointer for the caller's frame");
+		} else {
+			os->out->found = true;
+			os->out->slot = os->last_sp - 8;
+			os->out->ret = pc;
+		}
+	}
+	if (++os->depth > 4096) {
+		os->error = true;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+static int32_t rel32(const uint8_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Does the code at target jump on into ranges (a PLT entry: [endbr64] [bnd] jmp *GOT(%rip))? */
+static bool plt_into(struct hp_stack_checker *sc, const struct hp_range *ranges, size_t n, uint64_t target)
+{
+	uint8_t b[16];
+	size_t i = 0;
+	uint64_t to;
+
+	if (hp_mem_read(sc->proc->memfd, target, b, sizeof(b)) < 0)
+		return false;
+	if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa)
+		i = 4;
+	if (b[i] == 0xf2)
+		i++;
+	if (b[i] != 0xff || b[i + 1] != 0x25)
+		return false;
+	if (hp_mem_read(sc->proc->memfd, target + i + 6 + (int64_t)rel32(b + i + 2), &to, 8) < 0)
+		return false;
+	return in_ranges(ranges, n, to) != NULL;
+}
+
+/*
+ * Is w the return address of a call into ranges: a direct call (through a
+ * PLT entry or not) or a call through a GOT slot whose target is affected?
+ * A word that passes is a return address for certain in practice: data
+ * that equals the address after such a call does not occur by chance.
+ */
+static bool returns_from_call_into(struct hp_stack_checker *sc, const struct hp_range *ranges, size_t n, uint64_t w)
+{
+	uint8_t b[6];
+	uint64_t target;
+
+	if (w < 6 || hp_mem_read(sc->proc->memfd, w - 6, b, sizeof(b)) < 0)
+		return false;
+	if (b[1] == 0xe8) {
+		target = w + (int64_t)rel32(b + 2);
+		return in_ranges(ranges, n, target) || plt_into(sc, ranges, n, target);
+	}
+	if (b[0] == 0xff && b[1] == 0x15) {
+		if (hp_mem_read(sc->proc->memfd, w + (int64_t)rel32(b + 2), &target, 8) < 0)
+			return false;
+		return in_ranges(ranges, n, target) != NULL;
+	}
+	return false;
+}
+
+static int unwind_outer(struct hp_stack_checker *sc, const struct hp_thread *t, const struct hp_range *ranges,
+			size_t nranges, struct hp_ret_slot *out, unsigned level);
+
+/*
+ * Code without CFI (a patch's own code: docs/state-record.md) stops the
+ * unwinder in an affected frame.  Its return address is the first word
+ * above that frame's stack pointer that returns from a call into affected
+ * code (returns_from_call_into); unwinding goes on from there, from the
+ * caller's pc and stack pointer, to make sure no affected frame lies
+ * further out.
+ */
+static int outer_without_cfi(struct hp_stack_checker *sc, const struct hp_thread *t, const struct hp_range *ranges,
+			     size_t nranges, uint64_t sp, struct hp_ret_slot *out, unsigned level)
+{
+	const struct hp_map *m = hp_maps_find(&sc->proc->maps, sp);
+	uint64_t a, end, w;
+	struct hp_thread caller;
+	struct hp_ret_slot further;
+	int r;
+
+	if (!m || level > 8)
+		return 0;
+	end = m->end < sp + 65536 ? m->end : sp + 65536;
+	for (a = sp & ~7ull; a + 8 <= end; a += 8) {
+		if (hp_mem_read(sc->proc->memfd, a, &w, 8) < 0)
+			return 0;
+		if (sc->pads)
+			w = hp_pads_translate(sc->pads, w);
+		if (!returns_from_call_into(sc, ranges, nranges, w))
+			continue;
+		out->found = true;
+		out->slot = a;
+		out->ret = w;
+		/* the caller: is it, or anything beyond it, affected too? */
+		caller = *t;
+		caller.regs.rip = w;
+		caller.regs.rsp = a + 8;
+		memset(&further, 0, sizeof(further));
+		r = unwind_outer(sc, &caller, ranges, nranges, &further, level + 1);
+		if (r < 0 || (further.busy && !further.found)) {
+			out->found = false;
+			snprintf(out->why, sizeof(out->why), "%s", further.why[0] ? further.why :
+				 "its stack cannot be unwound past it");
+			return 0;
+		}
+		if (further.busy) {
+			out->slot = further.slot;
+			out->ret = further.ret;
+			out->range = further.range;
+			out->frame_pc = further.frame_pc;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Unwind one thread (from t->regs) for the outermost affected frame.  0 done (out says), negative: failed. */
+static int unwind_outer(struct hp_stack_checker *sc, const struct hp_thread *t, const struct hp_range *ranges,
+			size_t nranges, struct hp_ret_slot *out, unsigned level)
+{
+	struct outer_state os = { ranges, nranges, out, false, false, 0, 0 };
+	int r;
+
+	if (ensure_dwfl(sc) < 0) {
+		out->busy = true;
+		snprintf(out->why, sizeof(out->why), "no unwinder");
+		return -ENOEXEC;
+	}
+	sc->cur = t;
+	finding = sc;
+	r = dwfl_getthread_frames(sc->dwfl, t->tid, outer_cb, &os);
+	finding = NULL;
+	sc->cur = NULL;
+	if (!out->busy) {
+		if (r == 0 && !os.error)
+			return 0;	/* unwound to the end: a stale candidate */
+		out->busy = true;
+		snprintf(out->why, sizeof(out->why), "its stack cannot be unwound");
+	} else if (os.pending) {
+		out->found = false;
+		if ((os.error || r != 0) && os.last_sp &&
+		    outer_without_cfi(sc, t, ranges, nranges, os.last_sp, out, level) > 0)
+			return 0;
+		if (!out->why[0])
+			snprintf(out->why, sizeof(out->why), "%s", os.error || r != 0 ?
+				 "its stack cannot be unwound past it" : "it is the thread's outermost function");
+	} else if (os.error || r != 0) {
+		/* an affected frame may lie further out, beyond what could be unwound */
+		out->found = false;
+		snprintf(out->why, sizeof(out->why), "its stack cannot be unwound to the end");
+	}
+	return 0;
+}
+
+/* May the thread have a frame in ranges (its pc, or a word of its live stack)? */
+static bool thread_candidate(struct hp_stack_checker *sc, const struct hp_thread *t, const struct hp_range *ranges,
+			     size_t nranges)
+{
+	const struct hp_map *m;
+	uint64_t sp = t->regs.rsp & ~7ull, len, k;
+	_cleanup_free_ uint64_t *w = NULL;
+
+	if (in_ranges(ranges, nranges, t->regs.rip))
+		return true;
+	m = hp_maps_find(&sc->proc->maps, sp);
+	if (!m)
+		return true;	/* unknown: unwind it */
+	len = m->end - sp;
+	if (len > STACK_SCAN_MAX)
+		len = STACK_SCAN_MAX;
+	w = malloc(len ? len : 8);
+	if (!w || hp_mem_read(sc->proc->memfd, sp, w, len) < 0)
+		return true;
+	for (k = 0; k < len / 8; k++) {
+		uint64_t v = sc->pads ? hp_pads_translate(sc->pads, w[k]) : w[k];
+
+		if (in_ranges(ranges, nranges, v) || ra_in_ranges(ranges, nranges, v))
+			return true;
+	}
+	return false;
+}
+
+int hp_stack_find_returns(struct hp_stack_checker *sc, struct hp_threads *g, const struct hp_range *ranges,
+			  size_t nranges, struct hp_ret_slot *out)
+{
+	size_t i;
+	int busy = 0;
+
+	for (i = 0; i < g->n; i++) {
+		const struct hp_thread *t = &g->v[i];
+		uint64_t word;
+
+		memset(&out[i], 0, sizeof(out[i]));
+		if (t->gone || !t->stopped || !thread_candidate(sc, t, ranges, nranges))
+			continue;
+		sc->unwound++;
+		unwind_outer(sc, t, ranges, nranges, &out[i], 0);
+		if (!out[i].busy)
+			continue;
+		if (out[i].found) {
+			/* the slot must hold that return address (or an armed pad standing for it) */
+			if (hp_mem_read(sc->proc->memfd, out[i].slot, &word, 8) < 0 ||
+			    (sc->pads ? hp_pads_translate(sc->pads, word) : word) != out[i].ret) {
+				out[i].found = false;
+				snprintf(out[i].why, sizeof(out[i].why), "its return address is not where unwinding says");
+			}
+		}
+		busy++;
+	}
+	return busy;
 }

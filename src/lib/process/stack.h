@@ -3,6 +3,7 @@
 #ifndef HP_LIB_STACK_H
 #define HP_LIB_STACK_H
 
+#include "lib/process/pads.h"
 #include "lib/process/ptrace.h"
 #include "lib/process/resolve.h"
 
@@ -37,6 +38,33 @@ void hp_stack_checker_free(struct hp_stack_checker *sc);
  */
 int hp_stack_check(struct hp_stack_checker *sc, struct hp_threads *g, const struct hp_range *ranges,
 		   size_t nranges, struct hp_busy *busy);
+
+/*
+ * Landing pads (pads.h) of the process: a return address that is an armed
+ * pad is read as the address the pad returns to, so unwinding sees through
+ * redirected frames.  p must stay valid while the checker is used.
+ */
+void hp_stack_checker_set_pads(struct hp_stack_checker *sc, const struct hp_pads *p);
+
+/* Where the outermost affected frame of one thread returns (hp_stack_find_returns). */
+struct hp_ret_slot {
+	uint64_t slot;			/* the stack word holding its return address */
+	uint64_t ret;			/* the return address (through a pad: the pad's original) */
+	uint64_t frame_pc;		/* the affected frame's pc */
+	const struct hp_range *range;
+	bool busy;			/* the thread has an affected frame */
+	bool found;			/* ... and slot/ret are known */
+	char why[96];			/* busy but not found: why not */
+};
+
+/*
+ * For every stopped thread of g (out has g->n entries): does it have a
+ * frame in ranges, and where is the return address of the outermost such
+ * frame (CFA - 8, checked to hold the caller's pc or an armed pad)?
+ * Returns how many threads are busy, negative on error.
+ */
+int hp_stack_find_returns(struct hp_stack_checker *sc, struct hp_threads *g, const struct hp_range *ranges,
+			  size_t nranges, struct hp_ret_slot *out);
 
 /* Counters for benchmarks and tests: threads scanned, threads unwound. */
 void hp_stack_checker_stats(const struct hp_stack_checker *sc, unsigned *scanned, unsigned *unwound);
