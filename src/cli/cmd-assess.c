@@ -548,8 +548,31 @@ static int dry_run_targets(struct assess_run *run, struct hp_assess_proc *p, con
 	return 0;
 }
 
-/* Why: parse, load patches, assess the host, pick and assess processes, then render once. */
-int cmd_assess(struct cli *cli, int argc, char **argv)
+/* Why: what the command line asks for, parsed once and read by every step of the run. */
+struct assess_args {
+	const char **patch_files;	/* --patch, in order (pointers into argv) */
+	size_t npf;
+	const char *patch_dir;
+	pid_t *pids;			/* -p, in order */
+	size_t npids;
+	bool all, verbose;
+	struct hp_assess_opts ao;
+	struct hp_apply_opts dry;	/* apply's checks, run as a dry run */
+};
+
+/* Why: one place frees what parsing collected, on every path. */
+static void args_release(struct assess_args *args)
+{
+	free(args->patch_files);
+	free(args->pids);
+}
+
+/*
+ * Why: the options and their conflicts, checked before anything is read
+ * from the host; ASSESS_OK, or the exit code of the usage or memory error
+ * already reported.
+ */
+static int parse_args(struct cli *cli, int argc, char **argv, struct assess_args *args)
 {
 	enum { OPT_PATCH = 256, OPT_PATCH_DIR, OPT_ALL, OPT_NO_STOP, OPT_ROOT, OPT_TRUST, OPT_UNSIGNED };
 	static const struct option opts[] = {
@@ -565,181 +588,221 @@ int cmd_assess(struct cli *cli, int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
-	struct assess_run run = { .cli = cli };
-	struct hp_assess_opts ao = { .sz = sizeof(ao) };
-	struct hp_apply_opts dry = { .sz = sizeof(dry), .flags = HP_APPLY_DRY_RUN };
-	struct hp_assess_host *host = NULL;
-	const char *patch_dir = NULL;
-	char **patch_files = NULL;
-	pid_t *pids = NULL;
-	size_t npids = 0, npf = 0, i;
-	bool all = false, verbose = cli->verbose > 0;
-	enum hp_verdict overall;
-	int c, r = ASSESS_OK;
+	int c;
 
 	while ((c = getopt_long(argc, argv, ":p:av" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PATCH: {
-			char **nf = realloc(patch_files, (npf + 1) * sizeof(*nf));
+			const char **nf = realloc(args->patch_files, (args->npf + 1) * sizeof(*nf));
 
-			if (!nf) {
-				r = assess_error(cli, "out of memory");
-				goto out;
-			}
-			patch_files = nf;
-			patch_files[npf++] = optarg;
+			if (!nf)
+				return assess_error(cli, "out of memory");
+			args->patch_files = nf;
+			args->patch_files[args->npf++] = optarg;
 			break;
 		}
 		case OPT_PATCH_DIR:
-			patch_dir = optarg;
+			args->patch_dir = optarg;
 			break;
 		case 'p': {
 			pid_t pid, *np;
 
-			if (hp_parse_pid_arg(optarg, &pid) < 0) {
-				r = cli_usage(cli, "assess", "'%s' is not a process id", optarg);
-				goto out;
-			}
-			np = realloc(pids, (npids + 1) * sizeof(*np));
-			if (!np) {
-				r = assess_error(cli, "out of memory");
-				goto out;
-			}
-			pids = np;
-			pids[npids++] = pid;
+			if (hp_parse_pid_arg(optarg, &pid) < 0)
+				return cli_usage(cli, "assess", "'%s' is not a process id", optarg);
+			np = realloc(args->pids, (args->npids + 1) * sizeof(*np));
+			if (!np)
+				return assess_error(cli, "out of memory");
+			args->pids = np;
+			args->pids[args->npids++] = pid;
 			break;
 		}
 		case OPT_ALL:
 		case 'a':
-			all = true;
+			args->all = true;
 			break;
 		case OPT_NO_STOP:
-			ao.flags |= HP_ASSESS_NO_STOP;
+			args->ao.flags |= HP_ASSESS_NO_STOP;
 			break;
 		case OPT_ROOT:
-			ao.root = optarg;
+			args->ao.root = optarg;
 			break;
 		case OPT_TRUST:
-			dry.trust_dir = optarg;
+			args->dry.trust_dir = optarg;
 			break;
 		case OPT_UNSIGNED:
-			dry.flags |= HP_APPLY_ALLOW_UNSIGNED;
+			args->dry.flags |= HP_APPLY_ALLOW_UNSIGNED;
 			break;
 		case 'v':
-			verbose = true;
+			args->verbose = true;
 			break;
 		case CLI_OPT_JSON:
 			cli->json = true;
 			break;
 		default:
-			r = cli_bad_option(cli, "assess", c, argv);
-			goto out;
+			return cli_bad_option(cli, "assess", c, argv);
 		}
 	}
-	if (optind != argc) {
-		r = cli_usage(cli, "assess", "unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	if (npf && patch_dir) {
-		r = cli_usage(cli, "assess", "--patch and --patch-dir exclude each other");
-		goto out;
-	}
-	if (npids && all) {
-		r = cli_usage(cli, "assess", "-p and --all exclude each other");
-		goto out;
-	}
-	for (i = 0; i < npf && r == ASSESS_OK; i++)
-		r = add_patch(&run, patch_files[i]);
-	if (r == ASSESS_OK && patch_dir)
-		r = add_patch_dir(&run, patch_dir);
+	if (optind != argc)
+		return cli_usage(cli, "assess", "unexpected argument '%s'", argv[optind]);
+	if (args->npf && args->patch_dir)
+		return cli_usage(cli, "assess", "--patch and --patch-dir exclude each other");
+	if (args->npids && args->all)
+		return cli_usage(cli, "assess", "-p and --all exclude each other");
+	return ASSESS_OK;
+}
+
+/*
+ * Why: every patch is parsed before the host is looked at, so a bad file
+ * fails the run (exit 2) without a half assessment; the session then
+ * knows them all.
+ */
+static int load_patches(struct assess_run *run, struct assess_args *args)
+{
+	size_t i;
+	int r = ASSESS_OK;
+
+	for (i = 0; i < args->npf && r == ASSESS_OK; i++)
+		r = add_patch(run, args->patch_files[i]);
+	if (r == ASSESS_OK && args->patch_dir)
+		r = add_patch_dir(run, args->patch_dir);
 	if (r != ASSESS_OK)
-		goto out;
-	if (run.npatches && !npids)
-		ao.flags |= HP_ASSESS_ONLY_TARGETS;
-	if (hp_assess_new(cli->ctx, &ao, &run.a) < 0) {
-		r = assess_error(cli, "%s", hp_ctx_errmsg(cli->ctx));
-		goto out;
-	}
-	for (i = 0; i < run.npatches; i++)
-		if (hp_assess_add_patch(run.a, run.patches[i]) < 0) {
-			r = assess_error(cli, "out of memory");
-			goto out;
-		}
-	if (hp_assess_host(run.a, &host) < 0) {
-		r = assess_error(cli, "%s", hp_ctx_errmsg(cli->ctx));
-		goto out;
-	}
-	for (i = 0; i < npids; i++) {
+		return r;
+	if (run->npatches && !args->npids)
+		args->ao.flags |= HP_ASSESS_ONLY_TARGETS;
+	if (hp_assess_new(run->cli->ctx, &args->ao, &run->a) < 0)
+		return assess_error(run->cli, "%s", hp_ctx_errmsg(run->cli->ctx));
+	for (i = 0; i < run->npatches; i++)
+		if (hp_assess_add_patch(run->a, run->patches[i]) < 0)
+			return assess_error(run->cli, "out of memory");
+	return ASSESS_OK;
+}
+
+/*
+ * Why: the processes asked for by -p (any failure there is the run's), then,
+ * with --all or with patches and no -p, every process (one that cannot be
+ * read is listed as unknown).
+ */
+static int assess_processes(struct assess_run *run, const struct assess_args *args)
+{
+	size_t i;
+
+	for (i = 0; i < args->npids; i++) {
 		struct hp_assess_proc *p = NULL;
 
-		if (hp_assess_process(run.a, pids[i], &p) < 0) {
-			r = assess_error(cli, "%s", hp_ctx_errmsg(cli->ctx));
-			goto out;
-		}
-		if (keep_proc(&run, p) < 0) {
-			r = assess_error(cli, "out of memory");
-			goto out;
-		}
+		if (hp_assess_process(run->a, args->pids[i], &p) < 0)
+			return assess_error(run->cli, "%s", hp_ctx_errmsg(run->cli->ctx));
+		if (keep_proc(run, p) < 0)
+			return assess_error(run->cli, "out of memory");
 	}
-	if (all || (run.npatches && !npids)) {
-		r = scan_all(&run);
-		if (r != ASSESS_OK)
-			goto out;
-	}
-	if (run.npatches && !ao.root)
-		for (i = 0; i < run.nprocs; i++)
-			if (dry_run_targets(&run, run.procs[i], &dry) < 0) {
-				r = assess_error(cli, "out of memory");
-				goto out;
-			}
-	qsort(run.procs, run.nprocs, sizeof(*run.procs), cmp_proc);
-	overall = host->verdict;
-	for (i = 0; i < run.nprocs; i++)
-		if (verdict_rank(run.procs[i]->verdict) > verdict_rank(overall))
-			overall = run.procs[i]->verdict;
-	if (run.nerrs && overall == HP_VERDICT_ELIGIBLE)
+	if (args->all || (run->npatches && !args->npids))
+		return scan_all(run);
+	return ASSESS_OK;
+}
+
+/* Why: with patches (and a real root), every eligible target also passes apply's own checks. */
+static int check_apply(struct assess_run *run, const struct assess_args *args)
+{
+	size_t i;
+
+	if (!run->npatches || args->ao.root)
+		return ASSESS_OK;
+	for (i = 0; i < run->nprocs; i++)
+		if (dry_run_targets(run, run->procs[i], &args->dry) < 0)
+			return assess_error(run->cli, "out of memory");
+	return ASSESS_OK;
+}
+
+/* Why: the worst verdict of the host and every process; a process that could not be read makes "eligible" unknown. */
+static enum hp_verdict overall_verdict(const struct assess_run *run, const struct hp_assess_host *host)
+{
+	enum hp_verdict overall = host->verdict;
+	size_t i;
+
+	for (i = 0; i < run->nprocs; i++)
+		if (verdict_rank(run->procs[i]->verdict) > verdict_rank(overall))
+			overall = run->procs[i]->verdict;
+	if (run->nerrs && overall == HP_VERDICT_ELIGIBLE)
 		overall = HP_VERDICT_UNKNOWN;
-	r = overall == HP_VERDICT_ELIGIBLE ? ASSESS_OK : ASSESS_NOT_ELIGIBLE;
-	if (cli->json) {
-		json_t *j = json_object(), *procs = json_array(), *patches = json_array(), *sum;
-		size_t counts[5] = { 0 };
+	return overall;
+}
 
-		for (i = 0; i < run.npatches; i++) {
-			const struct hp_manifest *m = hp_patch_manifest(run.patches[i]);
-			char hex[2 * HP_BUILD_ID_MAX + 1];
+/* Why: the one JSON document of docs/assess.md: verdict, host, patches, processes and a summary. */
+static void print_json(const struct assess_run *run, const struct hp_assess_host *host, enum hp_verdict overall,
+		       int exit_code)
+{
+	json_t *j = json_object(), *procs = json_array(), *patches = json_array(), *sum;
+	size_t counts[5] = { 0 };
+	size_t i;
 
-			json_array_append_new(patches, json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "file", run.files[i], "patch_id",
-								 m->id, "level", (int)m->level, "target", "name",
-								 m->target_name, "build_id",
-								 hp_hex(m->build_id, m->build_id_len, hex)));
-		}
-		for (i = 0; i < run.nprocs; i++) {
-			json_array_append_new(procs, proc_json(run.procs[i]));
-			counts[run.procs[i]->verdict]++;
-		}
-		for (i = 0; i < run.nerrs; i++) {
-			json_array_append_new(procs, json_pack("{s:i,s:s,s:s}", "pid", (int)run.errs[i].pid, "verdict",
-							       "unknown", "error", run.errs[i].msg));
-			counts[HP_VERDICT_UNKNOWN]++;
-		}
-		sum = json_pack("{s:i,s:i,s:i,s:i,s:i}", "eligible", (int)counts[HP_VERDICT_ELIGIBLE], "patched",
-				(int)counts[HP_VERDICT_PATCHED], "unknown", (int)counts[HP_VERDICT_UNKNOWN],
-				"restart_required", (int)counts[HP_VERDICT_RESTART], "not_eligible",
-				(int)counts[HP_VERDICT_NOT_ELIGIBLE]);
-		json_object_set_new(j, "verdict", json_string(hp_verdict_name(overall)));
-		json_object_set_new(j, "exit_code", json_integer(r));
-		json_object_set_new(j, "host", host_json(host));
-		json_object_set_new(j, "patches", patches);
-		json_object_set_new(j, "processes", procs);
-		json_object_set_new(j, "summary", sum);
-		cli_emit_json(j);
-	} else {
-		print_text(&run, host, verbose, npids || all || run.npatches);
+	for (i = 0; i < run->npatches; i++) {
+		const struct hp_manifest *m = hp_patch_manifest(run->patches[i]);
+		char hex[2 * HP_BUILD_ID_MAX + 1];
+
+		json_array_append_new(patches, json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "file", run->files[i], "patch_id",
+							 m->id, "level", (int)m->level, "target", "name",
+							 m->target_name, "build_id",
+							 hp_hex(m->build_id, m->build_id_len, hex)));
 	}
+	for (i = 0; i < run->nprocs; i++) {
+		json_array_append_new(procs, proc_json(run->procs[i]));
+		counts[run->procs[i]->verdict]++;
+	}
+	for (i = 0; i < run->nerrs; i++) {
+		json_array_append_new(procs, json_pack("{s:i,s:s,s:s}", "pid", (int)run->errs[i].pid, "verdict",
+						       "unknown", "error", run->errs[i].msg));
+		counts[HP_VERDICT_UNKNOWN]++;
+	}
+	sum = json_pack("{s:i,s:i,s:i,s:i,s:i}", "eligible", (int)counts[HP_VERDICT_ELIGIBLE], "patched",
+			(int)counts[HP_VERDICT_PATCHED], "unknown", (int)counts[HP_VERDICT_UNKNOWN],
+			"restart_required", (int)counts[HP_VERDICT_RESTART], "not_eligible",
+			(int)counts[HP_VERDICT_NOT_ELIGIBLE]);
+	json_object_set_new(j, "verdict", json_string(hp_verdict_name(overall)));
+	json_object_set_new(j, "exit_code", json_integer(exit_code));
+	json_object_set_new(j, "host", host_json(host));
+	json_object_set_new(j, "patches", patches);
+	json_object_set_new(j, "processes", procs);
+	json_object_set_new(j, "summary", sum);
+	cli_emit_json(j);
+}
+
+/*
+ * Why: the command is a pipeline: parse -> load patches -> assess the host
+ * -> assess processes -> apply's checks -> verdict -> render once.  Every
+ * step reports its own error and returns this command's exit code.
+ */
+int cmd_assess(struct cli *cli, int argc, char **argv)
+{
+	struct assess_args args = {
+		.verbose = cli->verbose > 0,
+		.ao = { .sz = sizeof(args.ao) },
+		.dry = { .sz = sizeof(args.dry), .flags = HP_APPLY_DRY_RUN },
+	};
+	struct assess_run run = { .cli = cli };
+	struct hp_assess_host *host = NULL;
+	enum hp_verdict overall;
+	int r;
+
+	r = parse_args(cli, argc, argv, &args);
+	if (r == ASSESS_OK)
+		r = load_patches(&run, &args);
+	if (r == ASSESS_OK && hp_assess_host(run.a, &host) < 0)
+		r = assess_error(cli, "%s", hp_ctx_errmsg(cli->ctx));
+	if (r == ASSESS_OK)
+		r = assess_processes(&run, &args);
+	if (r == ASSESS_OK)
+		r = check_apply(&run, &args);
+	if (r != ASSESS_OK)
+		goto out;
+	qsort(run.procs, run.nprocs, sizeof(*run.procs), cmp_proc);
+	overall = overall_verdict(&run, host);
+	r = overall == HP_VERDICT_ELIGIBLE ? ASSESS_OK : ASSESS_NOT_ELIGIBLE;
+	if (cli->json)
+		print_json(&run, host, overall, r);
+	else
+		print_text(&run, host, args.verbose, args.npids || args.all || run.npatches);
 out:
 	hp_assess_host_free(host);
 	run_release(&run);
-	free(patch_files);
-	free(pids);
+	args_release(&args);
 	return r;
 }

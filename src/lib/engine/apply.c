@@ -834,100 +834,121 @@ int hp_apply(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const 
 	return r;
 }
 
-int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
-		     bool verified, struct hp_process *proc, struct hp_apply_result *ret_result)
-{
-	const struct hp_manifest *m = hp_patch_manifest(patch);
-	struct hp_apply_opts o = { .sz = sizeof(o) };
-	struct hp_apply_result res;
-	uint64_t t0 = hp_now_ns();
+/*
+ * Why: one apply is a pipeline -- verify, prepare (target, records, entries,
+ * link, record), commit (map, stop, check, write), finish -- whose steps
+ * share these values.  Each step fills its part of the job only when it
+ * succeeds; apply_end undoes what a failed one leaves in the process.
+ */
+struct apply_job {
+	struct hp_ctx *ctx;
+	pid_t pid;
+	const struct hp_patch *patch;
+	const struct hp_manifest *m;
+	struct hp_apply_opts o;
 	struct op op;
-	struct hp_loaded *target;
-	const struct hp_srec *old = NULL;
-	struct hp_image img = { 0 };
-	_cleanup_free_ uint64_t *new_addr = NULL;
-	_cleanup_free_ struct hp_range *ranges = NULL;
-	_cleanup_free_ struct entry_write *w = NULL;
-	_cleanup_free_ uint64_t *leftover_addr = NULL;
-	_cleanup_free_ uint64_t *leftover_size = NULL;
-	_cleanup_free_ char *range_names = NULL;
-	struct hp_srec_hdr *hdr;
-	struct hp_srec_func *sf;
-	size_t i, nranges = 0, nw = 0, nleft = 0, state_size;
-	uint64_t base, lo, hi;
-	bool mapped = false;
+	struct hp_loaded *target;		/* the patched module in the process */
+	const struct hp_srec *old;		/* the level being replaced, or NULL */
+	uint64_t *leftover_addr;		/* regions of interrupted operations, removed before mapping */
+	uint64_t *leftover_size;
+	size_t nleft;
+	struct entry_write *w;			/* the new level's entries, then those only the old one replaced */
+	size_t nw;
+	struct hp_range *ranges;		/* what no thread may be in at the commit */
+	char *range_names;			/* their names, 192 bytes each */
+	size_t nranges;
+	uint64_t *new_addr;			/* per replaced function: its new body */
+	struct hp_image img;			/* linked for base */
+	uint64_t base;
+	struct hp_srec_hdr *hdr;		/* the state record, in img.buf; hdr->self is its address */
+	bool mapped;				/* mapped but not committed: removed on failure */
+	struct hp_apply_result res;
+};
+
+/* Why: trust before memory: nothing touches the process before the signature verifies. */
+static int apply_verify(struct apply_job *job, bool verified)
+{
 	int r;
 
-	memset(&res, 0, sizeof(res));
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	if (!o.timeout_ms)
-		o.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (verified || (!hp_patch_is_signed(job->patch, NULL) && (job->o.flags & HP_APPLY_ALLOW_UNSIGNED)))
+		return 0;
+	r = hp_patch_verify(job->ctx, job->patch, job->o.trust_dir, NULL);
+	if (r == -HP_E_UNSIGNED)
+		hp_err(job->ctx, r, "patch %s is not signed; sign it or pass --allow-unsigned", job->m->id);
+	return r < 0 ? r : 0;
+}
 
-	/* Trust before memory: nothing touches the process before the signature verifies. */
-	ctx->errmsg[0] = 0;
-	if (!verified && (hp_patch_is_signed(patch, NULL) || !(o.flags & HP_APPLY_ALLOW_UNSIGNED))) {
-		r = hp_patch_verify(ctx, patch, o.trust_dir, NULL);
-		if (r < 0) {
-			if (r == -HP_E_UNSIGNED)
-				hp_err(ctx, r, "patch %s is not signed; sign it or pass --allow-unsigned", m->id);
-			if (proc)
-				hp_process_close(proc);
-			return r;
-		}
-	}
-	r = op_open(ctx, pid, o.cache, proc, o.timeout_ms, &op);
-	if (r < 0)
-		goto out;
-	target = hp_process_find_build_id(&op.proc, m->build_id, m->build_id_len);
-	if (!target) {
-		r = no_target(&op, m);
-		goto out;
-	}
-	r = hp_loaded_open_full(ctx, &op.proc, target);
-	if (r < 0)
-		goto out;
-	r = hp_elf_load_symbols(ctx, target->elf, NULL);
-	if (r < 0)
-		goto out;
-	op.pads_refused = hp_pads_cxx_module(target->elf);
+/*
+ * Why: the process, locked against other patchers, with its state records
+ * read, and the patch's target found in it by build-id with its symbols
+ * loaded (or a reason: another build of it runs).
+ */
+static int apply_open_target(struct apply_job *job, struct hp_process *proc)
+{
+	struct hp_loaded *target;
+	int r;
 
-	/* What is applied already for this target? */
-	leftover_addr = calloc(op.nrecs + op.proc.maps.n + 1, sizeof(*leftover_addr));
-	leftover_size = calloc(op.nrecs + op.proc.maps.n + 1, sizeof(*leftover_size));
-	if (!leftover_addr || !leftover_size) {
-		r = -ENOMEM;
-		goto out;
-	}
+	r = op_open(job->ctx, job->pid, job->o.cache, proc, job->o.timeout_ms, &job->op);
+	if (r < 0)
+		return r;
+	target = hp_process_find_build_id(&job->op.proc, job->m->build_id, job->m->build_id_len);
+	if (!target)
+		return no_target(&job->op, job->m);
+	r = hp_loaded_open_full(job->ctx, &job->op.proc, target);
+	if (r < 0)
+		return r;
+	r = hp_elf_load_symbols(job->ctx, target->elf, NULL);
+	if (r < 0)
+		return r;
+	job->op.pads_refused = hp_pads_cxx_module(target->elf);
+	job->target = target;
+	return 0;
+}
+
+/*
+ * Why: what is applied already for this target decides what the apply is:
+ * refused (this level is applied, a higher one without --allow-downgrade,
+ * an interrupted operation to repair first), a level replacement (old), or
+ * a first apply; leftovers of interrupted or replaced operations are
+ * collected to be removed before mapping.
+ */
+static int apply_scan_records(struct apply_job *job)
+{
+	const struct hp_manifest *m = job->m;
+	struct op *op = &job->op;
+	_cleanup_free_ uint64_t *leftover_addr = NULL;
+	_cleanup_free_ uint64_t *leftover_size = NULL;
+	const struct hp_srec *old = NULL;
+	size_t i, nleft;
+
+	leftover_addr = calloc(op->nrecs + op->proc.maps.n + 1, sizeof(*leftover_addr));
+	leftover_size = calloc(op->nrecs + op->proc.maps.n + 1, sizeof(*leftover_size));
+	if (!leftover_addr || !leftover_size)
+		return -ENOMEM;
 	/* Mapped by a patcher killed before it wrote there: removed with the other leftovers. */
-	nleft = hp_srec_find_unwritten(op.proc.memfd, &op.proc.maps, leftover_addr, leftover_size,
-				       op.proc.maps.n);
-	for (i = 0; i < op.nrecs; i++) {
-		const struct hp_srec *rec = &op.recs[i];
+	nleft = hp_srec_find_unwritten(op->proc.memfd, &op->proc.maps, leftover_addr, leftover_size,
+				       op->proc.maps.n);
+	for (i = 0; i < op->nrecs; i++) {
+		const struct hp_srec *rec = &op->recs[i];
 
 		if (rec->hdr.build_id_len != m->build_id_len || memcmp(rec->hdr.build_id, m->build_id, m->build_id_len))
 			continue;
 		if (rec->trust == HP_RECORD_FORGED)
 			continue;	/* not ours: never acted on (hp_srec_check warned) */
-		if (!rec->sites_checked) {
-			r = hp_err(ctx, -HP_E_STATE, "pid %d: the record of patch %s cannot be checked against %s: %s",
-				   pid, rec->hdr.patch_id, target->mod->path, rec->why);
-			goto out;
-		}
+		if (!rec->sites_checked)
+			return hp_err(job->ctx, -HP_E_STATE, "pid %d: the record of patch %s cannot be checked against "
+							     "%s: %s", job->pid, rec->hdr.patch_id,
+				      job->target->mod->path, rec->why);
 		switch (rec->hdr.state) {
 		case HP_STATE_ACTIVE:
-			if (!strcmp(rec->hdr.patch_id, m->id) && rec->hdr.level == m->level) {
-				r = hp_err(ctx, -HP_E_APPLIED, "pid %d: patch %s (level %u) is already applied", pid,
-					   m->id, m->level);
-				goto out;
-			}
-			if (m->level <= rec->hdr.level && !(o.flags & HP_APPLY_ALLOW_DOWNGRADE)) {
-				r = hp_err(ctx, -HP_E_DOWNGRADE,
-					   "pid %d: level %u of %s is applied (patch %s); refusing level %u without "
-					   "--allow-downgrade", pid, rec->hdr.level, m->target_name, rec->hdr.patch_id,
-					   m->level);
-				goto out;
-			}
+			if (!strcmp(rec->hdr.patch_id, m->id) && rec->hdr.level == m->level)
+				return hp_err(job->ctx, -HP_E_APPLIED, "pid %d: patch %s (level %u) is already applied",
+					      job->pid, m->id, m->level);
+			if (m->level <= rec->hdr.level && !(job->o.flags & HP_APPLY_ALLOW_DOWNGRADE))
+				return hp_err(job->ctx, -HP_E_DOWNGRADE,
+					      "pid %d: level %u of %s is applied (patch %s); refusing level %u without "
+					      "--allow-downgrade", job->pid, rec->hdr.level, m->target_name,
+					      rec->hdr.patch_id, m->level);
 			old = rec;
 			break;
 		case HP_STATE_PREPARED:
@@ -937,230 +958,395 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 			leftover_size[nleft++] = rec->hdr.region_size;
 			break;
 		default:
-			r = hp_err(ctx, -HP_E_STATE,
-				   "pid %d: patch %s was interrupted while %s; run 'hotpatch revert -p %d %s' first", pid,
-				   rec->hdr.patch_id, rec->hdr.state == HP_STATE_COMMITTING ? "being applied" : "being reverted",
-				   pid, rec->hdr.patch_id);
-			goto out;
+			return hp_err(job->ctx, -HP_E_STATE,
+				      "pid %d: patch %s was interrupted while %s; run 'hotpatch revert -p %d %s' first",
+				      job->pid, rec->hdr.patch_id,
+				      rec->hdr.state == HP_STATE_COMMITTING ? "being applied" : "being reverted", job->pid,
+				      rec->hdr.patch_id);
 		}
 	}
+	job->old = old;
+	job->leftover_addr = TAKE_PTR(leftover_addr);
+	job->leftover_size = TAKE_PTR(leftover_size);
+	job->nleft = nleft;
+	return 0;
+}
 
-	/* Check every replaced function while the process runs. */
-	new_addr = calloc(m->nfuncs, sizeof(*new_addr));
+/*
+ * Why: one replaced function, checked while the process runs: a jump only
+ * at a function entry, its bytes what the patch expects (an older level's
+ * jump undone), and where its jump goes with the bytes the site holds now.
+ * *ret is written only on success; its bytes are encoded after the link.
+ */
+static int plan_new_function(struct apply_job *job, const struct hp_manifest_func *f, struct entry_write *ret)
+{
+	struct op *op = &job->op;
+	uint64_t rt = job->target->bias + f->addr;
+	const struct hp_srec_func *of = old_func_at(job->old, rt);
+	_cleanup_free_ uint8_t *bytes = malloc(f->size);
+	struct entry_write ew = { .name = f->name };
+	int64_t site_off = 0;
+	uint8_t site_len = 5;
+	char why[256];
+	int r;
+
+	if (!bytes)
+		return -ENOMEM;
+	/* A jump only at a function entry: symbol table, else (stripped) the CFI's FDE starts. */
+	if (hp_function_entry_check(job->target->elf, f->name, f->addr, why, sizeof(why)) < 0)
+		return hp_err(job->ctx, -HP_E_SYMBOL, "pid %d: %s", job->pid, why);
+	r = check_orig_bytes(op, f, rt, of, bytes);
+	if (r < 0)
+		return r;
+	r = plan_site(op, job->target->elf, f->addr, f->size, bytes, &site_off, &site_len, f->name);
+	if (r < 0)
+		return r;
+	ew.site = rt + (uint64_t)site_off;
+	ew.len = site_len;
+	/* The original site bytes (they may run into the padding after or before a tiny function). */
+	if (of && of->site == ew.site && of->len == site_len) {
+		memcpy(ew.alt_expect, of->orig, site_len);
+		memcpy(ew.expect, of->patched, site_len);	/* jump of the level being replaced */
+	} else {
+		r = hp_mem_read(op->proc.memfd, ew.site, ew.alt_expect, site_len);
+		if (r < 0)
+			return hp_err(job->ctx, r, "pid %d: cannot read the entry of %s", job->pid, f->name);
+		memcpy(ew.expect, ew.alt_expect, site_len);
+	}
+	*ret = ew;
+	return 0;
+}
+
+/*
+ * Why: on a level replacement, functions only the old level replaced go
+ * back to their original bytes in the same stop, and no thread may be in
+ * them or in the old level's code then.
+ */
+static void plan_old_level(const struct apply_job *job, struct entry_write *w, size_t *nw,
+			   struct hp_range *ranges, size_t *nranges, char *range_names)
+{
+	const struct hp_manifest *m = job->m;
+	const struct hp_srec *old = job->old;
+	size_t i, k;
+
+	for (i = 0; i < old->hdr.nfuncs; i++) {
+		const struct hp_srec_func *of = &old->funcs[i];
+
+		for (k = 0; k < m->nfuncs; k++)
+			if (job->target->bias + m->funcs[k].addr == of->func_addr)
+				break;
+		if (k < m->nfuncs)
+			continue;
+		w[*nw].site = of->site;
+		w[*nw].len = of->len;
+		w[*nw].name = of->name;
+		memcpy(w[*nw].expect, of->patched, of->len);
+		memcpy(w[*nw].alt_expect, of->orig, of->len);
+		memcpy(w[*nw].bytes, of->orig, of->len);
+		(*nw)++;
+		snprintf(range_names + 192 * (m->nfuncs + i), 192, "%s (function of level %u)", of->name,
+			 old->hdr.level);
+		ranges[(*nranges)++] = (struct hp_range){ of->func_addr, of->func_addr + of->func_size,
+							  range_names + 192 * (m->nfuncs + i) };
+	}
+	snprintf(range_names + 192 * (m->nfuncs + old->hdr.nfuncs), 192, "code of patch %s (level %u)",
+		 old->hdr.patch_id, old->hdr.level);
+	ranges[(*nranges)++] = (struct hp_range){ old->hdr.text_start, old->hdr.text_end,
+						  range_names + 192 * (m->nfuncs + old->hdr.nfuncs) };
+}
+
+/* Why: every entry the commit writes, and every range the safety check protects, planned while the process runs. */
+static int apply_plan_entries(struct apply_job *job)
+{
+	const struct hp_manifest *m = job->m;
+	const struct hp_srec *old = job->old;
+	_cleanup_free_ struct entry_write *w = NULL;
+	_cleanup_free_ struct hp_range *ranges = NULL;
+	_cleanup_free_ char *range_names = NULL;
+	size_t i, nw = 0, nranges = 0;
+	int r;
+
 	w = calloc(m->nfuncs + (old ? old->hdr.nfuncs : 0), sizeof(*w));
 	ranges = calloc(2 * m->nfuncs + (old ? old->hdr.nfuncs + 1 : 0), sizeof(*ranges));
 	range_names = calloc(m->nfuncs + (old ? old->hdr.nfuncs + 1 : 0), 192);
-	if (!new_addr || !w || !ranges || !range_names) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!w || !ranges || !range_names)
+		return -ENOMEM;
 	for (i = 0; i < m->nfuncs; i++) {
 		const struct hp_manifest_func *f = &m->funcs[i];
-		uint64_t rt = target->bias + f->addr;
-		int64_t site_off = 0;
-		uint8_t site_len = 5;
-		_cleanup_free_ uint8_t *bytes = malloc(f->size);
-		const struct hp_srec_func *of = old_func_at(old, rt);
-		char why[256];
+		uint64_t rt = job->target->bias + f->addr;
 
-		if (!bytes) {
-			r = -ENOMEM;
-			goto out;
-		}
-		/* A jump only at a function entry: symbol table, else (stripped) the CFI's FDE starts. */
-		if (hp_function_entry_check(target->elf, f->name, f->addr, why, sizeof(why)) < 0) {
-			r = hp_err(ctx, -HP_E_SYMBOL, "pid %d: %s", pid, why);
-			goto out;
-		}
-		r = check_orig_bytes(&op, f, rt, of, bytes);
+		r = plan_new_function(job, f, &w[nw]);
 		if (r < 0)
-			goto out;
-		r = plan_site(&op, target->elf, f->addr, f->size, bytes, &site_off, &site_len, f->name);
-		if (r < 0)
-			goto out;
-		w[nw].site = rt + (uint64_t)site_off;
-		w[nw].len = site_len;
-		w[nw].name = f->name;
-		/* The original site bytes (they may run into the padding after or before a tiny function). */
-		if (of && of->site == w[nw].site && of->len == site_len) {
-			memcpy(w[nw].alt_expect, of->orig, site_len);
-			memcpy(w[nw].expect, of->patched, site_len);	/* jump of the level being replaced */
-		} else {
-			r = hp_mem_read(op.proc.memfd, w[nw].site, w[nw].alt_expect, site_len);
-			if (r < 0) {
-				r = hp_err(ctx, r, "pid %d: cannot read the entry of %s", pid, f->name);
-				goto out;
-			}
-			memcpy(w[nw].expect, w[nw].alt_expect, site_len);
-		}
+			return r;
 		nw++;
 		snprintf(range_names + 192 * i, 192, "%s (patched function)", f->name);
 		ranges[nranges++] = (struct hp_range){ rt, rt + f->size, range_names + 192 * i };
 	}
-	if (old) {
-		/* Functions only the old level replaced go back to their original bytes. */
-		for (i = 0; i < old->hdr.nfuncs; i++) {
-			const struct hp_srec_func *of = &old->funcs[i];
-			size_t k;
+	if (old)
+		plan_old_level(job, w, &nw, ranges, &nranges, range_names);
+	job->w = TAKE_PTR(w);
+	job->nw = nw;
+	job->ranges = TAKE_PTR(ranges);
+	job->range_names = TAKE_PTR(range_names);
+	job->nranges = nranges;
+	return 0;
+}
 
-			for (k = 0; k < m->nfuncs; k++)
-				if (target->bias + m->funcs[k].addr == of->func_addr)
-					break;
-			if (k == m->nfuncs) {
-				w[nw].site = of->site;
-				w[nw].len = of->len;
-				w[nw].name = of->name;
-				memcpy(w[nw].expect, of->patched, of->len);
-				memcpy(w[nw].alt_expect, of->orig, of->len);
-				memcpy(w[nw].bytes, of->orig, of->len);
-				nw++;
-				snprintf(range_names + 192 * (m->nfuncs + i), 192, "%s (function of level %u)", of->name,
-					 old->hdr.level);
-				ranges[nranges++] = (struct hp_range){ of->func_addr, of->func_addr + of->func_size,
-								       range_names + 192 * (m->nfuncs + i) };
-			}
-		}
-		snprintf(range_names + 192 * (m->nfuncs + old->hdr.nfuncs), 192, "code of patch %s (level %u)",
-			 old->hdr.patch_id, old->hdr.level);
-		ranges[nranges++] = (struct hp_range){ old->hdr.text_start, old->hdr.text_end,
-						       range_names + 192 * (m->nfuncs + old->hdr.nfuncs) };
-	}
+/*
+ * Why: lay the payload out, place it within reach of the target, link it
+ * there (calls to replaced functions go straight to their new bodies,
+ * known from the layout), then encode each entry's jump to its new body.
+ */
+static int apply_link_image(struct apply_job *job)
+{
+	const struct hp_manifest *m = job->m;
+	struct hp_loaded *target = job->target;
+	struct hp_image img = { 0 };
+	_cleanup_free_ uint64_t *new_addr = NULL;
+	size_t i, state_size;
+	uint64_t base, lo, hi;
+	int r;
 
-	/* Lay out, place near the target, link. */
+	new_addr = calloc(m->nfuncs, sizeof(*new_addr));
+	if (!new_addr)
+		return -ENOMEM;
 	state_size = sizeof(struct hp_srec_hdr) + m->nfuncs * sizeof(struct hp_srec_func);
-	r = hp_image_plan(ctx, patch, state_size, &img);
+	r = hp_image_plan(job->ctx, job->patch, state_size, &img);
 	if (r < 0)
-		goto out;
+		return r;
 	lo = target->bias + target->elf->min_vaddr;
 	hi = target->bias + target->elf->max_vaddr;
-	r = hp_region_choose(&op.proc.maps, lo, hi, img.size, img.needs_low || target->elf->ehdr.e_type == ET_EXEC,
-			     &base);
+	r = hp_region_choose(&job->op.proc.maps, lo, hi, img.size,
+			     img.needs_low || target->elf->ehdr.e_type == ET_EXEC, &base);
 	if (r < 0) {
-		r = hp_err(ctx, r, "pid %d: no free %" PRIu64 " KiB within 2 GiB of %s", pid, img.size >> 10,
+		r = hp_err(job->ctx, r, "pid %d: no free %" PRIu64 " KiB within 2 GiB of %s", job->pid, img.size >> 10,
 			   target->mod->path);
-		goto out;
+		goto fail;
 	}
 	/* New bodies' addresses are known from the layout before linking (for direct calls). */
 	img.base = base;
 	for (i = 0; i < m->nfuncs; i++)
-		new_addr[i] = hp_image_sym_addr(&img, patch, patch->func_sym[i]);
+		new_addr[i] = hp_image_sym_addr(&img, job->patch, job->patch->func_sym[i]);
 	{
-		struct link_ud lu = { &op, target, m, new_addr };
+		struct link_ud lu = { &job->op, target, m, new_addr };
 		struct hp_link_env env = { target->bias, link_import, link_redirect, &lu, link_tls };
 
-		r = hp_image_link(ctx, &img, patch, base, &env);
+		r = hp_image_link(job->ctx, &img, job->patch, base, &env);
 		if (r < 0) {
-			hp_err_prefix(ctx, r, "pid %d: ", pid);
-			goto out;
+			hp_err_prefix(job->ctx, r, "pid %d: ", job->pid);
+			goto fail;
 		}
 	}
 	for (i = 0; i < m->nfuncs; i++)
-		encode_site(w[i].bytes, w[i].alt_expect, w[i].len, w[i].site, new_addr[i]);
+		encode_site(job->w[i].bytes, job->w[i].alt_expect, job->w[i].len, job->w[i].site, new_addr[i]);
+	job->img = img;
+	job->base = base;
+	job->new_addr = TAKE_PTR(new_addr);
+	return 0;
+fail:
+	hp_image_release(&img);
+	return r;
+}
 
-	/* The state record, first as "prepared". */
-	hdr = (struct hp_srec_hdr *)img.buf;
+/*
+ * Why: the state record at the start of the image, first as "prepared"
+ * (a patcher killed before the commit leaves an unreferenced region the
+ * next operation removes), with every site's original and patched bytes,
+ * sealed so that a forged record is recognised.
+ */
+static void apply_build_record(struct apply_job *job)
+{
+	const struct hp_manifest *m = job->m;
+	struct hp_srec_hdr *hdr = (struct hp_srec_hdr *)job->img.buf;
+	struct hp_srec_func *sf = (struct hp_srec_func *)(job->img.buf + sizeof(*hdr));
+	size_t i;
+
 	memcpy(hdr->magic, HP_SREC_MAGIC, 8);
 	hdr->version = HP_SREC_VERSION;
 	hdr->hdr_size = sizeof(*hdr);
-	hdr->self = base;
-	hdr->region_size = img.size;
+	hdr->self = job->base;
+	hdr->region_size = job->img.size;
 	hdr->state = HP_STATE_PREPARED;
 	hdr->level = m->level;
 	hdr->nfuncs = (uint32_t)m->nfuncs;
 	hdr->func_size = sizeof(struct hp_srec_func);
 	hdr->funcs_off = sizeof(*hdr);
 	hdr->applied_time = time(NULL);
-	hdr->target_bias = target->bias;
+	hdr->target_bias = job->target->bias;
 	memcpy(hdr->build_id, m->build_id, m->build_id_len);
 	hdr->build_id_len = (uint32_t)m->build_id_len;
-	hdr->applier_pid = (uint32_t)pid;
+	hdr->applier_pid = (uint32_t)job->pid;
 	hp_strlcpy(hdr->patch_id, m->id, sizeof(hdr->patch_id));
-	if (hp_patch_is_signed(patch, hdr->signer) == false)
+	if (hp_patch_is_signed(job->patch, hdr->signer) == false)
 		hdr->signer[0] = 0;
-	hp_strlcpy(hdr->target_path, target->mod->path, sizeof(hdr->target_path));
-	hdr->text_start = base + img.seg[HP_SEG_RX].off;
-	hdr->text_end = hdr->text_start + img.seg[HP_SEG_RX].size;
-	sf = (struct hp_srec_func *)(img.buf + sizeof(*hdr));
+	hp_strlcpy(hdr->target_path, job->target->mod->path, sizeof(hdr->target_path));
+	hdr->text_start = job->base + job->img.seg[HP_SEG_RX].off;
+	hdr->text_end = hdr->text_start + job->img.seg[HP_SEG_RX].size;
 	for (i = 0; i < m->nfuncs; i++) {
-		sf[i].func_addr = target->bias + m->funcs[i].addr;
+		sf[i].func_addr = job->target->bias + m->funcs[i].addr;
 		sf[i].func_size = m->funcs[i].size;
-		sf[i].site = w[i].site;
-		sf[i].new_addr = new_addr[i];
-		sf[i].len = w[i].len;
-		memcpy(sf[i].orig, w[i].alt_expect, w[i].len);
-		memcpy(sf[i].patched, w[i].bytes, w[i].len);
+		sf[i].site = job->w[i].site;
+		sf[i].new_addr = job->new_addr[i];
+		sf[i].len = job->w[i].len;
+		memcpy(sf[i].orig, job->w[i].alt_expect, job->w[i].len);
+		memcpy(sf[i].patched, job->w[i].bytes, job->w[i].len);
 		hp_strlcpy(sf[i].name, m->funcs[i].name, sizeof(sf[i].name));
 	}
 	/* The new code is not reachable yet: it is only a range the check must also protect on revert. */
-	hp_srec_seal(ctx, hdr, sf);
+	hp_srec_seal(job->ctx, hdr, sf);
+	job->hdr = hdr;
+}
 
-	/* A dry run has done every check there is short of stopping the threads: stop before the first write. */
-	if (o.flags & HP_APPLY_DRY_RUN) {
-		res.level = m->level;
-		hp_strlcpy(res.patch_id, m->id, sizeof(res.patch_id));
-		if (old)
-			hp_strlcpy(res.replaced_id, old->hdr.patch_id, sizeof(res.replaced_id));
-		r = 0;
-		goto out;
-	}
-	r = unmap_regions(&op, leftover_addr, leftover_size, nleft);
+/*
+ * Why: the first writes to the process, all while it runs: leftovers of
+ * interrupted operations removed, the image mapped and filled, and the
+ * pages with the entries made private so the commit only copies a few bytes.
+ */
+static int apply_map(struct apply_job *job)
+{
+	struct op *op = &job->op;
+	size_t i;
+	int r;
+
+	r = unmap_regions(op, job->leftover_addr, job->leftover_size, job->nleft);
 	if (r == 0)
-		r = close_leaked_memfds(&op);
+		r = close_leaked_memfds(op);
 	if (r < 0)
-		goto out;
-	r = map_image(&op, &img, m->id);
+		return r;
+	r = map_image(op, &job->img, job->m->id);
 	if (r < 0)
-		goto out;
-	mapped = true;
-	/* Make the pages with the entries private now, so the commit only copies a few bytes. */
-	for (i = 0; i < nw; i++) {
+		return r;
+	job->mapped = true;
+	for (i = 0; i < job->nw; i++) {
 		uint8_t cur[HP_SITE_MAX];
 
-		if (hp_mem_read(op.proc.memfd, w[i].site, cur, w[i].len) == 0)
-			hp_mem_write(op.proc.memfd, w[i].site, cur, w[i].len);
+		if (hp_mem_read(op->proc.memfd, job->w[i].site, cur, job->w[i].len) == 0)
+			hp_mem_write(op->proc.memfd, job->w[i].site, cur, job->w[i].len);
 	}
+	return 0;
+}
 
-	{
-		struct apply_commit ac = { hdr, old, w, nw };
+/*
+ * Why: the only part with every thread stopped: once no thread is in a
+ * protected range, the record goes "committing", the entries are checked
+ * and written, and the record goes "active" (the old level "superseded").
+ */
+static int apply_commit_stopped(struct apply_job *job)
+{
+	struct apply_commit ac = { job->hdr, job->old, job->w, job->nw };
+	int r;
 
-		/* hdr points into our image buffer; its self field is the record's address in the process. */
-		r = stop_the_world(&op, ranges, nranges, o.timeout_ms, apply_commit, &ac, &res);
-	}
+	/* hdr points into our image buffer; its self field is the record's address in the process. */
+	r = stop_the_world(&job->op, job->ranges, job->nranges, job->o.timeout_ms, apply_commit, &ac, &job->res);
 	if (r < 0)
-		goto out;
-	mapped = false;	/* committed: the mapping is now in use */
-	if (old) {
-		/* The replaced level's code is unreachable now; unmap it. */
-		uint64_t a = old->hdr.self, s = old->hdr.region_size;
+		return r;
+	job->mapped = false;	/* committed: the mapping is now in use */
+	return 0;
+}
 
-		if (unmap_regions(&op, &a, &s, 1) < 0)
-			hp_warn(ctx, "pid %d: replaced level %u stays mapped: %s", pid, old->hdr.level, ctx->errmsg);
-		hp_strlcpy(res.replaced_id, old->hdr.patch_id, sizeof(res.replaced_id));
-	}
-	res.level = m->level;
-	hp_strlcpy(res.patch_id, m->id, sizeof(res.patch_id));
-	r = 0;
-out:
-	r = explain_gone(&op, r);
-	if (mapped && !program_gone(&op)) {
+/* Why: after the commit the replaced level's code is unreachable; unmapping it may fail without failing the apply. */
+static void apply_finish(struct apply_job *job)
+{
+	const struct hp_srec *old = job->old;
+	uint64_t a, s;
+
+	if (!old)
+		return;
+	a = old->hdr.self;
+	s = old->hdr.region_size;
+	if (unmap_regions(&job->op, &a, &s, 1) < 0)
+		hp_warn(job->ctx, "pid %d: replaced level %u stays mapped: %s", job->pid, old->hdr.level,
+			job->ctx->errmsg);
+}
+
+/*
+ * Why: every path ends here: a failure caused by an exit or exec says so,
+ * a region mapped but not committed is removed (the process is left
+ * exactly as it was), and the result carries the timings, and the ids
+ * when the apply (or its dry run) succeeded.
+ */
+static int apply_end(struct apply_job *job, int r, uint64_t t0, struct hp_apply_result *ret_result)
+{
+	struct hp_ctx *ctx = job->ctx;
+
+	r = explain_gone(&job->op, r);
+	if (job->mapped && !program_gone(&job->op)) {
 		/* Failed before the commit: leave the process exactly as it was. */
 		char saved[sizeof(ctx->errmsg)];
-		uint64_t a = base, s = img.size;
+		uint64_t a = job->base, s = job->img.size;
 
 		memcpy(saved, ctx->errmsg, sizeof(saved));
-		if (unmap_regions(&op, &a, &s, 1) < 0)
-			hp_warn(ctx, "pid %d: could not remove the unused patch mapping at %#" PRIx64, pid, base);
+		if (unmap_regions(&job->op, &a, &s, 1) < 0)
+			hp_warn(ctx, "pid %d: could not remove the unused patch mapping at %#" PRIx64, job->pid,
+				job->base);
 		memcpy(ctx->errmsg, saved, sizeof(saved));
 	}
-	res.hijack_ns = op.max_hijack_ns;
-	res.total_ns = hp_now_ns() - t0;
-	if (r >= 0 && ret_result)
-		*ret_result = res;
-	else if (ret_result)
-		*ret_result = res;
-	hp_image_release(&img);
-	op_release(&op);
+	if (r >= 0) {
+		job->res.level = job->m->level;
+		hp_strlcpy(job->res.patch_id, job->m->id, sizeof(job->res.patch_id));
+		if (job->old)
+			hp_strlcpy(job->res.replaced_id, job->old->hdr.patch_id, sizeof(job->res.replaced_id));
+	}
+	job->res.hijack_ns = job->op.max_hijack_ns;
+	job->res.total_ns = hp_now_ns() - t0;
+	/* Written on failure too: the host sweep reports timings of failed processes (engine.h). */
+	if (ret_result)
+		*ret_result = job->res;
+	free(job->leftover_addr);
+	free(job->leftover_size);
+	free(job->w);
+	free(job->ranges);
+	free(job->range_names);
+	free(job->new_addr);
+	hp_image_release(&job->img);
+	op_release(&job->op);
 	return r;
+}
+
+/*
+ * Why: apply is the pipeline of the engine principles, each step a function
+ * above: verify (trust before memory) -> prepare while the process runs
+ * (target, records, entries, link, record) -> a dry run stops here -> map
+ * -> commit with the world stopped -> finish.  Each step either succeeds or
+ * leaves apply_end what to undo.
+ */
+int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch, const struct hp_apply_opts *opts,
+		     bool verified, struct hp_process *proc, struct hp_apply_result *ret_result)
+{
+	struct apply_job job = { .ctx = ctx, .pid = pid, .patch = patch, .m = hp_patch_manifest(patch) };
+	uint64_t t0 = hp_now_ns();
+	int r;
+
+	job.o.sz = sizeof(job.o);
+	if (opts)
+		memcpy(&job.o, opts, opts->sz < sizeof(job.o) ? opts->sz : sizeof(job.o));
+	if (!job.o.timeout_ms)
+		job.o.timeout_ms = DEFAULT_TIMEOUT_MS;
+	ctx->errmsg[0] = 0;
+	r = apply_verify(&job, verified);
+	if (r < 0) {
+		if (proc)
+			hp_process_close(proc);
+		return r;
+	}
+	r = apply_open_target(&job, proc);
+	if (r == 0)
+		r = apply_scan_records(&job);
+	if (r == 0)
+		r = apply_plan_entries(&job);
+	if (r == 0)
+		r = apply_link_image(&job);
+	if (r == 0)
+		apply_build_record(&job);
+	/* A dry run has done every check there is short of stopping the threads: stop before the first write. */
+	if (r == 0 && !(job.o.flags & HP_APPLY_DRY_RUN)) {
+		r = apply_map(&job);
+		if (r == 0)
+			r = apply_commit_stopped(&job);
+		if (r == 0)
+			apply_finish(&job);
+	}
+	return apply_end(&job, r, t0, ret_result);
 }
 
 /* ---- revert ---- */

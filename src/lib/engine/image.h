@@ -53,7 +53,11 @@ struct hp_link_env {
 
 /* Compute sizes and offsets (no addresses yet). */
 int hp_image_plan(struct hp_ctx *ctx, const struct hp_patch *p, size_t state_size, struct hp_image *img);
-/* Fill the image for a region at base: copy sections, build GOT and stubs, apply relocations. */
+/*
+ * Fill the image for a region at base: copy sections, build GOT and stubs,
+ * apply relocations.  img->buf and img->base are written only on success;
+ * on failure the image is as it was.
+ */
 int hp_image_link(struct hp_ctx *ctx, struct hp_image *img, const struct hp_patch *p, uint64_t base,
 		  const struct hp_link_env *env);
 void hp_image_release(struct hp_image *img);

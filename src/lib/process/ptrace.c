@@ -31,6 +31,7 @@
 #include "lib/process/ptrace.h"
 #include "lib/process/seize.h"
 #include "lib/process/stub.h"
+#include "shared/util.h"
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
@@ -146,15 +147,8 @@ static struct hp_thread *thread_add(struct hp_threads *g, pid_t tid)
 	for (i = 0; i < g->n; i++)
 		if (g->v[i].tid == tid)
 			return &g->v[i];
-	if (g->n == g->cap) {
-		size_t ncap = g->cap ? g->cap * 2 : 16;
-		struct hp_thread *nv = realloc(g->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		g->v = nv;
-		g->cap = ncap;
-	}
+	if (HP_GROW(g->v, g->cap, g->n + 1) < 0)
+		return NULL;
 	memset(&g->v[g->n], 0, sizeof(g->v[g->n]));
 	g->v[g->n].tid = tid;
 	return &g->v[g->n++];
