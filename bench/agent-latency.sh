@@ -28,7 +28,7 @@ cleanup() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
 	[ ${#IDLE_PIDS[@]} -gt 0 ] && kill "${IDLE_PIDS[@]}" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$W"
+	[ -n "${HP_BENCH_KEEP:-}" ] && echo "kept $W" || rm -rf "$W"
 }
 trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (ptrace)"; exit 0; }

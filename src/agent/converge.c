@@ -28,8 +28,15 @@
 #define MAX_EVENTS 1000
 #define MAX_BAKING 65536
 #define MAX_WATCH 65536
-/* A target file was opened: it is mapped microseconds later (ld.so, dlopen); watch this long at most. */
-#define WATCH_OPEN_MS 2000
+/*
+ * A target file was opened: ld.so (at start or in dlopen) maps it
+ * microseconds later; watch this long at most (a process that only reads
+ * the file costs a few reads of its maps).
+ */
+#define WATCH_OPEN_MS 1000
+/* Poll schedule of a watched process after each event: 0, 0.25, 0.5, 1, 2, 4, 8 ms, then every 10 ms. */
+#define WATCH_FIRST_US 250u
+#define WATCH_STEP_MAX_US 10000u
 /* An apply that failed on a new process (too early?) is retried this long after the exec. */
 #define WATCH_RETRY_NS (2000ull * 1000000ull)
 
@@ -37,6 +44,19 @@ const double agent_lat_bounds[AGENT_LAT_BUCKETS] = { 0.001, 0.002, 0.005, 0.010,
 						     0.100, 0.250, 0.500, 1.0,	 2.5,	10.0 };
 int agent_fanotify_fd = -1;
 static time_t next_converge;
+
+/*
+ * Something the report shows changed.  The report scans every process, so
+ * it is written once for all the changes of AGENT_REPORT_DELAY seconds,
+ * never on the path that patches a new process.
+ */
+void agent_changed(struct agent *a)
+{
+	if (!a->dirty) {
+		a->dirty = true;
+		a->report_due = time(NULL) + AGENT_REPORT_DELAY;
+	}
+}
 
 /* Events are what the server acknowledges; kept in a bounded ring (oldest dropped). */
 void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t pid, const char *fmt, ...)
@@ -60,7 +80,7 @@ void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t 
 	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
-	a->dirty = true;
+	agent_changed(a);
 }
 
 /*
@@ -203,7 +223,7 @@ static void mark_applied(struct agent *a)
 }
 
 static void fanotify_mark_targets(struct agent *a);
-static void mark_path(const char *path, const char *build_id);
+static void mark_build(struct agent *a, const char *path, const char *build_id);
 
 int agent_reload(struct agent *a)
 {
@@ -257,7 +277,7 @@ int agent_reload(struct agent *a)
 	decide(a, time(NULL));
 	mark_applied(a);
 	fanotify_mark_targets(a);
-	a->dirty = true;
+	agent_changed(a);
 	return 0;
 }
 
@@ -300,7 +320,7 @@ static void add_restart(struct agent *a, pid_t pid, const char *comm, const char
 	unit_of(pid, unit, sizeof(unit));
 	json_array_append_new(a->restart_required, json_pack("{s:o,s:i,s:s,s:s}", "unit", unit[0] ? json_string(unit) : json_null(),
 							     "pid", (int)pid, "comm", comm, "reason", reason));
-	a->dirty = true;
+	agent_changed(a);
 }
 
 /* One sweep for one patch; outcomes become events, bake entries and restart-required entries. */
@@ -330,10 +350,10 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 
 		switch (hp->outcome) {
 		case HP_HOST_ALREADY:
-			mark_path(hp->target, e->build_id);
+			mark_build(a, hp->target, e->build_id);
 			break;
 		case HP_HOST_PATCHED:
-			mark_path(hp->target, e->build_id);
+			mark_build(a, hp->target, e->build_id);
 			a->applied_total++;
 			add_baking(a, hp->pid, e->id, hp->comm);
 			alog_kv(LOG_INFO, e->id, hp->pid, "applied %s (level %u) to pid %d (%s)", e->id, e->man->level,
@@ -385,7 +405,7 @@ void agent_converge(struct agent *a, time_t now)
 	hp_cache_free(cache);
 	malloc_trim(0);		/* give the sweep's memory back: the daemon idles most of its life */
 	mark_applied(a);
-	a->dirty = true;
+	agent_changed(a);
 }
 
 /* Called every loop: a window opening or a deferral ending converges again. */
@@ -396,6 +416,7 @@ time_t agent_next_converge(void)
 
 static bool any_active(struct agent *a)
 {
+	/* exec events of every process on the host come here: the common answer must be cheap */
 	size_t i;
 
 	for (i = 0; a->store && i < a->store->n; i++)
@@ -404,39 +425,74 @@ static bool any_active(struct agent *a)
 	return false;
 }
 
+/*
+ * Watch pid for ms after an event about it (exec, or an open of a target
+ * file): polled at once, then on a short schedule that each new event
+ * restarts, so the poll right after ld.so maps the target is never far.
+ */
 static void watch_add(struct agent *a, pid_t pid, unsigned ms)
 {
-	uint64_t now = hp_now_ns();
+	uint64_t now = hp_now_ns(), until = now + (uint64_t)ms * 1000000ull;
+	struct agent_watch *w;
 	size_t i;
 
 	if (!any_active(a) || a->nwatch >= MAX_WATCH)
 		return;
 	for (i = 0; i < a->nwatch; i++)
 		if (a->watch[i].pid == pid) {
-			a->watch[i].next_ns = now;
-			if (a->watch[i].until_ns < now + (uint64_t)ms * 1000000ull)
-				a->watch[i].until_ns = now + (uint64_t)ms * 1000000ull;
+			w = &a->watch[i];
+			w->next_ns = w->event_ns = now;
+			w->polls = 0;
+			if (w->until_ns < until)
+				w->until_ns = until;
 			return;
 		}
-	struct agent_watch *w = realloc(a->watch, (a->nwatch + 1) * sizeof(*w));
-
+	w = realloc(a->watch, (a->nwatch + 1) * sizeof(*w));
 	if (!w)
 		return;
 	a->watch = w;
 	w = &a->watch[a->nwatch++];
+	memset(w, 0, sizeof(*w));
 	w->pid = pid;
-	w->start_ns = w->next_ns = now;
-	w->until_ns = now + (uint64_t)ms * 1000000ull;
-	w->polls = 0;
-	w->last_err = 0;
+	w->start_ns = w->next_ns = w->event_ns = now;
+	w->until_ns = until;
 }
 
+/* True when fanotify reports every open of every active target: then an exec needs one look, not a watch. */
+static bool fanotify_covers(struct agent *a)
+{
+	size_t i;
+
+	if (agent_fanotify_fd < 0)
+		return false;
+	for (i = 0; a->store && i < a->store->n; i++)
+		if (a->patches[i].active && !a->patches[i].marked)
+			return false;
+	return true;
+}
+
+/*
+ * Exec events are needed only when fanotify does not report the opens of
+ * every active target (an exec opens the executable too, so an executable
+ * target is reported like a library).
+ */
+bool agent_wants_exec(struct agent *a)
+{
+	return any_active(a) && !fanotify_covers(a);
+}
+
+/*
+ * At the exec event the kernel has mapped the executable (and ld.so), not
+ * yet the libraries.  One look covers an executable target; the libraries
+ * are reported by fanotify when ld.so opens them.  Without fanotify (or for
+ * a target it does not cover) the new process is watched for watch_ms.
+ */
 void agent_on_exec(struct agent *a, pid_t pid)
 {
 	a->exec_events_total++;
-	if (!agent_in_scope(a, pid))
+	if (!any_active(a) || !agent_in_scope(a, pid))
 		return;
-	watch_add(a, pid, a->cfg.watch_ms);
+	watch_add(a, pid, fanotify_covers(a) ? 0 : a->cfg.watch_ms);
 }
 
 void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
@@ -444,8 +500,12 @@ void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
 	size_t i, n = a->nbaking;
 
 	for (i = 0; i < n; i++)
-		if (a->baking[i].pid == parent)
-			add_baking(a, child, a->baking[i].patch_id, a->baking[i].comm);
+		if (a->baking[i].pid == parent) {
+			/* add_baking reallocates a->baking: pass copies, not pointers into it */
+			struct agent_baking b = a->baking[i];
+
+			add_baking(a, child, b.patch_id, b.comm);
+		}
 }
 
 static void watch_remove(struct agent *a, size_t i)
@@ -453,10 +513,11 @@ static void watch_remove(struct agent *a, size_t i)
 	a->watch[i] = a->watch[--a->nwatch];
 }
 
-static void record_latency(struct agent *a, double s)
+static void record_latency(struct agent *a, double s, uint64_t own_ns)
 {
 	size_t i;
 
+	a->own_us[a->own_count++ % AGENT_LAT_SAMPLES] = (uint32_t)(own_ns / 1000 > UINT32_MAX ? UINT32_MAX : own_ns / 1000);
 	for (i = 0; i < AGENT_LAT_BUCKETS && s > agent_lat_bounds[i]; i++)
 		;
 	a->lat_buckets[i]++;
@@ -503,22 +564,25 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 			;
 		if (i == nm)
 			continue;
-		mark_path(m[i].path, e->build_id);
+		if (!a->patches[k].marked)
+			mark_build(a, m[i].path, e->build_id);
 		if (a->cfg.trust_dir[0])
 			o.trust_dir = a->cfg.trust_dir;
 		r = hp_apply(a->ctx, w->pid, e->patch, &o, &res);
 		comm_of(w->pid, comm, sizeof(comm));
 		done = true;
 		if (r == 0) {
-			double s = (double)(hp_now_ns() - w->start_ns) / 1e9;
+			uint64_t t = hp_now_ns();
+			double s = (double)(t - w->start_ns) / 1e9;
 
-			record_latency(a, s);
+			record_latency(a, s, t - w->event_ns);
 			a->applied_total++;
 			add_baking(a, w->pid, e->id, comm);
 			hp_strlcpy(a->patches[k].state, "applied", sizeof(a->patches[k].state));
-			alog_kv(LOG_INFO, e->id, w->pid, "applied %s (level %u) to new process %d (%s) %.1f ms after exec",
-				e->id, e->man->level, (int)w->pid, comm, s * 1e3);
-			agent_event(a, "applied", e->id, w->pid, "new process, %.1f ms after exec", s * 1e3);
+			alog_kv(LOG_INFO, e->id, w->pid, "applied %s (level %u) to new process %d (%s) %.1f ms after its first "
+				"event, %.2f ms after the last", e->id, e->man->level, (int)w->pid, comm, s * 1e3,
+				(double)(t - w->event_ns) / 1e6);
+			agent_event(a, "applied", e->id, w->pid, "new process, %.1f ms after its first event", s * 1e3);
 		} else if (r != -HP_E_APPLIED && r != -HP_E_DOWNGRADE && r != -ESRCH && r != -HP_E_EXITED) {
 			/*
 			 * Maybe too early (the dynamic loader has not mapped a library the
@@ -535,7 +599,7 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 	return done;
 }
 
-int agent_poll_watch(struct agent *a)
+int64_t agent_poll_watch(struct agent *a)
 {
 	uint64_t now = hp_now_ns(), next = 0;
 	size_t i = 0;
@@ -558,8 +622,12 @@ int agent_poll_watch(struct agent *a)
 				watch_remove(a, i);
 				continue;
 			}
-			w->polls++;
-			w->next_ns = hp_now_ns() + (w->polls < 6 ? (1000000ull << w->polls) / 2 : 50000000ull);
+			{
+				unsigned step = w->polls < 7 ? WATCH_FIRST_US << w->polls : WATCH_STEP_MAX_US;
+
+				w->polls++;
+				w->next_ns = hp_now_ns() + (uint64_t)(step < WATCH_STEP_MAX_US ? step : WATCH_STEP_MAX_US) * 1000ull;
+			}
 		}
 		if (!next || w->next_ns < next)
 			next = w->next_ns;
@@ -568,7 +636,7 @@ int agent_poll_watch(struct agent *a)
 	if (!next)
 		return -1;
 	now = hp_now_ns();
-	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+	return next <= now ? 0 : (int64_t)((next - now + 999) / 1000);
 }
 
 void agent_expire_baking(struct agent *a)
@@ -740,21 +808,45 @@ int agent_fanotify_init(struct agent *a)
 	return 0;
 }
 
-/* Only a file whose build-id is the patch's (a path seen in another mount namespace may name another file here). */
-static void mark_path(const char *path, const char *build_id)
+/*
+ * Only a file whose build-id is the patch's (a path seen in another mount
+ * namespace may name another file here).  True when opens of it are watched.
+ */
+static bool mark_path(const char *path, const char *build_id)
 {
 	char hex[BUILDID_HEX_MAX];
+	bool ok = false;
 	int fd;
 
 	if (agent_fanotify_fd < 0 || path[0] != '/')
-		return;
+		return false;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return;
+		return false;
 	if (buildid_read_fd(fd, hex) == 0 && !strcmp(hex, build_id) &&
-	    fanotify_mark(agent_fanotify_fd, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, path) == 0)
+	    fanotify_mark(agent_fanotify_fd, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, path) == 0) {
 		alog(LOG_DEBUG, "watching opens of %s", path);
+		ok = true;
+	}
 	close(fd);
+	return ok;
+}
+
+/* mark_path for the stored patches of this build: remembers which targets fanotify covers. */
+static void mark_build(struct agent *a, const char *path, const char *build_id)
+{
+	size_t k;
+	bool done = false, ok = false;
+
+	for (k = 0; a->store && k < a->store->n; k++) {
+		if (strcmp(a->store->e[k].build_id, build_id) || a->patches[k].marked)
+			continue;
+		if (!done) {
+			ok = mark_path(path, build_id);
+			done = true;
+		}
+		a->patches[k].marked = ok;
+	}
 }
 
 /*
@@ -781,7 +873,7 @@ static void fanotify_mark_targets(struct agent *a)
 			snprintf(path, sizeof(path), "%s/%s", dir, name);
 			(void)fd;
 			(void)hex;
-			mark_path(path, a->store->e[k].build_id);
+			mark_build(a, path, a->store->e[k].build_id);
 		}
 	}
 }

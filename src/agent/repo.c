@@ -222,19 +222,10 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
  * Why: libcurl is opened on the first fetch, not linked: it pulls some thirty
  * libraries (TLS, Kerberos, LDAP, ...) whose relocation every `hotpatch`
  * command paid at start-up, apply included (issue 15).  Only the repository
- * commands and hotpatchd (which links it anyway) come here.
+ * commands and hotpatchd come here; hotpatchd does not link it either, so
+ * that a daemon without a repository or server keeps its RSS small.
  */
-static struct {
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-	bool ok;
-} cu;
+static struct repo_curl cu;
 static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
 
 static void cu_load(void)
@@ -254,6 +245,13 @@ static void cu_load(void)
 	*(void **)&cu.slist_free_all = dlsym(dl, "curl_slist_free_all");
 	cu.ok = cu.easy_init && cu.easy_setopt && cu.easy_perform && cu.easy_getinfo && cu.easy_cleanup &&
 		cu.easy_strerror && cu.slist_append && cu.slist_free_all;
+}
+
+/* libcurl's functions, loaded on first use; NULL when it cannot be loaded. */
+const struct repo_curl *repo_curl(void)
+{
+	pthread_once(&cu_once, cu_load);
+	return cu.ok ? &cu : NULL;
 }
 
 /*

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <time.h>
+#include <curl/curl.h>
 #include "hotpatch/hotpatch.h"
 #include "store.h"
 
@@ -62,5 +63,21 @@ int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sy
  * 0 stored, 1 already stored, <0 refused (logged, naming the patch).
  */
 int repo_fetch_patch(struct hp_ctx *ctx, const char *base_url, json_t *e, const char *store_dir, const char *trust_dir);
+
+/* libcurl's functions that the agent uses, from libcurl.so.4 loaded on first use (not linked: start-up and RSS). */
+struct repo_curl {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	bool ok;
+};
+
+/* NULL when libcurl.so.4 cannot be loaded. */
+const struct repo_curl *repo_curl(void);
 
 #endif
