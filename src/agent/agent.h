@@ -138,6 +138,9 @@ void agent_changed(struct agent *a);
 /* Revert a patch everywhere and hold it back (halted) with a reason; nothing if already held. */
 void agent_hold(struct agent *a, const char *id, const char *why);
 
+/* daemon.c: process events needed now (applying: a new bake entry may follow) */
+void agent_events_update(struct agent *a, bool applying);
+
 /* server.c */
 void agent_server_load(struct agent *a);
 int agent_checkin(struct agent *a);

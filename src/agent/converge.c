@@ -339,6 +339,7 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 		o.select = scope_select;
 		o.select_ud = a;
 	}
+	agent_events_update(a, true);
 	r = hp_host_apply(a->ctx, e->patch, &o, &res);
 	if (r < 0) {
 		alog_kv(LOG_ERR, e->id, 0, "apply: %s: %s", e->id, hp_ctx_errmsg(a->ctx));
@@ -568,6 +569,7 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 			mark_build(a, m[i].path, e->build_id);
 		if (a->cfg.trust_dir[0])
 			o.trust_dir = a->cfg.trust_dir;
+		agent_events_update(a, true);
 		r = hp_apply(a->ctx, w->pid, e->patch, &o, &res);
 		comm_of(w->pid, comm, sizeof(comm));
 		done = true;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <ini.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -142,7 +143,7 @@ static void config_defaults(struct agent_config *c)
 	hp_strlcpy(c->watch_paths, "/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:/usr/lib:/usr/local/lib", sizeof(c->watch_paths));
 	c->repo_interval = 3600;
 	c->assess_interval = 86400;
-	c->rescan_interval = 300;
+	c->rescan_interval = 3600;
 	c->watch_ms = 100;
 	c->exec_events = true;
 	c->fanotify = true;
@@ -230,6 +231,27 @@ static void proc_connector_filter(int fd, bool want_exec, bool want_fork_exit)
 		     strerror(errno));
 #undef OFF_WHAT
 #undef OFF_DATA
+}
+
+static int proc_fd = -1, proc_filter_state = -1;
+
+/*
+ * Called before every apply (applying: fork and exit events must pass from
+ * then on, or the exit of a process patched a moment ago could be dropped
+ * before its bake entry opens the filter) and after each loop (closes what
+ * is no longer needed).
+ */
+void agent_events_update(struct agent *a, bool applying)
+{
+	int want;
+
+	if (proc_fd < 0)
+		return;
+	want = (agent_wants_exec(a) ? 1 : 0) | (applying || a->nbaking ? 2 : 0);
+	if (want != proc_filter_state) {
+		proc_connector_filter(proc_fd, want & 1, want & 2);
+		proc_filter_state = want;
+	}
 }
 
 /* Returns true when events were lost (ENOBUFS): the caller sweeps again. */
@@ -545,7 +567,8 @@ int main(int argc, char **argv)
 	const char *config = CONFIG_DEFAULT;
 	struct agent a = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	int c, r, ep, pfd = -1, ifd = -1, cfd = -1, mfd = -1, line, store_wd = -1, policy_wd = -1, filter_state = -1;
+	int c, r, ep, pfd = -1, ifd = -1, cfd = -1, mfd = -1, line, store_wd = -1, policy_wd = -1;
+	bool had_watch = false;
 	time_t next_rescan, next_assess, next_sync;
 	char pdir[1100], policy_name[256] = "";
 
@@ -573,6 +596,13 @@ int main(int argc, char **argv)
 	if (access("/run/systemd/journal/socket", W_OK) < 0)
 		to_stderr = true;
 	alog_set_sink(sink, LOG_INFO);
+	/*
+	 * Fixed thresholds (no dynamic growth): the large, short-lived buffers
+	 * of a sweep are mmapped and go back to the kernel when freed, so an
+	 * idle daemon does not keep the peak of its last sweep.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -593,6 +623,7 @@ int main(int argc, char **argv)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (a.cfg.exec_events) {
 		pfd = proc_connector_open();
+		proc_fd = pfd;
 		if (pfd < 0)
 			alog(LOG_WARNING, "process connector unavailable (%s; needs CAP_NET_ADMIN in the initial namespaces): "
 			     "new processes are found by the periodic rescan", strerror(-pfd));
@@ -705,14 +736,10 @@ int main(int argc, char **argv)
 		if (a.cfg.server[0] && now >= a.last_checkin + (time_t)a.poll_seconds)
 			agent_checkin(&a);
 		agent_restarts(&a, now);
-		if (pfd >= 0) {
-			int want = (agent_wants_exec(&a) ? 1 : 0) | (a.nbaking ? 2 : 0);
-
-			if (want != filter_state) {
-				proc_connector_filter(pfd, want & 1, want & 2);
-				filter_state = want;
-			}
-		}
+		agent_events_update(&a, false);
+		if (!a.nwatch && had_watch)
+			malloc_trim(0);	/* a burst of new processes is over: give its memory back */
+		had_watch = a.nwatch > 0;
 		if (a.dirty && now >= a.report_due)
 			agent_write_report(&a);
 	}

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include "hotpatch/hotpatch.h"
 #include "store.h"
 
@@ -56,6 +57,25 @@ struct repo_sync_result {
  * index and the cause.
  */
 int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sync_result *ret);
+
+/* At most this many entries in an index (a hostile index is bounded). */
+#define REPO_INDEX_ENTRIES_MAX 100000
+
+/*
+ * Parse an index document (after its signature verified): serial > 0,
+ * valid_until, patches (an array of objects); duplicate keys refused.
+ * -HP_E_FORMAT otherwise.  *ret is the document (json_decref it).
+ */
+int repo_index_parse(const char *buf, size_t len, unsigned long long *ret_serial, time_t *ret_until, json_t **ret);
+
+/*
+ * Check one index entry (patch_id, url, sha256 as 64 lowercase hex, size
+ * 1..STORE_PATCH_MAX when present, build_id as hex when present) and resolve
+ * its url against base_url's directory: -EINVAL (incomplete), -EBADR (url
+ * unusable: absolute path, "..", too long), else 0 with the url and the
+ * most bytes to accept.
+ */
+int repo_entry_check(json_t *e, const char *base_url, char *url, size_t url_size, size_t *ret_max);
 
 /*
  * Download one patch described by e (patch_id, url relative to base_url's
