@@ -47,6 +47,7 @@ struct agent_baking {
 	pid_t pid;
 	char patch_id[HP_ID_MAX + 1];
 	char comm[64];
+	char unit[256];			/* its systemd service ("" when none): a failed unit counts like a crash */
 	uint64_t until_ns;
 };
 
@@ -121,6 +122,8 @@ void agent_on_fork(struct agent *a, pid_t parent, pid_t child);
 void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit_signal);
 int64_t agent_poll_watch(struct agent *a);		/* microseconds until the next poll, -1: none */
 void agent_expire_baking(struct agent *a);
+/* While patched services bake: their units' state (sd-bus), a failed unit counts like a crash.  ms to the next check, -1: none. */
+int64_t agent_check_units(struct agent *a);
 int agent_clear(struct agent *a, const char *id, char *msg, size_t msize);
 bool agent_in_scope(const struct agent *a, pid_t pid);
 void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t pid, const char *fmt, ...)

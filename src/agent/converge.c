@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-login.h>
 
 #include "agent.h"
@@ -281,7 +282,16 @@ int agent_reload(struct agent *a)
 	return 0;
 }
 
-static void add_baking(struct agent *a, pid_t pid, const char *id, const char *comm)
+static void unit_of(pid_t pid, char *buf, size_t size);
+
+static bool hp_ends_with_service(const char *u)
+{
+	size_t n = strlen(u);
+
+	return n > 8 && !strcmp(u + n - 8, ".service");
+}
+
+static void add_baking(struct agent *a, pid_t pid, const char *id, const char *comm, const char *unit)
 {
 	struct agent_baking *b;
 
@@ -295,6 +305,14 @@ static void add_baking(struct agent *a, pid_t pid, const char *id, const char *c
 	b->pid = pid;
 	hp_strlcpy(b->patch_id, id, sizeof(b->patch_id));
 	hp_strlcpy(b->comm, comm ? comm : "", sizeof(b->comm));
+	b->unit[0] = 0;
+	if (unit) {
+		hp_strlcpy(b->unit, unit, sizeof(b->unit));
+	} else {
+		unit_of(pid, b->unit, sizeof(b->unit));
+		if (!hp_ends_with_service(b->unit))
+			b->unit[0] = 0;
+	}
 	b->until_ns = hp_now_ns() + (uint64_t)a->policy.bake_seconds * 1000000000ull;
 }
 
@@ -356,7 +374,7 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 		case HP_HOST_PATCHED:
 			mark_build(a, hp->target, e->build_id);
 			a->applied_total++;
-			add_baking(a, hp->pid, e->id, hp->comm);
+			add_baking(a, hp->pid, e->id, hp->comm, NULL);
 			alog_kv(LOG_INFO, e->id, hp->pid, "applied %s (level %u) to pid %d (%s)", e->id, e->man->level,
 				(int)hp->pid, hp->comm);
 			agent_event(a, "applied", e->id, hp->pid, "level %u", e->man->level);
@@ -505,7 +523,7 @@ void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
 			/* add_baking reallocates a->baking: pass copies, not pointers into it */
 			struct agent_baking b = a->baking[i];
 
-			add_baking(a, child, b.patch_id, b.comm);
+			add_baking(a, child, b.patch_id, b.comm, b.unit);
 		}
 }
 
@@ -579,7 +597,7 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 
 			record_latency(a, s, t - w->event_ns);
 			a->applied_total++;
-			add_baking(a, w->pid, e->id, comm);
+			add_baking(a, w->pid, e->id, comm, NULL);
 			hp_strlcpy(a->patches[k].state, "applied", sizeof(a->patches[k].state));
 			alog_kv(LOG_INFO, e->id, w->pid, "applied %s (level %u) to new process %d (%s) %.1f ms after its first "
 				"event, %.2f ms after the last", e->id, e->man->level, (int)w->pid, comm, s * 1e3,
@@ -695,6 +713,118 @@ static void halt(struct agent *a, const char *id, const char *evidence)
 	agent_reload(a);
 }
 
+/*
+ * A patched process failed during the bake time (a crash signal, or its
+ * systemd unit failed): count it; over the threshold, halt the patch.
+ * True when it was halted (the baking list changed under the caller).
+ */
+static bool health_failure(struct agent *a, struct agent_patch *p, pid_t pid, const char *comm, const char *what)
+{
+	char ev[512];
+
+	p->crashes++;
+	a->crashes_total++;
+	alog_kv(LOG_ERR, p->id, pid, "pid %d (%s) running %s: %s during the bake time (%u of %u)", (int)pid, comm, p->id,
+		what, p->crashes, a->policy.crash_threshold);
+	agent_event(a, "crash", p->id, pid, "%s %s", comm, what);
+	if (p->crashes < a->policy.crash_threshold)
+		return false;
+	snprintf(ev, sizeof(ev), "%u failure%s during the bake time; last: pid %d (%s) %s", p->crashes,
+		 p->crashes == 1 ? "" : "s", (int)pid, comm, what);
+	halt(a, p->id, ev);
+	return true;
+}
+
+/* Read one unit's state over the system bus: "failed", or auto-restart after a failed run, is a failure. */
+static int unit_failed(sd_bus *bus, const char *unit, char *why, size_t wsize)
+{
+	_cleanup_free_ char *path = NULL, *state = NULL, *sub = NULL, *result = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+	if (r < 0)
+		return r;
+	r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+				       "ActiveState", &err, &state);
+	if (r >= 0)
+		r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+					       "SubState", &err, &sub);
+	if (r >= 0 && sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Service",
+						 "Result", &err, &result) < 0)
+		result = NULL;
+	sd_bus_error_free(&err);
+	if (r < 0)
+		return r;
+	if (strcmp(state, "failed") && !(strcmp(sub, "auto-restart") == 0 && result && strcmp(result, "success")))
+		return 0;
+	snprintf(why, wsize, "its unit %s failed (%s/%s, result %s)", unit, state, sub, result ? result : "?");
+	return 1;
+}
+
+#define UNIT_CHECK_NS (2000ull * 1000000ull)
+static uint64_t next_unit_check;
+
+/*
+ * Why polled, not signalled: the units to watch are those of processes
+ * inside their bake time, a short list for a short time; a property read
+ * every 2 s then costs less than a subscription to every unit's changes,
+ * and works where the process connector's pids are not ours (a container).
+ * The bus is opened only for the check and closed after it.
+ */
+int64_t agent_check_units(struct agent *a)
+{
+	uint64_t now = hp_now_ns();
+	sd_bus *bus = NULL;
+	size_t i, k;
+	bool any = false;
+
+	for (i = 0; i < a->nbaking && !any; i++)
+		any = a->baking[i].unit[0] != 0;
+	if (!any) {
+		next_unit_check = 0;
+		return -1;
+	}
+	if (!next_unit_check)
+		next_unit_check = now + UNIT_CHECK_NS;
+	if (now < next_unit_check)
+		return (int64_t)((next_unit_check - now) / 1000);
+	next_unit_check = now + UNIT_CHECK_NS;
+	if (sd_bus_open_system(&bus) < 0)
+		return (int64_t)(UNIT_CHECK_NS / 1000);
+	for (i = 0; i < a->nbaking; i++) {
+		char unit[256], why[512];
+		bool seen = false;
+
+		if (!a->baking[i].unit[0])
+			continue;
+		for (k = 0; k < i && !seen; k++)
+			seen = !strcmp(a->baking[k].unit, a->baking[i].unit);
+		if (seen || unit_failed(bus, a->baking[i].unit, why, sizeof(why)) <= 0)
+			continue;
+		/* every patch baking in that unit counts it once, and its entries end */
+		hp_strlcpy(unit, a->baking[i].unit, sizeof(unit));
+		for (k = 0; k < a->nbaking;) {
+			struct agent_baking b = a->baking[k];
+			struct agent_patch *p;
+
+			if (strcmp(b.unit, unit)) {
+				k++;
+				continue;
+			}
+			a->baking[k] = a->baking[--a->nbaking];
+			if ((p = patch_state(a, b.patch_id)) && strcmp(p->state, "halted") &&
+			    health_failure(a, p, b.pid, b.comm, why)) {
+				sd_bus_flush_close_unref(bus);
+				return 0;	/* halted: the list changed, look again at once */
+			}
+		}
+		i = (size_t)-1;	/* the list changed: start over (checked units are not failed) */
+	}
+	sd_bus_flush_close_unref(bus);
+	return (int64_t)(UNIT_CHECK_NS / 1000);
+}
+
 void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit_signal)
 {
 	size_t i = 0;
@@ -714,21 +844,25 @@ void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit
 			i++;
 			continue;
 		}
+		if (!crash_signal(sig) && b.unit[0]) {
+			/* an exit its unit may count as a failure: look at the unit for a few more seconds */
+			uint64_t until = hp_now_ns() + 3 * UNIT_CHECK_NS;
+
+			a->baking[i].pid = 0;
+			if (a->baking[i].until_ns > until)
+				a->baking[i].until_ns = until;
+			i++;
+			continue;
+		}
 		a->baking[i] = a->baking[--a->nbaking];
 		if (!crash_signal(sig) || !(p = patch_state(a, b.patch_id)) || !strcmp(p->state, "halted"))
 			continue;
-		p->crashes++;
-		a->crashes_total++;
-		alog_kv(LOG_ERR, b.patch_id, pid, "pid %d (%s) running %s died by %s during the bake time (%u of %u)",
-			(int)pid, b.comm, b.patch_id, strsignal(sig), p->crashes, a->policy.crash_threshold);
-		agent_event(a, "crash", b.patch_id, pid, "%s killed by %s", b.comm, strsignal(sig));
-		if (p->crashes >= a->policy.crash_threshold) {
-			char ev[512];
+		{
+			char what[128];
 
-			snprintf(ev, sizeof(ev), "%u crash%s during the bake time; last: pid %d (%s) killed by %s", p->crashes,
-				 p->crashes == 1 ? "" : "es", (int)pid, b.comm, strsignal(sig));
-			halt(a, b.patch_id, ev);
-			return;
+			snprintf(what, sizeof(what), "killed by %s", strsignal(sig));
+			if (health_failure(a, p, pid, b.comm, what))
+				return;
 		}
 	}
 }

@@ -676,12 +676,14 @@ int main(int argc, char **argv)
 
 	while (!stop_flag) {
 		struct epoll_event evs[8];
-		int64_t watch_us = agent_poll_watch(&a);
+		int64_t watch_us = agent_poll_watch(&a), unit_us = agent_check_units(&a);
 		struct timespec ts;
 		int n, i;
 		time_t now, nc;
 
 		/* Sleep until the next thing to do: nothing wakes an idle daemon but events. */
+		if (unit_us >= 0 && (watch_us < 0 || unit_us < watch_us))
+			watch_us = unit_us;
 		now = time(NULL);
 		nc = next_timer(&a, now, next_rescan, next_sync, next_assess);
 		if (watch_us < 0 || watch_us > (int64_t)(nc - now) * 1000000)
