@@ -284,7 +284,7 @@ int agent_reload(struct agent *a)
 
 static void unit_of(pid_t pid, char *buf, size_t size);
 
-static bool hp_ends_with_service(const char *u)
+static bool is_service_unit(const char *u)
 {
 	size_t n = strlen(u);
 
@@ -310,7 +310,7 @@ static void add_baking(struct agent *a, pid_t pid, const char *id, const char *c
 		hp_strlcpy(b->unit, unit, sizeof(b->unit));
 	} else {
 		unit_of(pid, b->unit, sizeof(b->unit));
-		if (!hp_ends_with_service(b->unit))
+		if (!is_service_unit(b->unit))
 			b->unit[0] = 0;
 	}
 	b->until_ns = hp_now_ns() + (uint64_t)a->policy.bake_seconds * 1000000000ull;
