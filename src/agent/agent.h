@@ -38,6 +38,7 @@ struct agent_patch {
 	char halted_reason[512];
 	time_t next;			/* pending: when it may apply */
 	bool active;			/* the level this host should run for its build */
+	bool marked;			/* fanotify watches opens of a file with its build-id */
 	unsigned crashes;
 };
 
@@ -46,6 +47,7 @@ struct agent_baking {
 	pid_t pid;
 	char patch_id[HP_ID_MAX + 1];
 	char comm[64];
+	char unit[256];			/* its systemd service ("" when none): a failed unit counts like a crash */
 	uint64_t until_ns;
 };
 
@@ -53,6 +55,7 @@ struct agent_baking {
 struct agent_watch {
 	pid_t pid;
 	uint64_t start_ns, next_ns, until_ns;
+	uint64_t event_ns;		/* when the daemon read the last event about it (exec, open of a target) */
 	unsigned polls;
 	int last_err;			/* last apply failure, reported when the watch ends */
 	char last_id[HP_ID_MAX + 1];
@@ -69,6 +72,7 @@ struct agent_event {
 };
 
 #define AGENT_LAT_BUCKETS 12
+#define AGENT_LAT_SAMPLES 1024
 
 struct agent {
 	struct agent_config cfg;
@@ -98,6 +102,10 @@ struct agent {
 	uint64_t lat_buckets[AGENT_LAT_BUCKETS + 1];	/* apply latency from exec event, cumulative bounds below */
 	double lat_sum;
 	uint64_t lat_count;
+	/* the daemon's own time per new process: event read -> patched (last AGENT_LAT_SAMPLES, microseconds) */
+	uint32_t own_us[AGENT_LAT_SAMPLES];
+	uint64_t own_count;
+	time_t report_due;		/* dirty: when the coalesced report is written */
 	uint64_t applied_total, failed_total, reverted_total, crashes_total, exec_events_total;
 	bool dirty;			/* report must be rewritten */
 	volatile int *cancel;
@@ -109,10 +117,13 @@ extern const double agent_lat_bounds[AGENT_LAT_BUCKETS];
 int agent_reload(struct agent *a);			/* store, policy, halted, decisions */
 void agent_converge(struct agent *a, time_t now);	/* sweep every active patch that policy allows now */
 void agent_on_exec(struct agent *a, pid_t pid);
+bool agent_wants_exec(struct agent *a);		/* fanotify does not cover every active target */
 void agent_on_fork(struct agent *a, pid_t parent, pid_t child);
 void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit_signal);
-int agent_poll_watch(struct agent *a);			/* ms until the next poll, -1: none */
+int64_t agent_poll_watch(struct agent *a);		/* microseconds until the next poll, -1: none */
 void agent_expire_baking(struct agent *a);
+/* While patched services bake: their units' state (sd-bus), a failed unit counts like a crash.  ms to the next check, -1: none. */
+int64_t agent_check_units(struct agent *a);
 int agent_clear(struct agent *a, const char *id, char *msg, size_t msize);
 bool agent_in_scope(const struct agent *a, pid_t pid);
 void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t pid, const char *fmt, ...)
@@ -123,8 +134,15 @@ void agent_fanotify_read(struct agent *a, int fd);
 extern int agent_fanotify_fd;
 time_t agent_next_converge(void);
 
+/* The report is rewritten at most every AGENT_REPORT_DELAY seconds (it scans every process). */
+#define AGENT_REPORT_DELAY 5
+void agent_changed(struct agent *a);
+
 /* Revert a patch everywhere and hold it back (halted) with a reason; nothing if already held. */
 void agent_hold(struct agent *a, const char *id, const char *why);
+
+/* daemon.c: process events needed now (applying: a new bake entry may follow) */
+void agent_events_update(struct agent *a, bool applying);
 
 /* server.c */
 void agent_server_load(struct agent *a);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-login.h>
 
 #include "agent.h"
@@ -28,8 +29,15 @@
 #define MAX_EVENTS 1000
 #define MAX_BAKING 65536
 #define MAX_WATCH 65536
-/* A target file was opened: it is mapped microseconds later (ld.so, dlopen); watch this long at most. */
-#define WATCH_OPEN_MS 2000
+/*
+ * A target file was opened: ld.so (at start or in dlopen) maps it
+ * microseconds later; watch this long at most (a process that only reads
+ * the file costs a few reads of its maps).
+ */
+#define WATCH_OPEN_MS 1000
+/* Poll schedule of a watched process after each event: 0, 0.25, 0.5, 1, 2, 4, 8 ms, then every 10 ms. */
+#define WATCH_FIRST_US 250u
+#define WATCH_STEP_MAX_US 10000u
 /* An apply that failed on a new process (too early?) is retried this long after the exec. */
 #define WATCH_RETRY_NS (2000ull * 1000000ull)
 
@@ -37,6 +45,19 @@ const double agent_lat_bounds[AGENT_LAT_BUCKETS] = { 0.001, 0.002, 0.005, 0.010,
 						     0.100, 0.250, 0.500, 1.0,	 2.5,	10.0 };
 int agent_fanotify_fd = -1;
 static time_t next_converge;
+
+/*
+ * Something the report shows changed.  The report scans every process, so
+ * it is written once for all the changes of AGENT_REPORT_DELAY seconds,
+ * never on the path that patches a new process.
+ */
+void agent_changed(struct agent *a)
+{
+	if (!a->dirty) {
+		a->dirty = true;
+		a->report_due = time(NULL) + AGENT_REPORT_DELAY;
+	}
+}
 
 /* Events are what the server acknowledges; kept in a bounded ring (oldest dropped). */
 void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t pid, const char *fmt, ...)
@@ -60,7 +81,7 @@ void agent_event(struct agent *a, const char *kind, const char *patch_id, pid_t 
 	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
-	a->dirty = true;
+	agent_changed(a);
 }
 
 /*
@@ -203,7 +224,7 @@ static void mark_applied(struct agent *a)
 }
 
 static void fanotify_mark_targets(struct agent *a);
-static void mark_path(const char *path, const char *build_id);
+static void mark_build(struct agent *a, const char *path, const char *build_id);
 
 int agent_reload(struct agent *a)
 {
@@ -257,11 +278,20 @@ int agent_reload(struct agent *a)
 	decide(a, time(NULL));
 	mark_applied(a);
 	fanotify_mark_targets(a);
-	a->dirty = true;
+	agent_changed(a);
 	return 0;
 }
 
-static void add_baking(struct agent *a, pid_t pid, const char *id, const char *comm)
+static void unit_of(pid_t pid, char *buf, size_t size);
+
+static bool is_service_unit(const char *u)
+{
+	size_t n = strlen(u);
+
+	return n > 8 && !strcmp(u + n - 8, ".service");
+}
+
+static void add_baking(struct agent *a, pid_t pid, const char *id, const char *comm, const char *unit)
 {
 	struct agent_baking *b;
 
@@ -275,6 +305,14 @@ static void add_baking(struct agent *a, pid_t pid, const char *id, const char *c
 	b->pid = pid;
 	hp_strlcpy(b->patch_id, id, sizeof(b->patch_id));
 	hp_strlcpy(b->comm, comm ? comm : "", sizeof(b->comm));
+	b->unit[0] = 0;
+	if (unit) {
+		hp_strlcpy(b->unit, unit, sizeof(b->unit));
+	} else {
+		unit_of(pid, b->unit, sizeof(b->unit));
+		if (!is_service_unit(b->unit))
+			b->unit[0] = 0;
+	}
 	b->until_ns = hp_now_ns() + (uint64_t)a->policy.bake_seconds * 1000000000ull;
 }
 
@@ -300,7 +338,7 @@ static void add_restart(struct agent *a, pid_t pid, const char *comm, const char
 	unit_of(pid, unit, sizeof(unit));
 	json_array_append_new(a->restart_required, json_pack("{s:o,s:i,s:s,s:s}", "unit", unit[0] ? json_string(unit) : json_null(),
 							     "pid", (int)pid, "comm", comm, "reason", reason));
-	a->dirty = true;
+	agent_changed(a);
 }
 
 /* One sweep for one patch; outcomes become events, bake entries and restart-required entries. */
@@ -319,6 +357,7 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 		o.select = scope_select;
 		o.select_ud = a;
 	}
+	agent_events_update(a, true);
 	r = hp_host_apply(a->ctx, e->patch, &o, &res);
 	if (r < 0) {
 		alog_kv(LOG_ERR, e->id, 0, "apply: %s: %s", e->id, hp_ctx_errmsg(a->ctx));
@@ -330,12 +369,12 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 
 		switch (hp->outcome) {
 		case HP_HOST_ALREADY:
-			mark_path(hp->target, e->build_id);
+			mark_build(a, hp->target, e->build_id);
 			break;
 		case HP_HOST_PATCHED:
-			mark_path(hp->target, e->build_id);
+			mark_build(a, hp->target, e->build_id);
 			a->applied_total++;
-			add_baking(a, hp->pid, e->id, hp->comm);
+			add_baking(a, hp->pid, e->id, hp->comm, NULL);
 			alog_kv(LOG_INFO, e->id, hp->pid, "applied %s (level %u) to pid %d (%s)", e->id, e->man->level,
 				(int)hp->pid, hp->comm);
 			agent_event(a, "applied", e->id, hp->pid, "level %u", e->man->level);
@@ -385,7 +424,7 @@ void agent_converge(struct agent *a, time_t now)
 	hp_cache_free(cache);
 	malloc_trim(0);		/* give the sweep's memory back: the daemon idles most of its life */
 	mark_applied(a);
-	a->dirty = true;
+	agent_changed(a);
 }
 
 /* Called every loop: a window opening or a deferral ending converges again. */
@@ -396,6 +435,7 @@ time_t agent_next_converge(void)
 
 static bool any_active(struct agent *a)
 {
+	/* exec events of every process on the host come here: the common answer must be cheap */
 	size_t i;
 
 	for (i = 0; a->store && i < a->store->n; i++)
@@ -404,39 +444,74 @@ static bool any_active(struct agent *a)
 	return false;
 }
 
+/*
+ * Watch pid for ms after an event about it (exec, or an open of a target
+ * file): polled at once, then on a short schedule that each new event
+ * restarts, so the poll right after ld.so maps the target is never far.
+ */
 static void watch_add(struct agent *a, pid_t pid, unsigned ms)
 {
-	uint64_t now = hp_now_ns();
+	uint64_t now = hp_now_ns(), until = now + (uint64_t)ms * 1000000ull;
+	struct agent_watch *w;
 	size_t i;
 
 	if (!any_active(a) || a->nwatch >= MAX_WATCH)
 		return;
 	for (i = 0; i < a->nwatch; i++)
 		if (a->watch[i].pid == pid) {
-			a->watch[i].next_ns = now;
-			if (a->watch[i].until_ns < now + (uint64_t)ms * 1000000ull)
-				a->watch[i].until_ns = now + (uint64_t)ms * 1000000ull;
+			w = &a->watch[i];
+			w->next_ns = w->event_ns = now;
+			w->polls = 0;
+			if (w->until_ns < until)
+				w->until_ns = until;
 			return;
 		}
-	struct agent_watch *w = realloc(a->watch, (a->nwatch + 1) * sizeof(*w));
-
+	w = realloc(a->watch, (a->nwatch + 1) * sizeof(*w));
 	if (!w)
 		return;
 	a->watch = w;
 	w = &a->watch[a->nwatch++];
+	memset(w, 0, sizeof(*w));
 	w->pid = pid;
-	w->start_ns = w->next_ns = now;
-	w->until_ns = now + (uint64_t)ms * 1000000ull;
-	w->polls = 0;
-	w->last_err = 0;
+	w->start_ns = w->next_ns = w->event_ns = now;
+	w->until_ns = until;
 }
 
+/* True when fanotify reports every open of every active target: then an exec needs one look, not a watch. */
+static bool fanotify_covers(struct agent *a)
+{
+	size_t i;
+
+	if (agent_fanotify_fd < 0)
+		return false;
+	for (i = 0; a->store && i < a->store->n; i++)
+		if (a->patches[i].active && !a->patches[i].marked)
+			return false;
+	return true;
+}
+
+/*
+ * Exec events are needed only when fanotify does not report the opens of
+ * every active target (an exec opens the executable too, so an executable
+ * target is reported like a library).
+ */
+bool agent_wants_exec(struct agent *a)
+{
+	return any_active(a) && !fanotify_covers(a);
+}
+
+/*
+ * At the exec event the kernel has mapped the executable (and ld.so), not
+ * yet the libraries.  One look covers an executable target; the libraries
+ * are reported by fanotify when ld.so opens them.  Without fanotify (or for
+ * a target it does not cover) the new process is watched for watch_ms.
+ */
 void agent_on_exec(struct agent *a, pid_t pid)
 {
 	a->exec_events_total++;
-	if (!agent_in_scope(a, pid))
+	if (!any_active(a) || !agent_in_scope(a, pid))
 		return;
-	watch_add(a, pid, a->cfg.watch_ms);
+	watch_add(a, pid, fanotify_covers(a) ? 0 : a->cfg.watch_ms);
 }
 
 void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
@@ -444,8 +519,12 @@ void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
 	size_t i, n = a->nbaking;
 
 	for (i = 0; i < n; i++)
-		if (a->baking[i].pid == parent)
-			add_baking(a, child, a->baking[i].patch_id, a->baking[i].comm);
+		if (a->baking[i].pid == parent) {
+			/* add_baking reallocates a->baking: pass copies, not pointers into it */
+			struct agent_baking b = a->baking[i];
+
+			add_baking(a, child, b.patch_id, b.comm, b.unit);
+		}
 }
 
 static void watch_remove(struct agent *a, size_t i)
@@ -453,10 +532,11 @@ static void watch_remove(struct agent *a, size_t i)
 	a->watch[i] = a->watch[--a->nwatch];
 }
 
-static void record_latency(struct agent *a, double s)
+static void record_latency(struct agent *a, double s, uint64_t own_ns)
 {
 	size_t i;
 
+	a->own_us[a->own_count++ % AGENT_LAT_SAMPLES] = (uint32_t)(own_ns / 1000 > UINT32_MAX ? UINT32_MAX : own_ns / 1000);
 	for (i = 0; i < AGENT_LAT_BUCKETS && s > agent_lat_bounds[i]; i++)
 		;
 	a->lat_buckets[i]++;
@@ -503,22 +583,26 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 			;
 		if (i == nm)
 			continue;
-		mark_path(m[i].path, e->build_id);
+		if (!a->patches[k].marked)
+			mark_build(a, m[i].path, e->build_id);
 		if (a->cfg.trust_dir[0])
 			o.trust_dir = a->cfg.trust_dir;
+		agent_events_update(a, true);
 		r = hp_apply(a->ctx, w->pid, e->patch, &o, &res);
 		comm_of(w->pid, comm, sizeof(comm));
 		done = true;
 		if (r == 0) {
-			double s = (double)(hp_now_ns() - w->start_ns) / 1e9;
+			uint64_t t = hp_now_ns();
+			double s = (double)(t - w->start_ns) / 1e9;
 
-			record_latency(a, s);
+			record_latency(a, s, t - w->event_ns);
 			a->applied_total++;
-			add_baking(a, w->pid, e->id, comm);
+			add_baking(a, w->pid, e->id, comm, NULL);
 			hp_strlcpy(a->patches[k].state, "applied", sizeof(a->patches[k].state));
-			alog_kv(LOG_INFO, e->id, w->pid, "applied %s (level %u) to new process %d (%s) %.1f ms after exec",
-				e->id, e->man->level, (int)w->pid, comm, s * 1e3);
-			agent_event(a, "applied", e->id, w->pid, "new process, %.1f ms after exec", s * 1e3);
+			alog_kv(LOG_INFO, e->id, w->pid, "applied %s (level %u) to new process %d (%s) %.1f ms after its first "
+				"event, %.2f ms after the last", e->id, e->man->level, (int)w->pid, comm, s * 1e3,
+				(double)(t - w->event_ns) / 1e6);
+			agent_event(a, "applied", e->id, w->pid, "new process, %.1f ms after its first event", s * 1e3);
 		} else if (r != -HP_E_APPLIED && r != -HP_E_DOWNGRADE && r != -ESRCH && r != -HP_E_EXITED) {
 			/*
 			 * Maybe too early (the dynamic loader has not mapped a library the
@@ -535,7 +619,7 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 	return done;
 }
 
-int agent_poll_watch(struct agent *a)
+int64_t agent_poll_watch(struct agent *a)
 {
 	uint64_t now = hp_now_ns(), next = 0;
 	size_t i = 0;
@@ -558,8 +642,12 @@ int agent_poll_watch(struct agent *a)
 				watch_remove(a, i);
 				continue;
 			}
-			w->polls++;
-			w->next_ns = hp_now_ns() + (w->polls < 6 ? (1000000ull << w->polls) / 2 : 50000000ull);
+			{
+				unsigned step = w->polls < 7 ? WATCH_FIRST_US << w->polls : WATCH_STEP_MAX_US;
+
+				w->polls++;
+				w->next_ns = hp_now_ns() + (uint64_t)(step < WATCH_STEP_MAX_US ? step : WATCH_STEP_MAX_US) * 1000ull;
+			}
 		}
 		if (!next || w->next_ns < next)
 			next = w->next_ns;
@@ -568,7 +656,7 @@ int agent_poll_watch(struct agent *a)
 	if (!next)
 		return -1;
 	now = hp_now_ns();
-	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+	return next <= now ? 0 : (int64_t)((next - now + 999) / 1000);
 }
 
 void agent_expire_baking(struct agent *a)
@@ -625,6 +713,118 @@ static void halt(struct agent *a, const char *id, const char *evidence)
 	agent_reload(a);
 }
 
+/*
+ * A patched process failed during the bake time (a crash signal, or its
+ * systemd unit failed): count it; over the threshold, halt the patch.
+ * True when it was halted (the baking list changed under the caller).
+ */
+static bool health_failure(struct agent *a, struct agent_patch *p, pid_t pid, const char *comm, const char *what)
+{
+	char ev[512];
+
+	p->crashes++;
+	a->crashes_total++;
+	alog_kv(LOG_ERR, p->id, pid, "pid %d (%s) running %s: %s during the bake time (%u of %u)", (int)pid, comm, p->id,
+		what, p->crashes, a->policy.crash_threshold);
+	agent_event(a, "crash", p->id, pid, "%s %s", comm, what);
+	if (p->crashes < a->policy.crash_threshold)
+		return false;
+	snprintf(ev, sizeof(ev), "%u failure%s during the bake time; last: pid %d (%s) %s", p->crashes,
+		 p->crashes == 1 ? "" : "s", (int)pid, comm, what);
+	halt(a, p->id, ev);
+	return true;
+}
+
+/* Read one unit's state over the system bus: "failed", or auto-restart after a failed run, is a failure. */
+static int unit_failed(sd_bus *bus, const char *unit, char *why, size_t wsize)
+{
+	_cleanup_free_ char *path = NULL, *state = NULL, *sub = NULL, *result = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+	if (r < 0)
+		return r;
+	r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+				       "ActiveState", &err, &state);
+	if (r >= 0)
+		r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+					       "SubState", &err, &sub);
+	if (r >= 0 && sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Service",
+						 "Result", &err, &result) < 0)
+		result = NULL;
+	sd_bus_error_free(&err);
+	if (r < 0)
+		return r;
+	if (strcmp(state, "failed") && !(strcmp(sub, "auto-restart") == 0 && result && strcmp(result, "success")))
+		return 0;
+	snprintf(why, wsize, "its unit %s failed (%s/%s, result %s)", unit, state, sub, result ? result : "?");
+	return 1;
+}
+
+#define UNIT_CHECK_NS (2000ull * 1000000ull)
+static uint64_t next_unit_check;
+
+/*
+ * Why polled, not signalled: the units to watch are those of processes
+ * inside their bake time, a short list for a short time; a property read
+ * every 2 s then costs less than a subscription to every unit's changes,
+ * and works where the process connector's pids are not ours (a container).
+ * The bus is opened only for the check and closed after it.
+ */
+int64_t agent_check_units(struct agent *a)
+{
+	uint64_t now = hp_now_ns();
+	sd_bus *bus = NULL;
+	size_t i, k;
+	bool any = false;
+
+	for (i = 0; i < a->nbaking && !any; i++)
+		any = a->baking[i].unit[0] != 0;
+	if (!any) {
+		next_unit_check = 0;
+		return -1;
+	}
+	if (!next_unit_check)
+		next_unit_check = now + UNIT_CHECK_NS;
+	if (now < next_unit_check)
+		return (int64_t)((next_unit_check - now) / 1000);
+	next_unit_check = now + UNIT_CHECK_NS;
+	if (sd_bus_open_system(&bus) < 0)
+		return (int64_t)(UNIT_CHECK_NS / 1000);
+	for (i = 0; i < a->nbaking; i++) {
+		char unit[256], why[512];
+		bool seen = false;
+
+		if (!a->baking[i].unit[0])
+			continue;
+		for (k = 0; k < i && !seen; k++)
+			seen = !strcmp(a->baking[k].unit, a->baking[i].unit);
+		if (seen || unit_failed(bus, a->baking[i].unit, why, sizeof(why)) <= 0)
+			continue;
+		/* every patch baking in that unit counts it once, and its entries end */
+		hp_strlcpy(unit, a->baking[i].unit, sizeof(unit));
+		for (k = 0; k < a->nbaking;) {
+			struct agent_baking b = a->baking[k];
+			struct agent_patch *p;
+
+			if (strcmp(b.unit, unit)) {
+				k++;
+				continue;
+			}
+			a->baking[k] = a->baking[--a->nbaking];
+			if ((p = patch_state(a, b.patch_id)) && strcmp(p->state, "halted") &&
+			    health_failure(a, p, b.pid, b.comm, why)) {
+				sd_bus_flush_close_unref(bus);
+				return 0;	/* halted: the list changed, look again at once */
+			}
+		}
+		i = (size_t)-1;	/* the list changed: start over (checked units are not failed) */
+	}
+	sd_bus_flush_close_unref(bus);
+	return (int64_t)(UNIT_CHECK_NS / 1000);
+}
+
 void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit_signal)
 {
 	size_t i = 0;
@@ -644,21 +844,25 @@ void agent_on_exit(struct agent *a, pid_t pid, uint32_t exit_code, uint32_t exit
 			i++;
 			continue;
 		}
+		if (!crash_signal(sig) && b.unit[0]) {
+			/* an exit its unit may count as a failure: look at the unit for a few more seconds */
+			uint64_t until = hp_now_ns() + 3 * UNIT_CHECK_NS;
+
+			a->baking[i].pid = 0;
+			if (a->baking[i].until_ns > until)
+				a->baking[i].until_ns = until;
+			i++;
+			continue;
+		}
 		a->baking[i] = a->baking[--a->nbaking];
 		if (!crash_signal(sig) || !(p = patch_state(a, b.patch_id)) || !strcmp(p->state, "halted"))
 			continue;
-		p->crashes++;
-		a->crashes_total++;
-		alog_kv(LOG_ERR, b.patch_id, pid, "pid %d (%s) running %s died by %s during the bake time (%u of %u)",
-			(int)pid, b.comm, b.patch_id, strsignal(sig), p->crashes, a->policy.crash_threshold);
-		agent_event(a, "crash", b.patch_id, pid, "%s killed by %s", b.comm, strsignal(sig));
-		if (p->crashes >= a->policy.crash_threshold) {
-			char ev[512];
+		{
+			char what[128];
 
-			snprintf(ev, sizeof(ev), "%u crash%s during the bake time; last: pid %d (%s) killed by %s", p->crashes,
-				 p->crashes == 1 ? "" : "es", (int)pid, b.comm, strsignal(sig));
-			halt(a, b.patch_id, ev);
-			return;
+			snprintf(what, sizeof(what), "killed by %s", strsignal(sig));
+			if (health_failure(a, p, pid, b.comm, what))
+				return;
 		}
 	}
 }
@@ -740,21 +944,45 @@ int agent_fanotify_init(struct agent *a)
 	return 0;
 }
 
-/* Only a file whose build-id is the patch's (a path seen in another mount namespace may name another file here). */
-static void mark_path(const char *path, const char *build_id)
+/*
+ * Only a file whose build-id is the patch's (a path seen in another mount
+ * namespace may name another file here).  True when opens of it are watched.
+ */
+static bool mark_path(const char *path, const char *build_id)
 {
 	char hex[BUILDID_HEX_MAX];
+	bool ok = false;
 	int fd;
 
 	if (agent_fanotify_fd < 0 || path[0] != '/')
-		return;
+		return false;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return;
+		return false;
 	if (buildid_read_fd(fd, hex) == 0 && !strcmp(hex, build_id) &&
-	    fanotify_mark(agent_fanotify_fd, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, path) == 0)
+	    fanotify_mark(agent_fanotify_fd, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, path) == 0) {
 		alog(LOG_DEBUG, "watching opens of %s", path);
+		ok = true;
+	}
 	close(fd);
+	return ok;
+}
+
+/* mark_path for the stored patches of this build: remembers which targets fanotify covers. */
+static void mark_build(struct agent *a, const char *path, const char *build_id)
+{
+	size_t k;
+	bool done = false, ok = false;
+
+	for (k = 0; a->store && k < a->store->n; k++) {
+		if (strcmp(a->store->e[k].build_id, build_id) || a->patches[k].marked)
+			continue;
+		if (!done) {
+			ok = mark_path(path, build_id);
+			done = true;
+		}
+		a->patches[k].marked = ok;
+	}
 }
 
 /*
@@ -781,7 +1009,7 @@ static void fanotify_mark_targets(struct agent *a)
 			snprintf(path, sizeof(path), "%s/%s", dir, name);
 			(void)fd;
 			(void)hex;
-			mark_path(path, a->store->e[k].build_id);
+			mark_build(a, path, a->store->e[k].build_id);
 		}
 	}
 }

@@ -6,9 +6,11 @@
  * socket, the metrics port, signals; timers are the loop's timeout.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <ini.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -25,7 +27,7 @@
 #include <linux/connector.h>
 #include <linux/cn_proc.h>
 #include <linux/netlink.h>
-#include <curl/curl.h>
+#include <linux/filter.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
@@ -141,7 +143,7 @@ static void config_defaults(struct agent_config *c)
 	hp_strlcpy(c->watch_paths, "/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:/usr/lib:/usr/local/lib", sizeof(c->watch_paths));
 	c->repo_interval = 3600;
 	c->assess_interval = 86400;
-	c->rescan_interval = 300;
+	c->rescan_interval = 3600;
 	c->watch_ms = 100;
 	c->exec_events = true;
 	c->fanotify = true;
@@ -184,6 +186,72 @@ static int proc_connector_open(void)
 		return r;
 	}
 	return fd;
+}
+
+/*
+ * The kernel sends an event for every fork, exec and exit of every thread
+ * on the host; waking for each costs the daemon its idle budget.  A socket
+ * filter lets through only what is needed now: exec events when fanotify
+ * does not cover every active target, fork and exit events while patched
+ * processes bake, and only for thread-group leaders.  Re-attached when that
+ * changes (cheap; at most once per loop).
+ */
+static void proc_connector_filter(int fd, bool want_exec, bool want_fork_exit)
+{
+#define OFF_WHAT (sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + offsetof(struct proc_event, what))
+#define OFF_DATA (sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + offsetof(struct proc_event, event_data))
+	/* exec and exit data start with pid, tgid; fork's with parent pid, tgid, then child pid, tgid */
+	struct sock_filter f[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_WHAT),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXEC), 2, 0),
+		/* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXIT), 4, 0),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_FORK), 6, 15),
+		/* 4: exec */ BPF_STMT(BPF_JMP | BPF_JA, want_exec ? 0 : 14),
+		/* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_DATA + 4),
+		/* 6 */ BPF_STMT(BPF_JMP | BPF_JA, 8),
+		/* 7: exit */ BPF_STMT(BPF_JMP | BPF_JA, want_fork_exit ? 0 : 11),
+		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_DATA + 4),
+		/* 9 */ BPF_STMT(BPF_JMP | BPF_JA, 5),
+		/* 10: fork */ BPF_STMT(BPF_JMP | BPF_JA, want_fork_exit ? 0 : 8),
+		/* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_DATA + 12),
+		/* 12 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		/* 13 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_DATA + 8),
+		/* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 3, 4),
+		/* 15: tgid in A, pid is the word before it */
+		/* 15 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		/* 16 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_DATA),
+		/* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 1),
+		/* 18 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+		/* 19 */ BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		alog(LOG_WARNING, "process connector: socket filter refused (%s): every event wakes the daemon",
+		     strerror(errno));
+#undef OFF_WHAT
+#undef OFF_DATA
+}
+
+static int proc_fd = -1, proc_filter_state = -1;
+
+/*
+ * Called before every apply (applying: fork and exit events must pass from
+ * then on, or the exit of a process patched a moment ago could be dropped
+ * before its bake entry opens the filter) and after each loop (closes what
+ * is no longer needed).
+ */
+void agent_events_update(struct agent *a, bool applying)
+{
+	int want;
+
+	if (proc_fd < 0)
+		return;
+	want = (agent_wants_exec(a) ? 1 : 0) | (applying || a->nbaking ? 2 : 0);
+	if (want != proc_filter_state) {
+		proc_connector_filter(proc_fd, want & 1, want & 2);
+		proc_filter_state = want;
+	}
 }
 
 /* Returns true when events were lost (ENOBUFS): the caller sweeps again. */
@@ -422,7 +490,7 @@ static void repo_sync_now(struct agent *a)
 	}
 	a->last_sync_error[0] = 0;
 	a->last_sync_ok = time(NULL);
-	a->dirty = true;
+	agent_changed(a);
 }
 
 static int usage(FILE *f, int code)
@@ -433,6 +501,54 @@ static int usage(FILE *f, int code)
 		   "  -c, --config FILE  configuration (default " CONFIG_DEFAULT ")\n"
 		   "  -h, --help         show this help\n");
 	return code;
+}
+
+/* Only changes of the policy file itself and of the store reload (the policy's directory holds other files). */
+static bool inotify_relevant(int ifd, int store_wd, int policy_wd, const char *policy_name)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool relevant = false;
+	ssize_t n;
+
+	while ((n = read(ifd, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p + sizeof(struct inotify_event) <= buf + n) {
+			struct inotify_event *ie = (struct inotify_event *)p;
+
+			if (ie->wd == store_wd || (ie->mask & IN_Q_OVERFLOW) ||
+			    (ie->wd == policy_wd && ie->len && !strcmp(ie->name, policy_name)))
+				relevant = true;
+			p += sizeof(*ie) + ie->len;
+		}
+	}
+	return relevant;
+}
+
+/* The earliest timed work: rescan, window or deferral end, sync, assessment, check-in, report, restarts. */
+static time_t next_timer(struct agent *a, time_t now, time_t next_rescan, time_t next_sync, time_t next_assess)
+{
+	time_t t = now + 3600, nc = agent_next_converge();
+
+#define EARLIER(x)                                                                                                     \
+	if ((x) < t)                                                                                                   \
+		t = (x);
+	EARLIER(next_rescan)
+	if (nc)
+		EARLIER(nc)
+	if (a->cfg.repository[0])
+		EARLIER(next_sync)
+	if (next_assess)
+		EARLIER(next_assess)
+	if (a->cfg.server[0])
+		EARLIER(a->last_checkin + (time_t)a->poll_seconds)
+	if (a->dirty)
+		EARLIER(a->report_due)
+	/* restart = in-window with units waiting: look at the window once a minute */
+	if (a->policy.restart == POLICY_RESTART_IN_WINDOW && json_array_size(a->restart_required))
+		EARLIER(now + 60)
+#undef EARLIER
+	return t < now ? now : t;
 }
 
 static void ep_add(int ep, int fd)
@@ -451,9 +567,10 @@ int main(int argc, char **argv)
 	const char *config = CONFIG_DEFAULT;
 	struct agent a = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	int c, r, ep, pfd = -1, ifd = -1, cfd = -1, mfd = -1, line;
+	int c, r, ep, pfd = -1, ifd = -1, cfd = -1, mfd = -1, line, store_wd = -1, policy_wd = -1;
+	bool had_watch = false;
 	time_t next_rescan, next_assess, next_sync;
-	char pdir[1100];
+	char pdir[1100], policy_name[256] = "";
 
 	while ((c = getopt_long(argc, argv, "fc:h", opts, NULL)) != -1) {
 		if (c == 'f')
@@ -479,11 +596,17 @@ int main(int argc, char **argv)
 	if (access("/run/systemd/journal/socket", W_OK) < 0)
 		to_stderr = true;
 	alog_set_sink(sink, LOG_INFO);
+	/*
+	 * Fixed thresholds (no dynamic growth): the large, short-lived buffers
+	 * of a sweep are mmapped and go back to the kernel when freed, so an
+	 * idle daemon does not keep the peak of its last sweep.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((r = hp_ctx_new(&a.ctx)) < 0 || (r = hp_cache_new(&a.cache)) < 0 || (r = buildid_cache_new(&a.bcache)) < 0) {
 		fprintf(stderr, "hotpatchd: out of memory\n");
 		return 1;
@@ -500,6 +623,7 @@ int main(int argc, char **argv)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (a.cfg.exec_events) {
 		pfd = proc_connector_open();
+		proc_fd = pfd;
 		if (pfd < 0)
 			alog(LOG_WARNING, "process connector unavailable (%s; needs CAP_NET_ADMIN in the initial namespaces): "
 			     "new processes are found by the periodic rescan", strerror(-pfd));
@@ -508,14 +632,15 @@ int main(int argc, char **argv)
 		agent_fanotify_init(&a);
 	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ifd >= 0) {
-		inotify_add_watch(ifd, pdir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
+		store_wd = inotify_add_watch(ifd, pdir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
 		if (a.cfg.policy_file[0]) {
 			char d[1024], *s;
 
 			hp_strlcpy(d, a.cfg.policy_file, sizeof(d));
 			if ((s = strrchr(d, '/')) && s != d) {
 				*s = 0;
-				inotify_add_watch(ifd, d, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE);
+				hp_strlcpy(policy_name, s + 1, sizeof(policy_name));
+				policy_wd = inotify_add_watch(ifd, d, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE);
 			}
 		}
 	}
@@ -551,12 +676,21 @@ int main(int argc, char **argv)
 
 	while (!stop_flag) {
 		struct epoll_event evs[8];
-		int timeout = agent_poll_watch(&a), n, i;
+		int64_t watch_us = agent_poll_watch(&a), unit_us = agent_check_units(&a);
+		struct timespec ts;
+		int n, i;
 		time_t now, nc;
 
-		if (timeout < 0 || timeout > 1000)
-			timeout = 1000;
-		n = epoll_wait(ep, evs, 8, timeout);
+		/* Sleep until the next thing to do: nothing wakes an idle daemon but events. */
+		if (unit_us >= 0 && (watch_us < 0 || unit_us < watch_us))
+			watch_us = unit_us;
+		now = time(NULL);
+		nc = next_timer(&a, now, next_rescan, next_sync, next_assess);
+		if (watch_us < 0 || watch_us > (int64_t)(nc - now) * 1000000)
+			watch_us = (int64_t)(nc - now) * 1000000;
+		ts.tv_sec = watch_us / 1000000;
+		ts.tv_nsec = (long)(watch_us % 1000000) * 1000;
+		n = epoll_pwait2(ep, evs, 8, &ts, NULL);
 		if (stop_flag)
 			break;
 		for (i = 0; i < n; i++) {
@@ -570,11 +704,8 @@ int main(int argc, char **argv)
 			} else if (fd == agent_fanotify_fd) {
 				agent_fanotify_read(&a, fd);
 			} else if (fd == ifd) {
-				char buf[4096];
-
-				while (read(ifd, buf, sizeof(buf)) > 0)
-					;
-				reload_flag = 1;
+				if (inotify_relevant(ifd, store_wd, policy_wd, policy_name))
+					reload_flag = 1;
 			} else if (fd == cfd) {
 				control_serve(&a, cfd);
 			} else if (fd == mfd) {
@@ -607,7 +738,11 @@ int main(int argc, char **argv)
 		if (a.cfg.server[0] && now >= a.last_checkin + (time_t)a.poll_seconds)
 			agent_checkin(&a);
 		agent_restarts(&a, now);
-		if (a.dirty)
+		agent_events_update(&a, false);
+		if (!a.nwatch && had_watch)
+			malloc_trim(0);	/* a burst of new processes is over: give its memory back */
+		had_watch = a.nwatch > 0;
+		if (a.dirty && now >= a.report_due)
 			agent_write_report(&a);
 	}
 	sd_notify(0, "STOPPING=1");

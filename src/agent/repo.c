@@ -222,19 +222,10 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
  * Why: libcurl is opened on the first fetch, not linked: it pulls some thirty
  * libraries (TLS, Kerberos, LDAP, ...) whose relocation every `hotpatch`
  * command paid at start-up, apply included (issue 15).  Only the repository
- * commands and hotpatchd (which links it anyway) come here.
+ * commands and hotpatchd come here; hotpatchd does not link it either, so
+ * that a daemon without a repository or server keeps its RSS small.
  */
-static struct {
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-	bool ok;
-} cu;
+static struct repo_curl cu;
 static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
 
 static void cu_load(void)
@@ -254,6 +245,13 @@ static void cu_load(void)
 	*(void **)&cu.slist_free_all = dlsym(dl, "curl_slist_free_all");
 	cu.ok = cu.easy_init && cu.easy_setopt && cu.easy_perform && cu.easy_getinfo && cu.easy_cleanup &&
 		cu.easy_strerror && cu.slist_append && cu.slist_free_all;
+}
+
+/* libcurl's functions, loaded on first use; NULL when it cannot be loaded. */
+const struct repo_curl *repo_curl(void)
+{
+	pthread_once(&cu_once, cu_load);
+	return cu.ok ? &cu : NULL;
 }
 
 /*
@@ -365,6 +363,55 @@ static int entry_url(const char *index_url, const char *rel, char *out, size_t s
 												     : -ENAMETOOLONG;
 }
 
+static bool is_hex(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n >= min && n <= max && strspn(s, "0123456789abcdef") == n;
+}
+
+int repo_entry_check(json_t *e, const char *base_url, char *url, size_t url_size, size_t *ret_max)
+{
+	const char *id = json_string_value(json_object_get(e, "patch_id"));
+	const char *rel = json_string_value(json_object_get(e, "url"));
+	const char *want = json_string_value(json_object_get(e, "sha256"));
+	const char *bid = json_string_value(json_object_get(e, "build_id"));
+	json_t *sz = json_object_get(e, "size");
+	json_int_t size = json_integer_value(sz);
+
+	if (!sz)
+		size = STORE_PATCH_MAX;	/* a server assignment names no size: the sha256 decides */
+	if (!json_is_object(e) || !id || !rel || !want || !is_hex(want, 64, 64) || (sz && !json_is_integer(sz)) ||
+	    size <= 0 || size > (json_int_t)STORE_PATCH_MAX || !hp_valid_id(id) ||
+	    (json_object_get(e, "build_id") && (!bid || !is_hex(bid, 2, 128))))
+		return -EINVAL;
+	*ret_max = (size_t)size;
+	return entry_url(base_url, rel, url, url_size) < 0 ? -EBADR : 0;
+}
+
+int repo_index_parse(const char *buf, size_t len, unsigned long long *ret_serial, time_t *ret_until, json_t **ret)
+{
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL), *arr = json_object_get(j, "patches");
+	time_t until;
+	size_t i;
+
+	if (!j || !json_is_integer(json_object_get(j, "serial")) || json_integer_value(json_object_get(j, "serial")) <= 0 ||
+	    store_parse_time(json_string_value(json_object_get(j, "valid_until")), &until) < 0 || !json_is_array(arr) ||
+	    json_array_size(arr) > REPO_INDEX_ENTRIES_MAX) {
+		json_decref(j);
+		return -HP_E_FORMAT;
+	}
+	for (i = 0; i < json_array_size(arr); i++)
+		if (!json_is_object(json_array_get(arr, i))) {
+			json_decref(j);
+			return -HP_E_FORMAT;
+		}
+	*ret_serial = (unsigned long long)json_integer_value(json_object_get(j, "serial"));
+	*ret_until = until;
+	*ret = j;
+	return 0;
+}
+
 static bool host_has(const struct repo_sync_opts *o, const char *bid)
 {
 	size_t i;
@@ -395,17 +442,18 @@ int repo_fetch_patch(struct hp_ctx *ctx, const char *base_url, json_t *e, const 
 	const char *s;
 	int r;
 
-	if (size == 0 && json_object_get(e, "size") == NULL)
-		size = STORE_PATCH_MAX;	/* a server assignment names no size: the sha256 decides */
-	if (!id || !rel || !want || size <= 0 || size > (json_int_t)STORE_PATCH_MAX || !hp_valid_id(id)) {
-		alog_kv(LOG_ERR, id, 0, "repository: index entry '%s' is incomplete: refused", id ? id : "?");
-		return -EINVAL;
-	}
-	r = entry_url(base_url, rel, url, sizeof(url));
-	if (r < 0) {
+	size_t max;
+
+	r = repo_entry_check(e, base_url, url, sizeof(url), &max);
+	if (r == -EINVAL) {
+		alog_kv(LOG_ERR, hp_valid_id(id ?: "") ? id : NULL, 0, "repository: index entry '%s' is incomplete: refused",
+			id && hp_valid_id(id) ? id : "?");
+		return r;
+	} else if (r < 0) {
 		alog_kv(LOG_ERR, id, 0, "repository: patch %s has an unusable url '%s': refused", id, rel);
 		return r;
 	}
+	size = (json_int_t)max;
 	r = fetch(url, (size_t)size, NULL, 0, &b, &code, NULL, NULL);
 	if (r < 0)
 		return r;
@@ -511,16 +559,12 @@ int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sy
 		alog(LOG_ERR, "repository: index %s refused: %s", o->url, hp_ctx_errmsg(ctx));
 		goto out;
 	}
-	j = json_loadb(ib.buf, ib.len, 0, NULL);
-	if (!j || !json_is_integer(json_object_get(j, "serial")) || json_integer_value(json_object_get(j, "serial")) <= 0 ||
-	    store_parse_time(json_string_value(json_object_get(j, "valid_until")), &until) < 0 ||
-	    !json_is_array(json_object_get(j, "patches"))) {
+	r = repo_index_parse(ib.buf, ib.len, &serial, &until, &j);
+	if (r < 0) {
 		alog(LOG_ERR, "repository: index %s refused: not a hotpatch repository index (serial, valid_until, patches)",
 		     o->url);
-		r = -HP_E_FORMAT;
 		goto out;
 	}
-	serial = (unsigned long long)json_integer_value(json_object_get(j, "serial"));
 	if (until <= o->now) {
 		char t[32];
 

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 #include <time.h>
+#include <curl/curl.h>
+#include <jansson.h>
 #include "hotpatch/hotpatch.h"
 #include "store.h"
 
@@ -56,11 +58,46 @@ struct repo_sync_result {
  */
 int repo_sync(struct hp_ctx *ctx, const struct repo_sync_opts *o, struct repo_sync_result *ret);
 
+/* At most this many entries in an index (a hostile index is bounded). */
+#define REPO_INDEX_ENTRIES_MAX 100000
+
+/*
+ * Parse an index document (after its signature verified): serial > 0,
+ * valid_until, patches (an array of objects); duplicate keys refused.
+ * -HP_E_FORMAT otherwise.  *ret is the document (json_decref it).
+ */
+int repo_index_parse(const char *buf, size_t len, unsigned long long *ret_serial, time_t *ret_until, json_t **ret);
+
+/*
+ * Check one index entry (patch_id, url, sha256 as 64 lowercase hex, size
+ * 1..STORE_PATCH_MAX when present, build_id as hex when present) and resolve
+ * its url against base_url's directory: -EINVAL (incomplete), -EBADR (url
+ * unusable: absolute path, "..", too long), else 0 with the url and the
+ * most bytes to accept.
+ */
+int repo_entry_check(json_t *e, const char *base_url, char *url, size_t url_size, size_t *ret_max);
+
 /*
  * Download one patch described by e (patch_id, url relative to base_url's
  * directory or absolute, sha256, size when known), check it, store it.
  * 0 stored, 1 already stored, <0 refused (logged, naming the patch).
  */
 int repo_fetch_patch(struct hp_ctx *ctx, const char *base_url, json_t *e, const char *store_dir, const char *trust_dir);
+
+/* libcurl's functions that the agent uses, from libcurl.so.4 loaded on first use (not linked: start-up and RSS). */
+struct repo_curl {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	bool ok;
+};
+
+/* NULL when libcurl.so.4 cannot be loaded. */
+const struct repo_curl *repo_curl(void);
 
 #endif

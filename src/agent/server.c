@@ -44,7 +44,8 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
 /* POST a JSON body; the reply parsed (NULL when not JSON).  Returns the HTTP status, or <0. */
 static long post(const char *base, const char *path, const char *bearer, json_t *body, json_t **ret)
 {
-	CURL *c = curl_easy_init();
+	const struct repo_curl *cu = repo_curl();
+	CURL *c = cu ? cu->easy_init() : NULL;
 	struct curl_slist *h = NULL;
 	struct buf b = { 0 };
 	char url[2300], auth[400], err[CURL_ERROR_SIZE] = "";
@@ -56,35 +57,35 @@ static long post(const char *base, const char *path, const char *bearer, json_t 
 	if (!c || !text) {
 		free(text);
 		if (c)
-			curl_easy_cleanup(c);
+			cu->easy_cleanup(c);
 		return -ENOMEM;
 	}
 	snprintf(url, sizeof(url), "%s%s", base, path);
-	h = curl_slist_append(h, "Content-Type: application/json");
+	h = cu->slist_append(h, "Content-Type: application/json");
 	if (bearer && bearer[0]) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-		h = curl_slist_append(h, auth);
+		h = cu->slist_append(h, auth);
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	cr = curl_easy_perform(c);
+	cu->easy_setopt(c, CURLOPT_URL, url);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDS, text);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	cr = cu->easy_perform(c);
 	if (cr == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 		if (b.p)
 			*ret = json_loadb(b.p, b.n, 0, NULL);
 	} else {
-		alog(LOG_WARNING, "server: %s: %s", url, err[0] ? err : curl_easy_strerror(cr));
+		alog(LOG_WARNING, "server: %s: %s", url, err[0] ? err : cu->easy_strerror(cr));
 	}
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	cu->slist_free_all(h);
+	cu->easy_cleanup(c);
 	free(text);
 	free(b.p);
 	return code;

@@ -13,7 +13,7 @@
 # Environment:
 #   HP_FUZZ_BUILD_DIR   build directory             (default: <src>/build-fuzz)
 #   HP_FUZZ_WORK_DIR    corpus and artifacts        (default: <build>/fuzz-work)
-#   HP_FUZZ_TARGETS     harnesses to run            (default: patch manifest maps verify diff)
+#   HP_FUZZ_TARGETS     harnesses to run            (default: patch manifest maps verify diff policy index)
 #   HP_FUZZ_JOBS        parallel jobs per harness   (default: 1)
 #   HP_FUZZ_ARGS        extra libFuzzer arguments
 
@@ -32,7 +32,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 fuzz_src=$src/tests/fuzz
 build=${HP_FUZZ_BUILD_DIR:-$src/build-fuzz}
 work=${HP_FUZZ_WORK_DIR:-$build/fuzz-work}
-targets=${HP_FUZZ_TARGETS:-patch manifest maps verify diff}
+targets=${HP_FUZZ_TARGETS:-patch manifest maps verify diff policy index}
 jobs=${HP_FUZZ_JOBS:-1}
 
 command -v clang >/dev/null || { echo "run.sh: clang is required (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
@@ -63,6 +63,8 @@ for t in "$@"; do
 	manifest) seeds="$work/seeds/manifest $fuzz_src/seeds/manifest $fuzz_src/regressions/manifest"; dict=patch.dict; max=8192 ;;
 	maps) seeds="$work/seeds/maps $fuzz_src/seeds/maps $fuzz_src/regressions/maps"; dict=maps.dict; max=8192 ;;
 	diff) seeds="$fuzz_src/seeds/diff $fuzz_src/regressions/diff"; dict=diff.dict; max=16384 ;;
+	policy) seeds="$fuzz_src/seeds/policy $fuzz_src/regressions/policy"; dict=policy.dict; max=8192 ;;
+	index) seeds="$fuzz_src/seeds/index $fuzz_src/regressions/index"; dict=index.dict; max=16384 ;;
 	*) echo "run.sh: unknown harness '$t'" >&2; exit 2 ;;
 	esac
 	dirs=("$work/corpus/$t")

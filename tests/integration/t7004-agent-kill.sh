@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Safety: hotpatchd killed with SIGKILL at random moments of its start-up
-# sweep over many processes leaves none stopped, traced or half-patched
-# (each runs the original or the whole patch, and says so consistently); a
-# restarted daemon reads what is applied from the processes and applies
-# nothing twice.
+# Safety: hotpatchd killed with SIGKILL, or stopped with SIGTERM, at random
+# moments of its start-up sweep over many processes leaves none stopped,
+# traced or half-patched (each runs the original or the whole patch, and
+# says so consistently); a restarted daemon reads what is applied from the
+# processes and applies nothing twice.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/agent-lib.sh"
 hp_require ptrace cc jq
@@ -59,6 +59,36 @@ test_expect_success 'SIGKILL at random moments of the sweep: nothing stopped, tr
 		n=$(consistent) || exit 1
 		say "round $round: $n of $N patched when killed"
 	done
+'
+# SIGTERM: the daemon finishes (or undoes) the process in hand, cancels the rest of the
+# sweep and exits 0.  Each round starts from no process patched.
+test_expect_success 'SIGTERM at random moments of the sweep: exits, nothing stopped, traced or half-patched' '
+	for round in 1 2 3; do
+		"$HOTPATCH" revert --exe "$HP_TMP/calc" calc-fix-1 >/dev/null 2>&1
+		hp_expect_eq "$(consistent)" 0 "patched before round $round" &&
+		: >"$HP_TMP/hotpatchd.log" &&
+		hp_agent_start_nowait &&
+		sleep 0.0$((RANDOM % 10))$((RANDOM % 10)) &&
+		pid=$(cat "$HP_TMP/hotpatchd.pid") &&
+		kill -TERM "$pid" &&
+		hp_wait_until 30 sh -c "! kill -0 $pid 2>/dev/null" &&
+		rm -f "$HP_TMP/hotpatchd.pid" "$AG_SOCK" &&
+		hp_none_stopped &&
+		n=$(consistent) || exit 1
+		# a SIGTERM before the handler is installed (the first milliseconds) ends it silently
+		grep -q "stopping" "$HP_TMP/hotpatchd.log" || say "round $round: terminated before start-up"
+		say "round $round: $n of $N patched when stopped by SIGTERM"
+	done
+'
+test_expect_success 'after SIGTERM, a restart keeps what is applied and patches the rest' '
+	records >"$HP_TMP/t0" &&
+	: >"$HP_TMP/hotpatchd.log" && hp_agent_start &&
+	hp_wait_until 60 grep -q "sweep calc-fix-1:" "$HP_TMP/hotpatchd.log" &&
+	grep -q "sweep calc-fix-1: $((N - $(wc -l <"$HP_TMP/t0"))) patched, $(wc -l <"$HP_TMP/t0") already" "$HP_TMP/hotpatchd.log" &&
+	records >"$HP_TMP/t1" &&
+	comm -23 "$HP_TMP/t0" "$HP_TMP/t1" >"$HP_TMP/lost" &&
+	test ! -s "$HP_TMP/lost" &&
+	hp_agent_stop
 '
 test_expect_success 'a full start patches everyone' '
 	hp_agent_start &&

@@ -33,6 +33,8 @@ static const struct {
 	{ "manifest", hp_fuzz_manifest },
 	{ "maps", hp_fuzz_maps },
 	{ "verify", hp_fuzz_verify },
+	{ "policy", hp_fuzz_policy },
+	{ "index", hp_fuzz_index },
 };
 
 static int not_hidden(const struct dirent *de)

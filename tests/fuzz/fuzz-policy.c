@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer harness: a policy document (hotpatchd policy file or server push) through policy_parse and every decision. */
+#include "fuzz.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	hp_fuzz_init();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	hp_fuzz_policy(data, size);
+	return 0;
+}
