@@ -54,12 +54,20 @@ struct hs_req {
 	char actor[160];
 	enum hs_role role;
 	char host_id[64];
+	/* a host credential: the host's check-in context (columns HS_CTX_*), or NULL */
+	struct hs_res *hostctx;
 	/* the answer */
 	int status;
 	char *resp;
 	size_t resp_len;
 	const char *ctype;
 	const char *disposition;
+};
+
+/* Columns of hs_req.hostctx after the token's own (http.c, host_auth_sql). */
+enum {
+	HS_CTX_GROUP = 8, HS_CTX_ACK, HS_CTX_HASH, HS_CTX_POLICY, HS_CTX_PAUSED, HS_CTX_RELEASES,
+	HS_CTX_ASSIGNED, HS_CTX_HOST,
 };
 
 typedef void (*hs_handler_fn)(struct hs_req *req);
@@ -109,6 +117,8 @@ void api_health(struct hs_req *req);
 void api_whoami(struct hs_req *req);
 void api_enroll(struct hs_req *req);
 void api_checkin(struct hs_req *req);
+/* SHA-256 (hex) of the parts of a report that change rarely (api/agent.c). */
+void hs_report_digest(json_t *rep, char out[65]);
 void api_hosts_list(struct hs_req *req);
 void api_host_get(struct hs_req *req);
 void api_host_patch(struct hs_req *req);
@@ -143,6 +153,8 @@ void api_token_create(struct hs_req *req);
 void api_token_delete(struct hs_req *req);
 
 /* Tokens (api/tokens.c). */
+#define HS_TOKEN_TOUCH 60	/* seconds: last_used is at most this old for a token in use */
+void hs_token_touch(struct hs_conn *c, long long id, const char *last_used);
 long long hs_token_new(struct hs_conn *c, const char *kind, const char *name, const char *role,
 		       const char *host_id, long long group_id, long long expires_at, char secret[80]);
 
