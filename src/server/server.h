@@ -112,13 +112,34 @@ void hs_reply_rows(struct hs_req *req, const struct hs_res *res, const char *typ
 int hs_json_str(json_t *o, const char *key, size_t max, const char **ret);
 bool hs_valid_name(const char *s);
 
+/* Request validation (api/validate.c): no database, no HTTP; fuzzed by tests/fuzz/fuzz-request.c. */
+struct hs_host_sum {
+	const char *verdict;
+	char reason[160];
+	bool paused;
+	long long patched, pending, bad, halted, restart;
+};
+/* Optional (or required) string member of at most max bytes, no NUL inside. */
+bool hs_v_str(json_t *o, const char *key, size_t max, bool required);
+/* A check-in report (docs/report.md); *what names the first bad part. */
+bool hs_report_valid(json_t *rep, const char **what);
+/* Of a valid report: what the reports count. */
+void hs_report_summarise(json_t *rep, struct hs_host_sum *s);
+/* SHA-256 (hex) of the parts of a report that change rarely (not events, not the two times). */
+void hs_report_digest(json_t *rep, char out[65]);
+const char *hs_host_state(const struct hs_host_sum *s, bool policy_paused, long long outstanding, long long failed,
+			  const char **reason);
+/* A policy document (docs/policy.md); *what names the first bad field. */
+bool hs_policy_valid(json_t *d, const char **what);
+/* Match url against a route pattern; captured {x} segments go into params (pointers into buf). */
+bool hs_route_match(const char *pattern, const char *url, char *buf, size_t buflen, const char *params[4]);
+
 /* Handlers. */
 void api_health(struct hs_req *req);
 void api_whoami(struct hs_req *req);
 void api_enroll(struct hs_req *req);
 void api_checkin(struct hs_req *req);
-/* SHA-256 (hex) of the parts of a report that change rarely (api/agent.c). */
-void hs_report_digest(json_t *rep, char out[65]);
+
 void api_hosts_list(struct hs_req *req);
 void api_host_get(struct hs_req *req);
 void api_host_patch(struct hs_req *req);

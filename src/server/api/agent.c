@@ -13,130 +13,9 @@
 #include "server.h"
 #include "shared/util.h"
 
-#define MAX_STR 4096
-
-/* Member key of o: absent/null allowed unless required; otherwise a string of at most max bytes. */
-static bool v_str(json_t *o, const char *key, size_t max, bool required)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v))
-		return !required;
-	return json_is_string(v) && json_string_length(v) <= max &&
-	       strlen(json_string_value(v)) == json_string_length(v);
-}
-
-static bool v_int(json_t *o, const char *key, long long min, long long max, bool required)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v))
-		return !required;
-	return json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max;
-}
-
-static bool v_bool(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return !v || json_is_null(v) || json_is_boolean(v);
-}
-
-/* An optional array member with at most max elements, each an object. */
-static bool v_objs(json_t *o, const char *key, size_t max)
-{
-	json_t *v = json_object_get(o, key), *e;
-	size_t i;
-
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_array(v) || json_array_size(v) > max)
-		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_object(e))
-			return false;
-	return true;
-}
-
-static bool v_str_array(json_t *o, const char *key, size_t max)
-{
-	json_t *v = json_object_get(o, key), *e;
-	size_t i;
-
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_array(v) || json_array_size(v) > max)
-		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_string(e) || json_string_length(e) > 256)
-			return false;
-	return true;
-}
-
 static const char *jstr(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
-}
-
-/* Check every field the server reads; *what names the first bad one. */
-static bool report_valid(json_t *rep, const char **what)
-{
-	json_t *host, *a, *pol, *e, *p, *t;
-	size_t i, j;
-
-	*what = "host";
-	host = json_object_get(rep, "host");
-	if (!json_is_object(host) || !v_str(host, "host_id", 64, false) || !v_str(host, "hostname", 255, false) ||
-	    !v_str(host, "machine_id", 128, false) || !v_str(host, "agent_version", 64, false) ||
-	    !v_str(host, "kernel", 128, false) || !v_str(host, "arch", 32, false) || !v_str(host, "time", 64, false))
-		return false;
-	*what = "assessment";
-	a = json_object_get(rep, "assessment");
-	if (a && !json_is_null(a)) {
-		if (!json_is_object(a) || !v_str(a, "verdict", 32, false) || !v_objs(a, "checks", 1000))
-			return false;
-		json_array_foreach(json_object_get(a, "checks"), i, e)
-			if (!v_str(e, "name", 128, true) || !v_str(e, "result", 32, false) || !v_str(e, "reason", MAX_STR, false))
-				return false;
-	}
-	*what = "policy";
-	pol = json_object_get(rep, "policy");
-	if (pol && !json_is_null(pol) && (!json_is_object(pol) || !v_str(pol, "name", 128, false) || !v_bool(pol, "paused")))
-		return false;
-	*what = "patches";
-	if (!v_objs(rep, "patches", 10000))
-		return false;
-	json_array_foreach(json_object_get(rep, "patches"), i, p)
-		if (!v_str(p, "patch_id", 64, true) || !hp_valid_id(jstr(p, "patch_id")) || !v_int(p, "level", 0, 1 << 20, false) ||
-		    !v_str(p, "state", 32, false) || !v_str(p, "build_id", 128, false) || !v_str_array(p, "cves", 1000))
-			return false;
-	*what = "processes";
-	if (!v_objs(rep, "processes", 20000))
-		return false;
-	json_array_foreach(json_object_get(rep, "processes"), i, p) {
-		if (!v_int(p, "pid", 1, 1 << 30, true) || !v_str(p, "comm", 64, false) || !v_str(p, "exe", MAX_STR, false) ||
-		    !v_str(p, "unit", 256, false) || !v_objs(p, "targets", 64))
-			return false;
-		json_array_foreach(json_object_get(p, "targets"), j, t)
-			if (!v_str(t, "path", MAX_STR, false) || !v_str(t, "build_id", 128, false) ||
-			    !v_str(t, "patch_id", 64, false) || !v_int(t, "level", 0, 1 << 20, false) ||
-			    !v_str(t, "state", 32, true) || !v_str(t, "reason", MAX_STR, false))
-				return false;
-	}
-	*what = "restart_required";
-	if (!v_objs(rep, "restart_required", 1000))
-		return false;
-	json_array_foreach(json_object_get(rep, "restart_required"), i, p)
-		if (!v_str(p, "unit", 256, false) || !v_str(p, "reason", MAX_STR, false))
-			return false;
-	*what = "events";
-	if (!v_objs(rep, "events", 10000))
-		return false;
-	json_array_foreach(json_object_get(rep, "events"), i, e)
-		if (!v_int(e, "id", 1, (1LL << 62), true) || !v_str(e, "kind", 32, true) || !v_str(e, "patch_id", 64, false) ||
-		    !v_int(e, "pid", 0, 1 << 30, false) || !v_str(e, "time", 64, false) || !v_str(e, "detail", MAX_STR, false))
-			return false;
-	return true;
 }
 
 /* Protocol number: an integer we speak; answers the request otherwise. */
@@ -178,8 +57,8 @@ void api_enroll(struct hs_req *req)
 		return;
 	if (!protocol_ok(req, b))
 		goto out;
-	if (!v_str(b, "token", 200, true) || !v_str(b, "hostname", 255, true) || !v_str(b, "machine_id", 128, true) ||
-	    !v_str(b, "agent_version", 64, false) || !*jstr(b, "hostname") || !*jstr(b, "machine_id")) {
+	if (!hs_v_str(b, "token", 200, true) || !hs_v_str(b, "hostname", 255, true) || !hs_v_str(b, "machine_id", 128, true) ||
+	    !hs_v_str(b, "agent_version", 64, false) || !*jstr(b, "hostname") || !*jstr(b, "machine_id")) {
 		hs_error(req, 400, "invalid", "token, hostname and machine_id are required strings");
 		goto out;
 	}
@@ -237,54 +116,6 @@ dberr:
 	hs_db_error(req);
 out:
 	json_decref(b);
-}
-
-/* What the report says about the host, reduced to what the reports count. */
-struct host_sum {
-	const char *verdict;
-	char reason[160];
-	bool paused;
-	long long patched, pending, bad, halted, restart;
-};
-
-static void summarise(json_t *rep, struct host_sum *s)
-{
-	json_t *a = json_object_get(rep, "assessment"), *c, *p, *t;
-	size_t i, j;
-
-	memset(s, 0, sizeof(*s));
-	s->verdict = a ? jstr(a, "verdict") : NULL;
-	if (!s->verdict)
-		s->verdict = "unknown";
-	json_array_foreach(json_object_get(a, "checks"), i, c) {
-		const char *res = jstr(c, "result");
-
-		if (res && !strcmp(res, "not-ok")) {
-			snprintf(s->reason, sizeof(s->reason), "%s", jstr(c, "name"));
-			break;
-		}
-	}
-	if (!strcmp(s->verdict, "not-eligible") && !s->reason[0])
-		snprintf(s->reason, sizeof(s->reason), "not eligible");
-	s->paused = json_is_true(json_object_get(json_object_get(rep, "policy"), "paused"));
-	json_array_foreach(json_object_get(rep, "patches"), i, p) {
-		const char *st = jstr(p, "state");
-
-		if (st && !strcmp(st, "halted"))
-			s->halted++;
-	}
-	json_array_foreach(json_object_get(rep, "processes"), i, p)
-		json_array_foreach(json_object_get(p, "targets"), j, t) {
-			const char *st = jstr(t, "state");
-
-			if (!strcmp(st, "patched"))
-				s->patched++;
-			else if (!strcmp(st, "pending"))
-				s->pending++;
-			else if (!strcmp(st, "failed") || !strcmp(st, "forged") || !strcmp(st, "restart-required"))
-				s->bad++;
-		}
-	s->restart = (long long)json_array_size(json_object_get(rep, "restart_required"));
 }
 
 /* Insert n rows of host_targets in one statement. */
@@ -519,147 +350,6 @@ static int store_events(struct hs_conn *c, const char *host_id, long long ack, j
 	return 0;
 }
 
-/* A growing byte buffer for the digest below. */
-struct dbuf {
-	unsigned char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void db_put(struct dbuf *b, const void *d, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 8192;
-		unsigned char *np;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-}
-
-static void db_tag(struct dbuf *b, char tag, unsigned long long n)
-{
-	unsigned char t[9] = { (unsigned char)tag };
-
-	memcpy(t + 1, &n, 8);
-	db_put(b, t, sizeof(t));
-}
-
-/*
- * A canonical byte string of a JSON value in the order the agent wrote it:
- * type tag, length, bytes.  No allocation per value (json_dumps with sorted
- * keys of the whole report was 15 % of a check-in's CPU).  Members named in
- * skip (of this object only) are left out.  Key order is not normalised: an
- * agent that reorders keys only costs one rewrite of its rows.
- */
-static void digest_value(struct dbuf *b, json_t *v, const char *const *skip)
-{
-	const char *key;
-	json_t *e;
-	size_t i;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		db_tag(b, 'o', 0);
-		json_object_foreach(v, key, e) {
-			bool skipped = false;
-
-			for (const char *const *s = skip; s && *s && !skipped; s++)
-				skipped = !strcmp(*s, key);
-			if (skipped)
-				continue;
-			db_tag(b, 'k', strlen(key));
-			db_put(b, key, strlen(key));
-			if (!strcmp(key, "host") || !strcmp(key, "assessment"))
-				digest_value(b, e, (const char *const[]){ "time", NULL });
-			else
-				digest_value(b, e, NULL);
-		}
-		db_tag(b, 'e', 0);	/* the end: a skipped member must not change the digest */
-		break;
-	case JSON_ARRAY:
-		db_tag(b, 'a', json_array_size(v));
-		json_array_foreach(v, i, e)
-			digest_value(b, e, NULL);
-		break;
-	case JSON_STRING:
-		db_tag(b, 's', json_string_length(v));
-		db_put(b, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		db_tag(b, 'i', (unsigned long long)json_integer_value(v));
-		break;
-	case JSON_REAL: {
-		double d = json_real_value(v);
-		unsigned long long u;
-
-		memcpy(&u, &d, sizeof(u));
-		db_tag(b, 'r', u);
-		break;
-	}
-	case JSON_TRUE:
-		db_tag(b, 't', 0);
-		break;
-	case JSON_FALSE:
-		db_tag(b, 'f', 0);
-		break;
-	default:
-		db_tag(b, 'n', 0);
-		break;
-	}
-}
-
-/*
- * SHA-256 of the parts of a report that change rarely (all but the events
- * and the two timestamps): an unchanged report rewrites no rows.
- */
-void hs_report_digest(json_t *rep, char out[65])
-{
-	struct dbuf b = { 0 };
-	unsigned char d[32];
-
-	digest_value(&b, rep, (const char *const[]){ "events", NULL });
-	if (b.oom) {	/* a digest that matches nothing: the rows are rewritten */
-		snprintf(out, 65, "oom");
-		free(b.p);
-		return;
-	}
-	hp_sha256(b.p, b.len, d);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-	free(b.p);
-}
-
-static const char *host_state(const struct host_sum *s, bool policy_paused, long long outstanding, long long failed,
-			      const char **reason)
-{
-	*reason = NULL;
-	if (policy_paused || s->paused)
-		return "paused";
-	if (!strcmp(s->verdict, "not-eligible")) {
-		*reason = s->reason;
-		return "not-ready";
-	}
-	if (outstanding || s->pending)
-		return "in-progress";
-	if (s->bad || s->halted || failed)
-		return "not-up-to-date";
-	if (s->patched)
-		return "hotpatched";
-	return "up-to-date";
-}
-
 /* Whether the report carries an event the server has not stored (id above ack). */
 static bool new_events(json_t *rep, long long ack)
 {
@@ -697,7 +387,7 @@ static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, json_
 	_cleanup_res_ struct hs_res *u = NULL;
 	const struct hs_res *ctx = req->hostctx;
 	const char *old_hash, *state, *reason;
-	struct host_sum sum;
+	struct hs_host_sum sum;
 	long long ack;
 	int r;
 
@@ -708,8 +398,8 @@ static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, json_
 	if (!old_hash || strcmp(old_hash, hash) || new_events(rep, ack) ||
 	    hs_get_int(ctx, 0, HS_CTX_RELEASES, 1) > 0 || hs_get_int(ctx, 0, HS_CTX_ASSIGNED, 1) > 0)
 		return 0;
-	summarise(rep, &sum);
-	state = host_state(&sum, hs_get_int(ctx, 0, HS_CTX_PAUSED, 0) != 0, 0, 0, &reason);
+	hs_report_summarise(rep, &sum);
+	state = hs_host_state(&sum, hs_get_int(ctx, 0, HS_CTX_PAUSED, 0) != 0, 0, 0, &reason);
 	r = hs_q(req->db, &u, "UPDATE hosts SET last_checkin = ?, state = ?, reason = ? WHERE id = ? AND report_hash = ?"
 		 " AND events_ack = ?", "issssi", hs_now(), state, reason && *reason ? reason : NULL, req->host_id, hash, ack);
 	if (r < 0)
@@ -727,7 +417,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 	json_t *host = json_object_get(rep, "host"), *list;
 	long long gid, ack, new_ack, outstanding = 0, failed = 0;
 	const char *state, *reason, *old_hash;
-	struct host_sum sum;
+	struct hs_host_sum sum;
 	char *report = NULL;
 	int r;
 
@@ -748,7 +438,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 	gid = hs_get_int(h, 0, 0, 0);
 	ack = new_ack = hs_get_int(h, 0, 1, 0);
 	old_hash = hs_get(h, 0, 2);
-	summarise(rep, &sum);
+	hs_report_summarise(rep, &sum);
 	if (!old_hash || strcmp(old_hash, hash)) {
 		json_t *copy = json_copy(rep);
 
@@ -769,7 +459,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 		json_decref(list);
 		goto fail;
 	}
-	state = host_state(&sum, hs_get_int(h, 0, 4, 0) != 0, outstanding, failed, &reason);
+	state = hs_host_state(&sum, hs_get_int(h, 0, 4, 0) != 0, outstanding, failed, &reason);
 	r = hs_q(req->db, NULL,
 		 "UPDATE hosts SET hostname = COALESCE(CAST(? AS TEXT), hostname), agent_version = COALESCE(CAST(? AS TEXT), agent_version),"
 		 " kernel = COALESCE(CAST(? AS TEXT), kernel), arch = COALESCE(CAST(? AS TEXT), arch), last_checkin = ?,"
@@ -812,7 +502,7 @@ void api_checkin(struct hs_req *req)
 		return;
 	if (!protocol_ok(req, rep))
 		goto out;
-	if (!report_valid(rep, &what)) {
+	if (!hs_report_valid(rep, &what)) {
 		hs_error(req, 400, "invalid", "report field \"%s\" is malformed or too large", what);
 		goto out;
 	}

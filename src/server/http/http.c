@@ -103,36 +103,6 @@ json_t *hs_body_object(struct hs_req *req)
 	return j;
 }
 
-/* Match url against a pattern; captured {x} segments go into params (pointers into buf). */
-static bool route_match(const char *pattern, const char *url, char *buf, size_t buflen, const char *params[4])
-{
-	const char *p = pattern, *u = url;
-	size_t o = 0;
-	int n = 0;
-
-	while (*p && *u) {
-		if (*p == '{') {
-			const char *pe = strchr(p, '}'), *ue = strchr(u, '/');
-			size_t l = ue ? (size_t)(ue - u) : strlen(u);
-
-			if (!pe || l == 0 || n >= 4 || o + l + 1 > buflen)
-				return false;
-			memcpy(buf + o, u, l);
-			buf[o + l] = 0;
-			params[n++] = buf + o;
-			o += l + 1;
-			p = pe + 1;
-			u += l;
-			continue;
-		}
-		if (*p != *u)
-			return false;
-		p++;
-		u++;
-	}
-	return !*p && !*u;
-}
-
 /* The route for a method and URL; *path_found tells 404 from 405. */
 static const struct hs_route *route_find(const char *method, const char *url, char *buf, size_t buflen,
 					 const char *params[4], bool *path_found)
@@ -141,7 +111,7 @@ static const struct hs_route *route_find(const char *method, const char *url, ch
 
 	*path_found = false;
 	for (r = hs_routes; r->pattern; r++) {
-		if (!route_match(r->pattern, url, buf, buflen, params))
+		if (!hs_route_match(r->pattern, url, buf, buflen, params))
 			continue;
 		*path_found = true;
 		if (!strcmp(r->method, method))
