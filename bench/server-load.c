@@ -48,6 +48,7 @@ static struct {
 	int changed_pct, events_pct;	/* share of check-ins with a changed report / a new event */
 	int *order;			/* paced burst: hosts by due time */
 	atomic_long late_max_us;
+	long restarts;			/* --restarts: processes restarted before (matches an earlier run's reports) */
 	struct host *h;
 	atomic_int next;
 	atomic_long errors;
@@ -191,11 +192,12 @@ static int report(char *out, size_t len, int i, struct host *h, bool changed, bo
 	o += snprintf(out + o, len - (size_t)o, "],\"restart_required\":[%s],\"events\":[",
 		      kind >= 10 ? "{\"unit\":\"haproxy.service\",\"pid\":1077,\"comm\":\"haproxy\","
 				   "\"reason\":\"runs a deleted build of /usr/lib/x86_64-linux-gnu/libssl.so.3\"}" : "");
-	if (event) {
-		h->events++;
+	if (event) {	/* ids grow across runs too (the server acknowledges the highest it saw) */
+		long id = (long)(time(NULL) - 1700000000L) * 1000 + ++h->events % 1000;
+
 		o += snprintf(out + o, len - (size_t)o,
 			      "{\"id\":%ld,\"time\":\"2026-12-06T01:00:00Z\",\"kind\":\"applied\",\"patch_id\":\"ssl-2\",\"pid\":1000,"
-			      "\"detail\":\"level 2\"}", h->events);
+			      "\"detail\":\"level 2\"}", id);
 	}
 	o += snprintf(out + o, len - (size_t)o, "]}");
 	return o;
@@ -354,7 +356,7 @@ static int load_state(void)
 	}
 	g.h = calloc(1000000, sizeof(*g.h));
 	while (n < 1000000 && fscanf(f, "%39s %79s", g.h[n].id, g.h[n].cred) == 2)
-		n++;
+		g.h[n++].restarts = g.restarts;
 	fclose(f);
 	if (!g.hosts || g.hosts > n)
 		g.hosts = n;
@@ -382,13 +384,14 @@ int main(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' }, { "duration", required_argument, NULL, 'd' },
 		{ "repeat", required_argument, NULL, 'r' }, { "within", required_argument, NULL, 'w' },
 		{ "changed", required_argument, NULL, 'C' }, { "events", required_argument, NULL, 'E' },
+		{ "restarts", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode;
 	double t;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "u:t:e:n:s:c:i:d:r:w:C:E:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:t:e:n:s:c:i:d:r:w:C:E:R:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u': g.url = optarg; break;
 		case 't': g.token = optarg; break;
@@ -402,6 +405,7 @@ int main(int argc, char **argv)
 		case 'w': g.within = atof(optarg); break;
 		case 'C': g.changed_pct = atoi(optarg); break;
 		case 'E': g.events_pct = atoi(optarg); break;
+		case 'R': g.restarts = atol(optarg); break;
 		default: return 2;
 		}
 	}

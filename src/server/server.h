@@ -16,6 +16,7 @@
 enum hs_need {
 	HS_NEED_NONE = 0,	/* anyone */
 	HS_NEED_HOST,		/* a host credential */
+	HS_NEED_HOST_LATE,	/* a host credential, checked by the handler (hs_authenticate) */
 	HS_NEED_READ,		/* API token, any role */
 	HS_NEED_OPERATOR,
 	HS_NEED_ADMIN,
@@ -54,20 +55,12 @@ struct hs_req {
 	char actor[160];
 	enum hs_role role;
 	char host_id[64];
-	/* a host credential: the host's check-in context (columns HS_CTX_*), or NULL */
-	struct hs_res *hostctx;
 	/* the answer */
 	int status;
 	char *resp;
 	size_t resp_len;
 	const char *ctype;
 	const char *disposition;
-};
-
-/* Columns of hs_req.hostctx after the token's own (http.c, host_auth_sql). */
-enum {
-	HS_CTX_GROUP = 8, HS_CTX_ACK, HS_CTX_HASH, HS_CTX_POLICY, HS_CTX_PAUSED, HS_CTX_RELEASES,
-	HS_CTX_ASSIGNED, HS_CTX_HOST,
 };
 
 typedef void (*hs_handler_fn)(struct hs_req *req);
@@ -187,6 +180,8 @@ json_t *hs_release_json(struct hs_conn *c, long long id);
 int hs_assign_host(struct hs_conn *c, const char *host_id, long long group_id, json_t *ret_list, long long *ret_outstanding);
 
 /* HTTP (http/http.c). */
+/* Check the request's bearer credential for need (answers the request and returns false when refused). */
+bool hs_authenticate(struct hs_req *req, enum hs_need need);
 int hs_http_run(struct hs_server *srv);
 void hs_list_routes(void);
 

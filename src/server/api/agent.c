@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <microhttpd.h>
+
 #include "server.h"
 #include "shared/util.h"
 
@@ -350,18 +352,6 @@ static int store_events(struct hs_conn *c, const char *host_id, long long ack, j
 	return 0;
 }
 
-/* Whether the report carries an event the server has not stored (id above ack). */
-static bool new_events(json_t *rep, long long ack)
-{
-	json_t *e;
-	size_t i;
-
-	json_array_foreach(json_object_get(rep, "events"), i, e)
-		if (json_integer_value(json_object_get(e, "id")) > ack)
-			return true;
-	return false;
-}
-
 /* The check-in reply: policy document (JSON text or NULL), assignments (stolen). */
 static json_t *checkin_reply(struct hs_req *req, const char *policy_doc, json_t *list, long long ack)
 {
@@ -373,40 +363,61 @@ static json_t *checkin_reply(struct hs_req *req, const char *policy_doc, json_t 
 			 req->srv->cfg.poll_seconds);
 }
 
+/* The highest event id in the report (0: none). */
+static long long max_event(json_t *rep)
+{
+	long long m = 0;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(rep, "events"), i, e)
+		if (json_integer_value(json_object_get(e, "id")) > m)
+			m = json_integer_value(json_object_get(e, "id"));
+	return m;
+}
+
+/* The policy of a host's group, from inside a statement on hosts. */
+#define HOST_POLICY(col) "(SELECT p." col " FROM groups g JOIN policies p ON p.id = g.policy_id WHERE g.id = hosts.group_id)"
+
 /*
- * The common check-in (every 15 minutes, nothing happened): the report's
- * digest is the stored one, no new events, no rollout going on.  Then one
- * statement outside a transaction writes last-seen and the state (the
- * policy may have been paused since); it only matches while the row still
- * has the digest and acknowledgement read with the credential, so a
- * concurrent check-in of the same host sends this one to the full path.
+ * The common check-in (every 15 minutes, nothing happened): the report has
+ * the digest stored for the host, no event above the acknowledged one, and
+ * no rollout is going on.  Then one statement authenticates the credential
+ * and writes last-seen and the state (a policy paused since still shows),
+ * outside a transaction: the row only matches while it still has that
+ * digest and acknowledgement, so anything else (a new host, a changed
+ * report, a concurrent check-in, a bad credential, a report that names
+ * another host) goes the full way.
  * Returns 1 when answered, 0 when the full path must run, or an error.
  */
-static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, json_t **ret_reply)
+static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, const char *cred_hash, const char *named,
+			json_t **ret_reply)
 {
 	_cleanup_res_ struct hs_res *u = NULL;
-	const struct hs_res *ctx = req->hostctx;
-	const char *old_hash, *state, *reason;
+	const char *state, *reason;
 	struct hs_host_sum sum;
-	long long ack;
+	long long now = hs_now();
 	int r;
 
-	if (!ctx || ctx->nrows != 1 || !hs_get(ctx, 0, HS_CTX_HOST))
-		return 0;
-	old_hash = hs_get(ctx, 0, HS_CTX_HASH);
-	ack = hs_get_int(ctx, 0, HS_CTX_ACK, 0);
-	if (!old_hash || strcmp(old_hash, hash) || new_events(rep, ack) ||
-	    hs_get_int(ctx, 0, HS_CTX_RELEASES, 1) > 0 || hs_get_int(ctx, 0, HS_CTX_ASSIGNED, 1) > 0)
-		return 0;
 	hs_report_summarise(rep, &sum);
-	state = hs_host_state(&sum, hs_get_int(ctx, 0, HS_CTX_PAUSED, 0) != 0, 0, 0, &reason);
-	r = hs_q(req->db, &u, "UPDATE hosts SET last_checkin = ?, state = ?, reason = ? WHERE id = ? AND report_hash = ?"
-		 " AND events_ack = ?", "issssi", hs_now(), state, reason && *reason ? reason : NULL, req->host_id, hash, ack);
+	state = hs_host_state(&sum, false, 0, 0, &reason);
+	r = hs_q(req->db, &u,
+		 "UPDATE hosts SET last_checkin = ?,"
+		 " state = CASE WHEN COALESCE(" HOST_POLICY("paused") ", 0) <> 0 THEN 'paused' ELSE CAST(? AS TEXT) END,"
+		 " reason = CASE WHEN COALESCE(" HOST_POLICY("paused") ", 0) <> 0 THEN NULL ELSE CAST(? AS TEXT) END"
+		 " WHERE id = (SELECT host_id FROM tokens WHERE hash = ? AND kind = 'host' AND revoked = 0"
+		 " AND (expires_at IS NULL OR expires_at > ?)) AND id = COALESCE(CAST(? AS TEXT), id)"
+		 " AND report_hash = ? AND events_ack >= ?"
+		 " AND NOT EXISTS (SELECT 1 FROM releases WHERE state IN ('active', 'completed'))"
+		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.host_id = hosts.id)"
+		 " RETURNING id, events_ack, " HOST_POLICY("document"),
+		 "isssissi", now, state, reason && *reason ? reason : NULL, cred_hash, now, named, hash, max_event(rep));
 	if (r < 0)
 		return r;
-	if (u->changes != 1)
+	if (u->nrows != 1)
 		return 0;
-	*ret_reply = checkin_reply(req, hs_get(ctx, 0, HS_CTX_POLICY), json_array(), ack);
+	snprintf(req->host_id, sizeof(req->host_id), "%s", hs_get(u, 0, 0));
+	*ret_reply = checkin_reply(req, hs_get(u, 0, 2), json_array(), hs_get_int(u, 0, 1, 0));
 	return 1;
 }
 
@@ -490,14 +501,28 @@ fail:
 	return r;
 }
 
+/*
+ * POST /checkin.  The credential is checked by the short path's statement
+ * itself, or by hs_authenticate before the full path; a request without a
+ * well-formed bearer header, or with a body over HS_MAX_BODY, is
+ * authenticated before its body is parsed, so only a holder of a valid
+ * credential makes the server parse a large report.
+ */
 void api_checkin(struct hs_req *req)
 {
-	json_t *rep = hs_body_object(req), *reply = NULL, *hid;
-	char hash[65];
+	const char *auth = MHD_lookup_connection_value(req->mhd, MHD_HEADER_KIND, "Authorization");
+	bool authed = false, failure = false;
+	json_t *rep, *reply = NULL, *hid;
+	char hash[65], cred_hash[65];
 	const char *what;
-	bool failure = false;
-	int r, tries;
+	int r = 0, tries;
 
+	if (!auth || strncasecmp(auth, "Bearer ", 7) || strlen(auth + 7) > 200 || req->len > HS_MAX_BODY) {
+		if (!hs_authenticate(req, HS_NEED_HOST))
+			return;
+		authed = true;
+	}
+	rep = hs_body_object(req);
 	if (!rep)
 		return;
 	if (!protocol_ok(req, rep))
@@ -506,14 +531,23 @@ void api_checkin(struct hs_req *req)
 		hs_error(req, 400, "invalid", "report field \"%s\" is malformed or too large", what);
 		goto out;
 	}
+	hs_report_digest(rep, hash);
 	hid = json_object_get(json_object_get(rep, "host"), "host_id");
-	if (json_is_string(hid) && strcmp(json_string_value(hid), req->host_id)) {
+	if (!authed) {
+		hs_sha256_hex(auth + 7, cred_hash);
+		r = checkin_fast(req, rep, hash, cred_hash, json_string_value(hid), &reply);
+		if (r < 0) {
+			hs_db_error(req);
+			goto out;
+		}
+		if (r == 0 && !hs_authenticate(req, HS_NEED_HOST))
+			goto out;
+	}
+	if (r == 0 && json_is_string(hid) && strcmp(json_string_value(hid), req->host_id)) {
 		hs_error(req, 403, "forbidden", "this credential belongs to host %s, not %s", req->host_id,
 			 json_string_value(hid));
 		goto out;
 	}
-	hs_report_digest(rep, hash);
-	r = checkin_fast(req, rep, hash, &reply);
 	if (r == 0) {
 		tries = 0;
 		do

@@ -126,16 +126,8 @@ void hs_list_routes(void)
 		printf("%s %s\n", r->method, r->pattern);
 }
 
-static const char host_auth_sql[] =
-	"SELECT t.id, t.kind, t.name, t.role, t.host_id, t.expires_at, t.revoked, t.last_used,"
-	" h.group_id, h.events_ack, h.report_hash, p.document, p.paused,"
-	" (SELECT COUNT(*) FROM releases WHERE state IN ('active', 'completed')),"
-	" (SELECT COUNT(*) FROM assignments a WHERE a.host_id = h.id), h.id"
-	" FROM tokens t LEFT JOIN hosts h ON h.id = t.host_id LEFT JOIN groups g ON g.id = h.group_id"
-	" LEFT JOIN policies p ON p.id = g.policy_id WHERE t.hash = ?";
-
 /* Authenticate the bearer credential for what the route needs. */
-static bool authenticate(struct hs_req *req, enum hs_need need)
+bool hs_authenticate(struct hs_req *req, enum hs_need need)
 {
 	const char *h = MHD_lookup_connection_value(req->mhd, MHD_HEADER_KIND, "Authorization");
 	_cleanup_res_ struct hs_res *res = NULL;
@@ -143,20 +135,15 @@ static bool authenticate(struct hs_req *req, enum hs_need need)
 	const char *kind, *role;
 	long long exp;
 
-	if (need == HS_NEED_NONE)
+	if (need == HS_NEED_NONE || need == HS_NEED_HOST_LATE)
 		return true;
 	if (!h || strncasecmp(h, "Bearer ", 7) || strlen(h + 7) > 200) {
 		hs_error(req, 401, "unauthorized", "an Authorization: Bearer credential is required");
 		return false;
 	}
 	hs_sha256_hex(h + 7, hash);
-	/*
-	 * A host credential reads the host's check-in context with it (one
-	 * round trip fewer per check-in; columns from HS_CTX_GROUP on).
-	 */
-	if (hs_q(req->db, &res, need == HS_NEED_HOST ? host_auth_sql :
-		 "SELECT id, kind, name, role, host_id, expires_at, revoked, last_used FROM tokens WHERE hash = ?",
-		 "s", hash) < 0) {
+	if (hs_q(req->db, &res, "SELECT id, kind, name, role, host_id, expires_at, revoked, last_used FROM tokens"
+		 " WHERE hash = ?", "s", hash) < 0) {
 		hs_db_error(req);
 		return false;
 	}
@@ -179,8 +166,6 @@ static bool authenticate(struct hs_req *req, enum hs_need need)
 			return false;
 		}
 		snprintf(req->host_id, sizeof(req->host_id), "%s", hs_get(res, 0, 4));
-		req->hostctx = res;
-		res = NULL;
 		return true;
 	}
 	if (strcmp(kind, "api")) {
@@ -367,10 +352,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req.body = c->body;
 		req.len = c->len;
 		req.db = hs_db_acquire(srv->db);
-		if (authenticate(&req, c->route->need))
+		if (hs_authenticate(&req, c->route->need))
 			c->route->fn(&req);
 		hs_db_release(srv->db, req.db);
-		hs_res_free(req.hostctx);
 		if (!req.status)
 			hs_error(&req, 500, "internal", "no answer");
 		if (srv->cfg.verbose)
