@@ -26,6 +26,7 @@ bool hs_v_str(json_t *o, const char *key, size_t max, bool required)
 	       strlen(json_string_value(v)) == json_string_length(v);
 }
 
+/* An optional (or required) integer member within [min, max]. */
 static bool v_int(json_t *o, const char *key, long long min, long long max, bool required)
 {
 	json_t *v = json_object_get(o, key);
@@ -35,6 +36,7 @@ static bool v_int(json_t *o, const char *key, long long min, long long max, bool
 	return json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max;
 }
 
+/* An optional boolean member (null allowed). */
 static bool v_bool(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -58,6 +60,7 @@ static bool v_objs(json_t *o, const char *key, size_t max)
 	return true;
 }
 
+/* An optional array of at most max strings, each at most 256 bytes. */
 static bool v_str_array(json_t *o, const char *key, size_t max)
 {
 	json_t *v = json_object_get(o, key), *e;
@@ -73,6 +76,7 @@ static bool v_str_array(json_t *o, const char *key, size_t max)
 	return true;
 }
 
+/* A string member, or NULL. */
 static const char *jstr(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
@@ -187,6 +191,7 @@ struct dbuf {
 	bool oom;
 };
 
+/* Append n bytes; remembers an allocation failure instead of failing each call. */
 static void db_put(struct dbuf *b, const void *d, size_t n)
 {
 	if (b->oom)
@@ -209,6 +214,7 @@ static void db_put(struct dbuf *b, const void *d, size_t n)
 	b->len += n;
 }
 
+/* A type tag and a 64-bit length or value. */
 static void db_tag(struct dbuf *b, char tag, unsigned long long n)
 {
 	unsigned char t[9] = { (unsigned char)tag };
@@ -304,7 +310,7 @@ void hs_report_digest(json_t *rep, char out[65])
 
 /* The host's state for the reports, from its summary and the rollout. */
 const char *hs_host_state(const struct hs_host_sum *s, bool policy_paused, long long outstanding, long long failed,
-			      const char **reason)
+			  const char **reason)
 {
 	*reason = NULL;
 	if (policy_paused || s->paused)
@@ -322,6 +328,7 @@ const char *hs_host_state(const struct hs_host_sum *s, bool policy_paused, long 
 	return "up-to-date";
 }
 
+/* Whether s is one of the NULL-terminated set. */
 static bool str_in(const char *s, const char *const *set)
 {
 	for (; *set; set++)
@@ -330,6 +337,7 @@ static bool str_in(const char *s, const char *const *set)
 	return false;
 }
 
+/* An optional integer member within [min, max]; null only when null_ok. */
 static bool int_ok(json_t *o, const char *key, long long min, long long max, bool null_ok)
 {
 	json_t *v = json_object_get(o, key);
@@ -341,6 +349,7 @@ static bool int_ok(json_t *o, const char *key, long long min, long long max, boo
 	return json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max;
 }
 
+/* An optional boolean member. */
 static bool bool_ok(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -455,6 +464,7 @@ bool hs_route_match(const char *pattern, const char *url, char *buf, size_t bufl
 	return !*p && !*u;
 }
 
+/* Optional string member of an object; -EINVAL when present but not a string of at most max bytes. */
 int hs_json_str(json_t *o, const char *key, size_t max, const char **ret)
 {
 	json_t *v = json_object_get(o, key);
