@@ -3,44 +3,59 @@
  * server-load: simulated agents for hotpatch-server (bench/server-run.sh).
  *
  *   server-load enroll --url U --enroll-token T --hosts N --state FILE [-c C]
- *   server-load burst  --url U --state FILE [-c C]          every host checks in once, flat out
+ *   server-load burst  --url U --state FILE [-c C] [--within S]
+ *                      every host checks in once: flat out over C connections, or
+ *                      with --within S at a random time in the next S seconds
+ *                      (open loop: latency counts from the due time, so a client
+ *                      that falls behind shows as latency, not as a slower rate)
  *   server-load steady --url U --state FILE --interval S --duration D [-c C]
- *                                                           each host every S seconds, paced
+ *                      each host every S seconds, paced
  *   server-load report --url U --token T [--repeat R]       time GET /reports/policies
+ *   --changed P / --events P: per check-in, the chance in percent (default 5
+ *   each) that the report changed (a process restarted) / carries a new event.
  *
- * Reports are realistic: a dozen processes mapping libc/libssl/libz builds,
- * some patched, some pending or restart-required, an assessment with six
- * checks, patches and now and then an event.  Latencies are measured per
- * request from the client side; the summary is one JSON line on stdout.
+ * Reports are realistic (the agent's format, docs/report.md): twelve
+ * processes mapping libc and libssl builds, some patched, some pending, an
+ * assessment with six checks, two patches.  Latencies are measured per
+ * request from the client side; the summary is one JSON line on stdout with
+ * the generator's own CPU time and the load average.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <curl/curl.h>
 
 struct host {
 	char id[40];
 	char cred[80];
-	long events;
+	long events, restarts;
+	double due;		/* paced burst: when it checks in */
 };
 
 static struct {
 	const char *url, *token, *enroll, *state;
 	int hosts, conc, repeat;
-	double interval, duration;
+	double interval, duration, within;
+	int changed_pct, events_pct;	/* share of check-ins with a changed report / a new event */
+	int *order;			/* paced burst: hosts by due time */
+	atomic_long late_max_us;
+	long restarts;			/* --restarts: processes restarted before (matches an earlier run's reports) */
 	struct host *h;
 	atomic_int next;
 	atomic_long errors;
 	double *lat;
 	atomic_long nlat;
 	double t0;
-} g = { .conc = 32, .repeat = 5 };
+} g = { .conc = 32, .repeat = 5, .changed_pct = 5, .events_pct = 5 };
 
 static double now(void)
 {
@@ -120,49 +135,69 @@ static const char *json_str(const char *s, const char *key, char *out, size_t le
 	return out;
 }
 
-/* A realistic report of host i: ~4 KiB. */
-static int report(char *out, size_t len, int i, struct host *h, int round)
+/*
+ * A realistic report of host i (docs/report.md, the agent's format): ~6 KiB,
+ * twelve processes mapping libc and libssl builds, six assessment checks,
+ * two patches with everything the agent writes about them; 5 % of hosts
+ * not eligible, 5 % paused, half with a restart-required unit.  changed:
+ * one process was restarted since the last report (another pid: the
+ * server rewrites the host's rows); event: one new event to store.
+ */
+static int report(char *out, size_t len, int i, struct host *h, bool changed, bool event)
 {
 	static const char *const comms[] = { "nginx", "sshd", "postgres", "python3", "node", "redis-server",
 					     "cron", "rsyslogd", "systemd", "dbus-daemon", "containerd", "haproxy" };
-	static const char *const states[] = { "patched", "patched", "patched", "pending", "restart-required" };
+	static const char *const states[] = { "patched", "patched", "patched", "pending", "pending" };
 	int o, p, n = 12, kind = i % 20;
 
+	if (changed)
+		h->restarts++;
 	o = snprintf(out, len,
 		     "{\"protocol\":1,\"host\":{\"host_id\":\"%s\",\"hostname\":\"load-%06d\",\"machine_id\":\"m%06d\","
-		     "\"agent_version\":\"0.1.0\",\"kernel\":\"6.1.0-28-amd64\",\"arch\":\"x86_64\",\"time\":\"2026-12-06T01:00:00Z\"},"
+		     "\"agent_version\":\"0.1.0\",\"kernel\":\"6.1.0-28-amd64\",\"arch\":\"x86_64\",\"time\":\"2026-12-06T01:%02d:%02dZ\"},"
 		     "\"assessment\":{\"time\":\"2026-12-06T00:00:00Z\",\"verdict\":\"%s\",\"checks\":["
-		     "{\"name\":\"ptrace_scope\",\"result\":\"%s\",\"value\":\"%d\",\"reason\":\"yama\",\"remedy\":\"sysctl\"},"
-		     "{\"name\":\"seccomp\",\"result\":\"ok\",\"value\":\"0\"},{\"name\":\"selinux\",\"result\":\"ok\"},"
-		     "{\"name\":\"lockdown\",\"result\":\"ok\"},{\"name\":\"cet\",\"result\":\"ok\"},{\"name\":\"kernel\",\"result\":\"ok\"}]},"
+		     "{\"name\":\"ptrace_scope\",\"result\":\"%s\",\"value\":\"%d\",\"reason\":\"kernel.yama.ptrace_scope is %d\","
+		     "\"remedy\":\"sysctl kernel.yama.ptrace_scope=1\"},"
+		     "{\"name\":\"seccomp\",\"result\":\"ok\",\"value\":\"0\"},{\"name\":\"selinux\",\"result\":\"ok\",\"value\":\"disabled\"},"
+		     "{\"name\":\"lockdown\",\"result\":\"ok\",\"value\":\"none\"},{\"name\":\"cet\",\"result\":\"ok\",\"value\":\"off\"},"
+		     "{\"name\":\"kernel\",\"result\":\"ok\",\"value\":\"6.1.0-28-amd64\"}]},"
 		     "\"policy\":{\"name\":\"prod\",\"source\":\"server\",\"paused\":%s},"
 		     "\"patches\":[{\"patch_id\":\"libc-1\",\"level\":1,\"build_id\":\"c0ffee01\",\"target\":\"libc.so.6\","
-		     "\"classification\":\"security\",\"cves\":[\"CVE-2026-0001\"],\"state\":\"applied\"},"
+		     "\"classification\":\"security\",\"cves\":[\"CVE-2026-0001\"],\"package\":\"libc6\",\"version\":\"2.36-9+deb12u9\","
+		     "\"sha256\":\"5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592\",\"size\":8192,"
+		     "\"release_time\":\"2026-12-01T00:00:00Z\",\"signer\":\"release-2026\",\"state\":\"applied\",\"reason\":null,"
+		     "\"halted_reason\":null,\"next\":null},"
 		     "{\"patch_id\":\"ssl-2\",\"level\":2,\"build_id\":\"c0ffee02\",\"target\":\"libssl.so.3\","
-		     "\"classification\":\"critical\",\"cves\":[\"CVE-2026-0002\",\"CVE-2026-0003\"],\"state\":\"applied\"}],"
+		     "\"classification\":\"critical\",\"cves\":[\"CVE-2026-0002\",\"CVE-2026-0003\"],\"package\":\"libssl3\","
+		     "\"version\":\"3.0.15-1~deb12u1\",\"sha256\":\"7d793037a0760186574b0282f2f435e77d793037a0760186574b0282f2f435e7\","
+		     "\"size\":12288,\"release_time\":\"2026-12-02T00:00:00Z\",\"signer\":\"release-2026\",\"state\":\"applied\","
+		     "\"reason\":null,\"halted_reason\":null,\"next\":null}],"
 		     "\"processes\":[",
-		     h->id, i, i, kind == 3 ? "not-eligible" : "eligible", kind == 3 ? "not-ok" : "ok", kind == 3 ? 3 : 1,
-		     kind == 4 ? "true" : "false");
+		     h->id, i, i, (int)(time(NULL) / 60 % 60), (int)(time(NULL) % 60),
+		     kind == 3 ? "not-eligible" : "eligible", kind == 3 ? "not-ok" : "ok", kind == 3 ? 3 : 1,
+		     kind == 3 ? 3 : 1, kind == 4 ? "true" : "false");
 	for (p = 0; p < n && o < (int)len; p++) {
 		const char *st = kind < 10 ? "patched" : states[(i + p) % 5];
 
 		o += snprintf(out + o, len - (size_t)o,
-			      "%s{\"pid\":%d,\"comm\":\"%s\",\"exe\":\"/usr/bin/%s\",\"unit\":\"%s.service\",\"targets\":["
+			      "%s{\"pid\":%ld,\"comm\":\"%s\",\"exe\":\"/usr/bin/%s\",\"unit\":\"%s.service\",\"targets\":["
 			      "{\"path\":\"/usr/lib/x86_64-linux-gnu/libc.so.6\",\"build_id\":\"c0ffee01\",\"patch_id\":\"libc-1\","
-			      "\"level\":1,\"state\":\"patched\",\"reason\":null},"
+			      "\"level\":1,\"state\":\"patched\",\"reason\":\"\"},"
 			      "{\"path\":\"/usr/lib/x86_64-linux-gnu/libssl.so.3\",\"build_id\":\"c0ffee02\",\"patch_id\":%s,"
-			      "\"level\":%d,\"state\":\"%s\",\"reason\":%s}]}",
-			      p ? "," : "", 1000 + p * 7, comms[p], comms[p], comms[p],
+			      "\"level\":%d,\"state\":\"%s\",\"reason\":\"%s\"}]}",
+			      p ? "," : "", 1000 + p * 7 + (p == 0 ? h->restarts * 100 : 0), comms[p], comms[p], comms[p],
 			      !strcmp(st, "patched") ? "\"ssl-2\"" : "null", !strcmp(st, "patched") ? 2 : 0, st,
-			      !strcmp(st, "restart-required") ? "\"runs a deleted build\"" : "null");
+			      !strcmp(st, "pending") ? "outside the maintenance window" : "");
 	}
 	o += snprintf(out + o, len - (size_t)o, "],\"restart_required\":[%s],\"events\":[",
-		      kind >= 10 ? "{\"unit\":\"haproxy.service\",\"pid\":1077,\"reason\":\"runs a deleted build of libssl\"}" : "");
-	if (round % 4 == 1) {	/* now and then something happened */
-		h->events++;
+		      kind >= 10 ? "{\"unit\":\"haproxy.service\",\"pid\":1077,\"comm\":\"haproxy\","
+				   "\"reason\":\"runs a deleted build of /usr/lib/x86_64-linux-gnu/libssl.so.3\"}" : "");
+	if (event) {	/* ids grow across runs too (the server acknowledges the highest it saw) */
+		long id = (long)(time(NULL) - 1700000000L) * 1000 + ++h->events % 1000;
+
 		o += snprintf(out + o, len - (size_t)o,
 			      "{\"id\":%ld,\"time\":\"2026-12-06T01:00:00Z\",\"kind\":\"applied\",\"patch_id\":\"ssl-2\",\"pid\":1000,"
-			      "\"detail\":\"level 2\"}", h->events);
+			      "\"detail\":\"level 2\"}", id);
 	}
 	o += snprintf(out + o, len - (size_t)o, "]}");
 	return o;
@@ -199,16 +234,24 @@ static void *enroll_worker(void *arg)
 	return NULL;
 }
 
-/* One check-in of host i; counts errors, records latency. */
-static void checkin(CURL *c, struct buf *b, char *rep, size_t len, int i, int round)
+/* One check-in of host i; counts errors, records latency (from due, when given: lateness counts). */
+static void checkin(CURL *c, struct buf *b, char *rep, size_t len, int i, unsigned *seed, double due)
 {
+	bool changed = (int)(rand_r(seed) % 100) < g.changed_pct, event = (int)(rand_r(seed) % 100) < g.events_pct;
 	double t;
 	long code;
 
 	if (!g.h[i].id[0])
 		return;
-	report(rep, len, i, &g.h[i], round);
+	report(rep, len, i, &g.h[i], changed, event);
 	t = now();
+	if (due > 0 && due < t) {
+		long late = (long)((t - due) * 1e6);
+
+		for (long m = atomic_load(&g.late_max_us); late > m && !atomic_compare_exchange_weak(&g.late_max_us, &m, late);)
+			;
+		t = due;
+	}
 	code = req(c, "/checkin", g.h[i].cred, rep, b);
 	if (code != 200)
 		atomic_fetch_add(&g.errors, 1);
@@ -221,10 +264,21 @@ static void *burst_worker(void *arg)
 	CURL *c = curl_easy_init();
 	struct buf b = { 0 };
 	char *rep = malloc(1 << 16);
-	int i;
+	unsigned seed = (unsigned)(uintptr_t)&b ^ (unsigned)time(NULL);
+	int k;
 
-	while ((i = atomic_fetch_add(&g.next, 1)) < g.hosts)
-		checkin(c, &b, rep, 1 << 16, i, 1);
+	while ((k = atomic_fetch_add(&g.next, 1)) < g.hosts) {
+		if (g.within > 0) {	/* paced: host order[k] is due at its random time */
+			int i = g.order[k];
+			double w = g.t0 + g.h[i].due - now();
+
+			if (w > 0)
+				usleep((useconds_t)(w * 1e6));
+			checkin(c, &b, rep, 1 << 16, i, &seed, g.t0 + g.h[i].due);
+		} else {
+			checkin(c, &b, rep, 1 << 16, k, &seed, 0);
+		}
+	}
 	free(rep);
 	free(b.p);
 	curl_easy_cleanup(c);
@@ -238,6 +292,7 @@ static void *steady_worker(void *arg)
 	struct buf b = { 0 };
 	char *rep = malloc(1 << 16);
 	double step = g.interval / g.hosts;
+	unsigned seed = (unsigned)(uintptr_t)&b ^ (unsigned)time(NULL);
 	long k;
 
 	while ((k = atomic_fetch_add(&g.next, 1)) >= 0) {
@@ -248,7 +303,7 @@ static void *steady_worker(void *arg)
 		w = due - now();
 		if (w > 0)
 			usleep((useconds_t)(w * 1e6));
-		checkin(c, &b, rep, 1 << 16, (int)(k % g.hosts), (int)(k / g.hosts) + 2);
+		checkin(c, &b, rep, 1 << 16, (int)(k % g.hosts), &seed, due);
 	}
 	free(rep);
 	free(b.p);
@@ -263,16 +318,31 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_due(const void *a, const void *b)
+{
+	double x = g.h[*(const int *)a].due, y = g.h[*(const int *)b].due;
+
+	return x < y ? -1 : x > y;
+}
+
 static void summary(const char *mode, double elapsed)
 {
 	long n = atomic_load(&g.nlat);
 
+	struct rusage ru;
+	double load[3] = { 0 };
+
 	qsort(g.lat, (size_t)n, sizeof(double), cmp);
-	printf("{\"mode\":\"%s\",\"hosts\":%d,\"concurrency\":%d,\"requests\":%ld,\"errors\":%ld,\"seconds\":%.2f,"
-	       "\"per_second\":%.1f,\"p50_ms\":%.1f,\"p90_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f}\n",
-	       mode, g.hosts, g.conc, n, atomic_load(&g.errors), elapsed, n / elapsed,
+	getrusage(RUSAGE_SELF, &ru);
+	getloadavg(load, 3);
+	printf("{\"mode\":\"%s\",\"hosts\":%d,\"concurrency\":%d,\"within_s\":%.0f,\"changed_pct\":%d,\"events_pct\":%d,"
+	       "\"requests\":%ld,\"errors\":%ld,\"seconds\":%.2f,"
+	       "\"per_second\":%.1f,\"p50_ms\":%.1f,\"p90_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f,\"client_late_max_ms\":%.1f,"
+	       "\"client_cpu_s\":%.2f,\"load1\":%.1f}\n",
+	       mode, g.hosts, g.conc, g.within, g.changed_pct, g.events_pct, n, atomic_load(&g.errors), elapsed, n / elapsed,
 	       n ? g.lat[n / 2] * 1e3 : 0, n ? g.lat[n * 9 / 10] * 1e3 : 0, n ? g.lat[n * 99 / 100] * 1e3 : 0,
-	       n ? g.lat[n - 1] * 1e3 : 0);
+	       n ? g.lat[n - 1] * 1e3 : 0, atomic_load(&g.late_max_us) / 1e3,
+	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6, load[0]);
 }
 
 static int load_state(void)
@@ -286,7 +356,7 @@ static int load_state(void)
 	}
 	g.h = calloc(1000000, sizeof(*g.h));
 	while (n < 1000000 && fscanf(f, "%39s %79s", g.h[n].id, g.h[n].cred) == 2)
-		n++;
+		g.h[n++].restarts = g.restarts;
 	fclose(f);
 	if (!g.hosts || g.hosts > n)
 		g.hosts = n;
@@ -312,13 +382,16 @@ int main(int argc, char **argv)
 		{ "enroll-token", required_argument, NULL, 'e' }, { "hosts", required_argument, NULL, 'n' },
 		{ "state", required_argument, NULL, 's' }, { "concurrency", required_argument, NULL, 'c' },
 		{ "interval", required_argument, NULL, 'i' }, { "duration", required_argument, NULL, 'd' },
-		{ "repeat", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 },
+		{ "repeat", required_argument, NULL, 'r' }, { "within", required_argument, NULL, 'w' },
+		{ "changed", required_argument, NULL, 'C' }, { "events", required_argument, NULL, 'E' },
+		{ "restarts", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode;
 	double t;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "u:t:e:n:s:c:i:d:r:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:t:e:n:s:c:i:d:r:w:C:E:R:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u': g.url = optarg; break;
 		case 't': g.token = optarg; break;
@@ -329,6 +402,10 @@ int main(int argc, char **argv)
 		case 'i': g.interval = atof(optarg); break;
 		case 'd': g.duration = atof(optarg); break;
 		case 'r': g.repeat = atoi(optarg); break;
+		case 'w': g.within = atof(optarg); break;
+		case 'C': g.changed_pct = atoi(optarg); break;
+		case 'E': g.events_pct = atoi(optarg); break;
+		case 'R': g.restarts = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -357,7 +434,17 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "burst")) {
 		if (!g.state || load_state() < 0)
 			return 2;
-		t = now();
+		if (g.within > 0) {	/* every host at a random time within the window, in time order */
+			unsigned seed = 42;
+
+			g.order = calloc((size_t)g.hosts, sizeof(int));
+			for (int i = 0; i < g.hosts; i++) {
+				g.h[i].due = g.within * (rand_r(&seed) / ((double)RAND_MAX + 1));
+				g.order[i] = i;
+			}
+			qsort(g.order, (size_t)g.hosts, sizeof(int), cmp_due);
+		}
+		t = g.t0 = now();
 		run(burst_worker);
 		summary(mode, now() - t);
 	} else if (!strcmp(mode, "steady")) {

@@ -5,21 +5,37 @@
 #   bench/server-run.sh sqlite|postgresql HOSTS [STEADY_SECONDS] [BUILD_DIR]
 #
 # Starts a server (and, for postgresql, a private PostgreSQL as nobody), enrolls
-# HOSTS agents, then measures from outside:
-#   burst   every host checks in once, 64 connections flat out: requests/s, p50/p99
+# HOSTS agents through the API, then measures from outside:
+#   first   every host sends its first report (rows created), flat out
+#   burst   every host checks in once at a random time within HS_BENCH_WITHIN
+#           seconds (default 60; open loop, latency from the due time):
+#           p50/p99/max, and the server's (+ PostgreSQL's) CPU per check-in
+#   flat    every host checks in once, 64 connections flat out: requests/s
 #   steady  every host every 900 s (paced), for STEADY_SECONDS: CPU of the server
 #           (+ PostgreSQL) per second of wall time, i.e. the share of one core
 #   report  GET /reports/policies, 5 times: latency
-# Default HOSTS 10000, STEADY_SECONDS 60.  Everything runs on this machine.
+# Every check-in after the first has a 5 % chance of a changed report (a process
+# restarted: its rows are rewritten) and 5 % of a new event (HS_BENCH_CHANGED,
+# HS_BENCH_EVENTS).  Default HOSTS 10000, STEADY_SECONDS 60.  Everything runs on
+# this machine; the load average is printed before each step.
+#
+# HS_BENCH_KEEP=DIR keeps the database (and the hosts' credentials) in DIR; a
+# second run with the same DIR skips enrollment and first reports (at 100,000
+# hosts on this machine: ~3 minutes and ~12 minutes) and measures again.
 set -eu
 backend=${1:?sqlite|postgresql} hosts=${2:-10000} steady=${3:-60}
 B=${4:-$(cd "$(dirname "$0")/.." && pwd)/build}
 SERVER=$B/src/server/hotpatch-server LOAD=$B/bench/server-load
 T=$(mktemp -d /tmp/hs-bench.XXXXXX)
+keep=${HS_BENCH_KEEP:-} reuse=
+[ -n "$keep" ] && mkdir -p "$keep" && [ -f "$keep/ready" ] && reuse=1
 spid= pgdir= pgbin=
 cleanup() {
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null
-	if [ -n "$pgdir" ]; then runuser -u nobody -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; fi
+	if [ -n "$pgdir" ]; then
+		runuser -u nobody -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true
+		[ -n "$keep" ] || rm -rf "$pgdir"
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -34,22 +50,31 @@ cpu_ticks() {	# utime+stime of the given pids, in clock ticks
 
 if [ "$backend" = postgresql ]; then
 	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-	pgdir=$(mktemp -d /tmp/hs-bench-pg.XXXXXX); chown nobody "$pgdir"
-	runuser -u nobody -- "$pgbin/initdb" -D "$pgdir/data" -U hp -A trust --no-sync >/dev/null
+	if [ -n "$keep" ]; then pgdir=$keep/pg && mkdir -p "$pgdir"; else pgdir=$(mktemp -d /tmp/hs-bench-pg.XXXXXX); fi
+	chown nobody "$pgdir"
+	[ -n "$reuse" ] || runuser -u nobody -- "$pgbin/initdb" -D "$pgdir/data" -U hp -A trust --no-sync >/dev/null
 	port=$((20000 + RANDOM % 30000))
 	runuser -u nobody -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
 		-o "-c listen_addresses=127.0.0.1 -p $port -k $pgdir -c max_connections=100 -c shared_buffers=256MB -c synchronous_commit=off" start >/dev/null
 	db=postgresql://hp@127.0.0.1:$port/postgres
 else
-	db=$T/server.db
+	db=${keep:-$T}/server.db
 fi
-admin=$("$SERVER" --db "$db" create-token --kind api --role admin --name bench)
-enroll=$("$SERVER" --db "$db" create-token --kind enroll --name bench)
-"$SERVER" --db "$db" --port 0 --threads 8 --tick-seconds 10 2>"$T/server.log" &
+state=${keep:-$T}/hosts
+if [ -n "$reuse" ]; then
+	read -r admin enroll <"$keep/tokens"
+else
+	admin=$("$SERVER" --db "$db" create-token --kind api --role admin --name bench)
+	enroll=$("$SERVER" --db "$db" create-token --kind enroll --name bench)
+	[ -z "$keep" ] || echo "$admin $enroll" >"$keep/tokens"
+fi
+"$SERVER" --db "$db" --port 0 --threads "${HS_BENCH_THREADS:-8}" --tick-seconds 10 2>"$T/server.log" &
 spid=$!
 for i in $(seq 100); do grep -q listening "$T/server.log" && break; sleep 0.1; done
 url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$T/server.log")
 echo "# $backend, $hosts hosts, server $url, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+within=${HS_BENCH_WITHIN:-60} mix="--changed ${HS_BENCH_CHANGED:-5} --events ${HS_BENCH_EVENTS:-5} ${HS_BENCH_LOAD_ARGS:-}"
+if [ -z "$reuse" ]; then
 curl -s -H "Authorization: Bearer $admin" -d '{"name":"prod"}' "$url/api/v1/policies" >/dev/null
 curl -s -H "Authorization: Bearer $admin" -d '{"name":"web","policy":"prod"}' "$url/api/v1/groups" >/dev/null
 curl -s -H "Authorization: Bearer $admin" -d '{"index":{"patches":[
@@ -57,20 +82,44 @@ curl -s -H "Authorization: Bearer $admin" -d '{"index":{"patches":[
 	{"patch_id":"ssl-2","build_id":"c0ffee02","level":2,"cves":["CVE-2026-0002","CVE-2026-0003"],"classification":"critical"}]}}' \
 	"$url/api/v1/patches/import" >/dev/null
 
-"$LOAD" enroll --url "$url" --enroll-token "$enroll" --hosts "$hosts" --state "$T/hosts" -c 16
-"$LOAD" burst --url "$url" --state "$T/hosts" -c 64 >/dev/null	# first reports: rows created
+t0=$(date +%s)
+"$LOAD" enroll --url "$url" --enroll-token "$enroll" --hosts "$hosts" --state "$state" -c 16
+echo "# enrolled $hosts hosts through the API in $(( $(date +%s) - t0 )) s"
+t0=$(date +%s)
+"$LOAD" burst --url "$url" --state "$state" -c 64 --changed 0 --events 0 | sed 's/"burst"/"first"/'
+echo "# first reports of $hosts hosts (every row created) in $(( $(date +%s) - t0 )) s"
+[ -z "$keep" ] || touch "$keep/ready"
+else
+	echo "# reusing $keep: $(wc -l <"$state") hosts enrolled and reported before"
+fi
+if [ "$backend" = postgresql ]; then
+	# a live database is vacuumed and analysed by autovacuum; a freshly loaded one not yet
+	"$pgbin/psql" -q "$db" -c "VACUUM ANALYZE" >/dev/null
+else
+	sqlite3 "$db" "ANALYZE;"
+fi
 pids=$spid
-[ -n "$pgdir" ] && pids="$spid $(pgrep -u nobody -d' ' postgres || true)"
+# this PostgreSQL only: its postmaster and the processes it forked (the server's connections are open by now)
+[ -n "$pgdir" ] && pm=$(head -1 "$pgdir/data/postmaster.pid") && pids="$spid $pm $(pgrep -P "$pm" -d' ' || true)"
+cpu_per() {	# $1 ticks, $2 mode
+	awk -v c="$1" -v hz="$(getconf CLK_TCK)" -v n="$hosts" -v m="$2" \
+		'BEGIN { printf "{\"mode\":\"%s-cpu\",\"cpu_ms_per_checkin\":%.3f}\n", m, 1000 * c / hz / n }'
+}
+echo "# load average $(cut -d' ' -f1-3 /proc/loadavg)"
 c0=$(cpu_ticks $pids)
-"$LOAD" burst --url "$url" --state "$T/hosts" -c 64
-c1=$(cpu_ticks $pids)
-awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v n="$hosts" \
-	'BEGIN { printf "{\"mode\":\"burst-cpu\",\"cpu_ms_per_checkin\":%.2f}\n", 1000 * c / hz / n }'
+"$LOAD" burst --url "$url" --state "$state" -c 64 --within "$within" $mix
+cpu_per $(( $(cpu_ticks $pids) - c0 )) burst
+echo "# load average $(cut -d' ' -f1-3 /proc/loadavg)"
+c0=$(cpu_ticks $pids)
+"$LOAD" burst --url "$url" --state "$state" -c 64 $mix | sed 's/"burst"/"flat"/'
+cpu_per $(( $(cpu_ticks $pids) - c0 )) flat
+echo "# load average $(cut -d' ' -f1-3 /proc/loadavg)"
 c0=$(cpu_ticks $pids) t0=$(date +%s.%N)
-"$LOAD" steady --url "$url" --state "$T/hosts" --interval 900 --duration "$steady" -c 16
+"$LOAD" steady --url "$url" --state "$state" --interval 900 --duration "$steady" -c 16 $mix
 c1=$(cpu_ticks $pids) t1=$(date +%s.%N)
 awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v t0="$t0" -v t1="$t1" \
 	'BEGIN { printf "{\"mode\":\"steady-cpu\",\"cpu_percent_of_one_core\":%.1f}\n", 100 * c / hz / (t1 - t0) }'
+echo "# load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$LOAD" report --url "$url" --token "$admin" --repeat 5
 
 # HS_BENCH_SCALE=K: then copy every enrolled host (and its process rows) K-1 times by SQL,

@@ -16,6 +16,7 @@
 enum hs_need {
 	HS_NEED_NONE = 0,	/* anyone */
 	HS_NEED_HOST,		/* a host credential */
+	HS_NEED_HOST_LATE,	/* a host credential, checked by the handler (hs_authenticate) */
 	HS_NEED_READ,		/* API token, any role */
 	HS_NEED_OPERATOR,
 	HS_NEED_ADMIN,
@@ -104,11 +105,34 @@ void hs_reply_rows(struct hs_req *req, const struct hs_res *res, const char *typ
 int hs_json_str(json_t *o, const char *key, size_t max, const char **ret);
 bool hs_valid_name(const char *s);
 
+/* Request validation (api/validate.c): no database, no HTTP; fuzzed by tests/fuzz/fuzz-request.c. */
+struct hs_host_sum {
+	const char *verdict;
+	char reason[160];
+	bool paused;
+	long long patched, pending, bad, halted, restart;
+};
+/* Optional (or required) string member of at most max bytes, no NUL inside. */
+bool hs_v_str(json_t *o, const char *key, size_t max, bool required);
+/* A check-in report (docs/report.md); *what names the first bad part. */
+bool hs_report_valid(json_t *rep, const char **what);
+/* Of a valid report: what the reports count. */
+void hs_report_summarise(json_t *rep, struct hs_host_sum *s);
+/* SHA-256 (hex) of the parts of a report that change rarely (not events, not the two times). */
+void hs_report_digest(json_t *rep, char out[65]);
+const char *hs_host_state(const struct hs_host_sum *s, bool policy_paused, long long outstanding, long long failed,
+			  const char **reason);
+/* A policy document (docs/policy.md); *what names the first bad field. */
+bool hs_policy_valid(json_t *d, const char **what);
+/* Match url against a route pattern; captured {x} segments go into params (pointers into buf). */
+bool hs_route_match(const char *pattern, const char *url, char *buf, size_t buflen, const char *params[4]);
+
 /* Handlers. */
 void api_health(struct hs_req *req);
 void api_whoami(struct hs_req *req);
 void api_enroll(struct hs_req *req);
 void api_checkin(struct hs_req *req);
+
 void api_hosts_list(struct hs_req *req);
 void api_host_get(struct hs_req *req);
 void api_host_patch(struct hs_req *req);
@@ -143,6 +167,8 @@ void api_token_create(struct hs_req *req);
 void api_token_delete(struct hs_req *req);
 
 /* Tokens (api/tokens.c). */
+#define HS_TOKEN_TOUCH 60	/* seconds: last_used is at most this old for a token in use */
+void hs_token_touch(struct hs_conn *c, long long id, const char *last_used);
 long long hs_token_new(struct hs_conn *c, const char *kind, const char *name, const char *role,
 		       const char *host_id, long long group_id, long long expires_at, char secret[80]);
 
@@ -154,6 +180,8 @@ json_t *hs_release_json(struct hs_conn *c, long long id);
 int hs_assign_host(struct hs_conn *c, const char *host_id, long long group_id, json_t *ret_list, long long *ret_outstanding);
 
 /* HTTP (http/http.c). */
+/* Check the request's bearer credential for need (answers the request and returns false when refused). */
+bool hs_authenticate(struct hs_req *req, enum hs_need need);
 int hs_http_run(struct hs_server *srv);
 void hs_list_routes(void);
 

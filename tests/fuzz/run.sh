@@ -13,7 +13,8 @@
 # Environment:
 #   HP_FUZZ_BUILD_DIR   build directory             (default: <src>/build-fuzz)
 #   HP_FUZZ_WORK_DIR    corpus and artifacts        (default: <build>/fuzz-work)
-#   HP_FUZZ_TARGETS     harnesses to run            (default: patch manifest maps verify diff policy index)
+#   HP_FUZZ_TARGETS     harnesses to run            (default: patch manifest maps verify diff policy index
+#                       request; request needs the server's dependencies, docs/server.md)
 #   HP_FUZZ_JOBS        parallel jobs per harness   (default: 1)
 #   HP_FUZZ_ARGS        extra libFuzzer arguments
 
@@ -32,7 +33,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 fuzz_src=$src/tests/fuzz
 build=${HP_FUZZ_BUILD_DIR:-$src/build-fuzz}
 work=${HP_FUZZ_WORK_DIR:-$build/fuzz-work}
-targets=${HP_FUZZ_TARGETS:-patch manifest maps verify diff policy index}
+#   HP_FUZZ_TARGETS     harnesses to run            (default: patch manifest maps verify diff policy index
+#                       request; request needs the server's dependencies, docs/server.md)
 jobs=${HP_FUZZ_JOBS:-1}
 
 command -v clang >/dev/null || { echo "run.sh: clang is required (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
@@ -65,6 +67,13 @@ for t in "$@"; do
 	diff) seeds="$fuzz_src/seeds/diff $fuzz_src/regressions/diff"; dict=diff.dict; max=16384 ;;
 	policy) seeds="$fuzz_src/seeds/policy $fuzz_src/regressions/policy"; dict=policy.dict; max=8192 ;;
 	index) seeds="$fuzz_src/seeds/index $fuzz_src/regressions/index"; dict=index.dict; max=16384 ;;
+	request)
+		seeds="$fuzz_src/seeds/request $fuzz_src/regressions/request"; dict=request.dict; max=16384
+		if [ ! -x "$build/tests/fuzz/fuzz-request" ]; then
+			echo "== fuzz-request: not built (hotpatch-server's dependencies missing); skipped"
+			continue
+		fi
+		;;
 	*) echo "run.sh: unknown harness '$t'" >&2; exit 2 ;;
 	esac
 	dirs=("$work/corpus/$t")

@@ -174,6 +174,50 @@ test_expect_success 'events are stored once and acknowledged' '
 	hs_api_ok GET "/hosts/$h1/history" | jq -e ".total == 2 and .items[1].patch_id == \"foo-1\" and .items[1].cves == [\"CVE-2026-0001\"]"
 '
 
+# The common check-in (nothing changed) takes the one-statement path: it must
+# write last-seen and nothing else, and still see a policy paused since.
+test_expect_success 'an unchanged report writes only last-seen; a changed one rewrites the rows' '
+	read -r h1 c1 <"$HP_TMP/h1" &&
+	P="[{pid:11,comm:\"nginx\",unit:\"nginx.service\",targets:[{path:\"/usr/lib/libfoo.so.1\",build_id:\"aa11\",patch_id:\"foo-1\",level:1,state:\"patched\"}]}]" &&
+	rows() { sqlite3 "$DB" "SELECT group_concat(comm) FROM host_targets WHERE host_id = '"'"'$h1'"'"'"; } &&
+	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P")")" 200 &&
+	hp_expect_eq "$(rows)" nginx &&
+	sqlite3 "$DB" "UPDATE host_targets SET comm = '"'"'marker'"'"' WHERE host_id = '"'"'$h1'"'"'" &&
+	before=$(rows) &&
+	sqlite3 "$DB" "UPDATE hosts SET last_checkin = 1 WHERE id = '"'"'$h1'"'"'" &&
+	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P | .host.time=\"2026-12-06T05:00:00Z\" | .events=[{id:6,kind:\"restart\"}]")")" 200 &&
+	jq -e ".events_ack == 6 and .policy.name == \"prod\"" "$HP_TMP/body" &&
+	hp_expect_eq "$(rows)" "$before" &&
+	[ "$(sqlite3 "$DB" "SELECT last_checkin FROM hosts WHERE id = '"'"'$h1'"'"'")" -gt 1 ] &&
+	hs_api_ok PUT /policies/prod "{\"name\":\"prod\",\"deadline_days\":3,\"paused\":true}" >/dev/null &&
+	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P")")" 200 &&
+	hs_api_ok GET "/hosts/$h1" | jq -e ".state == \"paused\"" &&
+	hs_api_ok PUT /policies/prod "{\"name\":\"prod\",\"deadline_days\":3}" >/dev/null &&
+	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P")")" 200 &&
+	hs_api_ok GET "/hosts/$h1" | jq -e ".state == \"hotpatched\"" &&
+	hp_expect_eq "$(rows)" "$before" &&
+	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P | .processes[0].pid=99")")" 200 &&
+	hp_expect_eq "$(rows)" nginx &&
+	hs_api_ok GET "/hosts/$h1" | jq -e ".processes[0].pid == 99" &&
+	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P")")" 200
+'
+
+test_expect_success 'token last_used: set when used, written at most once a minute' '
+	id=$(hs_api_ok GET /whoami | jq -r .token_id) &&
+	now=$(date +%s) &&
+	[ "$(sqlite3 "$DB" "SELECT last_used FROM tokens WHERE id = $id")" -ge $((now - 90)) ] &&
+	[ "$(sqlite3 "$DB" "SELECT last_used FROM tokens WHERE kind = '"'"'enroll'"'"' AND name = '"'"'fleet'"'"'")" -ge $((now - 120)) ] &&
+	sqlite3 "$DB" "UPDATE tokens SET last_used = $((now - 30)) WHERE id = $id" &&
+	hs_api_ok GET /whoami >/dev/null &&
+	hp_expect_eq "$(sqlite3 "$DB" "SELECT last_used FROM tokens WHERE id = $id")" $((now - 30)) &&
+	sqlite3 "$DB" "UPDATE tokens SET last_used = $((now - 90)) WHERE id = $id" &&
+	hs_api_ok GET /whoami >/dev/null &&
+	[ "$(sqlite3 "$DB" "SELECT last_used FROM tokens WHERE id = $id")" -ge "$now" ] &&
+	hs_api_ok GET /tokens | jq -e "[.items[] | select(.id == $id)][0].last_used | test(\"^20[0-9-]+T\")" &&
+	HOTPATCH_SERVER_URL=$HS_URL HOTPATCH_TOKEN=$ADMIN "$HOTPATCHCTL" token list | grep -q "last_used" &&
+	[ -n "$(sqlite3 "$DB" "SELECT last_used FROM tokens WHERE name = '"'"'viewer'"'"'")" ]
+'
+
 test_expect_success 're-enrolling a machine replaces its identity and revokes the old credential' '
 	read -r h2 c2 <"$HP_TMP/h2" &&
 	set -- $(hs_enroll web-2 m-web-2) &&

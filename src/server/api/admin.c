@@ -125,109 +125,6 @@ void api_group_policy(struct hs_req *req)
 	api_group_get(req);
 }
 
-static bool str_in(const char *s, const char *const *set)
-{
-	for (; *set; set++)
-		if (!strcmp(s, *set))
-			return true;
-	return false;
-}
-
-static bool int_ok(json_t *o, const char *key, long long min, long long max, bool null_ok)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v)
-		return true;
-	if (json_is_null(v))
-		return null_ok;
-	return json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max;
-}
-
-static bool bool_ok(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return !v || json_is_boolean(v);
-}
-
-/* The policy document of docs/policy.md; *what names the first bad field. */
-static bool policy_valid(json_t *d, const char **what)
-{
-	static const char *const classes[] = { "critical", "security", "other", NULL };
-	static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL };
-	static const char *const restarts[] = { "never", "in-window", NULL };
-	json_t *v, *e, *w;
-	size_t i, j;
-	const char *s;
-
-	*what = "version";
-	if (!int_ok(d, "version", 1, 1, false))
-		return false;
-	*what = "apply_without_restart";
-	if (!bool_ok(d, "apply_without_restart"))
-		return false;
-	*what = "paused";
-	if (!bool_ok(d, "paused"))
-		return false;
-	*what = "auto_classifications";
-	v = json_object_get(d, "auto_classifications");
-	if (v && (!json_is_array(v) || json_array_size(v) > 3))
-		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_string(e) || !str_in(json_string_value(e), classes))
-			return false;
-	*what = "deferral_days";
-	if (!int_ok(d, "deferral_days", 0, 365, false))
-		return false;
-	*what = "deadline_days";
-	if (!int_ok(d, "deadline_days", 0, 365, true))
-		return false;
-	*what = "windows";
-	v = json_object_get(d, "windows");
-	if (v && (!json_is_array(v) || json_array_size(v) > 64))
-		return false;
-	json_array_foreach(v, i, w) {
-		unsigned hh, mm;
-		char extra;
-
-		if (!json_is_object(w) || !int_ok(w, "duration_minutes", 1, 7 * 24 * 60, false) ||
-		    !json_is_string(json_object_get(w, "start")))
-			return false;
-		s = json_string_value(json_object_get(w, "start"));
-		if (sscanf(s, "%2u:%2u%c", &hh, &mm, &extra) != 2 || hh > 23 || mm > 59 || strlen(s) != 5)
-			return false;
-		e = json_object_get(w, "days");
-		if (e && !json_is_array(e))
-			return false;
-		json_array_foreach(e, j, v)
-			if (!json_is_string(v) || !str_in(json_string_value(v), days))
-				return false;
-		v = json_object_get(d, "windows");
-	}
-	*what = "timezone";
-	v = json_object_get(d, "timezone");
-	if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) > 64))
-		return false;
-	*what = "restart";
-	v = json_object_get(d, "restart");
-	if (v && (!json_is_string(v) || !str_in(json_string_value(v), restarts)))
-		return false;
-	*what = "never_restart";
-	v = json_object_get(d, "never_restart");
-	if (v && (!json_is_array(v) || json_array_size(v) > 256))
-		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_string(e) || json_string_length(e) > 256)
-			return false;
-	*what = "health";
-	v = json_object_get(d, "health");
-	if (v && (!json_is_object(v) || !int_ok(v, "bake_seconds", 0, 30LL * 86400, false) ||
-		  !int_ok(v, "crash_threshold", 1, 1000000, false)))
-		return false;
-	return true;
-}
-
 void api_policies_list(struct hs_req *req)
 {
 	_cleanup_res_ struct hs_res *res = NULL;
@@ -279,7 +176,7 @@ static void policy_store(struct hs_req *req, bool create)
 		name = req->param[0];
 		json_object_set_new(d, "name", json_string(name));
 	}
-	if (!policy_valid(d, &what)) {
+	if (!hs_policy_valid(d, &what)) {
 		hs_error(req, 400, "invalid", "policy field \"%s\" is malformed", what);
 		json_decref(d);
 		return;

@@ -10,133 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <microhttpd.h>
+
 #include "server.h"
 #include "shared/util.h"
-
-#define MAX_STR 4096
-
-/* Member key of o: absent/null allowed unless required; otherwise a string of at most max bytes. */
-static bool v_str(json_t *o, const char *key, size_t max, bool required)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v))
-		return !required;
-	return json_is_string(v) && json_string_length(v) <= max &&
-	       strlen(json_string_value(v)) == json_string_length(v);
-}
-
-static bool v_int(json_t *o, const char *key, long long min, long long max, bool required)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v))
-		return !required;
-	return json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max;
-}
-
-static bool v_bool(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return !v || json_is_null(v) || json_is_boolean(v);
-}
-
-/* An optional array member with at most max elements, each an object. */
-static bool v_objs(json_t *o, const char *key, size_t max)
-{
-	json_t *v = json_object_get(o, key), *e;
-	size_t i;
-
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_array(v) || json_array_size(v) > max)
-		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_object(e))
-			return false;
-	return true;
-}
-
-static bool v_str_array(json_t *o, const char *key, size_t max)
-{
-	json_t *v = json_object_get(o, key), *e;
-	size_t i;
-
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_array(v) || json_array_size(v) > max)
-		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_string(e) || json_string_length(e) > 256)
-			return false;
-	return true;
-}
 
 static const char *jstr(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
-}
-
-/* Check every field the server reads; *what names the first bad one. */
-static bool report_valid(json_t *rep, const char **what)
-{
-	json_t *host, *a, *pol, *e, *p, *t;
-	size_t i, j;
-
-	*what = "host";
-	host = json_object_get(rep, "host");
-	if (!json_is_object(host) || !v_str(host, "host_id", 64, false) || !v_str(host, "hostname", 255, false) ||
-	    !v_str(host, "machine_id", 128, false) || !v_str(host, "agent_version", 64, false) ||
-	    !v_str(host, "kernel", 128, false) || !v_str(host, "arch", 32, false) || !v_str(host, "time", 64, false))
-		return false;
-	*what = "assessment";
-	a = json_object_get(rep, "assessment");
-	if (a && !json_is_null(a)) {
-		if (!json_is_object(a) || !v_str(a, "verdict", 32, false) || !v_objs(a, "checks", 1000))
-			return false;
-		json_array_foreach(json_object_get(a, "checks"), i, e)
-			if (!v_str(e, "name", 128, true) || !v_str(e, "result", 32, false) || !v_str(e, "reason", MAX_STR, false))
-				return false;
-	}
-	*what = "policy";
-	pol = json_object_get(rep, "policy");
-	if (pol && !json_is_null(pol) && (!json_is_object(pol) || !v_str(pol, "name", 128, false) || !v_bool(pol, "paused")))
-		return false;
-	*what = "patches";
-	if (!v_objs(rep, "patches", 10000))
-		return false;
-	json_array_foreach(json_object_get(rep, "patches"), i, p)
-		if (!v_str(p, "patch_id", 64, true) || !hp_valid_id(jstr(p, "patch_id")) || !v_int(p, "level", 0, 1 << 20, false) ||
-		    !v_str(p, "state", 32, false) || !v_str(p, "build_id", 128, false) || !v_str_array(p, "cves", 1000))
-			return false;
-	*what = "processes";
-	if (!v_objs(rep, "processes", 20000))
-		return false;
-	json_array_foreach(json_object_get(rep, "processes"), i, p) {
-		if (!v_int(p, "pid", 1, 1 << 30, true) || !v_str(p, "comm", 64, false) || !v_str(p, "exe", MAX_STR, false) ||
-		    !v_str(p, "unit", 256, false) || !v_objs(p, "targets", 64))
-			return false;
-		json_array_foreach(json_object_get(p, "targets"), j, t)
-			if (!v_str(t, "path", MAX_STR, false) || !v_str(t, "build_id", 128, false) ||
-			    !v_str(t, "patch_id", 64, false) || !v_int(t, "level", 0, 1 << 20, false) ||
-			    !v_str(t, "state", 32, true) || !v_str(t, "reason", MAX_STR, false))
-				return false;
-	}
-	*what = "restart_required";
-	if (!v_objs(rep, "restart_required", 1000))
-		return false;
-	json_array_foreach(json_object_get(rep, "restart_required"), i, p)
-		if (!v_str(p, "unit", 256, false) || !v_str(p, "reason", MAX_STR, false))
-			return false;
-	*what = "events";
-	if (!v_objs(rep, "events", 10000))
-		return false;
-	json_array_foreach(json_object_get(rep, "events"), i, e)
-		if (!v_int(e, "id", 1, (1LL << 62), true) || !v_str(e, "kind", 32, true) || !v_str(e, "patch_id", 64, false) ||
-		    !v_int(e, "pid", 0, 1 << 30, false) || !v_str(e, "time", 64, false) || !v_str(e, "detail", MAX_STR, false))
-			return false;
-	return true;
 }
 
 /* Protocol number: an integer we speak; answers the request otherwise. */
@@ -178,8 +59,8 @@ void api_enroll(struct hs_req *req)
 		return;
 	if (!protocol_ok(req, b))
 		goto out;
-	if (!v_str(b, "token", 200, true) || !v_str(b, "hostname", 255, true) || !v_str(b, "machine_id", 128, true) ||
-	    !v_str(b, "agent_version", 64, false) || !*jstr(b, "hostname") || !*jstr(b, "machine_id")) {
+	if (!hs_v_str(b, "token", 200, true) || !hs_v_str(b, "hostname", 255, true) || !hs_v_str(b, "machine_id", 128, true) ||
+	    !hs_v_str(b, "agent_version", 64, false) || !*jstr(b, "hostname") || !*jstr(b, "machine_id")) {
 		hs_error(req, 400, "invalid", "token, hostname and machine_id are required strings");
 		goto out;
 	}
@@ -188,7 +69,8 @@ void api_enroll(struct hs_req *req)
 	machine_id = jstr(b, "machine_id");
 	version = jstr(b, "agent_version");
 	hs_sha256_hex(token, hash);
-	if (hs_q(req->db, &tok, "SELECT id, name, group_id, expires_at, revoked FROM tokens WHERE hash = ? AND kind = 'enroll'",
+	if (hs_q(req->db, &tok, "SELECT id, name, group_id, expires_at, revoked, last_used FROM tokens WHERE hash = ?"
+		 " AND kind = 'enroll'",
 		 "s", hash) < 0) {
 		hs_db_error(req);
 		goto out;
@@ -226,6 +108,7 @@ void api_enroll(struct hs_req *req)
 		goto dberr;
 	if (hs_token_new(req->db, "host", hostname, NULL, host_id, 0, 0, secret) < 0)
 		goto dberr;
+	hs_token_touch(req->db, hs_get_int(tok, 0, 0, 0), hs_get(tok, 0, 5));
 	hs_audit(req, "host.enroll", host_id, json_pack("{s:s,s:s}", "hostname", hostname, "machine_id", machine_id));
 	if (hs_commit(req->db) < 0)
 		goto dberr;
@@ -235,54 +118,6 @@ dberr:
 	hs_db_error(req);
 out:
 	json_decref(b);
-}
-
-/* What the report says about the host, reduced to what the reports count. */
-struct host_sum {
-	const char *verdict;
-	char reason[160];
-	bool paused;
-	long long patched, pending, bad, halted, restart;
-};
-
-static void summarise(json_t *rep, struct host_sum *s)
-{
-	json_t *a = json_object_get(rep, "assessment"), *c, *p, *t;
-	size_t i, j;
-
-	memset(s, 0, sizeof(*s));
-	s->verdict = a ? jstr(a, "verdict") : NULL;
-	if (!s->verdict)
-		s->verdict = "unknown";
-	json_array_foreach(json_object_get(a, "checks"), i, c) {
-		const char *res = jstr(c, "result");
-
-		if (res && !strcmp(res, "not-ok")) {
-			snprintf(s->reason, sizeof(s->reason), "%s", jstr(c, "name"));
-			break;
-		}
-	}
-	if (!strcmp(s->verdict, "not-eligible") && !s->reason[0])
-		snprintf(s->reason, sizeof(s->reason), "not eligible");
-	s->paused = json_is_true(json_object_get(json_object_get(rep, "policy"), "paused"));
-	json_array_foreach(json_object_get(rep, "patches"), i, p) {
-		const char *st = jstr(p, "state");
-
-		if (st && !strcmp(st, "halted"))
-			s->halted++;
-	}
-	json_array_foreach(json_object_get(rep, "processes"), i, p)
-		json_array_foreach(json_object_get(p, "targets"), j, t) {
-			const char *st = jstr(t, "state");
-
-			if (!strcmp(st, "patched"))
-				s->patched++;
-			else if (!strcmp(st, "pending"))
-				s->pending++;
-			else if (!strcmp(st, "failed") || !strcmp(st, "forged") || !strcmp(st, "restart-required"))
-				s->bad++;
-		}
-	s->restart = (long long)json_array_size(json_object_get(rep, "restart_required"));
 }
 
 /* Insert n rows of host_targets in one statement. */
@@ -517,49 +352,84 @@ static int store_events(struct hs_conn *c, const char *host_id, long long ack, j
 	return 0;
 }
 
-/* Hash of the parts of a report that change rarely: rewrite rows only when it changes. */
-static void report_hash(json_t *rep, char out[65])
+/* The check-in reply: policy document (JSON text or NULL), assignments (stolen). */
+static json_t *checkin_reply(struct hs_req *req, const char *policy_doc, json_t *list, long long ack)
 {
-	json_t *copy = json_copy(rep);
-	char *s;
+	json_t *policy = policy_doc ? json_loads(policy_doc, 0, NULL) : NULL;
 
-	json_object_del(copy, "events");
-	json_object_del(json_object_get(copy, "host"), "time");
-	json_object_del(json_object_get(copy, "assessment"), "time");
-	s = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-	hs_sha256_hex(s ? s : "", out);
-	free(s);
-	json_decref(copy);
+	return json_pack("{s:i,s:s,s:o,s:o,s:s?,s:I,s:i}", "protocol", HS_PROTOCOL, "host_id", req->host_id,
+			 "policy", policy ? policy : json_null(), "assignments", list, "repository",
+			 req->srv->cfg.repository, "events_ack", (json_int_t)ack, "poll_seconds",
+			 req->srv->cfg.poll_seconds);
 }
 
-static const char *host_state(const struct host_sum *s, bool policy_paused, long long outstanding, long long failed,
-			      const char **reason)
+/* The highest event id in the report (0: none). */
+static long long max_event(json_t *rep)
 {
-	*reason = NULL;
-	if (policy_paused || s->paused)
-		return "paused";
-	if (!strcmp(s->verdict, "not-eligible")) {
-		*reason = s->reason;
-		return "not-ready";
-	}
-	if (outstanding || s->pending)
-		return "in-progress";
-	if (s->bad || s->halted || failed)
-		return "not-up-to-date";
-	if (s->patched)
-		return "hotpatched";
-	return "up-to-date";
+	long long m = 0;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(rep, "events"), i, e)
+		if (json_integer_value(json_object_get(e, "id")) > m)
+			m = json_integer_value(json_object_get(e, "id"));
+	return m;
+}
+
+/* The policy of a host's group, from inside a statement on hosts. */
+#define HOST_POLICY(col) "(SELECT p." col " FROM groups g JOIN policies p ON p.id = g.policy_id WHERE g.id = hosts.group_id)"
+
+/*
+ * The common check-in (every 15 minutes, nothing happened): the report has
+ * the digest stored for the host, no event above the acknowledged one, and
+ * no rollout is going on.  Then one statement authenticates the credential
+ * and writes last-seen and the state (a policy paused since still shows),
+ * outside a transaction: the row only matches while it still has that
+ * digest and acknowledgement, so anything else (a new host, a changed
+ * report, a concurrent check-in, a bad credential, a report that names
+ * another host) goes the full way.
+ * Returns 1 when answered, 0 when the full path must run, or an error.
+ */
+static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, const char *cred_hash, const char *named,
+			json_t **ret_reply)
+{
+	_cleanup_res_ struct hs_res *u = NULL;
+	const char *state, *reason;
+	struct hs_host_sum sum;
+	long long now = hs_now();
+	int r;
+
+	hs_report_summarise(rep, &sum);
+	state = hs_host_state(&sum, false, 0, 0, &reason);
+	r = hs_q(req->db, &u,
+		 "UPDATE hosts SET last_checkin = ?,"
+		 " state = CASE WHEN COALESCE(" HOST_POLICY("paused") ", 0) <> 0 THEN 'paused' ELSE CAST(? AS TEXT) END,"
+		 " reason = CASE WHEN COALESCE(" HOST_POLICY("paused") ", 0) <> 0 THEN NULL ELSE CAST(? AS TEXT) END"
+		 " WHERE id = (SELECT host_id FROM tokens WHERE hash = ? AND kind = 'host' AND revoked = 0"
+		 " AND (expires_at IS NULL OR expires_at > ?)) AND id = COALESCE(CAST(? AS TEXT), id)"
+		 " AND report_hash = ? AND events_ack >= ?"
+		 " AND NOT EXISTS (SELECT 1 FROM releases WHERE state IN ('active', 'completed'))"
+		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.host_id = hosts.id)"
+		 " RETURNING id, events_ack, " HOST_POLICY("document"),
+		 "isssissi", now, state, reason && *reason ? reason : NULL, cred_hash, now, named, hash, max_event(rep));
+	if (r < 0)
+		return r;
+	if (u->nrows != 1)
+		return 0;
+	snprintf(req->host_id, sizeof(req->host_id), "%s", hs_get(u, 0, 0));
+	*ret_reply = checkin_reply(req, hs_get(u, 0, 2), json_array(), hs_get_int(u, 0, 1, 0));
+	return 1;
 }
 
 /* One check-in; retried once when the database reports a serialisation conflict. */
-static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool *ret_failure)
+static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t **ret_reply, bool *ret_failure)
 {
 	_cleanup_res_ struct hs_res *h = NULL;
-	json_t *host = json_object_get(rep, "host"), *list, *policy = NULL;
+	json_t *host = json_object_get(rep, "host"), *list;
 	long long gid, ack, new_ack, outstanding = 0, failed = 0;
 	const char *state, *reason, *old_hash;
-	struct host_sum sum;
-	char hash[65], *report = NULL;
+	struct hs_host_sum sum;
+	char *report = NULL;
 	int r;
 
 	r = hs_begin(req->db);
@@ -579,8 +449,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool 
 	gid = hs_get_int(h, 0, 0, 0);
 	ack = new_ack = hs_get_int(h, 0, 1, 0);
 	old_hash = hs_get(h, 0, 2);
-	summarise(rep, &sum);
-	report_hash(rep, hash);
+	hs_report_summarise(rep, &sum);
 	if (!old_hash || strcmp(old_hash, hash)) {
 		json_t *copy = json_copy(rep);
 
@@ -601,7 +470,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool 
 		json_decref(list);
 		goto fail;
 	}
-	state = host_state(&sum, hs_get_int(h, 0, 4, 0) != 0, outstanding, failed, &reason);
+	state = hs_host_state(&sum, hs_get_int(h, 0, 4, 0) != 0, outstanding, failed, &reason);
 	r = hs_q(req->db, NULL,
 		 "UPDATE hosts SET hostname = COALESCE(CAST(? AS TEXT), hostname), agent_version = COALESCE(CAST(? AS TEXT), agent_version),"
 		 " kernel = COALESCE(CAST(? AS TEXT), kernel), arch = COALESCE(CAST(? AS TEXT), arch), last_checkin = ?,"
@@ -624,12 +493,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, json_t **ret_reply, bool 
 		json_decref(list);
 		return r;
 	}
-	if (hs_get(h, 0, 3))
-		policy = json_loads(hs_get(h, 0, 3), 0, NULL);
-	*ret_reply = json_pack("{s:i,s:s,s:o,s:o,s:s?,s:I,s:i}", "protocol", HS_PROTOCOL, "host_id", req->host_id,
-			       "policy", policy ? policy : json_null(), "assignments", list, "repository",
-			       req->srv->cfg.repository, "events_ack", (json_int_t)new_ack, "poll_seconds",
-			       req->srv->cfg.poll_seconds);
+	*ret_reply = checkin_reply(req, hs_get(h, 0, 3), list, new_ack);
 	return 0;
 fail:
 	free(report);
@@ -637,31 +501,58 @@ fail:
 	return r;
 }
 
+/*
+ * POST /checkin.  The credential is checked by the short path's statement
+ * itself, or by hs_authenticate before the full path; a request without a
+ * well-formed bearer header, or with a body over HS_MAX_BODY, is
+ * authenticated before its body is parsed, so only a holder of a valid
+ * credential makes the server parse a large report.
+ */
 void api_checkin(struct hs_req *req)
 {
-	json_t *rep = hs_body_object(req), *reply = NULL, *hid;
+	const char *auth = MHD_lookup_connection_value(req->mhd, MHD_HEADER_KIND, "Authorization");
+	bool authed = false, failure = false;
+	json_t *rep, *reply = NULL, *hid;
+	char hash[65], cred_hash[65];
 	const char *what;
-	bool failure = false;
-	int r, tries;
+	int r = 0, tries;
 
+	if (!auth || strncasecmp(auth, "Bearer ", 7) || strlen(auth + 7) > 200 || req->len > HS_MAX_BODY) {
+		if (!hs_authenticate(req, HS_NEED_HOST))
+			return;
+		authed = true;
+	}
+	rep = hs_body_object(req);
 	if (!rep)
 		return;
 	if (!protocol_ok(req, rep))
 		goto out;
-	if (!report_valid(rep, &what)) {
+	if (!hs_report_valid(rep, &what)) {
 		hs_error(req, 400, "invalid", "report field \"%s\" is malformed or too large", what);
 		goto out;
 	}
+	hs_report_digest(rep, hash);
 	hid = json_object_get(json_object_get(rep, "host"), "host_id");
-	if (json_is_string(hid) && strcmp(json_string_value(hid), req->host_id)) {
+	if (!authed) {
+		hs_sha256_hex(auth + 7, cred_hash);
+		r = checkin_fast(req, rep, hash, cred_hash, json_string_value(hid), &reply);
+		if (r < 0) {
+			hs_db_error(req);
+			goto out;
+		}
+		if (r == 0 && !hs_authenticate(req, HS_NEED_HOST))
+			goto out;
+	}
+	if (r == 0 && json_is_string(hid) && strcmp(json_string_value(hid), req->host_id)) {
 		hs_error(req, 403, "forbidden", "this credential belongs to host %s, not %s", req->host_id,
 			 json_string_value(hid));
 		goto out;
 	}
-	for (tries = 0; tries < 3; tries++) {
-		r = checkin_tx(req, rep, &reply, &failure);
-		if (r != -EBUSY)
-			break;
+	if (r == 0) {
+		tries = 0;
+		do
+			r = checkin_tx(req, rep, hash, &reply, &failure);
+		while (r == -EBUSY && ++tries < 3);
 	}
 	if (r == -ENOENT) {
 		hs_error(req, 401, "unauthorized", "the host of this credential was removed");

@@ -195,29 +195,3 @@ void hs_reply_rows(struct hs_req *req, const struct hs_res *res, const char *typ
 					  (json_int_t)total, "page", (json_int_t)page, "per_page", (json_int_t)per_page));
 }
 
-int hs_json_str(json_t *o, const char *key, size_t max, const char **ret)
-{
-	json_t *v = json_object_get(o, key);
-
-	*ret = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || json_string_length(v) > max || strlen(json_string_value(v)) != json_string_length(v))
-		return -EINVAL;
-	*ret = json_string_value(v);
-	return 1;
-}
-
-/* Names of groups, policies, tokens: printable, no slashes (they appear in URLs). */
-bool hs_valid_name(const char *s)
-{
-	size_t n = 0;
-
-	if (!s || !*s)
-		return false;
-	for (; *s; s++, n++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      strchr("._-:@", *s)) || n >= 128)
-			return false;
-	return true;
-}

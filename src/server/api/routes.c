@@ -6,7 +6,7 @@ const struct hs_route hs_routes[] = {
 	{ "GET", "/api/v1/health", api_health, HS_NEED_NONE, 0 },
 	{ "GET", "/api/v1/whoami", api_whoami, HS_NEED_READ, 0 },
 	{ "POST", "/api/v1/enroll", api_enroll, HS_NEED_NONE, HS_MAX_BODY },
-	{ "POST", "/api/v1/checkin", api_checkin, HS_NEED_HOST, HS_MAX_REPORT },
+	{ "POST", "/api/v1/checkin", api_checkin, HS_NEED_HOST_LATE, HS_MAX_REPORT },
 	{ "GET", "/api/v1/hosts", api_hosts_list, HS_NEED_READ, 0 },
 	{ "GET", "/api/v1/hosts/{id}", api_host_get, HS_NEED_READ, 0 },
 	{ "PATCH", "/api/v1/hosts/{id}", api_host_patch, HS_NEED_OPERATOR, HS_MAX_BODY },

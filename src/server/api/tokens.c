@@ -23,6 +23,23 @@ long long hs_token_new(struct hs_conn *c, const char *kind, const char *name, co
 			"sssssIiI", hash, kind, name, role, host_id, group_id, hs_now(), expires_at);
 }
 
+/*
+ * Record that a token was used, at most once per HS_TOKEN_TOUCH seconds
+ * (last_used, as read with the token, is what decides): a busy API client
+ * costs one write a minute, not one per request.  The condition in the
+ * statement keeps two servers from both writing within the interval.
+ * Best effort: a failed write does not fail the request.
+ */
+void hs_token_touch(struct hs_conn *c, long long id, const char *last_used)
+{
+	long long now = hs_now(), last = last_used ? atoll(last_used) : 0;
+
+	if (last && now - last < HS_TOKEN_TOUCH && now >= last)
+		return;
+	hs_q(c, NULL, "UPDATE tokens SET last_used = ? WHERE id = ? AND (last_used IS NULL OR last_used <= ?)",
+	     "iii", now, id, now - HS_TOKEN_TOUCH);
+}
+
 static const char *const token_cols =
 	"SELECT t.id, t.kind, t.name, t.role, g.name AS \"group\", t.host_id, t.created_at, t.expires_at,"
 	" t.revoked, t.last_used FROM tokens t LEFT JOIN groups g ON g.id = t.group_id";

@@ -103,36 +103,6 @@ json_t *hs_body_object(struct hs_req *req)
 	return j;
 }
 
-/* Match url against a pattern; captured {x} segments go into params (pointers into buf). */
-static bool route_match(const char *pattern, const char *url, char *buf, size_t buflen, const char *params[4])
-{
-	const char *p = pattern, *u = url;
-	size_t o = 0;
-	int n = 0;
-
-	while (*p && *u) {
-		if (*p == '{') {
-			const char *pe = strchr(p, '}'), *ue = strchr(u, '/');
-			size_t l = ue ? (size_t)(ue - u) : strlen(u);
-
-			if (!pe || l == 0 || n >= 4 || o + l + 1 > buflen)
-				return false;
-			memcpy(buf + o, u, l);
-			buf[o + l] = 0;
-			params[n++] = buf + o;
-			o += l + 1;
-			p = pe + 1;
-			u += l;
-			continue;
-		}
-		if (*p != *u)
-			return false;
-		p++;
-		u++;
-	}
-	return !*p && !*u;
-}
-
 /* The route for a method and URL; *path_found tells 404 from 405. */
 static const struct hs_route *route_find(const char *method, const char *url, char *buf, size_t buflen,
 					 const char *params[4], bool *path_found)
@@ -141,7 +111,7 @@ static const struct hs_route *route_find(const char *method, const char *url, ch
 
 	*path_found = false;
 	for (r = hs_routes; r->pattern; r++) {
-		if (!route_match(r->pattern, url, buf, buflen, params))
+		if (!hs_route_match(r->pattern, url, buf, buflen, params))
 			continue;
 		*path_found = true;
 		if (!strcmp(r->method, method))
@@ -157,7 +127,7 @@ void hs_list_routes(void)
 }
 
 /* Authenticate the bearer credential for what the route needs. */
-static bool authenticate(struct hs_req *req, enum hs_need need)
+bool hs_authenticate(struct hs_req *req, enum hs_need need)
 {
 	const char *h = MHD_lookup_connection_value(req->mhd, MHD_HEADER_KIND, "Authorization");
 	_cleanup_res_ struct hs_res *res = NULL;
@@ -165,15 +135,15 @@ static bool authenticate(struct hs_req *req, enum hs_need need)
 	const char *kind, *role;
 	long long exp;
 
-	if (need == HS_NEED_NONE)
+	if (need == HS_NEED_NONE || need == HS_NEED_HOST_LATE)
 		return true;
 	if (!h || strncasecmp(h, "Bearer ", 7) || strlen(h + 7) > 200) {
 		hs_error(req, 401, "unauthorized", "an Authorization: Bearer credential is required");
 		return false;
 	}
 	hs_sha256_hex(h + 7, hash);
-	if (hs_q(req->db, &res, "SELECT id, kind, name, role, host_id, expires_at, revoked FROM tokens WHERE hash = ?",
-		 "s", hash) < 0) {
+	if (hs_q(req->db, &res, "SELECT id, kind, name, role, host_id, expires_at, revoked, last_used FROM tokens"
+		 " WHERE hash = ?", "s", hash) < 0) {
 		hs_db_error(req);
 		return false;
 	}
@@ -202,6 +172,7 @@ static bool authenticate(struct hs_req *req, enum hs_need need)
 		hs_error(req, 403, "forbidden", "an API token is required");
 		return false;
 	}
+	hs_token_touch(req->db, req->token_id, hs_get(res, 0, 7));
 	req->role = !role ? HS_ROLE_NONE : !strcmp(role, "admin") ? HS_ROLE_ADMIN :
 		    !strcmp(role, "operator") ? HS_ROLE_OPERATOR : !strcmp(role, "read-only") ? HS_ROLE_READ : HS_ROLE_NONE;
 	if ((need == HS_NEED_READ && req->role < HS_ROLE_READ) ||
@@ -381,7 +352,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req.body = c->body;
 		req.len = c->len;
 		req.db = hs_db_acquire(srv->db);
-		if (authenticate(&req, c->route->need))
+		if (hs_authenticate(&req, c->route->need))
 			c->route->fn(&req);
 		hs_db_release(srv->db, req.db);
 		if (!req.status)
