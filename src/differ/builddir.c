@@ -125,9 +125,11 @@ int hp_bdir_cmake_cache_parse(const char *buf, size_t len,
 			}
 			*eq = '=';
 		}
-		if (!eq || *eq != '=' || !*name)
+		if (!eq || *eq != '=')
 			continue;
 		*eq = 0;
+		if (!*name)
+			continue;
 		r = fn(ud, name, type ? type : "", eq + 1);
 		if (r < 0)
 			return r;
@@ -215,6 +217,9 @@ static int cm_entry(void *ud, const char *name, const char *type, const char *va
 	} else {
 		v = rewrite(value, c->subst, c->nsubst);
 	}
+	/* an UNINITIALIZED entry was given on the command line without a type: give it so again */
+	if (!strcmp(type, "UNINITIALIZED"))
+		type = "";
 	if (!v || asprintf(&arg, "-D%s%s%s=%s", name, *type ? ":" : "", type, v) < 0)
 		return -ENOMEM;
 	return hp_strv_add(c->out, arg);

@@ -33,7 +33,7 @@ int hp_fuzz_manifest(const uint8_t *data, size_t size);
 int hp_fuzz_maps(const uint8_t *data, size_t size);
 /* A patch file through hp_patch_verify against the test trust directory, then signed and verified. */
 int hp_fuzz_verify(const uint8_t *data, size_t size);
-/* A unified diff through hp_diff_parse, and the same bytes as a make dependency file (diff-target.c). */
+/* A unified diff through hp_diff_parse, and the same bytes as a make dependency file and a CMakeCache.txt. */
 int hp_fuzz_diff(const uint8_t *data, size_t size);
 
 /*

@@ -133,7 +133,7 @@ static void test_cmake_cache(void)
 				"CMAKE_C_FLAGS:STRING=-g -O2 -D_FORTIFY_SOURCE=2\n"
 				"\"NAME WITH SPACE\":BOOL=ON\n"
 				"NO_TYPE=a:b=c\n"
-				"no equals sign\n"
+				"no equals sign\n=no name\n:T=no name\n"
 				"\"\":STRING=empty name\n"
 				"FOO:INTERNAL=1";
 	static const char nul[] = "A:STRING=1\nB:STRING=\0x\nC:BOOL=OFF\n";
