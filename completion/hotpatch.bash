@@ -7,7 +7,7 @@
 _hotpatch_commands="build info apply revert status keygen sign verify history assess install list remove repo agent help"
 _hotpatch_global="--verbose --quiet --json --json-seq --version --help"
 declare -A _hotpatch_opts=(
-	[build]="--target --orig --patched --output --id --level --description --classification --cve --debug-file --source --diff --built-in --work-dir --keep --jobs --json --help"
+	[build]="--target --orig --patched --output --id --level --description --classification --cve --debug-file --source --diff --build-dir --built-in --work-dir --keep --jobs --json --help"
 	[info]="--json --help"
 	[apply]="--pid --all --exe --comm --unit --jobs --dry-run --timeout --trust-dir --allow-unsigned --allow-downgrade --json --help"
 	[revert]="--pid --all --exe --comm --unit --jobs --timeout --json --help"
@@ -58,7 +58,7 @@ _hotpatch() {
 		*)
 			if [ -z "$cmd" ]; then
 				case ${COMP_WORDS[i-1]} in
-				-p|--pid|-t|--timeout|-j|--jobs|-o|--output|-k|--key|-C|--source|--*-dir|--patch|--exe|--comm|--unit|--target|--orig|--patched|--id|--level|--description|--classification|--cve|--debug-file|--diff|--built-in) ;;
+				-p|--pid|-t|--timeout|-j|--jobs|-o|--output|-k|--key|-C|--source|-B|--*-dir|--patch|--exe|--comm|--unit|--target|--orig|--patched|--id|--level|--description|--classification|--cve|--debug-file|--diff|--built-in) ;;
 				*) cmd=$w ;;
 				esac
 			elif [ "${COMP_WORDS[i-1]}" = -p ] || [ "${COMP_WORDS[i-1]}" = --pid ]; then
@@ -87,7 +87,7 @@ _hotpatch() {
 	-s|--store|--state|--socket)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	-C|--source|--*-dir|--built-in)
+	-C|--source|-B|--*-dir|--built-in)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
 	--comm)

@@ -13,6 +13,7 @@
 
 const char *const help_build =
 	"usage: hotpatch build --target PATH -C SRCDIR --diff FIX.diff -o OUT.hpatch [options] -- BUILD_CMD [ARGS...]\n"
+	"       hotpatch build --target PATH -C SRCDIR -B BUILDDIR --diff FIX.diff -o OUT.hpatch [options] [-- BUILD_CMD...]\n"
 	"       hotpatch build --target PATH --orig ORIG.o --patched PATCHED.o [--orig ... --patched ...]\n"
 	"                      -o OUT.hpatch [options]\n"
 	"\n"
@@ -45,6 +46,9 @@ const char *const help_build =
 	"      --debug-file FILE      separate debug file of a stripped target\n"
 	"  -C, --source DIR           the source tree PATH was built from (with --diff)\n"
 	"      --diff FILE            the fix, a unified diff (git, quilt and Debian patches work)\n"
+	"  -B, --build-dir DIR        the CMake or meson build directory PATH was built in (inside SRCDIR\n"
+	"                             or elsewhere); each copy gets a fresh one configured the same way;\n"
+	"                             the build command may then be left out (cmake --build / ninja -C)\n"
 	"      --built-in DIR         where PATH was built, if not in SRCDIR (file names in its debug info)\n"
 	"      --work-dir DIR         keep the scratch copies in DIR (default: a new directory in $TMPDIR,\n"
 	"                             removed afterwards unless a build fails)\n"
@@ -214,9 +218,13 @@ static int build_from_diff(struct cli *cli, const struct hp_build_opts *o, struc
 		return cli_usage(cli, "build", "-C SRCDIR and --diff FILE go together");
 	if (!o->target || !o->output)
 		return cli_usage(cli, "build", "--target and -o are required");
-	if (optind >= argc || strcmp(argv[optind - 1], "--"))
-		return cli_usage(cli, "build", "give the build command after '--', for example: -- make -j2");
-	d->argv = argv + optind;
+	if (d->build_dir && optind == argc) {
+		d->argv = NULL;	/* cmake --build / ninja -C the build directory's copy */
+	} else {
+		if (optind >= argc || strcmp(argv[optind - 1], "--"))
+			return cli_usage(cli, "build", "give the build command after '--', for example: -- make -j2");
+		d->argv = argv + optind;
+	}
 	d->build = *o;
 	if (!cli->quiet && (cli->verbose || isatty(STDERR_FILENO)))
 		d->progress = on_phase;
@@ -246,6 +254,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		{ "source", required_argument, NULL, 'C' },
 		{ "diff", required_argument, NULL, OPT_DIFF },
 		{ "built-in", required_argument, NULL, OPT_BUILT_IN },
+		{ "build-dir", required_argument, NULL, 'B' },
 		{ "work-dir", required_argument, NULL, OPT_WORKDIR },
 		{ "keep", no_argument, NULL, OPT_KEEP },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -265,7 +274,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	cves = calloc((size_t)argc, sizeof(*cves));
 	if (!units || !cves)
 		return cli_fail(cli, -ENOMEM, "out of memory");
-	while ((c = getopt_long(argc, argv, ":o:C:j:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:C:B:j:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TARGET:
 			o.target = optarg;
@@ -313,6 +322,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_BUILT_IN:
 			dopts.built_in = optarg;
+			break;
+		case 'B':
+			dopts.build_dir = optarg;
 			break;
 		case OPT_WORKDIR:
 			dopts.workdir = optarg;

@@ -273,6 +273,27 @@ static int bind_func(struct builder *b, struct unit *u, const struct ob_sym *y, 
 	return 0;
 }
 
+/*
+ * Why: non-PIE code holds addresses as 32-bit absolutes; one of a library
+ * symbol (above 4 GiB) can only be widened in some instruction forms (the
+ * engine's image.c rewrites those).  True when the field at off is in one.
+ */
+static bool abs32_widenable(const struct ob_sec *s, uint64_t off)
+{
+	struct x86_insn in;
+	struct x86_abs32 f;
+	uint64_t o = 0;
+
+	while (s->data && o < s->sh.sh_size) {
+		if (x86_decode(s->data + o, s->sh.sh_size - o, &in) < 0 || !in.len)
+			return false;
+		if (off >= o && off < o + in.len)
+			return x86_abs32_form(s->data + o, &in, off - o, &f) != X86_ABS32_NONE;
+		o += in.len;
+	}
+	return false;
+}
+
 /* Decide what a relocation of an included section refers to: 1 a payload section (bound later), 0 a symbol. */
 static int map_rela(struct builder *b, struct unit *u, const struct ob_rela *r, struct mapped *out)
 {
@@ -704,6 +725,35 @@ static int emit_section(struct builder *b, struct unit *u, struct ob_sec *s)
 		r = map_rela(b, u, &s->relas[k], &m);
 		if (r < 0)
 			return r;
+		/*
+		 * Data holding a 32-bit reference to a library's symbol: the
+		 * library is mapped far beyond 2 GiB (4 GiB) from the patch and
+		 * only code can be rerouted (image.c); say so now, not at apply.
+		 */
+		if (r == 0 && !ob_is_text(s) && m.sym < b->nsyms && b->syms[m.sym].sec == HP_SEC_UNDEF &&
+		    (s->relas[k].type == R_X86_64_PC32 || s->relas[k].type == R_X86_64_32 ||
+		     s->relas[k].type == R_X86_64_32S || s->relas[k].type == R_X86_64_PLT32))
+			return bld_refuse(b, b->syms[m.sym].name, u->tu,
+					  "data in %s refers to this library symbol by a 32-bit %s (%s); the library lies "
+					  "more than %s from the patch, and only references from code can be rerouted: make "
+					  "it a full pointer (an 8-byte address), or refer to it from code",
+					  s->name, s->relas[k].type == R_X86_64_PC32 || s->relas[k].type == R_X86_64_PLT32
+						   ? "offset" : "address",
+					  s->relas[k].type == R_X86_64_PC32 ? "R_X86_64_PC32"
+					  : s->relas[k].type == R_X86_64_PLT32 ? "R_X86_64_PLT32"
+					  : s->relas[k].type == R_X86_64_32 ? "R_X86_64_32" : "R_X86_64_32S",
+					  s->relas[k].type == R_X86_64_PC32 || s->relas[k].type == R_X86_64_PLT32 ? "2 GiB"
+																: "4 GiB");
+		if (r == 0 && ob_is_text(s) && m.sym < b->nsyms && b->syms[m.sym].sec == HP_SEC_UNDEF &&
+		    (s->relas[k].type == R_X86_64_32 || s->relas[k].type == R_X86_64_32S) &&
+		    !abs32_widenable(s, s->relas[k].offset))
+			return bld_refuse(b, b->syms[m.sym].name, u->tu,
+					  "%s+%#" PRIx64 " takes the address of this library symbol as a 32-bit absolute "
+					  "(%s, non-PIE code), and the library lies above 4 GiB; only a load into a "
+					  "register or a table index can be widened, not this instruction: build the target "
+					  "as PIE (-fPIE -pie), where such addresses are PC-relative and can be rerouted",
+					  s->name, s->relas[k].offset,
+					  s->relas[k].type == R_X86_64_32 ? "R_X86_64_32" : "R_X86_64_32S");
 		b->secs[out].relas[k] = (struct hp_prela){ s->relas[k].offset, s->relas[k].type, (uint32_t)m.sym,
 							   m.addend };
 		if (r == 1)	/* a payload section: its symbol is known once it is emitted */

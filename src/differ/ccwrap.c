@@ -489,7 +489,8 @@ static int compile(const char *real, int argc, char **argv, const struct cmdline
 		args[n++] = argv[i];
 	args[n++] = "-ffunction-sections";
 	args[n++] = "-fdata-sections";
-	if (from && to && *from && *to) {
+	/* an empty TO is the root directory: FROM/x reads as /x */
+	if (from && to && *from) {
 		if (asprintf(&fmap, "-ffile-prefix-map=%s=%s", from, to) < 0 ||
 		    asprintf(&dmap, "-fdebug-prefix-map=%s=%s", from, to) < 0)
 			return 127;

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "builddir.h"
 #include "diffparse.h"
 
 #define LOG_MAX (256u << 20)
@@ -57,7 +58,8 @@ struct ld_rec {
 };
 
 struct blog {
-	char *root;			/* the copy the build ran in */
+	char *root;			/* the copy of SRCDIR the build ran in */
+	char *top;			/* the copy of the common ancestor of SRCDIR and the build directory (or root) */
 	struct cc_rec *cc;
 	size_t ncc;
 	struct ld_rec *ld;
@@ -73,7 +75,13 @@ struct drv {
 	char built_in[PATH_MAX];
 	char wrapper[PATH_MAX];
 	char target_real[PATH_MAX];
-	char *target_rel;		/* the target relative to srcdir, or NULL */
+	char *target_rel;		/* the target relative to lca, or NULL */
+	/* --build-dir: a CMake or meson build directory, configured afresh in each copy */
+	enum hp_bdir_kind bkind;
+	char bdir[PATH_MAX];		/* its real path */
+	char lca[PATH_MAX];		/* the deepest directory holding SRCDIR and it (SRCDIR when it is inside) */
+	const char *src_rel;		/* SRCDIR relative to lca ("" when the same) */
+	const char *bdir_rel;		/* the build directory relative to lca */
 	struct blog orig, fixed;
 	char *diff_text;
 	size_t diff_len;
@@ -435,6 +443,7 @@ static void blog_release(struct blog *b)
 	}
 	free(b->ld);
 	free(b->root);
+	free(b->top);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -504,7 +513,7 @@ static int parse_record(struct drv *d, struct blog *b, const char *store, json_t
 			hp_debug(d->ctx, "build: ignoring a malformed compile record in the log");
 			return 0;
 		}
-		c.rel_out = hp_driver_rel(b->root, cwd, out);
+		c.rel_out = hp_driver_rel(b->top, cwd, out);
 		c.rel_src = hp_driver_rel(b->root, cwd, src);
 		c.cwd = TAKE_PTR(cwd);
 		c.lto = json_is_true(json_object_get(j, "lto"));
@@ -529,7 +538,7 @@ static int parse_record(struct drv *d, struct blog *b, const char *store, json_t
 		json_t *in = json_object_get(j, "in"), *ar = json_object_get(j, "ar"), *e;
 		size_t i;
 
-		l.rel_out = hp_driver_rel(b->root, cwd, out);
+		l.rel_out = hp_driver_rel(b->top, cwd, out);
 		l.shas = calloc(json_array_size(in) + 1, sizeof(char *));
 		l.archives = calloc(json_array_size(ar) + 1, sizeof(char *));
 		nv = realloc(b->ld, (b->nld + 1) * sizeof(*nv));
@@ -831,6 +840,57 @@ static int find_wrapper(struct drv *d)
 	return 0;
 }
 
+/* The rest of p below the directory base ("" when p is base), or NULL when p is not inside it. */
+static const char *under(const char *base, const char *p)
+{
+	size_t n = strlen(base);
+
+	if (!strcmp(base, "/"))
+		return p[0] == '/' ? p + 1 : NULL;
+	if (strncmp(p, base, n) || (p[n] && p[n] != '/'))
+		return NULL;
+	return p[n] ? p + n + 1 : p + n;
+}
+
+/*
+ * --build-dir: which kind it is, and the deepest directory holding it and
+ * SRCDIR, under which each copy mirrors both, so that the paths from one to
+ * the other (meson's ../src/x.c, a build command's cd ../build) stay the same.
+ */
+static int prepare_build_dir(struct drv *d)
+{
+	struct stat st;
+	char *slash;
+
+	hp_strlcpy(d->lca, d->srcdir, sizeof(d->lca));
+	d->src_rel = "";
+	if (!d->o->build_dir)
+		return 0;
+	if (!realpath(d->o->build_dir, d->bdir) || stat(d->bdir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return hp_err(d->ctx, -ENOENT, "build: build directory '%s' is not a directory", d->o->build_dir);
+	if (strcmp(d->bdir, d->srcdir) && under(d->bdir, d->srcdir))
+		return hp_err(d->ctx, -EINVAL, "build: the source tree '%s' lies inside the build directory '%s'",
+			      d->srcdir, d->o->build_dir);
+	if (!strcmp(d->bdir, d->srcdir))
+		return hp_err(d->ctx, -EINVAL, "build: '%s' is an in-source build (the build directory is SRCDIR); "
+			      "give no --build-dir and let the build command configure the copy: sh -c 'cmake . && make'",
+			      d->o->build_dir);
+	d->bkind = hp_bdir_kind(d->bdir);
+	if (d->bkind == HP_BDIR_NONE)
+		return hp_err(d->ctx, -EINVAL, "build: '%s' is neither a CMake build directory (no CMakeCache.txt) nor a "
+			      "meson one (no meson-private/cmd_line.txt); configure it first", d->o->build_dir);
+	while (!under(d->lca, d->bdir)) {
+		slash = strrchr(d->lca, '/');
+		if (slash == d->lca)
+			slash[1] = 0;
+		else
+			*slash = 0;
+	}
+	d->src_rel = under(d->lca, d->srcdir);
+	d->bdir_rel = under(d->lca, d->bdir);
+	return 0;
+}
+
 /*
  * Check the inputs and read the diff before any build runs, then make the
  * scratch directory, refusing one inside the tree it would copy.
@@ -845,7 +905,7 @@ static int prepare(struct drv *d)
 	size_t n;
 	int r;
 
-	if (!o->srcdir || !o->diff || !o->argv || !o->argv[0] || !o->build.target)
+	if (!o->srcdir || !o->diff || ((!o->argv || !o->argv[0]) && !o->build_dir) || !o->build.target)
 		return hp_err(d->ctx, -EINVAL, "build: need a source tree, a diff, a target and a build command");
 	if (!realpath(o->srcdir, d->srcdir) || stat(d->srcdir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return hp_err(d->ctx, -ENOENT, "build: source tree '%s' is not a directory", o->srcdir);
@@ -858,9 +918,12 @@ static int prepare(struct drv *d)
 	} else {
 		hp_strlcpy(d->built_in, d->srcdir, sizeof(d->built_in));
 	}
-	n = strlen(d->srcdir);
-	if (!strncmp(d->target_real, d->srcdir, n) && d->target_real[n] == '/')
-		d->target_rel = strdup(d->target_real + n + 1);
+	r = prepare_build_dir(d);
+	if (r < 0)
+		return r;
+	if ((under(d->srcdir, d->target_real) || (d->bdir_rel && under(d->bdir, d->target_real))) &&
+	    *under(d->lca, d->target_real))
+		d->target_rel = strdup(under(d->lca, d->target_real));
 	r = find_wrapper(d);
 	if (r < 0)
 		return r;
@@ -902,6 +965,8 @@ static int prepare(struct drv *d)
 	n = strlen(d->srcdir);
 	if (!strncmp(d->work, d->srcdir, n) && (d->work[n] == '/' || !d->work[n]))
 		return hp_err(d->ctx, -EINVAL, "build: the scratch directory '%s' lies inside the source tree", d->work);
+	if (d->bdir_rel && under(d->bdir, d->work))
+		return hp_err(d->ctx, -EINVAL, "build: the scratch directory '%s' lies inside the build directory", d->work);
 	pathf(bindir, sizeof(bindir), "%s/bin", d->work);
 	if (mkdir(bindir, 0700) < 0 && errno != EEXIST)
 		return hp_err(d->ctx, -errno, "build: cannot create '%s': %s", bindir, strerror(errno));
@@ -909,6 +974,21 @@ static int prepare(struct drv *d)
 }
 
 /* ---- the two builds ---- */
+
+/* mkdir -p of the directories leading to top/rel, not rel itself; top exists. */
+static int mkdir_parents(struct drv *d, const char *top, const char *rel)
+{
+	char p[PATH_MAX];
+	const char *s;
+
+	for (s = strchr(rel, '/'); s; s = strchr(s + 1, '/')) {
+		if (pathf(p, sizeof(p), "%s/%.*s", top, (int)(s - rel), rel) < 0)
+			return -ENAMETOOLONG;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return hp_err(d->ctx, -errno, "build: cannot create '%s': %s", p, strerror(errno));
+	}
+	return 0;
+}
 
 /* Copy SRCDIR with cp -a (times kept, links as links), then drop what would make the copy build wrongly. */
 static int copy_tree(struct drv *d, const char *dst)
@@ -934,6 +1014,80 @@ static int copy_tree(struct drv *d, const char *dst)
 }
 
 /*
+ * A word of the build command that names the build directory (or SRCDIR)
+ * by absolute path, or relative to where hotpatch runs, is made to name the
+ * copy's; other words are kept.  Relative paths already work: the command
+ * runs in the copy of SRCDIR, and the copy mirrors both directories.
+ */
+static int map_build_argv(struct drv *d, const struct blog *b, const char *bcopy, struct hp_strv *out)
+{
+	char *const *a;
+	int r;
+
+	for (a = d->o->argv; *a; a++) {
+		_cleanup_free_ char *m = NULL;
+		char real[PATH_MAX];
+		const char *rest;
+
+		if ((*a)[0] != '/' && realpath(*a, real) && (rest = under(d->bdir, real)) != NULL) {
+			if (asprintf(&m, "%s%s%s", bcopy, *rest ? "/" : "", rest) < 0)
+				return -ENOMEM;
+		} else if ((rest = under(d->bdir, *a)) != NULL) {
+			if (asprintf(&m, "%s%s%s", bcopy, *rest ? "/" : "", rest) < 0)
+				return -ENOMEM;
+		} else if ((rest = under(d->srcdir, *a)) != NULL) {
+			if (asprintf(&m, "%s%s%s", b->root, *rest ? "/" : "", rest) < 0)
+				return -ENOMEM;
+		}
+		r = hp_strv_add(out, m ? m : *a);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * --build-dir: configure a fresh build directory in the copy the way the
+ * user's was configured (builddir.c), then return the build command: the
+ * user's, with paths mapped, or the build tool's default.  Returns the
+ * exit status of the configure step (0 success) or a negative code.
+ */
+static int configure_build_dir(struct drv *d, const struct blog *b, int out_fd, char *const *env, struct hp_strv *argv)
+{
+	char bcopy[PATH_MAX], bindir[PATH_MAX];
+	const char *subst[2][2];
+	struct hp_strv cfg = { 0 };
+	struct stat st;
+	int r;
+
+	pathf(bindir, sizeof(bindir), "%s/bin", d->work);
+	if (pathf(bcopy, sizeof(bcopy), "%s/%s", b->top, d->bdir_rel) < 0)
+		return hp_err(d->ctx, -ENAMETOOLONG, "build: the path of the build directory's copy is too long");
+	/* inside SRCDIR it was copied with the tree: its state names SRCDIR, so it goes */
+	if (lstat(bcopy, &st) == 0)
+		rm_tree(bcopy);
+	r = mkdir_parents(d, b->top, d->bdir_rel);
+	if (r < 0)
+		return r;
+	subst[0][0] = d->bdir;
+	subst[0][1] = bcopy;
+	subst[1][0] = d->srcdir;
+	subst[1][1] = b->root;
+	r = hp_bdir_configure_argv(d->ctx, d->bkind, d->bdir, b->root, bcopy, bindir, subst, 2, &cfg);
+	if (r < 0) {
+		hp_strv_release(&cfg);
+		return r;
+	}
+	r = run(cfg.v, b->root, out_fd, env);
+	hp_strv_release(&cfg);
+	if (r != 0)
+		return r;
+	if (d->o->argv && d->o->argv[0])
+		return map_build_argv(d, b, bcopy, argv);
+	return hp_bdir_build_argv(d->bkind, bcopy, argv);
+}
+
+/*
  * Run the build command in one copy with the wrapper first in PATH; a
  * failure keeps the scratch directory and quotes the end of the output.
  */
@@ -944,6 +1098,8 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int out_fd = -1;
 	const char *old_path = getenv("PATH");
+	struct hp_strv argv = { 0 };
+	bool configured = true;
 	int r;
 
 	pathf(bindir, sizeof(bindir), "%s/bin", d->work);
@@ -965,17 +1121,35 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 	if (out_fd < 0)
 		return hp_err(d->ctx, -errno, "build: cannot create '%s': %s", outp, strerror(errno));
 	{
+		/*
+		 * File names the compiler records read as where the target was
+		 * built: the copy of SRCDIR as SRCDIR (or --built-in), or, with
+		 * a build directory outside SRCDIR, the copy of both as theirs.
+		 */
+		const char *from = d->o->built_in ? root : b->top;
+		const char *to = d->o->built_in ? d->built_in : !strcmp(d->lca, "/") ? "" : d->lca;
 		char *env[] = { "PATH", path, "CC", cc, "CXX", cxx, "HP_CCWRAP_LOG", logp, "HP_CCWRAP_STORE", store,
-				"HP_CCWRAP_DIR", bindir, "HP_CCWRAP_FROM", (char *)root, "HP_CCWRAP_TO", d->built_in,
+				"HP_CCWRAP_DIR", bindir, "HP_CCWRAP_FROM", (char *)from, "HP_CCWRAP_TO", (char *)to,
 				/* same __DATE__/__TIME__ in both builds */
 				getenv("SOURCE_DATE_EPOCH") ? NULL : "SOURCE_DATE_EPOCH", "1", NULL };
 
 		unsetenv("HP_CCWRAP_ACTIVE");
-		r = run(d->o->argv, root, out_fd, env);
+		if (d->bkind) {
+			r = configure_build_dir(d, b, out_fd, env, &argv);
+			configured = r == 0;
+		}
+		if (r == 0)
+			r = run(argv.n ? argv.v : d->o->argv, root, out_fd, env);
+		hp_strv_release(&argv);
 	}
 	if (r != 0) {
 		d->keep = true;
 		log_tail(outp, tail, sizeof(tail));
+		if (!configured)
+			return hp_err(d->ctx, r < 0 ? r : -ECHILD,
+				      "build: configuring a fresh %s build directory for the %s build failed (%s %d); its "
+				      "output is in %s:\n%s", hp_bdir_kind_name(d->bkind), name,
+				      r < 0 ? "error" : r > 128 ? "signal" : "exit", r > 128 ? r - 128 : r, outp, tail);
 		return hp_err(d->ctx, r < 0 ? r : -ECHILD, "build: the %s build failed (%s %d); its output is in %s:\n%s",
 			      name, r < 0 ? "error" : r > 128 ? "signal" : "exit", r > 128 ? r - 128 : r, outp, tail);
 	}
@@ -990,8 +1164,15 @@ static int run_build(struct drv *d, const char *name, const char *root, struct b
 			d->keep = true;
 			return hp_err(d->ctx, -HP_E_BUILD,
 				      "build: the %s build compiled %s from SRCDIR itself, not from the copy (a build "
-				      "directory configured with absolute paths?); let the build command configure a fresh "
-				      "one", name, b->cc[i].rel_src);
+				      "directory configured with absolute paths?); give it with --build-dir DIR, or let "
+				      "the build command configure a fresh one", name, b->cc[i].rel_src);
+		}
+		if (d->bdir_rel && under(d->bdir, b->cc[i].rel_out)) {
+			d->keep = true;
+			return hp_err(d->ctx, -HP_E_BUILD,
+				      "build: the %s build wrote %s into the build directory itself, not into its copy; "
+				      "name the build directory in the build command by the path given to --build-dir",
+				      name, b->cc[i].rel_out);
 		}
 	}
 	/* objects compiled outside the copy (configure probes in /tmp) are not the tree's */
@@ -1237,17 +1418,29 @@ static void phase(struct drv *d, unsigned step, const char *fmt, ...)
 /* One of the two builds: copy, apply the fix to the second one, build, read the log. */
 static int build_copy(struct drv *d, const char *name, struct blog *b, bool apply)
 {
-	char root[PATH_MAX];
+	char root[PATH_MAX], top[PATH_MAX];
 	int r;
 
-	pathf(root, sizeof(root), "%s/%s", d->work, name);
+	pathf(top, sizeof(top), "%s/%s", d->work, name);
+	if (pathf(root, sizeof(root), "%s%s%s", top, *d->src_rel ? "/" : "", d->src_rel) < 0)
+		return hp_err(d->ctx, -ENAMETOOLONG, "build: the path of the copy of '%s' is too long", d->srcdir);
+	if (*d->src_rel) {
+		if (mkdir(top, 0700) < 0)
+			return hp_err(d->ctx, -errno, "build: cannot create '%s': %s", top, strerror(errno));
+		r = mkdir_parents(d, top, d->src_rel);
+		if (r < 0)
+			return r;
+	}
+	b->top = strdup(top);
+	if (!b->top)
+		return -ENOMEM;
 	r = copy_tree(d, root);
 	if (r < 0)
 		return r;
 	if (stale_removed && !apply)
 		dev(d, HP_DRIVER_NOTE, d->srcdir, "removed %zu object files of an earlier build from the copies, so every "
 			"translation unit is compiled", stale_removed);
-	if (ncmake_dirs && !apply)
+	if (ncmake_dirs && !apply && !d->bkind)
 		dev(d, HP_DRIVER_NOTE, d->srcdir, "removed the state of %zu CMake build director%s from the copies (it "
 			"names SRCDIR); the build command must configure, e.g. cmake -B build && cmake --build build",
 		    ncmake_dirs, ncmake_dirs == 1 ? "y" : "ies");

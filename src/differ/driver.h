@@ -42,8 +42,14 @@ struct hp_driver_report {
 struct hp_driver_opts {
 	const char *srcdir;		/* the source tree the target was built from; never modified */
 	const char *diff;		/* the fix, a unified diff */
-	char *const *argv;		/* the build command, NULL-terminated, run in each copy */
+	char *const *argv;		/* the build command, NULL-terminated, run in each copy's srcdir */
 	const char *built_in;		/* where the target was built (file names in its debug info); NULL: srcdir */
+	/*
+	 * A CMake or meson build directory configured for srcdir (inside it or
+	 * elsewhere), or NULL.  Each copy gets a fresh one configured the same
+	 * way; argv may then be NULL (cmake --build / ninja -C it).
+	 */
+	const char *build_dir;
 	const char *ccwrap;		/* the compiler wrapper; NULL: $HOTPATCH_CC_WRAPPER or hotpatch-cc beside us */
 	const char *workdir;		/* an empty or new directory for the scratch copies; NULL: under $TMPDIR */
 	bool keep;			/* keep the scratch directory (it is always kept when a build fails) */

@@ -649,3 +649,69 @@ int x86_decode(const uint8_t *p, size_t n, struct x86_insn *ret)
 	ret->may |= ret->must;
 	return 0;
 }
+
+/*
+ * Why: a memory operand moved onto a scratch base register must not be an
+ * instruction that uses the stack (push/pop/call/jmp through memory), write
+ * %rsp, or be a byte operation on ah..bh that a REX prefix would turn into
+ * spl..dil.  Shared with the engine's rerouting of RIP-relative operands.
+ */
+bool x86_bad_mem_form(const uint8_t *ins, size_t op, uint8_t map, uint8_t modrm, uint8_t rex)
+{
+	uint8_t reg = (uint8_t)(((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0));
+
+	if (map == 0 && ((ins[op] == 0xff && ((modrm >> 3) & 7) >= 2) || ins[op] == 0x8f))
+		return true;
+	if (map == 0 && reg == 4 && !(ins[op] == 0xc7 || ins[op] == 0xc6 || ins[op] == 0x80 || ins[op] == 0x81 ||
+				      ins[op] == 0x83 || ins[op] == 0xf6 || ins[op] == 0xf7 || ins[op] == 0xfe ||
+				      ins[op] == 0xd1 || ins[op] == 0xc1 || ins[op] == 0xd3 || ins[op] == 0xd0))
+		return true;
+	if (!rex && map == 0 && ((modrm >> 3) & 7) >= 4 &&
+	    ((ins[op] < 0x40 && ((ins[op] & 7) == 0 || (ins[op] & 7) == 2)) || ins[op] == 0x84 || ins[op] == 0x86 ||
+	     ins[op] == 0x88 || ins[op] == 0x8a))
+		return true;
+	return false;
+}
+
+/* See x86.h: the builder refuses, and the engine rewrites, by the same rules. */
+enum x86_abs32_kind x86_abs32_form(const uint8_t *ins, const struct x86_insn *in, size_t field, struct x86_abs32 *f)
+{
+	size_t pre = 0, op;
+	uint8_t rex = 0;
+
+	memset(f, 0, sizeof(*f));
+	while (pre < in->len && (ins[pre] == 0x66 || ins[pre] == 0xf2 || ins[pre] == 0xf3))
+		pre++;
+	if (pre < in->len && (ins[pre] & 0xf0) == 0x40)
+		rex = ins[pre];
+	op = pre + (rex ? 1 : 0);
+	if (in->len < 5 || op + 1 >= in->len)
+		return X86_ABS32_NONE;
+	f->pre = (uint8_t)pre;
+	f->rex = rex;
+	f->op = (uint8_t)op;
+	if (!pre && in->map == 0 && (ins[op] & 0xf8) == 0xb8 && !(rex & 8) && field == op + 1 && in->len == op + 5) {
+		f->reg = (uint8_t)((ins[op] & 7) | ((rex & 1) ? 8 : 0));
+		return f->kind = X86_ABS32_MOV;
+	}
+	if (!pre && in->map == 0 && (rex & 8) && ins[op] == 0xc7 && (ins[op + 1] & 0xf8) == 0xc0 && field == op + 2 &&
+	    in->len == op + 6) {
+		f->reg = (uint8_t)((ins[op + 1] & 7) | ((rex & 1) ? 8 : 0));
+		return f->kind = X86_ABS32_MOV;
+	}
+	{
+		size_t mlen = in->map == 0 ? 1 : in->map == 1 ? 2 : 0;
+		uint8_t modrm, sib;
+
+		if (!mlen || op + mlen + 6 > in->len || field != op + mlen + 2 || (in->map == 1 && ins[op] != 0x0f))
+			return X86_ABS32_NONE;
+		modrm = ins[op + mlen];
+		sib = ins[op + mlen + 1];
+		if ((modrm & 0xc7) != 0x04 || (sib & 7) != 5 || x86_bad_mem_form(ins, op, in->map, modrm, rex))
+			return X86_ABS32_NONE;
+		f->mlen = (uint8_t)mlen;
+		f->reg = (uint8_t)(((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0));
+		f->index = (uint8_t)(((sib >> 3) & 7) | ((rex & 2) ? 8 : 0));
+		return f->kind = X86_ABS32_TABLE;
+	}
+}

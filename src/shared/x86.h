@@ -56,4 +56,32 @@ struct x86_insn {
  */
 int x86_decode(const uint8_t *p, size_t n, struct x86_insn *ret);
 
+/* Is a memory operand of this instruction one that cannot be moved onto a scratch base register? */
+bool x86_bad_mem_form(const uint8_t *ins, size_t op, uint8_t map, uint8_t modrm, uint8_t rex);
+
+/* The forms of a 32-bit absolute address field (R_X86_64_32/32S) that can be widened to 64 bits. */
+enum x86_abs32_kind {
+	X86_ABS32_NONE = 0,
+	X86_ABS32_MOV,			/* mov $sym,%r32 or mov $sym,%r64: becomes movabs $sym,%reg */
+	X86_ABS32_TABLE,		/* sym(,%index,scale): a scratch base register holds sym */
+};
+
+struct x86_abs32 {
+	enum x86_abs32_kind kind;
+	uint8_t pre;			/* legacy prefixes before the REX/opcode */
+	uint8_t rex;			/* the REX prefix, or 0 */
+	uint8_t op;			/* offset of the opcode */
+	uint8_t mlen;			/* opcode bytes (TABLE) */
+	uint8_t reg;			/* MOV: the destination; TABLE: the ModRM reg field (with REX.R) */
+	uint8_t index;			/* TABLE: the index register (with REX.X) */
+};
+
+/*
+ * Classify the instruction ins (len bytes, decoded as in) whose 4-byte
+ * field at offset field holds a 32-bit absolute address; X86_ABS32_NONE
+ * for a form that cannot be widened (a store of the address to memory, a
+ * push, a compare, an instruction using the stack pointer).
+ */
+enum x86_abs32_kind x86_abs32_form(const uint8_t *ins, const struct x86_insn *in, size_t field, struct x86_abs32 *f);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "differ/builddir.h"
 #include "differ/diffparse.h"
 #include "differ/driver.h"
 
@@ -47,6 +48,15 @@ static int dep_token(void *ud, const char *path)
 	(void)ud;
 	CHECK(path[0] != 0);
 	CHECK(!strpbrk(path, "\t\n"));	/* an escaped space is part of a name */
+	return 0;
+}
+
+/* A CMakeCache.txt entry: a non-empty name, no line break anywhere (each becomes one argument). */
+static int cache_entry(void *ud, const char *name, const char *type, const char *value)
+{
+	(void)ud;
+	CHECK(name[0] != 0);
+	CHECK(!strpbrk(name, "\n") && !strpbrk(type, "\n=") && !strchr(value, '\n'));
 	return 0;
 }
 
@@ -102,8 +112,9 @@ int hp_fuzz_diff(const uint8_t *data, size_t size)
 		CHECK(r == -EINVAL || r == -ENODATA || r == -EFBIG);
 		CHECK(hp_ctx_errmsg(ctx)[0]);
 	}
-	/* the same bytes as a make dependency file, and as a path to fold */
+	/* the same bytes as a make dependency file, a CMakeCache.txt, and a path to fold */
 	CHECK(hp_driver_parse_deps((const char *)data, size, dep_token, NULL) >= 0);
+	CHECK(hp_bdir_cmake_cache_parse((const char *)data, size, cache_entry, NULL) >= 0);
 	text = strndup((const char *)data, size);
 	if (text && text[0]) {
 		_cleanup_free_ char *rel = hp_driver_rel("/root/tree", "/root/tree/sub", text);

@@ -33,8 +33,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 fuzz_src=$src/tests/fuzz
 build=${HP_FUZZ_BUILD_DIR:-$src/build-fuzz}
 work=${HP_FUZZ_WORK_DIR:-$build/fuzz-work}
-#   HP_FUZZ_TARGETS     harnesses to run            (default: patch manifest maps verify diff policy index
-#                       request; request needs the server's dependencies, docs/server.md)
+targets=${HP_FUZZ_TARGETS:-patch manifest maps verify diff policy index request}
 jobs=${HP_FUZZ_JOBS:-1}
 
 command -v clang >/dev/null || { echo "run.sh: clang is required (apt-get install clang libclang-rt-dev)" >&2; exit 2; }

@@ -107,15 +107,17 @@ rw_step() {
 	return 0
 }
 
-# rw_build_and_flip TARGET SRCDIR PATCH_ID HPATCH BUILD_CMD...: build the hotpatch from $RW_PATCH,
+# rw_build_and_flip TARGET SRCDIR PATCH_ID HPATCH [BUILD_CMD...]: build the hotpatch from $RW_PATCH
+# (RW_BUILD_OPTS: more options of hotpatch build, e.g. -B DIR, which lets the command be left out),
 # start $RW_PROBE, then: vulnerable, applied live -> fixed, reverted -> vulnerable, one process.
+RW_BUILD_OPTS=()
 rw_build_and_flip() {
 	local target=$1 src=$2 id=$3 hpatch=$4 t pid
 	shift 4
 	RW_BUILD_ARGS=("$@")
 	rw_step "hotpatch build from debian/patches/$(basename "$RW_PATCH")" '
 		"$HOTPATCH" build --target "$target" -C "$src" --diff "$RW_PATCH" -o "$hpatch" --id "$id" \
-			--classification security --cve "$RW_CVE" --description "$RW_DESC" -- "${RW_BUILD_ARGS[@]}" \
+			--classification security --cve "$RW_CVE" --description "$RW_DESC" "${RW_BUILD_OPTS[@]}" ${RW_BUILD_ARGS[0]+--} "${RW_BUILD_ARGS[@]}" \
 			>"$HP_TMP/b.out" 2>&1; rc=$?; cat "$HP_TMP/b.out"; exit $rc
 	'
 	say "hotpatch build done ($(rw_elapsed) s):"

@@ -73,7 +73,9 @@ static void plan_tls_got(struct hp_image *img, const struct hp_prela *r)
  */
 static bool is_fixable(const struct hp_patch *p, const struct hp_psec *sec, const struct hp_prela *r)
 {
-	return (sec->flags & SHF_EXECINSTR) && r->type == R_X86_64_PC32 && p->syms[r->sym].sec == HP_SEC_UNDEF;
+	return (sec->flags & SHF_EXECINSTR) &&
+	       (r->type == R_X86_64_PC32 || r->type == R_X86_64_32 || r->type == R_X86_64_32S) &&
+	       p->syms[r->sym].sec == HP_SEC_UNDEF;
 }
 
 /* Why: the trampoline needs the whole instruction that holds the relocated field. */
@@ -290,18 +292,7 @@ static int fix_reference(struct link_job *lj, const struct hp_psec *sec, size_t 
 		if ((modrm & 0xc7) != 0x05)
 			goto refuse;
 		reg = (uint8_t)(((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0));
-		/* push/pop/call/jmp through memory use the stack or leave; a register operand rsp moves. */
-		if (in.map == 0 && ((ins[op] == 0xff && ((modrm >> 3) & 7) >= 2) || ins[op] == 0x8f))
-			goto refuse;
-		if (in.map == 0 && reg == 4 && !(ins[op] == 0xc7 || ins[op] == 0xc6 || ins[op] == 0x80 ||
-						   ins[op] == 0x81 || ins[op] == 0x83 || ins[op] == 0xf6 ||
-						   ins[op] == 0xf7 || ins[op] == 0xfe || ins[op] == 0xd1 ||
-						   ins[op] == 0xc1 || ins[op] == 0xd3 || ins[op] == 0xd0))
-			goto refuse;
-		/* A REX prefix added to a byte operation would turn ah..bh into spl..dil. */
-		if (!rex && in.map == 0 && ((modrm >> 3) & 7) >= 4 &&
-		    ((ins[op] < 0x40 && ((ins[op] & 7) == 0 || (ins[op] & 7) == 2)) ||
-		     ins[op] == 0x84 || ins[op] == 0x86 || ins[op] == 0x88 || ins[op] == 0x8a))
+		if (x86_bad_mem_form(ins, op, in.map, modrm, rex))
 			goto refuse;
 		sc = reg == 11 ? 10 : 11;
 		/* lea -128(%rsp),%rsp; push %rS; mov slot(%rip),%rS */
@@ -334,6 +325,87 @@ static int fix_reference(struct link_job *lj, const struct hp_psec *sec, size_t 
 refuse:
 	return hp_err(lj->ctx, -HP_E_RELOC, "payload: the instruction at %s+%#" PRIx64 " refers to '%s' more than "
 					"2 GiB away in a form that cannot be rerouted through a GOT slot",
+		      sec->name, s, name);
+}
+
+/*
+ * Why: non-PIE code takes the address of a variable or function as a
+ * 32-bit absolute (R_X86_64_32/32S: `mov $optind,%eax`, `mov
+ * tzname(,%rdi,8),%rax`), counting on the linker to place it in the low
+ * 4 GiB -- true for the executable's own symbols and copies, never for a
+ * library's.  A register load becomes `movabs $address,%reg` in a
+ * trampoline; a table indexed without a base register gets a scratch base
+ * register holding the address.  Every other form is refused, naming it.
+ */
+static int fix_abs32(struct link_job *lj, const struct hp_psec *sec, size_t isec, const struct hp_prela *rl,
+		     const char *name, uint64_t val, size_t k)
+{
+	const struct hp_image *img = lj->img;
+	uint64_t tr = lj->base + img->fix_off + HP_FIX_SIZE * k;
+	uint8_t *t = lj->buf + img->fix_off + HP_FIX_SIZE * k, *ins;
+	struct x86_insn in;
+	struct x86_abs32 f;
+	uint64_t s, at;
+	size_t n = 0, field;
+	uint8_t reg, sc;
+	int32_t d;
+
+	if (insn_at(sec, rl->offset, &s, &in) < 0)
+		return hp_err(lj->ctx, -HP_E_RELOC, "payload: cannot decode the instruction at %s+%#" PRIx64
+						    " that refers to '%s'", sec->name, rl->offset, name);
+	ins = lj->buf + img->sec_off[isec] + s;
+	field = rl->offset - s;
+	at = lj->base + img->sec_off[isec] + s;
+	memset(t, 0xcc, HP_FIX_SIZE);
+	switch (x86_abs32_form(ins, &in, field, &f)) {
+	case X86_ABS32_MOV:
+		reg = f.reg;
+		break;
+	case X86_ABS32_TABLE: {
+		uint8_t modrm = ins[f.op + f.mlen], sib = ins[f.op + f.mlen + 1];
+
+		for (sc = 11; sc == f.reg || sc == f.index; sc--)
+			;
+		/* lea -128(%rsp),%rsp; push %rS; movabs $sym,%rS */
+		memcpy(t, "\x48\x8d\x64\x24\x80", 5), n = 5;
+		t[n++] = 0x41, t[n++] = (uint8_t)(0x50 + (sc & 7));
+		t[n++] = 0x49, t[n++] = (uint8_t)(0xb8 + (sc & 7));
+		memcpy(t + n, &val, 8), n += 8;
+		/* the instruction, on (%rS,%index,scale) */
+		memcpy(t + n, ins, f.pre), n += f.pre;
+		t[n++] = (uint8_t)((f.rex ? f.rex : 0x40) | 1);
+		memcpy(t + n, ins + f.op, f.mlen), n += f.mlen;
+		t[n++] = modrm;
+		t[n++] = (uint8_t)((sib & 0xf8) | (sc & 7));
+		memcpy(t + n, ins + field + 4, in.len - field - 4), n += in.len - field - 4;
+		/* pop %rS; lea 128(%rsp),%rsp */
+		t[n++] = 0x41, t[n++] = (uint8_t)(0x58 + (sc & 7));
+		memcpy(t + n, "\x48\x8d\xa4\x24\x80\x00\x00\x00", 8), n += 8;
+		goto back;
+	}
+	default:
+		goto refuse;
+	}
+	/* movabs $sym,%reg */
+	t[n++] = (uint8_t)(0x48 | ((reg & 8) ? 1 : 0));
+	t[n++] = (uint8_t)(0xb8 + (reg & 7));
+	memcpy(t + n, &val, 8), n += 8;
+back:
+	t[n++] = 0xe9;
+	d = (int32_t)((at + in.len) - (tr + n + 4));
+	memcpy(t + n, &d, 4), n += 4;
+	if (n > HP_FIX_SIZE)
+		goto refuse;
+	ins[0] = 0xe9;
+	d = (int32_t)(tr - (at + 5));
+	memcpy(ins + 1, &d, 4);
+	memset(ins + 5, 0xcc, in.len - 5);
+	return 0;
+refuse:
+	return hp_err(lj->ctx, -HP_E_RELOC, "payload: the instruction at %s+%#" PRIx64 " takes the address of '%s' "
+					    "(in a library, above 4 GiB) as a 32-bit absolute (R_X86_64_32/32S, non-PIE "
+					    "code) in a form that cannot be rerouted; build the target as PIE (-fPIE -pie), "
+					    "where such addresses are PC-relative and can be rerouted",
 		      sec->name, s, name);
 }
 
@@ -562,6 +634,12 @@ static int link_relocate_one(struct link_job *lj, size_t isec, const struct hp_p
 		memcpy(where, &v, 8);
 		return 0;
 	case R_X86_64_32:
+		if (is_fixable(p, sec, rl)) {
+			size_t k = lj->nfix++;
+
+			if (S + (uint64_t)A > UINT32_MAX)
+				return fix_abs32(lj, sec, isec, rl, s->name, S + (uint64_t)A, k);
+		}
 		if (S + (uint64_t)A > UINT32_MAX)
 			return hp_err(lj->ctx, -HP_E_RELOC, "payload: R_X86_64_32 to '%s' (%#" PRIx64 ") does not "
 							    "fit 32 bits", s->name, S + (uint64_t)A);
@@ -593,6 +671,12 @@ static int link_relocate_one(struct link_job *lj, size_t isec, const struct hp_p
 		break;
 	case R_X86_64_32S:
 		v = (int64_t)(S + (uint64_t)A);
+		if (is_fixable(p, sec, rl)) {
+			size_t k = lj->nfix++;
+
+			if (!fits_s32(v))
+				return fix_abs32(lj, sec, isec, rl, s->name, S + (uint64_t)A, k);
+		}
 		if (!fits_s32(v))
 			return hp_err(lj->ctx, -HP_E_RELOC, "payload: R_X86_64_32S to '%s' (%#" PRIx64 ") does not "
 							    "fit 32 bits", s->name, S + (uint64_t)A);
