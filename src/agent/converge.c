@@ -443,9 +443,16 @@ void agent_on_fork(struct agent *a, pid_t parent, pid_t child)
 {
 	size_t i, n = a->nbaking;
 
-	for (i = 0; i < n; i++)
-		if (a->baking[i].pid == parent)
-			add_baking(a, child, a->baking[i].patch_id, a->baking[i].comm);
+	for (i = 0; i < n; i++) {
+		/* copies: add_baking reallocs a->baking, which these point into */
+		char id[sizeof(a->baking[i].patch_id)], comm[sizeof(a->baking[i].comm)];
+
+		if (a->baking[i].pid != parent)
+			continue;
+		memcpy(id, a->baking[i].patch_id, sizeof(id));
+		memcpy(comm, a->baking[i].comm, sizeof(comm));
+		add_baking(a, child, id, comm);
+	}
 }
 
 static void watch_remove(struct agent *a, size_t i)
