@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <systemd/sd-login.h>
 
 #include "cli.h"
 #include "select.h"
@@ -136,14 +135,12 @@ bool cli_sel_match(void *ud, pid_t pid)
 			return false;
 	}
 	if (sel->nunits) {
-		char *unit = NULL;
-		int r = sd_pid_get_unit(pid, &unit);
+		char unit[256];
 
-		if (r < 0)
+		if (cli_pid_unit(pid, unit, sizeof(unit)) < 0)
 			return false;	/* in no unit (or gone) */
 		for (i = 0, ok = false; i < sel->nunits && !ok; i++)
 			ok = unit_eq(sel->units[i], unit);
-		free(unit);
 		if (!ok)
 			return false;
 	}
