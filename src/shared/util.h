@@ -62,5 +62,7 @@ bool hp_valid_id(const char *s);
 /* SHA-256 and HMAC-SHA256 (OpenSSL low-level: no provider start-up); HMAC: -EINVAL for a key over 64 bytes. */
 void hp_sha256(const void *buf, size_t len, uint8_t out[32]);
 int hp_hmac_sha256(const void *key, size_t key_len, const void *buf, size_t len, uint8_t out[32]);
+/* Equal bytes, in a time that does not depend on where they differ (MACs). */
+bool hp_memeq_ct(const void *a, const void *b, size_t len);
 
 #endif

@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <openssl/crypto.h>
 
 #include "lib/process/cfi.h"
 #include "lib/process/ptrace.h"
@@ -474,7 +473,7 @@ int hp_srec_check(struct hp_ctx *ctx, struct hp_process *proc, struct hp_srec *r
 				r = record_mac(key, &rec->hdr, rec->funcs, mac);
 				if (r < 0)
 					return r;
-				if (CRYPTO_memcmp(mac, rec->hdr.mac, sizeof(mac))) {
+				if (!hp_memeq_ct(mac, rec->hdr.mac, sizeof(mac))) {
 					rec->trust = HP_RECORD_FORGED;
 					snprintf(rec->why, sizeof(rec->why), "its seal does not verify with this host's "
 						 "record key: hotpatch did not write it");

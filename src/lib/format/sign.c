@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include "shared/ossl.h"
 
 #include "lib/format/patch.h"
 #include "lib/format/trust.h"
@@ -27,17 +28,28 @@
 /* Cleanup helpers for the OpenSSL and patch objects below, so every exit path frees them. */
 static void pkey_freep(EVP_PKEY **p)
 {
-	EVP_PKEY_free(*p);
+	if (*p)	/* not before libcrypto is loaded (shared/ossl.h) */
+		EVP_PKEY_free(*p);
 }
 
 static void bio_freep(BIO **p)
 {
-	BIO_free(*p);
+	if (*p)
+		BIO_free(*p);
 }
 
 static void md_ctx_freep(EVP_MD_CTX **p)
 {
-	EVP_MD_CTX_free(*p);
+	if (*p)
+		EVP_MD_CTX_free(*p);
+}
+
+/* Why: every path into OpenSSL starts here (libcrypto is loaded on first use, shared/ossl.c). */
+static int need_ossl(struct hp_ctx *ctx, const char *what)
+{
+	if (hp_ossl_load() < 0)
+		return hp_err(ctx, -ENOSYS, "%s: libcrypto.so.3 (OpenSSL 3) cannot be loaded", what);
+	return 0;
 }
 
 static void patch_freep(struct hp_patch **p)
@@ -105,6 +117,9 @@ int hp_keygen(struct hp_ctx *ctx, const char *base, char ret_key_id[65])
 		return hp_err(ctx, -EINVAL, "keygen: empty output name");
 	if (asprintf(&key_path, "%s.key", base) < 0 || asprintf(&pub_path, "%s.pub", base) < 0)
 		return -ENOMEM;
+	r = need_ossl(ctx, "keygen");
+	if (r < 0)
+		return r;
 	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!pkey) {
 		ERR_clear_error();
@@ -158,8 +173,11 @@ static int load_private_key(struct hp_ctx *ctx, const char *path, EVP_PKEY **ret
 	EVP_PKEY *pkey;
 	struct stat st;
 	size_t len = 0;
-	int r = 0;
+	int r;
 
+	r = need_ossl(ctx, "sign");
+	if (r < 0)
+		return r;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;

@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include "shared/ossl.h"
 
 #include "lib/format/trust.h"
 
@@ -57,6 +58,8 @@ int hp_key_id(struct hp_ctx *ctx, EVP_PKEY *pkey, uint8_t ret_id[HP_KEY_ID_LEN])
 	uint8_t raw[HP_ED25519_PUB_LEN];
 	size_t len = sizeof(raw);
 
+	if (hp_ossl_load() < 0)	/* a key exists, so it is loaded; but say so rather than crash */
+		return hp_err(ctx, -ENOSYS, "key: libcrypto.so.3 (OpenSSL 3) cannot be loaded");
 	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
 		ERR_clear_error();
 		return hp_err(ctx, -EINVAL, "key: not an Ed25519 key");
@@ -238,6 +241,8 @@ int hp_trust_find(struct hp_ctx *ctx, const char *dir, const uint8_t key_id[HP_K
 	int dfd;
 
 	hp_hex(key_id, HP_KEY_ID_LEN, hex);
+	if (hp_ossl_load() < 0)	/* libcrypto on first use (shared/ossl.c) */
+		return hp_err(ctx, -ENOSYS, "trust: libcrypto.so.3 (OpenSSL 3) cannot be loaded");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		int r = -errno;
