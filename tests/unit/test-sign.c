@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 
 #include "lib/format/patch.h"
+#include "shared/sha256.h"
 #include "shared/util.h"
 #include "tap.h"
 
@@ -114,7 +115,7 @@ static int with_manifest(struct hp_ctx *ctx, const uint8_t *b, size_t n, const c
  * small inputs and OpenSSL's from 256 KiB on: both must equal OpenSSL's
  * digests at every length around the block and padding boundaries.
  */
-static void test_sha256(void)
+static void test_sha256_one(const char *impl)
 {
 	static uint8_t big[300 * 1024 + 7];
 	uint8_t a[32], b[32], key[64];
@@ -133,8 +134,8 @@ static void test_sha256(void)
 		HMAC(EVP_sha256(), key, (int)(i % 65), big, i, b, &blen);
 		badh += memcmp(a, b, 32) != 0;
 	}
-	tap_ok(!bad, "SHA-256 equals OpenSSL's for 0-1000 bytes (%zu differ)", bad);
-	tap_ok(!badh, "HMAC-SHA256 equals OpenSSL's for 0-1000 bytes, keys of 0-64 bytes (%zu differ)", badh);
+	tap_ok(!bad, "%s SHA-256 equals OpenSSL's for 0-1000 bytes (%zu differ)", impl, bad);
+	tap_ok(!badh, "%s HMAC-SHA256 equals OpenSSL's for 0-1000 bytes, keys of 0-64 bytes (%zu differ)", impl, badh);
 	for (i = 64 * 1024 - 65, bad = 0; i < 64 * 1024 + 65; i += 13) {
 		hp_sha256(big, i, a);
 		EVP_Digest(big, i, b, NULL, EVP_sha256(), NULL);
@@ -142,8 +143,17 @@ static void test_sha256(void)
 	}
 	hp_sha256(big, sizeof(big), a);	/* the OpenSSL path */
 	EVP_Digest(big, sizeof(big), b, NULL, EVP_sha256(), NULL);
-	tap_ok(!bad && !memcmp(a, b, 32), "SHA-256 equals OpenSSL's around 64 KiB and at 300 KiB");
+	tap_ok(!bad && !memcmp(a, b, 32), "%s SHA-256 equals OpenSSL's around 64 KiB and at 300 KiB", impl);
 	tap_is_int(hp_hmac_sha256(key, 65, big, 1, a), -EINVAL, "HMAC keys longer than a block are refused");
+}
+
+/* Both compressions: the portable C one, and SHA-NI where the CPU has it (else the C one again). */
+static void test_sha256(void)
+{
+	hp_sha256_force_portable(true);
+	test_sha256_one("portable");
+	hp_sha256_force_portable(false);
+	test_sha256_one("default (SHA-NI if the CPU has it)");
 }
 
 static void test_keygen(struct hp_ctx *ctx, char *key_id)
