@@ -81,8 +81,7 @@ int cli_pid_unit(pid_t pid, char *buf, size_t size)
 	if (!size)
 		return -EINVAL;
 	buf[0] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	n = hp_read_small(path, data, sizeof(data));
+	n = hp_read_small(hp_proc_path(path, sizeof(path), pid, "cgroup"), data, sizeof(data));
 	if (n < 0)
 		return (int)n == -ENODATA ? -ENXIO : (int)n;
 	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -193,8 +192,7 @@ void cli_audit(const struct cli_audit_rec *a)
 	pthread_once(&journal_once, journal_open);
 	if (journal_fd < 0)
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/comm", a->pid);
-	if (hp_read_small(path, comm, sizeof(comm)) > 0)
+	if (hp_read_small(hp_proc_path(path, sizeof(path), a->pid, "comm"), comm, sizeof(comm)) > 0)
 		comm[strcspn(comm, "\n")] = 0;
 	else
 		comm[0] = 0;

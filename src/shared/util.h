@@ -26,6 +26,8 @@ const char *hp_file_type_name(mode_t type);
  * without allocating: the length read, or -errno (-ENODATA when empty).
  */
 ssize_t hp_read_small(const char *path, char *buf, size_t size);
+/* "/proc/PID/leaf" into buf (size >= 64 holds every pid with a short leaf; "" when it does not fit); returns buf. */
+char *hp_proc_path(char *buf, size_t size, pid_t pid, const char *leaf);
 /* Write all bytes, retrying short writes. */
 int hp_write_all(int fd, const void *buf, size_t len);
 /* pread/pwrite until done; -EIO on a short transfer that makes no progress. */
