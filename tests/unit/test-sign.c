@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 
 #include "lib/format/patch.h"
+#include "lib/format/trust.h"
 #include "shared/sha256.h"
 #include "shared/util.h"
 #include "tap.h"
@@ -506,6 +507,10 @@ int main(void)
 	test_sign_verify(ctx, key_id, &sbuf, &slen);
 	if (sbuf) {
 		test_flip_every_byte(ctx, sbuf, slen);
+		/* the same with OpenSSL's verifier where Nettle's is used by default (trust.c) */
+		hp_ed25519_force_openssl(true);
+		test_flip_every_byte(ctx, sbuf, slen);
+		hp_ed25519_force_openssl(false);
 		test_signer_field(ctx, sbuf, slen, key_id);
 		test_bad_keys(ctx, sbuf, slen);
 		test_hostile_trust_dir(ctx, sbuf, slen);

@@ -372,9 +372,8 @@ static int check_block(struct hp_ctx *ctx, const struct hp_patch *p, const char 
  */
 int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *p, const char *trust_dir, char ret_key_id[65])
 {
-	_cleanup_pkey_ EVP_PKEY *pkey = NULL;
-	_cleanup_md_ctx_ EVP_MD_CTX *md = NULL;
 	_cleanup_free_ uint8_t *msg = NULL;
+	uint8_t pub[HP_ED25519_PUB_LEN];
 	char hex[2 * HP_KEY_ID_LEN + 1];
 	const char *dir = hp_trust_dir(trust_dir);
 	int r, ok;
@@ -385,23 +384,19 @@ int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *p, const char *tr
 		return r;
 	if (p->sig_off > p->len || p->len - p->sig_off < HP_SIG_SIZE)
 		return hp_err(ctx, -HP_E_FORMAT, "verify: signature block lies outside the file");
-	r = hp_trust_find(ctx, dir, p->sig.key_id, &pkey);
+	r = hp_trust_find(ctx, dir, p->sig.key_id, pub);
 	if (r < 0)
 		return r;
 
 	/* The signed message: the file with the 64 signature bytes zeroed. */
 	msg = malloc(p->len);
-	md = EVP_MD_CTX_new();
-	if (!msg || !md)
+	if (!msg)
 		return -ENOMEM;
 	memcpy(msg, p->buf, p->len);
 	memset(msg + p->sig_off + SIG_FIELD_OFF, 0, HP_ED25519_SIG_LEN);
-	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) != 1) {
-		ERR_clear_error();
-		return hp_err(ctx, -EIO, "verify: OpenSSL cannot set up Ed25519 verification");
-	}
-	ok = EVP_DigestVerify(md, p->sig.sig, sizeof(p->sig.sig), msg, p->len);
-	ERR_clear_error();
+	ok = hp_ed25519_verify(ctx, pub, msg, p->len, p->sig.sig);
+	if (ok < 0)
+		return ok;
 	if (ok != 1)
 		return hp_err(ctx, -HP_E_BADSIG,
 			      "verify: bad signature by key %s on patch '%s': the file was modified after signing",
@@ -487,10 +482,8 @@ int hp_blob_sign(struct hp_ctx *ctx, const char *key_path, const char *purpose, 
 int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpose, const void *buf, size_t len,
 		   const char *sig_text, size_t sig_len, char ret_key_id[65])
 {
-	_cleanup_pkey_ EVP_PKEY *pkey = NULL;
-	_cleanup_md_ctx_ EVP_MD_CTX *md = NULL;
 	_cleanup_free_ uint8_t *msg = NULL;
-	uint8_t id[HP_KEY_ID_LEN], sig[HP_ED25519_SIG_LEN];
+	uint8_t id[HP_KEY_ID_LEN], sig[HP_ED25519_SIG_LEN], pub[HP_ED25519_PUB_LEN];
 	char line[256], idhex[2 * HP_KEY_ID_LEN + 1], sighex[2 * HP_ED25519_SIG_LEN + 1];
 	size_t mlen, ml = strlen(BLOB_MAGIC);
 	int r, ok;
@@ -513,18 +506,12 @@ int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpos
 	r = blob_message(purpose, buf, len, &msg, &mlen);
 	if (r < 0)
 		return hp_err(ctx, r, "verify: bad purpose '%s'", purpose);
-	r = hp_trust_find(ctx, hp_trust_dir(trust_dir), id, &pkey);
+	r = hp_trust_find(ctx, hp_trust_dir(trust_dir), id, pub);
 	if (r < 0)
 		return r;
-	md = EVP_MD_CTX_new();
-	if (!md)
-		return -ENOMEM;
-	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) != 1) {
-		ERR_clear_error();
-		return hp_err(ctx, -EIO, "verify: OpenSSL cannot set up Ed25519 verification");
-	}
-	ok = EVP_DigestVerify(md, sig, sizeof(sig), msg, mlen);
-	ERR_clear_error();
+	ok = hp_ed25519_verify(ctx, pub, msg, mlen, sig);
+	if (ok < 0)
+		return ok;
 	if (ok != 1)
 		return hp_err(ctx, -HP_E_BADSIG, "verify: bad signature by key %s on the %s: it was modified after signing",
 			      idhex, purpose);
