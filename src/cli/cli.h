@@ -135,6 +135,8 @@ struct cli_audit_rec {
 	const char *message;		/* of the failure */
 };
 void cli_audit(const struct cli_audit_rec *a);
+/* The systemd unit of pid from /proc/PID/cgroup (as sd_pid_get_unit): 0, -ENXIO in none, -errno. */
+int cli_pid_unit(pid_t pid, char *buf, size_t size);
 int cmd_history(struct cli *cli, int argc, char **argv);
 extern const char *const help_history;
 

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <systemd/sd-login.h>
 
 #include "cli.h"
 #include "select.h"
@@ -121,37 +120,30 @@ bool cli_sel_match(void *ud, pid_t pid)
 
 	if (sel->ncomms) {
 		char comm[64] = "";
-		FILE *f;
+		ssize_t n = hp_read_small(hp_proc_path(path, sizeof(path), pid, "comm"), comm, sizeof(comm));
 
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		f = fopen(path, "re");
-		if (!f)
+		if (n < 0 && n != -ENODATA)
 			return false;	/* gone */
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
+		comm[strcspn(comm, "\n")] = 0;
 		for (i = 0, ok = false; i < sel->ncomms && !ok; i++)
 			ok = !strcmp(comm, sel->comms[i]);
 		if (!ok)
 			return false;
 	}
 	if (sel->nunits) {
-		char *unit = NULL;
-		int r = sd_pid_get_unit(pid, &unit);
+		char unit[256];
 
-		if (r < 0)
+		if (cli_pid_unit(pid, unit, sizeof(unit)) < 0)
 			return false;	/* in no unit (or gone) */
 		for (i = 0, ok = false; i < sel->nunits && !ok; i++)
 			ok = unit_eq(sel->units[i], unit);
-		free(unit);
 		if (!ok)
 			return false;
 	}
 	if (sel->nexes) {
 		ssize_t n;
 
-		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		n = readlink(path, buf, sizeof(buf) - 1);
+		n = readlink(hp_proc_path(path, sizeof(path), pid, "exe"), buf, sizeof(buf) - 1);
 		if (n < 0)
 			return errno == EACCES || errno == EPERM;	/* cannot tell: let the sweep say unknown */
 		buf[n] = 0;

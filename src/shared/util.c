@@ -7,11 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-/* SHA256_Init & co. are deprecated in OpenSSL 3 but run the same assembly
- * without the provider machinery: see hp_sha256. */
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include "shared/ossl.h"
+#include "shared/sha256.h"
 
 #include "cleanup.h"
 #include "util.h"
@@ -61,6 +58,33 @@ static int read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+/*
+ * Why: "/proc/PID/leaf" is built for every process of the host in a sweep
+ * (list, select, audit); snprintf cost ~1.5 k instructions a call there.
+ */
+char *hp_proc_path(char *buf, size_t size, pid_t pid, const char *leaf)
+{
+	char digits[16];
+	size_t nd = 0, ll = strlen(leaf);
+	unsigned long v = (unsigned long)(pid < 0 ? 0 : pid);
+
+	do {
+		digits[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && nd < sizeof(digits));
+	if (6 + nd + 1 + ll + 1 > size) {
+		if (size)
+			buf[0] = 0;
+		return buf;
+	}
+	memcpy(buf, "/proc/", 6);
+	for (size_t i = 0; i < nd; i++)
+		buf[6 + i] = digits[nd - 1 - i];
+	buf[6 + nd] = '/';
+	memcpy(buf + 7 + nd, leaf, ll + 1);
+	return buf;
 }
 
 ssize_t hp_read_small(const char *path, char *buf, size_t size)
@@ -293,33 +317,41 @@ bool hp_valid_id(const char *s)
 	return true;
 }
 
+/*
+ * Why: one SHA-256 for every caller.  Small inputs (all an apply hashes)
+ * run the C implementation in sha256.c, so that the CLI need not load
+ * libcrypto at all (issue 15); from 256 KiB on (the builder's objects and
+ * targets), OpenSSL's assembly is worth loading it, and the low-level
+ * SHA256_* functions touch no provider state.  Both give the same digest.
+ */
 void hp_sha256(const void *buf, size_t len, uint8_t out[32])
 {
-	/*
-	 * Not EVP_Digest (nor SHA256(), which is EVP_Q_digest in OpenSSL 3): the
-	 * first EVP call loads openssl.cnf and initialises the default provider,
-	 * about 6 M instructions, more than the rest of an unsigned `hotpatch
-	 * apply` together (issue 15).  The low-level functions hash with the same
-	 * code and touch no global state.  A signed patch still pays the provider
-	 * start-up once, for Ed25519.
-	 */
-	SHA256_CTX c;
+	struct hp_sha256_ctx c;
 
-	SHA256_Init(&c);
-	SHA256_Update(&c, buf, len);
-	SHA256_Final(out, &c);
+	if (len >= 256 * 1024 && hp_ossl_load() == 0 && hp_ossl.sha256_init && hp_ossl.sha256_update &&
+	    hp_ossl.sha256_final) {
+		/* SHA256_CTX is 112 bytes; this is larger and aligned */
+		uint64_t octx[32];
+
+		if (hp_ossl.sha256_init(octx) == 1 && hp_ossl.sha256_update(octx, buf, len) == 1 &&
+		    hp_ossl.sha256_final(out, octx) == 1)
+			return;
+	}
+	hp_sha256_init(&c);
+	hp_sha256_update(&c, buf, len);
+	hp_sha256_final(&c, out);
 }
 
 /*
- * Why: HMAC-SHA256 (RFC 2104) on the low-level SHA-256, for the same reason
- * as hp_sha256: OpenSSL's HMAC() fetches a MAC through the provider machinery
- * and costs about 5 M instructions on the first call of every `hotpatch
- * apply` (issue 15).  The key may be at most one block (64 bytes).
+ * Why: HMAC-SHA256 (RFC 2104) on sha256.c: OpenSSL's HMAC() fetches a MAC
+ * through the provider machinery (about 5 M instructions on the first call),
+ * and the state record's MAC is computed on every apply (issue 15).  The key
+ * may be at most one block (64 bytes).
  */
 int hp_hmac_sha256(const void *key, size_t key_len, const void *buf, size_t len, uint8_t out[32])
 {
 	uint8_t ipad[64], opad[64], inner[32];
-	SHA256_CTX c;
+	struct hp_sha256_ctx c;
 	size_t i;
 
 	if (key_len > sizeof(ipad))
@@ -330,18 +362,34 @@ int hp_hmac_sha256(const void *key, size_t key_len, const void *buf, size_t len,
 		ipad[i] ^= ((const uint8_t *)key)[i];
 		opad[i] ^= ((const uint8_t *)key)[i];
 	}
-	SHA256_Init(&c);
-	SHA256_Update(&c, ipad, sizeof(ipad));
-	SHA256_Update(&c, buf, len);
-	SHA256_Final(inner, &c);
-	SHA256_Init(&c);
-	SHA256_Update(&c, opad, sizeof(opad));
-	SHA256_Update(&c, inner, sizeof(inner));
-	SHA256_Final(out, &c);
-	OPENSSL_cleanse(ipad, sizeof(ipad));
-	OPENSSL_cleanse(opad, sizeof(opad));
-	OPENSSL_cleanse(&c, sizeof(c));
+	hp_sha256_init(&c);
+	hp_sha256_update(&c, ipad, sizeof(ipad));
+	hp_sha256_update(&c, buf, len);
+	hp_sha256_final(&c, inner);
+	hp_sha256_init(&c);
+	hp_sha256_update(&c, opad, sizeof(opad));
+	hp_sha256_update(&c, inner, sizeof(inner));
+	hp_sha256_final(&c, out);
+	explicit_bzero(ipad, sizeof(ipad));
+	explicit_bzero(opad, sizeof(opad));
+	explicit_bzero(inner, sizeof(inner));
+	explicit_bzero(&c, sizeof(c));
 	return 0;
+}
+
+/*
+ * Why: a comparison of MACs whose time does not depend on where they differ
+ * (CRYPTO_memcmp without libcrypto).
+ */
+bool hp_memeq_ct(const void *a, const void *b, size_t len)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t d = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
 }
 
 /* Why: the one hex encoder (build-ids, hashes, key ids); hp_unhex is its inverse.  Public in hotpatch.h. */

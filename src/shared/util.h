@@ -26,6 +26,8 @@ const char *hp_file_type_name(mode_t type);
  * without allocating: the length read, or -errno (-ENODATA when empty).
  */
 ssize_t hp_read_small(const char *path, char *buf, size_t size);
+/* "/proc/PID/leaf" into buf (size >= 64 holds every pid with a short leaf; "" when it does not fit); returns buf. */
+char *hp_proc_path(char *buf, size_t size, pid_t pid, const char *leaf);
 /* Write all bytes, retrying short writes. */
 int hp_write_all(int fd, const void *buf, size_t len);
 /* pread/pwrite until done; -EIO on a short transfer that makes no progress. */
@@ -62,5 +64,7 @@ bool hp_valid_id(const char *s);
 /* SHA-256 and HMAC-SHA256 (OpenSSL low-level: no provider start-up); HMAC: -EINVAL for a key over 64 bytes. */
 void hp_sha256(const void *buf, size_t len, uint8_t out[32]);
 int hp_hmac_sha256(const void *key, size_t key_len, const void *buf, size_t len, uint8_t out[32]);
+/* Equal bytes, in a time that does not depend on where they differ (MACs). */
+bool hp_memeq_ct(const void *a, const void *b, size_t len);
 
 #endif

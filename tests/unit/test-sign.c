@@ -13,9 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include "lib/format/patch.h"
+#include "lib/format/trust.h"
+#include "shared/sha256.h"
+#include "shared/util.h"
 #include "tap.h"
 
 static const char manifest[] =
@@ -105,6 +109,52 @@ static int with_manifest(struct hp_ctx *ctx, const uint8_t *b, size_t n, const c
 	hp_patch_writer_release(&w);
 	hp_patch_free(p);
 	return r;
+}
+
+/*
+ * hp_sha256 and hp_hmac_sha256 run our own SHA-256 (src/shared/sha256.c) for
+ * small inputs and OpenSSL's from 256 KiB on: both must equal OpenSSL's
+ * digests at every length around the block and padding boundaries.
+ */
+static void test_sha256_one(const char *impl)
+{
+	static uint8_t big[300 * 1024 + 7];
+	uint8_t a[32], b[32], key[64];
+	unsigned int blen;
+	size_t i, bad = 0, badh = 0;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 131 + (i >> 9));
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0xa5 ^ i);
+	for (i = 0; i <= 1000; i++) {
+		hp_sha256(big + 3, i, a);
+		EVP_Digest(big + 3, i, b, NULL, EVP_sha256(), NULL);
+		bad += memcmp(a, b, 32) != 0;
+		hp_hmac_sha256(key, i % 65, big, i, a);
+		HMAC(EVP_sha256(), key, (int)(i % 65), big, i, b, &blen);
+		badh += memcmp(a, b, 32) != 0;
+	}
+	tap_ok(!bad, "%s SHA-256 equals OpenSSL's for 0-1000 bytes (%zu differ)", impl, bad);
+	tap_ok(!badh, "%s HMAC-SHA256 equals OpenSSL's for 0-1000 bytes, keys of 0-64 bytes (%zu differ)", impl, badh);
+	for (i = 64 * 1024 - 65, bad = 0; i < 64 * 1024 + 65; i += 13) {
+		hp_sha256(big, i, a);
+		EVP_Digest(big, i, b, NULL, EVP_sha256(), NULL);
+		bad += memcmp(a, b, 32) != 0;
+	}
+	hp_sha256(big, sizeof(big), a);	/* the OpenSSL path */
+	EVP_Digest(big, sizeof(big), b, NULL, EVP_sha256(), NULL);
+	tap_ok(!bad && !memcmp(a, b, 32), "%s SHA-256 equals OpenSSL's around 64 KiB and at 300 KiB", impl);
+	tap_is_int(hp_hmac_sha256(key, 65, big, 1, a), -EINVAL, "HMAC keys longer than a block are refused");
+}
+
+/* Both compressions: the portable C one, and SHA-NI where the CPU has it (else the C one again). */
+static void test_sha256(void)
+{
+	hp_sha256_force_portable(true);
+	test_sha256_one("portable");
+	hp_sha256_force_portable(false);
+	test_sha256_one("default (SHA-NI if the CPU has it)");
 }
 
 static void test_keygen(struct hp_ctx *ctx, char *key_id)
@@ -452,10 +502,15 @@ int main(void)
 	}
 	hp_ctx_new(&ctx);
 	hp_ctx_set_log(ctx, log_cb, NULL, HP_LOG_WARN);
+	test_sha256();
 	test_keygen(ctx, key_id);
 	test_sign_verify(ctx, key_id, &sbuf, &slen);
 	if (sbuf) {
 		test_flip_every_byte(ctx, sbuf, slen);
+		/* the same with OpenSSL's verifier where Nettle's is used by default (trust.c) */
+		hp_ed25519_force_openssl(true);
+		test_flip_every_byte(ctx, sbuf, slen);
+		hp_ed25519_force_openssl(false);
 		test_signer_field(ctx, sbuf, slen, key_id);
 		test_bad_keys(ctx, sbuf, slen);
 		test_hostile_trust_dir(ctx, sbuf, slen);

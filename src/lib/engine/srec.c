@@ -6,6 +6,7 @@
  * warning rather than acted on.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,7 +15,6 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <openssl/crypto.h>
 
 #include "lib/process/cfi.h"
 #include "lib/process/ptrace.h"
@@ -219,22 +219,80 @@ static const char *state_dir(void)
  * read or replaced it: a regular file (not a link), owned by us or root,
  * with no access for group or others, of exactly the key's size.
  */
+static bool key_stat_ok(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & 077) &&
+	       st->st_size == KEY_SIZE;
+}
+
+/*
+ * Why: a sweep seals and checks records in every process, and read the key
+ * twice per process (open, fstat, read, close: issue 15).  The last key read
+ * is kept with the identity of its file; one lstat shows the file is still
+ * that one (device, inode, change time, and the same safety checks), so a
+ * replaced, removed or loosened key file is noticed at the next use.
+ */
+static struct {
+	pthread_mutex_t lock;
+	bool valid;
+	char path[4096];
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctime;
+	uint8_t key[KEY_SIZE];
+} key_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool key_cache_get(const char *path, uint8_t key[KEY_SIZE])
+{
+	struct stat st;
+	bool hit = false;
+
+	if (lstat(path, &st) < 0 || !key_stat_ok(&st))
+		return false;
+	pthread_mutex_lock(&key_cache.lock);
+	if (key_cache.valid && !strcmp(key_cache.path, path) && key_cache.dev == st.st_dev &&
+	    key_cache.ino == st.st_ino && key_cache.ctime.tv_sec == st.st_ctim.tv_sec &&
+	    key_cache.ctime.tv_nsec == st.st_ctim.tv_nsec) {
+		memcpy(key, key_cache.key, KEY_SIZE);
+		hit = true;
+	}
+	pthread_mutex_unlock(&key_cache.lock);
+	return hit;
+}
+
+static void key_cache_put(const char *path, const struct stat *st, const uint8_t key[KEY_SIZE])
+{
+	if (strlen(path) >= sizeof(key_cache.path))
+		return;
+	pthread_mutex_lock(&key_cache.lock);
+	hp_strlcpy(key_cache.path, path, sizeof(key_cache.path));
+	key_cache.dev = st->st_dev;
+	key_cache.ino = st->st_ino;
+	key_cache.ctime = st->st_ctim;
+	memcpy(key_cache.key, key, KEY_SIZE);
+	key_cache.valid = true;
+	pthread_mutex_unlock(&key_cache.lock);
+}
+
 static int key_read(const char *path, uint8_t key[KEY_SIZE])
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	_cleanup_close_ int fd = -1;
 	struct stat st;
 	ssize_t n;
 
+	if (key_cache_get(path, key))
+		return 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 077) ||
-	    st.st_size != KEY_SIZE)
+	if (!key_stat_ok(&st))
 		return -EPERM;
 	n = read(fd, key, KEY_SIZE);
 	if (n != KEY_SIZE)
 		return n < 0 ? -errno : -EIO;
+	key_cache_put(path, &st, key);
 	return 0;
 }
 
@@ -513,7 +571,7 @@ int hp_srec_check(struct hp_ctx *ctx, struct hp_process *proc, struct hp_srec *r
 				r = record_mac(key, &rec->hdr, rec->funcs, mac);
 				if (r < 0)
 					return r;
-				if (CRYPTO_memcmp(mac, rec->hdr.mac, sizeof(mac))) {
+				if (!hp_memeq_ct(mac, rec->hdr.mac, sizeof(mac))) {
 					rec->trust = HP_RECORD_FORGED;
 					snprintf(rec->why, sizeof(rec->why), "its seal does not verify with this host's "
 						 "record key: hotpatch did not write it");

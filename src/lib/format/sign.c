@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include "shared/ossl.h"
 
 #include "lib/format/patch.h"
 #include "lib/format/trust.h"
@@ -27,17 +28,28 @@
 /* Cleanup helpers for the OpenSSL and patch objects below, so every exit path frees them. */
 static void pkey_freep(EVP_PKEY **p)
 {
-	EVP_PKEY_free(*p);
+	if (*p)	/* not before libcrypto is loaded (shared/ossl.h) */
+		EVP_PKEY_free(*p);
 }
 
 static void bio_freep(BIO **p)
 {
-	BIO_free(*p);
+	if (*p)
+		BIO_free(*p);
 }
 
 static void md_ctx_freep(EVP_MD_CTX **p)
 {
-	EVP_MD_CTX_free(*p);
+	if (*p)
+		EVP_MD_CTX_free(*p);
+}
+
+/* Why: every path into OpenSSL starts here (libcrypto is loaded on first use, shared/ossl.c). */
+static int need_ossl(struct hp_ctx *ctx, const char *what)
+{
+	if (hp_ossl_load() < 0)
+		return hp_err(ctx, -ENOSYS, "%s: libcrypto.so.3 (OpenSSL 3) cannot be loaded", what);
+	return 0;
 }
 
 static void patch_freep(struct hp_patch **p)
@@ -105,6 +117,9 @@ int hp_keygen(struct hp_ctx *ctx, const char *base, char ret_key_id[65])
 		return hp_err(ctx, -EINVAL, "keygen: empty output name");
 	if (asprintf(&key_path, "%s.key", base) < 0 || asprintf(&pub_path, "%s.pub", base) < 0)
 		return -ENOMEM;
+	r = need_ossl(ctx, "keygen");
+	if (r < 0)
+		return r;
 	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!pkey) {
 		ERR_clear_error();
@@ -158,8 +173,11 @@ static int load_private_key(struct hp_ctx *ctx, const char *path, EVP_PKEY **ret
 	EVP_PKEY *pkey;
 	struct stat st;
 	size_t len = 0;
-	int r = 0;
+	int r;
 
+	r = need_ossl(ctx, "sign");
+	if (r < 0)
+		return r;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
@@ -354,9 +372,8 @@ static int check_block(struct hp_ctx *ctx, const struct hp_patch *p, const char 
  */
 int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *p, const char *trust_dir, char ret_key_id[65])
 {
-	_cleanup_pkey_ EVP_PKEY *pkey = NULL;
-	_cleanup_md_ctx_ EVP_MD_CTX *md = NULL;
 	_cleanup_free_ uint8_t *msg = NULL;
+	uint8_t pub[HP_ED25519_PUB_LEN];
 	char hex[2 * HP_KEY_ID_LEN + 1];
 	const char *dir = hp_trust_dir(trust_dir);
 	int r, ok;
@@ -367,23 +384,19 @@ int hp_patch_verify(struct hp_ctx *ctx, const struct hp_patch *p, const char *tr
 		return r;
 	if (p->sig_off > p->len || p->len - p->sig_off < HP_SIG_SIZE)
 		return hp_err(ctx, -HP_E_FORMAT, "verify: signature block lies outside the file");
-	r = hp_trust_find(ctx, dir, p->sig.key_id, &pkey);
+	r = hp_trust_find(ctx, dir, p->sig.key_id, pub);
 	if (r < 0)
 		return r;
 
 	/* The signed message: the file with the 64 signature bytes zeroed. */
 	msg = malloc(p->len);
-	md = EVP_MD_CTX_new();
-	if (!msg || !md)
+	if (!msg)
 		return -ENOMEM;
 	memcpy(msg, p->buf, p->len);
 	memset(msg + p->sig_off + SIG_FIELD_OFF, 0, HP_ED25519_SIG_LEN);
-	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) != 1) {
-		ERR_clear_error();
-		return hp_err(ctx, -EIO, "verify: OpenSSL cannot set up Ed25519 verification");
-	}
-	ok = EVP_DigestVerify(md, p->sig.sig, sizeof(p->sig.sig), msg, p->len);
-	ERR_clear_error();
+	ok = hp_ed25519_verify(ctx, pub, msg, p->len, p->sig.sig);
+	if (ok < 0)
+		return ok;
 	if (ok != 1)
 		return hp_err(ctx, -HP_E_BADSIG,
 			      "verify: bad signature by key %s on patch '%s': the file was modified after signing",
@@ -469,10 +482,8 @@ int hp_blob_sign(struct hp_ctx *ctx, const char *key_path, const char *purpose, 
 int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpose, const void *buf, size_t len,
 		   const char *sig_text, size_t sig_len, char ret_key_id[65])
 {
-	_cleanup_pkey_ EVP_PKEY *pkey = NULL;
-	_cleanup_md_ctx_ EVP_MD_CTX *md = NULL;
 	_cleanup_free_ uint8_t *msg = NULL;
-	uint8_t id[HP_KEY_ID_LEN], sig[HP_ED25519_SIG_LEN];
+	uint8_t id[HP_KEY_ID_LEN], sig[HP_ED25519_SIG_LEN], pub[HP_ED25519_PUB_LEN];
 	char line[256], idhex[2 * HP_KEY_ID_LEN + 1], sighex[2 * HP_ED25519_SIG_LEN + 1];
 	size_t mlen, ml = strlen(BLOB_MAGIC);
 	int r, ok;
@@ -495,18 +506,12 @@ int hp_blob_verify(struct hp_ctx *ctx, const char *trust_dir, const char *purpos
 	r = blob_message(purpose, buf, len, &msg, &mlen);
 	if (r < 0)
 		return hp_err(ctx, r, "verify: bad purpose '%s'", purpose);
-	r = hp_trust_find(ctx, hp_trust_dir(trust_dir), id, &pkey);
+	r = hp_trust_find(ctx, hp_trust_dir(trust_dir), id, pub);
 	if (r < 0)
 		return r;
-	md = EVP_MD_CTX_new();
-	if (!md)
-		return -ENOMEM;
-	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) != 1) {
-		ERR_clear_error();
-		return hp_err(ctx, -EIO, "verify: OpenSSL cannot set up Ed25519 verification");
-	}
-	ok = EVP_DigestVerify(md, sig, sizeof(sig), msg, mlen);
-	ERR_clear_error();
+	ok = hp_ed25519_verify(ctx, pub, msg, mlen, sig);
+	if (ok < 0)
+		return ok;
 	if (ok != 1)
 		return hp_err(ctx, -HP_E_BADSIG, "verify: bad signature by key %s on the %s: it was modified after signing",
 			      idhex, purpose);

@@ -139,17 +139,11 @@ static bool is_kthread(pid_t pid)
 	char path[64], buf[512], *p;
 	unsigned long flags;
 	ssize_t n;
-	int fd, field;
+	int field;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = hp_read_small(hp_proc_path(path, sizeof(path), pid, "stat"), buf, sizeof(buf));
 	if (n <= 0)
 		return false;
-	buf[n] = 0;
 	p = strrchr(buf, ')');	/* comm may contain spaces and ')' */
 	if (!p)
 		return false;
@@ -158,7 +152,8 @@ static bool is_kthread(pid_t pid)
 		p = strchr(p + 1, ' ');
 	if (!p)
 		return false;
-	flags = strtoul(p + 1, NULL, 10);
+	for (flags = 0, p++; *p >= '0' && *p <= '9'; p++)
+		flags = flags * 10 + (unsigned long)(*p - '0');
 	return (flags & 0x00200000ul) != 0;	/* PF_KTHREAD */
 }
 
