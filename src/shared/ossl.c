@@ -32,9 +32,6 @@ static void load(void)
 	ok = ok && hp_ossl.f;
 	HP_OSSL_FUNCS(HP_OSSL_SYM)
 #undef HP_OSSL_SYM
-	*(void **)&hp_ossl.sha256_init = dlsym(dl, "SHA256_Init");
-	*(void **)&hp_ossl.sha256_update = dlsym(dl, "SHA256_Update");
-	*(void **)&hp_ossl.sha256_final = dlsym(dl, "SHA256_Final");
 	if (ok)
 		load_result = 0;
 }

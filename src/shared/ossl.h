@@ -25,10 +25,6 @@ struct hp_ossl {
 #define HP_OSSL_MEMBER(f) __typeof__(f) *f;
 	HP_OSSL_FUNCS(HP_OSSL_MEMBER)
 #undef HP_OSSL_MEMBER
-	/* the low-level SHA-256 for large inputs (hp_sha256); may be NULL */
-	int (*sha256_init)(void *ctx);
-	int (*sha256_update)(void *ctx, const void *buf, size_t len);
-	int (*sha256_final)(unsigned char *md, void *ctx);
 };
 extern struct hp_ossl hp_ossl;
 

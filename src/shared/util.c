@@ -8,7 +8,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "shared/ossl.h"
-#include "shared/sha256.h"
+#include <nettle/hmac.h>
+#include <nettle/sha2.h>
 
 #include "cleanup.h"
 #include "util.h"
@@ -318,61 +319,35 @@ bool hp_valid_id(const char *s)
 }
 
 /*
- * Why: one SHA-256 for every caller.  Small inputs (all an apply hashes)
- * run the C implementation in sha256.c, so that the CLI need not load
- * libcrypto at all (issue 15); from 256 KiB on (the builder's objects and
- * targets), OpenSSL's assembly is worth loading it, and the low-level
- * SHA256_* functions touch no provider state.  Both give the same digest.
+ * Why: one SHA-256 for every caller, from Nettle: a small library (a few
+ * hundred relocations at start, where libcrypto's BIND_NOW costs ~3 M
+ * instructions, issue 15) whose "fat" build picks the SHA-NI instructions
+ * at run time.
  */
 void hp_sha256(const void *buf, size_t len, uint8_t out[32])
 {
-	struct hp_sha256_ctx c;
+	struct sha256_ctx c;
 
-	if (len >= 256 * 1024 && hp_ossl_load() == 0 && hp_ossl.sha256_init && hp_ossl.sha256_update &&
-	    hp_ossl.sha256_final) {
-		/* SHA256_CTX is 112 bytes; this is larger and aligned */
-		uint64_t octx[32];
-
-		if (hp_ossl.sha256_init(octx) == 1 && hp_ossl.sha256_update(octx, buf, len) == 1 &&
-		    hp_ossl.sha256_final(out, octx) == 1)
-			return;
-	}
-	hp_sha256_init(&c);
-	hp_sha256_update(&c, buf, len);
-	hp_sha256_final(&c, out);
+	sha256_init(&c);
+	sha256_update(&c, len, buf);
+	sha256_digest(&c, SHA256_DIGEST_SIZE, out);
 }
 
 /*
- * Why: HMAC-SHA256 (RFC 2104) on sha256.c: OpenSSL's HMAC() fetches a MAC
- * through the provider machinery (about 5 M instructions on the first call),
- * and the state record's MAC is computed on every apply (issue 15).  The key
- * may be at most one block (64 bytes).
+ * Why: HMAC-SHA256 (RFC 2104) from Nettle: OpenSSL's HMAC() fetches a MAC
+ * through the provider machinery (about 5 M instructions on the first
+ * call), and the state record's MAC is computed on every apply.  Keys
+ * longer than one block (64 bytes) are refused: ours are 32.
  */
 int hp_hmac_sha256(const void *key, size_t key_len, const void *buf, size_t len, uint8_t out[32])
 {
-	uint8_t ipad[64], opad[64], inner[32];
-	struct hp_sha256_ctx c;
-	size_t i;
+	struct hmac_sha256_ctx c;
 
-	if (key_len > sizeof(ipad))
+	if (key_len > SHA256_BLOCK_SIZE)
 		return -EINVAL;
-	memset(ipad, 0x36, sizeof(ipad));
-	memset(opad, 0x5c, sizeof(opad));
-	for (i = 0; i < key_len; i++) {
-		ipad[i] ^= ((const uint8_t *)key)[i];
-		opad[i] ^= ((const uint8_t *)key)[i];
-	}
-	hp_sha256_init(&c);
-	hp_sha256_update(&c, ipad, sizeof(ipad));
-	hp_sha256_update(&c, buf, len);
-	hp_sha256_final(&c, inner);
-	hp_sha256_init(&c);
-	hp_sha256_update(&c, opad, sizeof(opad));
-	hp_sha256_update(&c, inner, sizeof(inner));
-	hp_sha256_final(&c, out);
-	explicit_bzero(ipad, sizeof(ipad));
-	explicit_bzero(opad, sizeof(opad));
-	explicit_bzero(inner, sizeof(inner));
+	hmac_sha256_set_key(&c, key_len, key);
+	hmac_sha256_update(&c, len, buf);
+	hmac_sha256_digest(&c, SHA256_DIGEST_SIZE, out);
 	explicit_bzero(&c, sizeof(c));
 	return 0;
 }

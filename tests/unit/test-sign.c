@@ -18,7 +18,6 @@
 
 #include "lib/format/patch.h"
 #include "lib/format/trust.h"
-#include "shared/sha256.h"
 #include "shared/util.h"
 #include "tap.h"
 
@@ -112,9 +111,9 @@ static int with_manifest(struct hp_ctx *ctx, const uint8_t *b, size_t n, const c
 }
 
 /*
- * hp_sha256 and hp_hmac_sha256 run our own SHA-256 (src/shared/sha256.c) for
- * small inputs and OpenSSL's from 256 KiB on: both must equal OpenSSL's
- * digests at every length around the block and padding boundaries.
+ * hp_sha256 and hp_hmac_sha256 run Nettle's SHA-256: both must equal
+ * OpenSSL's digests at every length around the block and padding
+ * boundaries.
  */
 static void test_sha256_one(const char *impl)
 {
@@ -142,19 +141,15 @@ static void test_sha256_one(const char *impl)
 		EVP_Digest(big, i, b, NULL, EVP_sha256(), NULL);
 		bad += memcmp(a, b, 32) != 0;
 	}
-	hp_sha256(big, sizeof(big), a);	/* the OpenSSL path */
+	hp_sha256(big, sizeof(big), a);
 	EVP_Digest(big, sizeof(big), b, NULL, EVP_sha256(), NULL);
 	tap_ok(!bad && !memcmp(a, b, 32), "%s SHA-256 equals OpenSSL's around 64 KiB and at 300 KiB", impl);
 	tap_is_int(hp_hmac_sha256(key, 65, big, 1, a), -EINVAL, "HMAC keys longer than a block are refused");
 }
 
-/* Both compressions: the portable C one, and SHA-NI where the CPU has it (else the C one again). */
 static void test_sha256(void)
 {
-	hp_sha256_force_portable(true);
-	test_sha256_one("portable");
-	hp_sha256_force_portable(false);
-	test_sha256_one("default (SHA-NI if the CPU has it)");
+	test_sha256_one("Nettle");
 }
 
 static void test_keygen(struct hp_ctx *ctx, char *key_id)
