@@ -410,7 +410,7 @@ static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, const
 	 * event once it is stored.  Stored again by the full path, they conflict
 	 * and are skipped.  Many events (an agent that was offline) go the full way.
 	 */
-	if (json_array_size(json_object_get(rep, "events")) > FAST_EVENTS)
+	if (json_array_size(json_object_get(rep, "events")) > FAST_EVENTS || strlen(hash) != 64)
 		return 0;
 	json_array_foreach(json_object_get(rep, "events"), i, e) {
 		json_t *pid = json_object_get(e, "pid");
@@ -478,7 +478,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 	ack = new_ack = hs_get_int(h, 0, 1, 0);
 	old_hash = hs_get(h, 0, 2);
 	hs_report_summarise(rep, &sum);
-	if (!old_hash || strcmp(old_hash, hash)) {
+	if (!old_hash || strcmp(old_hash, hash) || strlen(hash) != 64) {	/* not 64: no digest (out of memory) */
 		json_t *copy = json_copy(rep);
 
 		json_object_del(copy, "events");
