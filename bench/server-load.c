@@ -318,6 +318,7 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Paced burst: hosts in the order they are due. */
 static int cmp_due(const void *a, const void *b)
 {
 	double x = g.h[*(const int *)a].due, y = g.h[*(const int *)b].due;

@@ -46,6 +46,7 @@ static json_t *round_trip(json_t *j)
 	return k;
 }
 
+/* A check-in report: validated, then (when valid) summarised and digested three ways that must agree. */
 static int report(const uint8_t *data, size_t size)
 {
 	json_t *rep = parse(data, size), *k;
@@ -81,6 +82,7 @@ static int report(const uint8_t *data, size_t size)
 	return 0;
 }
 
+/* A policy document: validated; a valid one stays valid after a round trip. */
 static int policy(const uint8_t *data, size_t size)
 {
 	json_t *d = parse(data, size), *k;
@@ -132,6 +134,7 @@ static void check_match(const char *pattern, const char *url, const char *params
 		abort();
 }
 
+/* A request path against every pattern, with buffers of several sizes. */
 static int url(const uint8_t *data, size_t size)
 {
 	char *u = malloc(size + 1);
@@ -164,6 +167,7 @@ static int url(const uint8_t *data, size_t size)
 	return matched ? 0 : -ENOENT;
 }
 
+/* The first byte picks the kind of request (see the top of this file). */
 int hs_fuzz_request(const uint8_t *data, size_t size)
 {
 	if (!size)

@@ -175,7 +175,7 @@ test_expect_success 'events are stored once and acknowledged' '
 '
 
 # The common check-in (nothing changed) takes the one-statement path: it must
-# write last-seen and nothing else, and still see a policy paused since.
+# write last-seen (and new events) and nothing else, and still see a policy paused since.
 test_expect_success 'an unchanged report writes only last-seen; a changed one rewrites the rows' '
 	read -r h1 c1 <"$HP_TMP/h1" &&
 	P="[{pid:11,comm:\"nginx\",unit:\"nginx.service\",targets:[{path:\"/usr/lib/libfoo.so.1\",build_id:\"aa11\",patch_id:\"foo-1\",level:1,state:\"patched\"}]}]" &&
@@ -188,6 +188,12 @@ test_expect_success 'an unchanged report writes only last-seen; a changed one re
 	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P | .host.time=\"2026-12-06T05:00:00Z\" | .events=[{id:6,kind:\"restart\"}]")")" 200 &&
 	jq -e ".events_ack == 6 and .policy.name == \"prod\"" "$HP_TMP/body" &&
 	hp_expect_eq "$(rows)" "$before" &&
+	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P | .events=[{id:7,kind:\"crash\",patch_id:\"foo-1\",pid:11}]")")" 200 &&
+	jq -e ".events_ack == 7" "$HP_TMP/body" &&
+	hp_expect_eq "$(rows)" "$before" &&
+	hs_api_ok GET "/hosts/$h1/history" | jq -e ".total == 3 and ([.items[] | select(.kind == \"crash\")] | length) == 1" &&
+	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P | .events=[{id:7,kind:\"crash\",patch_id:\"foo-1\",pid:11}]")")" 200 &&
+	hs_api_ok GET "/hosts/$h1/history" | jq -e ".total == 3" &&
 	[ "$(sqlite3 "$DB" "SELECT last_checkin FROM hosts WHERE id = '"'"'$h1'"'"'")" -gt 1 ] &&
 	hs_api_ok PUT /policies/prod "{\"name\":\"prod\",\"deadline_days\":3,\"paused\":true}" >/dev/null &&
 	hp_expect_eq "$(hs_checkin "$c1" "$(hs_report "$h1" ".processes=$P")")" 200 &&
