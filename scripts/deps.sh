@@ -6,6 +6,8 @@
 HP_DEPS=(
 	gcc g++ make pkg-config meson ninja-build
 	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev libdebuginfod-dev
+	# Ed25519 verification without OpenSSL's start-up (dlopened; OpenSSL when missing): Nettle
+	libhogweed6
 	# hotpatchd: config file, sd_notify/journald, repository client
 	libinih-dev libsystemd-dev libcurl4-openssl-dev
 	elfutils binutils patch dpkg-dev
