@@ -6,8 +6,8 @@
 HP_DEPS=(
 	gcc g++ make pkg-config meson ninja-build
 	libelf-dev libdw-dev libjansson-dev libssl-dev zlib1g-dev libdebuginfod-dev
-	# SHA-256 and Ed25519 verification (Nettle: small at start-up, SHA-NI at run time)
-	nettle-dev
+	# SHA-256 (linked) and Ed25519 verification (libhogweed, dlopened; OpenSSL when missing): Nettle
+	nettle-dev libhogweed6
 	# hotpatchd: config file, sd_notify/journald, repository client
 	libinih-dev libsystemd-dev libcurl4-openssl-dev
 	elfutils binutils patch dpkg-dev

@@ -17,6 +17,7 @@
  * operation itself is what matters.
  */
 #include <dlfcn.h>
+#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>

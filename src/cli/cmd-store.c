@@ -221,11 +221,11 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 
 		if (!revert) {
 			size_t n = json_array_size(pids);
+			long long first = (long long)json_integer_value(json_array_get(pids, 0));
 
-			json_decref(run);
+			json_decref(run);	/* pids belongs to run: read before */
 			return cli_fail(cli, -EBUSY, "patch %s is applied in %zu process%s (first: pid %lld): revert it "
-				       "first or use --revert", id, n, n == 1 ? "" : "es",
-				       (long long)json_integer_value(json_array_get(pids, 0)));
+				       "first or use --revert", id, n, n == 1 ? "" : "es", first);
 		}
 		r = hp_host_revert(cli->ctx, id, &ho, &res);
 		if (r < 0) {
