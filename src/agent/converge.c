@@ -786,8 +786,9 @@ static bool health_failure(struct agent *a, struct agent_patch *p, pid_t pid, co
 	agent_event(a, "crash", p->id, pid, "%s %s", comm, what);
 	if (p->crashes < a->policy.crash_threshold)
 		return false;
-	snprintf(ev, sizeof(ev), "%u failure%s during the bake time; last: pid %d (%s) %s", p->crashes,
-		 p->crashes == 1 ? "" : "s", (int)pid, comm, what);
+	/* a failed unit counts like a crash, and is called one */
+	snprintf(ev, sizeof(ev), "%u crash%s during the bake time; last: pid %d (%s) %s", p->crashes,
+		 p->crashes == 1 ? "" : "es", (int)pid, comm, what);
 	halt(a, p->id, ev);
 	return true;
 }
