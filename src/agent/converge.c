@@ -398,7 +398,7 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 	struct sweep_units su = { .a = a };
 	const struct store_entry *e = &a->store->e[idx];
 	struct agent_patch *p = &a->patches[idx];
-	struct hp_host_opts o = { .sz = sizeof(o), .cache = cache, .cancel = a->cancel };
+	struct hp_host_opts o = { .sz = sizeof(o), .cache = cache, .cancel = a->cancel, .jobs = a->cfg.sweep_jobs };
 	struct hp_host_result *res = NULL;
 	size_t i;
 	int r;
