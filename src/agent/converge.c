@@ -854,7 +854,7 @@ int64_t agent_check_units(struct agent *a)
 		return (int64_t)(UNIT_CHECK_NS / 1000);
 	}
 	for (i = 0; i < a->nbaking; i++) {
-		char unit[256], why[512];
+		char unit[256], why[512], counted[2048];
 		bool seen = false;
 
 		if (!a->baking[i].unit[0])
@@ -868,17 +868,23 @@ int64_t agent_check_units(struct agent *a)
 			alog(LOG_WARNING, "health: cannot read the state of unit %s: %s", a->baking[i].unit, strerror(-r));
 		if (r <= 0)
 			continue;
-		/* every patch baking in that unit counts it once, and its entries end */
+		/* every patch baking in that unit counts it once (not once per process), and its entries end */
 		hp_strlcpy(unit, a->baking[i].unit, sizeof(unit));
+		counted[0] = 0;
 		for (k = 0; k < a->nbaking;) {
 			struct agent_baking b = a->baking[k];
 			struct agent_patch *p;
+			char key[HP_ID_MAX + 3];
 
 			if (strcmp(b.unit, unit)) {
 				k++;
 				continue;
 			}
 			a->baking[k] = a->baking[--a->nbaking];
+			snprintf(key, sizeof(key), " %s ", b.patch_id);
+			if (strstr(counted, key) || strlen(counted) + strlen(key) >= sizeof(counted))
+				continue;
+			memcpy(counted + strlen(counted), key, strlen(key) + 1);
 			if ((p = patch_state(a, b.patch_id)) && strcmp(p->state, "halted") &&
 			    health_failure(a, p, b.pid, b.comm, why)) {
 				sd_bus_flush_close_unref(bus);
