@@ -22,6 +22,8 @@ HP_DEPS=(
 	bison flex autopoint
 	# the dashboard's browser test (t8050): Debian's chromium (node and npm come with the machine)
 	chromium
+	# t7007 (opt-in, HP_TEST_SYSTEMD=1): a Debian root with systemd, booted with systemd-nspawn
+	debootstrap systemd-container
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
 )

@@ -27,6 +27,7 @@ struct agent_config {
 	char scope[1024];		/* "": every process; else only those whose executable is under this directory */
 	unsigned repo_interval, assess_interval, rescan_interval;	/* seconds */
 	unsigned watch_ms;		/* how long a new process is watched for a target mapping */
+	unsigned sweep_jobs;		/* processes a sweep patches at once; 0: the library's default (8 per CPU) */
 	bool exec_events, fanotify, allow_unsigned_store;
 };
 

@@ -341,25 +341,76 @@ static void add_restart(struct agent *a, pid_t pid, const char *comm, const char
 	agent_changed(a);
 }
 
+/*
+ * The service units of the processes a sweep lists, read before they are
+ * patched: a patch that makes a service exit at once leaves no
+ * /proc/PID/cgroup to read its unit from afterwards.
+ */
+struct sweep_units {
+	struct agent *a;
+	struct {
+		pid_t pid;
+		char unit[128];
+	} *v;
+	size_t n, cap;
+};
+
+static bool sweep_select(void *ud, pid_t pid)
+{
+	struct sweep_units *su = ud;
+	char unit[256];
+
+	if (!agent_in_scope(su->a, pid))
+		return false;
+	if (!su->a->policy.bake_seconds)
+		return true;
+	unit_of(pid, unit, sizeof(unit));
+	if (!is_service_unit(unit) || strlen(unit) >= sizeof(su->v[0].unit))
+		return true;
+	if (su->n == su->cap) {
+		size_t nc = su->cap ? su->cap * 2 : 64;
+		void *nv = realloc(su->v, nc * sizeof(su->v[0]));
+
+		if (!nv)
+			return true;
+		su->v = nv;
+		su->cap = nc;
+	}
+	su->v[su->n].pid = pid;
+	hp_strlcpy(su->v[su->n].unit, unit, sizeof(su->v[0].unit));
+	su->n++;
+	return true;
+}
+
+static const char *sweep_unit(const struct sweep_units *su, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < su->n; i++)
+		if (su->v[i].pid == pid)
+			return su->v[i].unit;
+	return "";
+}
+
 /* One sweep for one patch; outcomes become events, bake entries and restart-required entries. */
 static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 {
+	struct sweep_units su = { .a = a };
 	const struct store_entry *e = &a->store->e[idx];
 	struct agent_patch *p = &a->patches[idx];
-	struct hp_host_opts o = { .sz = sizeof(o), .cache = cache, .cancel = a->cancel };
+	struct hp_host_opts o = { .sz = sizeof(o), .cache = cache, .cancel = a->cancel, .jobs = a->cfg.sweep_jobs };
 	struct hp_host_result *res = NULL;
 	size_t i;
 	int r;
 
 	if (a->cfg.trust_dir[0])
 		o.trust_dir = a->cfg.trust_dir;
-	if (a->cfg.scope[0]) {
-		o.select = scope_select;
-		o.select_ud = a;
-	}
+	o.select = sweep_select;
+	o.select_ud = &su;
 	agent_events_update(a, true);
 	r = hp_host_apply(a->ctx, e->patch, &o, &res);
 	if (r < 0) {
+		free(su.v);
 		alog_kv(LOG_ERR, e->id, 0, "apply: %s: %s", e->id, hp_ctx_errmsg(a->ctx));
 		agent_event(a, "apply-failed", e->id, 0, "%s", hp_ctx_errmsg(a->ctx));
 		return;
@@ -374,7 +425,7 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 		case HP_HOST_PATCHED:
 			mark_build(a, hp->target, e->build_id);
 			a->applied_total++;
-			add_baking(a, hp->pid, e->id, hp->comm, NULL);
+			add_baking(a, hp->pid, e->id, hp->comm, sweep_unit(&su, hp->pid));
 			alog_kv(LOG_INFO, e->id, hp->pid, "applied %s (level %u) to pid %d (%s)", e->id, e->man->level,
 				(int)hp->pid, hp->comm);
 			agent_event(a, "applied", e->id, hp->pid, "level %u", e->man->level);
@@ -400,6 +451,7 @@ static void sweep(struct agent *a, size_t idx, struct hp_cache *cache)
 	alog_kv(LOG_INFO, e->id, 0, "sweep %s: %zu patched, %zu already, %zu restart-required, %zu failed, %zu unreadable of %zu scanned",
 		e->id, res->npatched, res->nalready, res->nrestart, res->nfailed, res->nunknown, res->nscanned);
 	hp_host_result_free(res);
+	free(su.v);
 }
 
 void agent_converge(struct agent *a, time_t now)
@@ -574,7 +626,7 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 		const struct store_entry *e = &a->store->e[k];
 		struct hp_apply_opts o = { .sz = sizeof(o), .cache = a->cache, .timeout_ms = 2000 };
 		struct hp_apply_result res = { .sz = sizeof(res) };
-		char comm[64];
+		char comm[64], unit[256] = "";
 		int r;
 
 		if (!a->patches[k].active)
@@ -587,6 +639,11 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 			mark_build(a, m[i].path, e->build_id);
 		if (a->cfg.trust_dir[0])
 			o.trust_dir = a->cfg.trust_dir;
+		if (a->policy.bake_seconds) {
+			unit_of(w->pid, unit, sizeof(unit));	/* before: a patch that ends the process leaves no cgroup */
+			if (!is_service_unit(unit))
+				unit[0] = 0;
+		}
 		agent_events_update(a, true);
 		r = hp_apply(a->ctx, w->pid, e->patch, &o, &res);
 		comm_of(w->pid, comm, sizeof(comm));
@@ -597,7 +654,7 @@ static bool poll_one(struct agent *a, struct agent_watch *w)
 
 			record_latency(a, s, t - w->event_ns);
 			a->applied_total++;
-			add_baking(a, w->pid, e->id, comm, NULL);
+			add_baking(a, w->pid, e->id, comm, unit);
 			hp_strlcpy(a->patches[k].state, "applied", sizeof(a->patches[k].state));
 			alog_kv(LOG_INFO, e->id, w->pid, "applied %s (level %u) to new process %d (%s) %.1f ms after its first "
 				"event, %.2f ms after the last", e->id, e->man->level, (int)w->pid, comm, s * 1e3,
@@ -729,8 +786,9 @@ static bool health_failure(struct agent *a, struct agent_patch *p, pid_t pid, co
 	agent_event(a, "crash", p->id, pid, "%s %s", comm, what);
 	if (p->crashes < a->policy.crash_threshold)
 		return false;
-	snprintf(ev, sizeof(ev), "%u failure%s during the bake time; last: pid %d (%s) %s", p->crashes,
-		 p->crashes == 1 ? "" : "s", (int)pid, comm, what);
+	/* a failed unit counts like a crash, and is called one */
+	snprintf(ev, sizeof(ev), "%u crash%s during the bake time; last: pid %d (%s) %s", p->crashes,
+		 p->crashes == 1 ? "" : "es", (int)pid, comm, what);
 	halt(a, p->id, ev);
 	return true;
 }
@@ -778,6 +836,7 @@ int64_t agent_check_units(struct agent *a)
 	sd_bus *bus = NULL;
 	size_t i, k;
 	bool any = false;
+	int r;
 
 	for (i = 0; i < a->nbaking && !any; i++)
 		any = a->baking[i].unit[0] != 0;
@@ -790,29 +849,42 @@ int64_t agent_check_units(struct agent *a)
 	if (now < next_unit_check)
 		return (int64_t)((next_unit_check - now) / 1000);
 	next_unit_check = now + UNIT_CHECK_NS;
-	if (sd_bus_open_system(&bus) < 0)
+	if ((r = sd_bus_open_system(&bus)) < 0) {
+		alog(LOG_WARNING, "health: cannot reach the system bus to read unit states: %s", strerror(-r));
 		return (int64_t)(UNIT_CHECK_NS / 1000);
+	}
 	for (i = 0; i < a->nbaking; i++) {
-		char unit[256], why[512];
+		char unit[256], why[512], counted[2048];
 		bool seen = false;
 
 		if (!a->baking[i].unit[0])
 			continue;
 		for (k = 0; k < i && !seen; k++)
 			seen = !strcmp(a->baking[k].unit, a->baking[i].unit);
-		if (seen || unit_failed(bus, a->baking[i].unit, why, sizeof(why)) <= 0)
+		if (seen)
 			continue;
-		/* every patch baking in that unit counts it once, and its entries end */
+		r = unit_failed(bus, a->baking[i].unit, why, sizeof(why));
+		if (r < 0)
+			alog(LOG_WARNING, "health: cannot read the state of unit %s: %s", a->baking[i].unit, strerror(-r));
+		if (r <= 0)
+			continue;
+		/* every patch baking in that unit counts it once (not once per process), and its entries end */
 		hp_strlcpy(unit, a->baking[i].unit, sizeof(unit));
+		counted[0] = 0;
 		for (k = 0; k < a->nbaking;) {
 			struct agent_baking b = a->baking[k];
 			struct agent_patch *p;
+			char key[HP_ID_MAX + 3];
 
 			if (strcmp(b.unit, unit)) {
 				k++;
 				continue;
 			}
 			a->baking[k] = a->baking[--a->nbaking];
+			snprintf(key, sizeof(key), " %s ", b.patch_id);
+			if (strstr(counted, key) || strlen(counted) + strlen(key) >= sizeof(counted))
+				continue;
+			memcpy(counted + strlen(counted), key, strlen(key) + 1);
 			if ((p = patch_state(a, b.patch_id)) && strcmp(p->state, "halted") &&
 			    health_failure(a, p, b.pid, b.comm, why)) {
 				sd_bus_flush_close_unref(bus);

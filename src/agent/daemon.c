@@ -118,6 +118,7 @@ static int ini_cb(void *ud, const char *section, const char *name, const char *v
 	NUM("agent", "assess_interval", assess_interval, 86400 * 30)
 	NUM("agent", "rescan_interval", rescan_interval, 86400)
 	NUM("agent", "watch_ms", watch_ms, 60000)
+	NUM("agent", "sweep_jobs", sweep_jobs, 1024)
 	BOOL("agent", "exec_events", exec_events)
 	BOOL("agent", "fanotify", fanotify)
 	STR("agent", "watch_paths", watch_paths)

@@ -108,11 +108,11 @@ test_expect_success 'hotpatchd runs in the container; the bad patch is applied t
 
 test_expect_success 'hp-svc-a exits with status 3: its unit fails, which halts and reverts the patch' '
 	hp_wait_until 20 sh -c "[ \"\$(nsenter -t $LEADER -a systemctl show -P ActiveState hp-svc-a.service)\" = failed ]" &&
-	hp_wait_until 20 test -f "$AG_STATE/halted/svc-bad-1.json" &&
+	{ hp_wait_until 20 test -f "$AG_STATE/halted/svc-bad-1.json" || { tail -20 "$HP_TMP/hotpatchd.log"; exit 1; }; } &&
 	jq -e ".reason | test(\"hp-svc-a.service failed\")" "$AG_STATE/halted/svc-bad-1.json" >/dev/null &&
 	grep -q "unit hp-svc-a.service failed" "$HP_TMP/hotpatchd.log" &&
 	hp_wait_until 20 out_is b 18 && hp_wait_until 20 out_is never 18 &&
-	in_ct env HOTPATCHD_SOCKET="$AG_SOCK" "$HOTPATCH" agent status --json | jq -e "[.patches[] | select(.id == \"svc-bad-1\") | .state] == [\"halted\"]" >/dev/null
+	in_ct env HOTPATCHD_SOCKET="$AG_SOCK" "$HOTPATCH" agent status --json | jq -e "[.patches[] | select(.patch_id == \"svc-bad-1\") | .state] == [\"halted\"]" >/dev/null
 '
 
 test_expect_success 'the binary replaced on disk: restart = in-window restarts hp-svc-b, never hp-svc-never' '

@@ -15,9 +15,11 @@
 #endif
 
 const char svc_variant[] = "svc variant " SVC_VARIANT;
+static volatile int calls;
 
 __attribute__((noipa)) int svc_value(int x)
 {
+	calls++;	/* long enough for the jump that redirects it */
 #if HP_FIX == 1
 	return x + 1000;
 #elif HP_FIX == 2
