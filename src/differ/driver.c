@@ -1659,6 +1659,7 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 {
 	const char *tname = strrchr(d->target_real, '/') + 1;
 	_cleanup_free_ struct hp_build_unit *units = NULL;
+	_cleanup_free_ const char *(*pair_sha)[2] = NULL;
 	bool found_o = false, found_f = false;
 	size_t i, n = 0;
 	int r;
@@ -1678,7 +1679,8 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 			d->fixed.cc[i].in_target = true;
 	}
 	units = calloc(d->fixed.ncc + 1, sizeof(*units));
-	if (!units)
+	pair_sha = calloc(d->fixed.ncc + 1, sizeof(*pair_sha));
+	if (!units || !pair_sha)
 		return -ENOMEM;
 	for (i = 0; i < d->fixed.ncc; i++) {
 		struct cc_rec *f = &d->fixed.cc[i], *o;
@@ -1717,9 +1719,28 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 				      "link decides what each function contains); rebuild without -flto",
 				      f->rel_src);
 		}
+		/*
+		 * One source compiled the same way for several programs (a
+		 * common helper of each tool of a project) gives objects with the
+		 * same bytes: one pair of them is the unit, once.
+		 */
+		{
+			size_t k;
+
+			for (k = 0; k < n; k++)
+				if (!strcmp(pair_sha[k][0], o->sha) && !strcmp(pair_sha[k][1], f->sha))
+					break;
+			if (k < n) {
+				dev(d, HP_DRIVER_OUTSIDE, f->rel_src, "%s has the same bytes as an object already examined",
+				    f->rel_out);
+				continue;
+			}
+		}
 		dev(d, HP_DRIVER_CHANGED, f->rel_src, "the object %s differs", f->rel_out);
 		units[n].orig = o->obj;
 		units[n].patched = f->obj;
+		pair_sha[n][0] = o->sha;
+		pair_sha[n][1] = f->sha;
 		n++;
 	}
 	for (i = 0; i < d->orig.ncc; i++) {
