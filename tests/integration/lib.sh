@@ -21,6 +21,10 @@ HOTPATCH=${HOTPATCH:-$HP_BUILD_DIR/src/cli/hotpatch}
 TARGETS=$HP_BUILD_DIR/tests/targets
 HP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hp-test.XXXXXX")
 export HOTPATCH TARGETS HP_TMP
+# The engine's record key (docs/state-record.md) of a test run is its own, never the host's
+# /var/lib/hotpatch/record.key; a test may point it elsewhere.
+export HOTPATCH_STATE_DIR=${HOTPATCH_STATE_DIR:-$HP_TMP/state}
+mkdir -p -m 700 "$HOTPATCH_STATE_DIR"
 
 _hp_n=0
 _hp_fail=0
