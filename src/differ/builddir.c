@@ -11,8 +11,13 @@
  * by a find_* call, and passing them back reproduces the configuration),
  * meson's cmd_line.txt (the -D options given) and intro-buildoptions.json
  * (c_args and friends, which also hold CFLAGS from the environment).
+ *
+ * Also here: what makes a copy of a built tree build again (stale objects
+ * removed, sources touched, copied CMake state removed).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -412,4 +417,142 @@ int hp_bdir_build_argv(enum hp_bdir_kind kind, const char *build_copy, struct hp
 			return r;
 	}
 	return hp_strv_add(out, build_copy);
+}
+
+/* ---- preparing a copy ---- */
+
+/* nftw callback of hp_driver_rm_tree: children first (FTW_DEPTH), never following links. */
+static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(p);
+	else
+		unlink(p);
+	return 0;
+}
+
+/* See builddir.h. */
+void hp_driver_rm_tree(const char *p)
+{
+	nftw(p, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+static size_t stale_removed;
+
+/* Why: a tree that was built already holds objects make would not recompile with our flags. */
+static int rm_stale(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char *dot = strrchr(p + ftw->base, '.');
+
+	(void)st;
+	if (type == FTW_F && dot && (!strcmp(dot, ".o") || !strcmp(dot, ".lo") || !strcmp(dot, ".obj"))) {
+		if (unlink(p) == 0)
+			stale_removed++;
+	}
+	return 0;
+}
+
+static size_t sources_touched;
+
+/*
+ * Why: a tree that was built holds outputs newer than their sources; make
+ * would call everything up to date and compile nothing, and a program
+ * compiled and linked in one step leaves no object to remove.  Sources of
+ * the copy get the current time, so whatever is built from them is out of
+ * date there.  Only regular files: a symbolic link may lead out of the copy.
+ */
+static int touch_source(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	static const char *const sufs[] = { ".c", ".cc", ".cpp", ".cxx", ".C", ".c++", ".s", ".S", ".sx" };
+	const char *dot = strrchr(p + ftw->base, '.');
+	size_t i;
+
+	(void)st;
+	if (type != FTW_F || !dot)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(sufs); i++)
+		if (!strcmp(dot, sufs[i])) {
+			if (utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW) == 0)
+				sources_touched++;
+			break;
+		}
+	return 0;
+}
+
+static size_t cmake_scrubbed;
+static char cmake_dirs[8][PATH_MAX];
+static size_t ncmake_dirs;
+
+/* Why: a CMake-generated Makefile names the tree it was configured for by absolute path. */
+static bool cmake_generated(const char *p)
+{
+	static const char mark[] = "# CMAKE generated file";
+	char head[sizeof(mark)];
+	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	return fd >= 0 && read(fd, head, sizeof(mark) - 1) == (ssize_t)sizeof(mark) - 1 &&
+	       !memcmp(head, mark, sizeof(mark) - 1);
+}
+
+/* Note each directory that holds a CMakeCache.txt: a CMake build directory. */
+static int find_cmake_cache(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	if (type == FTW_F && !strcmp(p + ftw->base, "CMakeCache.txt") && ncmake_dirs < ARRAY_SIZE(cmake_dirs) &&
+	    ftw->base < PATH_MAX) {
+		memcpy(cmake_dirs[ncmake_dirs], p, (size_t)ftw->base);
+		cmake_dirs[ncmake_dirs++][ftw->base] = 0;
+	}
+	return 0;
+}
+
+/* Remove the files of a CMake build directory that name the tree it was configured for. */
+static int rm_cmake_state(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char *b = p + ftw->base;
+
+	(void)st;
+	if (type == FTW_F && (!strcmp(b, "CMakeCache.txt") || !strcmp(b, "cmake_install.cmake") ||
+			      !strcmp(b, "CTestTestfile.cmake") || !strcmp(b, "build.ninja") ||
+			      !strcmp(b, "rules.ninja") || (!strcmp(b, "Makefile") && cmake_generated(p)))) {
+		if (unlink(p) == 0)
+			cmake_scrubbed++;
+	} else if (type == FTW_D && !strcmp(b, "CMakeFiles")) {
+		hp_driver_rm_tree(p);
+		cmake_scrubbed++;
+		return FTW_SKIP_SUBTREE;
+	}
+	return FTW_CONTINUE;
+}
+
+/*
+ * A CMake build directory copied from SRCDIR still points at SRCDIR: its
+ * cache and generated Makefiles would compile (and link!) the user's tree,
+ * not the copy.  Remove that state in every directory holding a
+ * CMakeCache.txt, so the build command has to configure the copy afresh.
+ */
+static size_t scrub_cmake(const char *root)
+{
+	size_t i;
+
+	ncmake_dirs = 0;
+	cmake_scrubbed = 0;
+	nftw(root, find_cmake_cache, 32, FTW_PHYS);
+	for (i = 0; i < ncmake_dirs; i++)
+		nftw(cmake_dirs[i], rm_cmake_state, 32, FTW_PHYS | FTW_ACTIONRETVAL);
+	return ncmake_dirs;
+}
+
+/* See builddir.h.  nftw has no user pointer: the counters are file statics, read right after. */
+void hp_driver_prepare_copy(const char *dst, struct hp_copy_prep *out)
+{
+	stale_removed = 0;
+	sources_touched = 0;
+	nftw(dst, rm_stale, 32, FTW_PHYS);
+	nftw(dst, touch_source, 32, FTW_PHYS);
+	out->ncmake_dirs = scrub_cmake(dst);
+	out->stale_removed = stale_removed;
+	out->sources_touched = sources_touched;
 }

@@ -54,6 +54,25 @@ int hp_bdir_configure_argv(struct hp_ctx *ctx, enum hp_bdir_kind kind, const cha
 /* The command that builds build_copy when none is given: cmake --build, or ninja -C. */
 int hp_bdir_build_argv(enum hp_bdir_kind kind, const char *build_copy, struct hp_strv *out);
 
+/* What hp_driver_prepare_copy did to a copy. */
+struct hp_copy_prep {
+	size_t stale_removed;		/* object files of an earlier build (*.o, *.lo, *.obj) */
+	size_t sources_touched;		/* sources given the current time */
+	size_t ncmake_dirs;		/* CMake build directories whose state was removed */
+};
+
+/*
+ * Make a fresh copy of a built tree build everything again: remove the
+ * objects of an earlier build, give every source the current time (make
+ * then rebuilds whatever is built from one, one-step programs included),
+ * remove the state of CMake build directories (it names the original tree).
+ * Never follows symbolic links.
+ */
+void hp_driver_prepare_copy(const char *dst, struct hp_copy_prep *out);
+
+/* Remove a scratch tree; errors are ignored, there is nothing better to do. */
+void hp_driver_rm_tree(const char *p);
+
 /*
  * Internal, for the unit tests: call fn for each entry NAME:TYPE=VALUE of
  * the text of a CMakeCache.txt (comments, help lines and malformed lines

@@ -83,6 +83,7 @@ struct drv {
 	const char *src_rel;		/* SRCDIR relative to lca ("" when the same) */
 	const char *bdir_rel;		/* the build directory relative to lca */
 	struct blog orig, fixed;
+	struct hp_copy_prep prep;	/* what was removed from (or touched in) the last copy */
 	char *diff_text;
 	size_t diff_len;
 	struct hp_diff diff;
@@ -291,129 +292,6 @@ static void log_tail(const char *path, char *out, size_t max)
 	for (i = start; i < len && i - start < max - 1; i++)
 		out[i - start] = (buf[i] >= 0x20 || buf[i] == '\n' || buf[i] == '\t') ? buf[i] : '?';
 	out[i - start] = 0;
-}
-
-/* nftw callback of rm_tree: children first (FTW_DEPTH), never following links. */
-static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (type == FTW_DP)
-		rmdir(p);
-	else
-		unlink(p);
-	return 0;
-}
-
-/* Remove a scratch tree we made; errors are ignored, there is nothing better to do. */
-static void rm_tree(const char *p)
-{
-	nftw(p, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-static size_t stale_removed;
-
-/* Why: a tree that was built already holds objects make would not recompile with our flags. */
-static int rm_stale(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	const char *dot = strrchr(p + ftw->base, '.');
-
-	(void)st;
-	if (type == FTW_F && dot && (!strcmp(dot, ".o") || !strcmp(dot, ".lo") || !strcmp(dot, ".obj"))) {
-		if (unlink(p) == 0)
-			stale_removed++;
-	}
-	return 0;
-}
-
-static size_t sources_touched;
-
-/*
- * Why: a tree that was built holds outputs newer than their sources; make
- * would call everything up to date and compile nothing, and a program
- * compiled and linked in one step leaves no object to remove.  Sources of
- * the copy get the current time, so whatever is built from them is out of
- * date there.  Only regular files: a symbolic link may lead out of the copy.
- */
-static int touch_source(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	static const char *const sufs[] = { ".c", ".cc", ".cpp", ".cxx", ".C", ".c++", ".s", ".S", ".sx" };
-	const char *dot = strrchr(p + ftw->base, '.');
-	size_t i;
-
-	(void)st;
-	if (type != FTW_F || !dot)
-		return 0;
-	for (i = 0; i < ARRAY_SIZE(sufs); i++)
-		if (!strcmp(dot, sufs[i])) {
-			if (utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW) == 0)
-				sources_touched++;
-			break;
-		}
-	return 0;
-}
-
-static size_t cmake_scrubbed;
-static char cmake_dirs[8][PATH_MAX];
-static size_t ncmake_dirs;
-
-/* Why: a CMake-generated Makefile names the tree it was configured for by absolute path. */
-static bool cmake_generated(const char *p)
-{
-	static const char mark[] = "# CMAKE generated file";
-	char head[sizeof(mark)];
-	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	return fd >= 0 && read(fd, head, sizeof(mark) - 1) == (ssize_t)sizeof(mark) - 1 &&
-	       !memcmp(head, mark, sizeof(mark) - 1);
-}
-
-/* Note each directory that holds a CMakeCache.txt: a CMake build directory. */
-static int find_cmake_cache(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	if (type == FTW_F && !strcmp(p + ftw->base, "CMakeCache.txt") && ncmake_dirs < ARRAY_SIZE(cmake_dirs) &&
-	    ftw->base < PATH_MAX) {
-		memcpy(cmake_dirs[ncmake_dirs], p, (size_t)ftw->base);
-		cmake_dirs[ncmake_dirs++][ftw->base] = 0;
-	}
-	return 0;
-}
-
-/* Remove the files of a CMake build directory that name the tree it was configured for. */
-static int rm_cmake_state(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	const char *b = p + ftw->base;
-
-	(void)st;
-	if (type == FTW_F && (!strcmp(b, "CMakeCache.txt") || !strcmp(b, "cmake_install.cmake") ||
-			      !strcmp(b, "CTestTestfile.cmake") || !strcmp(b, "build.ninja") ||
-			      !strcmp(b, "rules.ninja") || (!strcmp(b, "Makefile") && cmake_generated(p)))) {
-		if (unlink(p) == 0)
-			cmake_scrubbed++;
-	} else if (type == FTW_D && !strcmp(b, "CMakeFiles")) {
-		rm_tree(p);
-		cmake_scrubbed++;
-		return FTW_SKIP_SUBTREE;
-	}
-	return FTW_CONTINUE;
-}
-
-/*
- * A CMake build directory copied from SRCDIR still points at SRCDIR: its
- * cache and generated Makefiles would compile (and link!) the user's tree,
- * not the copy.  Remove that state in every directory holding a
- * CMakeCache.txt, so the build command has to configure the copy afresh.
- */
-static void scrub_cmake(const char *root)
-{
-	size_t i;
-
-	ncmake_dirs = 0;
-	cmake_scrubbed = 0;
-	nftw(root, find_cmake_cache, 32, FTW_PHYS);
-	for (i = 0; i < ncmake_dirs; i++)
-		nftw(cmake_dirs[i], rm_cmake_state, 32, FTW_PHYS | FTW_ACTIONRETVAL);
 }
 
 /* ---- the wrapper's log ---- */
@@ -946,7 +824,7 @@ static int prepare(struct drv *d)
 
 			pathf(p, sizeof(p), "%s/%s", d->work, ours[n]);
 			if (lstat(p, &st) == 0)
-				rm_tree(p);
+				hp_driver_rm_tree(p);
 		}
 	} else {
 		const char *tmp = getenv("TMPDIR");
@@ -1005,11 +883,7 @@ static int copy_tree(struct drv *d, const char *dst)
 	r = run(argv, NULL, -1, NULL);
 	if (r != 0)
 		return hp_err(d->ctx, r < 0 ? r : -EIO, "build: cannot copy '%s' to '%s'", d->srcdir, dst);
-	stale_removed = 0;
-	sources_touched = 0;
-	nftw(dst, rm_stale, 32, FTW_PHYS);
-	nftw(dst, touch_source, 32, FTW_PHYS);
-	scrub_cmake(dst);
+	hp_driver_prepare_copy(dst, &d->prep);
 	return 0;
 }
 
@@ -1065,7 +939,7 @@ static int configure_build_dir(struct drv *d, const struct blog *b, int out_fd, 
 		return hp_err(d->ctx, -ENAMETOOLONG, "build: the path of the build directory's copy is too long");
 	/* inside SRCDIR it was copied with the tree: its state names SRCDIR, so it goes */
 	if (lstat(bcopy, &st) == 0)
-		rm_tree(bcopy);
+		hp_driver_rm_tree(bcopy);
 	r = mkdir_parents(d, b->top, d->bdir_rel);
 	if (r < 0)
 		return r;
@@ -1437,13 +1311,13 @@ static int build_copy(struct drv *d, const char *name, struct blog *b, bool appl
 	r = copy_tree(d, root);
 	if (r < 0)
 		return r;
-	if (stale_removed && !apply)
+	if (d->prep.stale_removed && !apply)
 		dev(d, HP_DRIVER_NOTE, d->srcdir, "removed %zu object files of an earlier build from the copies, so every "
-			"translation unit is compiled", stale_removed);
-	if (ncmake_dirs && !apply && !d->bkind)
+			"translation unit is compiled", d->prep.stale_removed);
+	if (d->prep.ncmake_dirs && !apply && !d->bkind)
 		dev(d, HP_DRIVER_NOTE, d->srcdir, "removed the state of %zu CMake build director%s from the copies (it "
 			"names SRCDIR); the build command must configure, e.g. cmake -B build && cmake --build build",
-		    ncmake_dirs, ncmake_dirs == 1 ? "y" : "ies");
+		    d->prep.ncmake_dirs, d->prep.ncmake_dirs == 1 ? "y" : "ies");
 	if (apply) {
 		r = apply_diff(d, root);
 		if (r < 0)
@@ -1659,6 +1533,7 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 {
 	const char *tname = strrchr(d->target_real, '/') + 1;
 	_cleanup_free_ struct hp_build_unit *units = NULL;
+	_cleanup_free_ const char *(*pair_sha)[2] = NULL;
 	bool found_o = false, found_f = false;
 	size_t i, n = 0;
 	int r;
@@ -1678,7 +1553,8 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 			d->fixed.cc[i].in_target = true;
 	}
 	units = calloc(d->fixed.ncc + 1, sizeof(*units));
-	if (!units)
+	pair_sha = calloc(d->fixed.ncc + 1, sizeof(*pair_sha));
+	if (!units || !pair_sha)
 		return -ENOMEM;
 	for (i = 0; i < d->fixed.ncc; i++) {
 		struct cc_rec *f = &d->fixed.cc[i], *o;
@@ -1717,9 +1593,28 @@ static int pair_units(struct drv *d, struct hp_build_unit **ret_units, size_t *r
 				      "link decides what each function contains); rebuild without -flto",
 				      f->rel_src);
 		}
+		/*
+		 * One source compiled the same way for several programs (a
+		 * common helper of each tool of a project) gives objects with the
+		 * same bytes: one pair of them is the unit, once.
+		 */
+		{
+			size_t k;
+
+			for (k = 0; k < n; k++)
+				if (!strcmp(pair_sha[k][0], o->sha) && !strcmp(pair_sha[k][1], f->sha))
+					break;
+			if (k < n) {
+				dev(d, HP_DRIVER_OUTSIDE, f->rel_src, "%s has the same bytes as an object already examined",
+				    f->rel_out);
+				continue;
+			}
+		}
 		dev(d, HP_DRIVER_CHANGED, f->rel_src, "the object %s differs", f->rel_out);
 		units[n].orig = o->obj;
 		units[n].patched = f->obj;
+		pair_sha[n][0] = o->sha;
+		pair_sha[n][1] = f->sha;
 		n++;
 	}
 	for (i = 0; i < d->orig.ncc; i++) {
@@ -1776,7 +1671,7 @@ out:
 		if (d.keep)
 			rep->workdir = strdup(d.work);
 		else if (!opts->workdir)
-			rm_tree(d.work);
+			hp_driver_rm_tree(d.work);
 	}
 	blog_release(&d.orig);
 	blog_release(&d.fixed);

@@ -40,6 +40,20 @@ test_expect_success 'one step: applied, a negative badge is out; reverted, in ag
 	hp_expect_eq "$(hp_ask $t "q -5")" in "reverted"
 '
 
+# ---------------------------------------------------------------- one source, two programs, same bytes
+src2=$HP_TMP/twice
+test_expect_success 'one source compiled alike for two programs (a/gate.o, b/gate.o): one unit, examined once' '
+	mkdir -p "$src2" && cp "$SHAPES/oneshot/gate.c" "$SHAPES/oneshot/fix.diff" "$src2/" &&
+	printf "all: gate gate2\ngate: a/gate.o\n\t\$(CC) -o \$@ a/gate.o\ngate2: b/gate.o\n\t\$(CC) -o \$@ b/gate.o\n%%/gate.o: gate.c\n\tmkdir -p \$* && \$(CC) -O2 -g -c -o \$@ gate.c\n" \
+		>"$src2/Makefile" && make -s -C "$src2" >/dev/null &&
+	"$HOTPATCH" build --target "$src2/gate" -C "$src2" --diff "$src2/fix.diff" -o "$HP_TMP/twice.hpatch" \
+		-- make >"$HP_TMP/b.out" 2>&1 || { cat "$HP_TMP/b.out"; exit 1; }
+	cat "$HP_TMP/b.out" &&
+	grep -q "^unit: gate.c: changed (the object a/gate.o differs)" "$HP_TMP/b.out" &&
+	grep -q "b/gate.o has the same bytes as an object already examined" "$HP_TMP/b.out" &&
+	grep -q "1 function replaced" "$HP_TMP/b.out"
+'
+
 # ---------------------------------------------------------------- hidden symbols, version script, one step
 src=$HP_TMP/hidden
 cp -a "$SHAPES/hidden" "$src" && make -s -C "$src" >/dev/null &&
