@@ -48,7 +48,7 @@ for variant in pie nopie; do
 		hp_expect_eq "$(hp_ask $t f)" 0 flag &&
 		hp_expect_eq "$("$HP_TEST_TOOL" funcbytes $pid "$HP_TMP/$name" compute)" "$orig_compute" "compute bytes" &&
 		hp_expect_eq "$("$HP_TEST_TOOL" funcbytes $pid "$HP_TMP/$name" greet)" "$orig_greet" "greet bytes" &&
-		! grep -q memfd:hotpatch /proc/$pid/maps &&
+		! grep -q memfd:hotpatch: /proc/$pid/maps &&
 		"$HOTPATCH" status -p $pid | grep -q "no patches applied"
 	'
 	test_expect_success "$variant: a patch that adds a function" '

@@ -41,7 +41,7 @@ test_expect_success 'stripped: a manifest address inside greet is refused and no
 	! "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/mid.hpatch" 2>"$HP_TMP/err" &&
 	cat "$HP_TMP/err" &&
 	grep -q "is not the start of a function in .*calc-stripped" "$HP_TMP/err" &&
-	! grep -q memfd:hotpatch /proc/$pid/maps &&
+	! grep -q memfd:hotpatch: /proc/$pid/maps &&
 	hp_expect_eq "$(hp_ask $t "g bob")" "hello, bob" greet &&
 	hp_expect_eq "$(hp_ask $t "c 5")" 18 compute
 '

@@ -45,7 +45,7 @@ test_expect_success 'revert removes the current level and leaves the original' '
 	hp_run_expect 0 revert -p $pid levels-l3 &&
 	hp_expect_eq "$(hp_ask $t q)" "0 0 0" markers &&
 	"$HOTPATCH" status -p $pid | grep -q "no patches applied" &&
-	! grep -q memfd:hotpatch /proc/$pid/maps
+	! grep -q memfd:hotpatch: /proc/$pid/maps
 '
 test_expect_success 'no thread ever computed a result of no level' '
 	line=$(hp_ask $t s) && say "$line" && case $line in *" bad=0") ;; *) exit 1 ;; esac

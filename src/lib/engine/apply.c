@@ -45,6 +45,7 @@
 
 #define DEFAULT_TIMEOUT_MS 10000u
 #define STOP_TIMEOUT_MS 2000u
+#define PADS_AFTER 8u		/* attempts before busy frames are waited for through landing pads */
 
 static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
@@ -538,12 +539,14 @@ static bool at_pad(void *ud, const struct user_regs_struct *regs)
  * stands stopped at its pad.  Returns 1 when every held thread arrived or
  * left (g holds them; hp_threads_stop_more stops the rest), 0 when nothing
  * could be redirected (g is still stopped; why_not says why), -EAGAIN when
- * the pads had to be made first (g released), -ETIME when the deadline
- * passed (every frame put back, g released; *ret_tid the thread that did
- * not return), other negative errors with g released.
+ * the pads had to be made first (g released), 2 when wait_until passed
+ * first and -ETIME when the deadline did (every frame put back, g
+ * released; *ret_tid the thread that did not return), other negative
+ * errors with g released.
  */
 static int wait_for_returns(struct op *op, struct hp_threads *g, const struct hp_range *ranges, size_t nranges,
-			    uint64_t deadline, unsigned *redirected, pid_t *ret_tid, char *why_not, size_t why_size)
+			    uint64_t deadline, uint64_t wait_until, unsigned *redirected, pid_t *ret_tid, char *why_not,
+			    size_t why_size)
 {
 	static __thread unsigned round;
 	unsigned fresh = 0;
@@ -579,7 +582,7 @@ static int wait_for_returns(struct op *op, struct hp_threads *g, const struct hp
 	*redirected += fresh;
 	hp_threads_release_holding(op->ctx, g);
 	hp_test_kill_point("pads", ++round);
-	left = hp_threads_wait_held(op->ctx, g, at_pad, op, deadline);
+	left = hp_threads_wait_held(op->ctx, g, at_pad, op, wait_until);
 	if (!left)
 		return 1;
 	for (i = 0; i < g->n; i++)
@@ -594,7 +597,7 @@ static int wait_for_returns(struct op *op, struct hp_threads *g, const struct hp
 	hp_pads_restore(op->ctx, op->proc.memfd, &op->pads);
 	hp_threads_detach(op->ctx, g);
 	hp_threads_release(g);
-	return -ETIME;
+	return hp_now_ns() < deadline ? 2 : -ETIME;
 }
 
 static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t nranges, unsigned timeout_ms,
@@ -614,6 +617,7 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 		struct hp_busy busy;
 		uint64_t t_end, t_stopped, t_checked, t_first, t_committed;
 		pid_t late = 0;
+		bool released = false;
 
 		attempt++;
 		r = holding ? hp_threads_stop_more(op->ctx, &g, STOP_TIMEOUT_MS)
@@ -650,15 +654,26 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 			describe_busy(op, &busy, why, sizeof(why));
 			hp_debug(op->ctx, "pid %d: attempt %u: %s (stop %.0f us, check %.0f us)", op->pid, attempt, why,
 				 (t_stopped - t_first) / 1e3, (t_checked - t_stopped) / 1e3);
-			/* Wait for the busy frames to return, through landing pads (pads.h). */
-			r = wait_for_returns(op, &g, ranges, nranges, deadline, &redirected, &late, why_not,
-					     sizeof(why_not));
+			/*
+			 * A short function is usually left by the next attempt; one that stays busy for
+			 * PADS_AFTER attempts (~60 ms of backoff) is waited for through landing pads (pads.h):
+			 * a thread held at its pad stays stopped until the others arrive.
+			 */
+			/* One round of waiting takes at most a quarter of the timeout: then retry plainly. */
+			r = attempt < PADS_AFTER ? 0 : wait_for_returns(op, &g, ranges, nranges, deadline,
+									t_checked + (uint64_t)timeout_ms * 250000ull,
+									&redirected, &late, why_not, sizeof(why_not));
 			if (r == 1) {
 				holding = true;
 				continue;
 			}
 			if (r == -EAGAIN)
 				continue;
+			if (r == 2) {
+				snprintf(why_not, sizeof(why_not), "thread %d did not return through its landing pad in "
+					 "%.1f s", late, timeout_ms / 4000.0);
+				released = true;
+			}
 			if (r == -ETIME)
 				return hp_err(op->ctx, -HP_E_BUSY, "pid %d: %s; its return was redirected to a landing "
 						  "pad and thread %d did not return; retried for %.1f s (%u attempts)",
@@ -668,8 +683,10 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 			if (why_not[0])
 				hp_debug(op->ctx, "pid %d: %s", op->pid, why_not);
 		}
-		hp_threads_detach(op->ctx, &g);
-		hp_threads_release(&g);
+		if (!released) {
+			hp_threads_detach(op->ctx, &g);
+			hp_threads_release(&g);
+		}
 		if (r < 0)
 			return r;
 		if (hp_now_ns() + (uint64_t)backoff_us * 1000 > deadline)

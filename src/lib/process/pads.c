@@ -191,16 +191,16 @@ uint64_t hp_pads_translate(const struct hp_pads *p, uint64_t v)
 	return p->slot[off / HP_PAD_STRIDE].orig;
 }
 
-int hp_pads_alloc(const struct hp_pads *p)
+int hp_pads_alloc(const struct hp_pads *p, const bool *taken)
 {
 	unsigned k;
 
 	for (k = 0; k < HP_PADS_N; k++)
-		if (p->slot[k].state == HP_PAD_FREE)
+		if (p->slot[k].state == HP_PAD_FREE && !taken[k])
 			return (int)k;
 	/* armed and hit since: that frame has returned (a pad serves one frame) */
 	for (k = 0; k < HP_PADS_N; k++)
-		if (p->slot[k].hits)
+		if (p->slot[k].hits && !taken[k])
 			return (int)k;
 	return -ENOSPC;
 }
@@ -319,6 +319,7 @@ int hp_pads_redirect(struct hp_ctx *ctx, int memfd, struct hp_stack_checker *sc,
 		     char *why, size_t why_size)
 {
 	_cleanup_free_ struct hp_ret_slot *out = calloc(g->n ? g->n : 1, sizeof(*out));
+	bool taken[HP_PADS_N] = { false };
 	size_t i;
 	int r, held = 0;
 	unsigned fresh = 0;
@@ -344,6 +345,10 @@ int hp_pads_redirect(struct hp_ctx *ctx, int memfd, struct hp_stack_checker *sc,
 	r = hp_pads_refresh(memfd, p);
 	if (r < 0)
 		return r;
+	/* A pad a thread stands in (one hp_pads_settle could not move) keeps its original address. */
+	for (i = 0; i < g->n; i++)
+		if (!g->v[i].gone && g->v[i].stopped && hp_pads_contains(p, g->v[i].regs.rip))
+			taken[(g->v[i].regs.rip - p->base) / HP_PAD_STRIDE] = true;
 	/* Enough pads for every frame to redirect, before writing anything. */
 	{
 		unsigned need = 0, avail = 0, k;
@@ -359,7 +364,7 @@ int hp_pads_redirect(struct hp_ctx *ctx, int memfd, struct hp_stack_checker *sc,
 				need++;
 		}
 		for (k = 0; k < HP_PADS_N; k++)
-			if (p->slot[k].state == HP_PAD_FREE || p->slot[k].hits)
+			if ((p->slot[k].state == HP_PAD_FREE || p->slot[k].hits) && !taken[k])
 				avail++;
 		if (need > avail) {
 			snprintf(why, why_size, "all %u landing pads are in use", HP_PADS_N);
@@ -382,9 +387,10 @@ int hp_pads_redirect(struct hp_ctx *ctx, int memfd, struct hp_stack_checker *sc,
 			held++;
 			continue;
 		}
-		k = hp_pads_alloc(p);
+		k = hp_pads_alloc(p, taken);
 		if (k < 0)
 			return k;
+		taken[k] = true;
 		r = hp_pads_arm(memfd, p, (unsigned)k, out[i].slot, out[i].ret, t->tid);
 		if (r < 0)
 			return r;
@@ -394,8 +400,9 @@ int hp_pads_redirect(struct hp_ctx *ctx, int memfd, struct hp_stack_checker *sc,
 			hp_pads_disarm(memfd, p, (unsigned)k);
 			return r;
 		}
-		hp_debug(ctx, "pads: thread %d: %s returns through pad %d (stack word %#" PRIx64 ", to %#" PRIx64 ")",
-			 t->tid, out[i].range ? out[i].range->what : "?", k, out[i].slot, out[i].ret);
+		hp_debug(ctx, "pads: thread %d: %s returns through pad %d (stack word %#" PRIx64 ", to %#" PRIx64
+			 "; pc %#llx, sp %#llx)", t->tid, out[i].range ? out[i].range->what : "?", k, out[i].slot,
+			 out[i].ret, (unsigned long long)t->regs.rip, (unsigned long long)t->regs.rsp);
 		t->hold = true;
 		held++;
 		fresh++;

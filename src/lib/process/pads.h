@@ -98,8 +98,8 @@ static inline uint64_t hp_pad_addr(const struct hp_pads *p, unsigned k)
 	return p->base + (uint64_t)k * HP_PAD_STRIDE;
 }
 
-/* A free pad (never armed, or armed and hit since), or -ENOSPC. */
-int hp_pads_alloc(const struct hp_pads *p);
+/* A free pad (never armed, or armed and hit since) not marked in taken[HP_PADS_N], or -ENOSPC. */
+int hp_pads_alloc(const struct hp_pads *p, const bool *taken);
 
 /* Arm pad k for the frame whose return address (orig) is at slot; then the caller writes the slot. */
 int hp_pads_arm(int memfd, struct hp_pads *p, unsigned k, uint64_t slot, uint64_t orig, pid_t tid);
