@@ -64,7 +64,8 @@ for mode in seal mid; do
 		kill -0 $fpid
 	'
 	test_expect_success "$mode: status --all and assess never count it as applied" '
-		"$HOTPATCH" status --all >"$HP_TMP/all" &&
+		# exit 17: a process of the host that even root cannot read (pid 1 in some containers)
+		{ "$HOTPATCH" status --all >"$HP_TMP/all"; rc=$?; [ $rc = 0 ] || [ $rc = 17 ]; } &&
 		cat "$HP_TMP/all" &&
 		grep -q "pid $fpid (forger): fake-1 level 1 forged" "$HP_TMP/all" &&
 		! grep "pid $fpid " "$HP_TMP/all" | grep -q -v " forged (" &&
