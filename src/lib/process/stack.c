@@ -415,7 +415,34 @@ struct outer_state {
 	bool error;
 	unsigned depth;
 	uint64_t last_sp;		/* the last frame's stack pointer (0: unknown) */
+	Dwfl *dwfl;
+	bool last_cfi;			/* the last frame's caller was found through CFI */
 };
+
+/*
+ * Has the code at pc call frame information?  Without it libdw falls back
+ * to guessing the caller (frame pointers), and a guessed caller must never
+ * tell where a return address is.
+ */
+static bool has_cfi(Dwfl *dwfl, uint64_t pc)
+{
+	Dwfl_Module *m = dwfl_addrmodule(dwfl, pc);
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi;
+	Dwarf_Frame *fr = NULL;
+	int k;
+
+	if (!m)
+		return false;
+	for (k = 0; k < 2; k++) {
+		cfi = k == 0 ? dwfl_module_eh_cfi(m, &bias) : dwfl_module_dwarf_cfi(m, &bias);
+		if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &fr) == 0) {
+			free(fr);
+			return true;
+		}
+	}
+	return false;
+}
 
 static int outer_cb(Dwfl_Frame *frame, void *arg)
 {
@@ -429,7 +456,13 @@ static int outer_cb(Dwfl_Frame *frame, void *arg)
 		os->error = true;
 		return DWARF_CB_ABORT;
 	}
+	if (os->depth > 0 && !os->last_cfi) {
+		/* this frame was guessed: stop here (the last frame's stack pointer stays known) */
+		os->error = true;
+		return DWARF_CB_ABORT;
+	}
 	os->last_sp = dwfl_frame_reg(frame, 7, &sp) == 0 ? sp : 0;
+	os->last_cfi = has_cfi(os->dwfl, activation ? pc : pc - 1);
 	r = activation ? in_ranges(os->ranges, os->nranges, pc) : ra_in_ranges(os->ranges, os->nranges, pc);
 	if (r) {
 		os->out->busy = true;
@@ -568,7 +601,7 @@ static int outer_without_cfi(struct hp_stack_checker *sc, const struct hp_thread
 static int unwind_outer(struct hp_stack_checker *sc, const struct hp_thread *t, const struct hp_range *ranges,
 			size_t nranges, struct hp_ret_slot *out, unsigned level)
 {
-	struct outer_state os = { ranges, nranges, out, false, false, 0, 0 };
+	struct outer_state os = { ranges, nranges, out, false, false, 0, 0, NULL, false };
 	int r;
 
 	if (ensure_dwfl(sc) < 0) {
@@ -576,6 +609,7 @@ static int unwind_outer(struct hp_stack_checker *sc, const struct hp_thread *t, 
 		snprintf(out->why, sizeof(out->why), "no unwinder");
 		return -ENOEXEC;
 	}
+	os.dwfl = sc->dwfl;
 	sc->cur = t;
 	finding = sc;
 	r = dwfl_getthread_frames(sc->dwfl, t->tid, outer_cb, &os);
