@@ -162,6 +162,31 @@ hp_expect_eq() {
 	fi
 }
 
+# hp_threads_fine PID: every thread of PID alive, none stopped (State T/t) or traced (TracerPid).
+# A released thread may take a moment to be scheduled: wait up to 2 s; a stopped one stays stopped.
+# Shell builtins only (a process per file costs seconds on a loaded machine).  Prints why not;
+# returns 1 if a thread is stopped or traced, 2 if the process died.
+hp_threads_fine() {
+	local pid=$1 i f k v bad
+	for ((i = 0; i < 200; i++)); do
+		[ -d /proc/$pid ] || { echo "target died"; return 2; }
+		bad=""
+		for f in /proc/$pid/task/*/status; do
+			while read -r k v; do
+				case $k in
+				State:) case $v in Z*) [ "$f" = /proc/$pid/task/$pid/status ] && { echo "target died (zombie)"; return 2; } ;;
+					T* | t*) bad="stopped: $f $v" ;; esac ;;
+				TracerPid:) [ "$v" = 0 ] || bad="traced by $v: $f" ;;
+				esac
+			done <"$f" 2>/dev/null
+		done
+		[ -z "$bad" ] && return 0
+		read -r -t 0.01 <> <(:) || :
+	done
+	echo "$bad"
+	return 1
+}
+
 # Run hotpatch and require an exit code: hp_run_expect CODE args...
 hp_run_expect() {
 	local want=$1 rc

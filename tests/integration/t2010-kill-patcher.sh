@@ -63,29 +63,8 @@ prepare() {
 	$HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/${want#kill-}.hpatch" >/dev/null 2>&1
 }
 
-# Every thread of the target: alive, not stopped, not traced (a released thread may take a moment
-# to be scheduled: wait up to 2 s for it, a stopped one stays stopped).  Shell builtins only: on a
-# loaded machine a process per file costs seconds.
-check_threads() {
-	local i f k v bad
-	for ((i = 0; i < 200; i++)); do
-		[ -d /proc/$pid ] || { echo "target died"; return 2; }
-		bad=""
-		for f in /proc/$pid/task/*/status; do
-			while read -r k v; do
-				case $k in
-				State:) case $v in Z*) [ "$f" = /proc/$pid/task/$pid/status ] && { echo "target died (zombie)"; return 2; } ;;
-					T* | t*) bad="stopped: $f $v" ;; esac ;;
-				TracerPid:) [ "$v" = 0 ] || bad="traced by $v: $f" ;;
-				esac
-			done <"$f" 2>/dev/null
-		done
-		[ -z "$bad" ] && return 0
-		usleep_ 10000
-	done
-	echo "$bad"
-	return 1
-}
+# Every thread of the target: alive, not stopped, not traced (lib.sh).
+check_threads() { hp_threads_fine $pid; }
 
 # What status says: clean (no patch or every patch active and consistent), else repair it with revert.
 check_state() {

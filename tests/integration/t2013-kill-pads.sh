@@ -23,26 +23,8 @@ NAP_MS=${HP_NAP_MS:-400}
 hp_start_target "$HP_TMP/sleeper" 4 $NAP_MS; t=$HP_T
 pid=$(hp_pid "$t")
 
-# Every thread alive, none stopped or traced (a released thread may take a moment: up to 2 s).
-threads_fine() {
-	local i f k v bad
-	for ((i = 0; i < 200; i++)); do
-		[ -d /proc/$pid ] || { echo "target died"; return 2; }
-		bad=""
-		for f in /proc/$pid/task/*/status; do
-			while read -r k v; do
-				case $k in
-				State:) case $v in T* | t*) bad="stopped: $f $v" ;; Z*) [ "$f" = /proc/$pid/task/$pid/status ] && { echo "target died"; return 2; } ;; esac ;;
-				TracerPid:) [ "$v" = 0 ] || bad="traced by $v: $f" ;;
-				esac
-			done <"$f" 2>/dev/null
-		done
-		[ -z "$bad" ] && return 0
-		sleep 0.01
-	done
-	echo "$bad"
-	return 1
-}
+# Every thread alive, none stopped or traced (lib.sh).
+threads_fine() { hp_threads_fine $pid; }
 
 # The threads keep calling nap(): at least $1 more calls return within 3 s.
 naps_return() {
