@@ -244,6 +244,29 @@ static uint8_t *got_bytes(const struct link_job *lj, uint32_t slot)
  * original instruction after the 5-byte jump are int3, never reached (no
  * branch goes into the middle of an instruction).
  */
+/*
+ * Why: both trampoline writers end the same way: the trampoline's n bytes
+ * at t (runtime tr) jump back after the original instruction (at, len
+ * bytes, in ins), which becomes a jump to the trampoline padded with int3
+ * (never reached: no branch goes into the middle of an instruction).
+ * Returns false, writing nothing into ins, when the trampoline is too long.
+ */
+static bool close_trampoline(uint8_t *t, size_t n, uint64_t tr, uint8_t *ins, uint64_t at, size_t len)
+{
+	int32_t d;
+
+	t[n++] = 0xe9;
+	d = (int32_t)((at + len) - (tr + n + 4));
+	memcpy(t + n, &d, 4), n += 4;
+	if (n > HP_FIX_SIZE)
+		return false;
+	ins[0] = 0xe9;
+	d = (int32_t)(tr - (at + 5));
+	memcpy(ins + 1, &d, 4);
+	memset(ins + 5, 0xcc, len - 5);
+	return true;
+}
+
 static int fix_reference(struct link_job *lj, const struct hp_psec *sec, size_t isec, const struct hp_prela *rl,
 			 const char *name, uint64_t S, size_t k)
 {
@@ -307,20 +330,12 @@ static int fix_reference(struct link_job *lj, const struct hp_psec *sec, size_t 
 		memcpy(t + n, ins + op, mlen), n += mlen;
 		t[n++] = (uint8_t)((modrm & 0x38) | (sc & 7));
 		memcpy(t + n, ins + field + 4, in.len - field - 4), n += in.len - field - 4;
-		/* pop %rS; lea 128(%rsp),%rsp; jmp back */
+		/* pop %rS; lea 128(%rsp),%rsp; then jmp back, and the original instruction jumps here */
 		t[n++] = 0x41, t[n++] = (uint8_t)(0x58 + (sc & 7));
 		memcpy(t + n, "\x48\x8d\xa4\x24\x80\x00\x00\x00", 8), n += 8;
-		t[n++] = 0xe9;
-		d = (int32_t)((at + in.len) - (tr + n + 4));
-		memcpy(t + n, &d, 4), n += 4;
-		if (n > HP_FIX_SIZE)
+		if (!close_trampoline(t, n, tr, ins, at, in.len))
 			goto refuse;
 	}
-	/* the original instruction becomes jmp trampoline */
-	ins[0] = 0xe9;
-	d = (int32_t)(tr - (at + 5));
-	memcpy(ins + 1, &d, 4);
-	memset(ins + 5, 0xcc, in.len - 5);
 	return 0;
 refuse:
 	return hp_err(lj->ctx, -HP_E_RELOC, "payload: the instruction at %s+%#" PRIx64 " refers to '%s' more than "
@@ -348,7 +363,6 @@ static int fix_abs32(struct link_job *lj, const struct hp_psec *sec, size_t isec
 	uint64_t s, at;
 	size_t n = 0, field;
 	uint8_t reg, sc;
-	int32_t d;
 
 	if (insn_at(sec, rl->offset, &s, &in) < 0)
 		return hp_err(lj->ctx, -HP_E_RELOC, "payload: cannot decode the instruction at %s+%#" PRIx64
@@ -391,15 +405,8 @@ static int fix_abs32(struct link_job *lj, const struct hp_psec *sec, size_t isec
 	t[n++] = (uint8_t)(0xb8 + (reg & 7));
 	memcpy(t + n, &val, 8), n += 8;
 back:
-	t[n++] = 0xe9;
-	d = (int32_t)((at + in.len) - (tr + n + 4));
-	memcpy(t + n, &d, 4), n += 4;
-	if (n > HP_FIX_SIZE)
+	if (!close_trampoline(t, n, tr, ins, at, in.len))
 		goto refuse;
-	ins[0] = 0xe9;
-	d = (int32_t)(tr - (at + 5));
-	memcpy(ins + 1, &d, 4);
-	memset(ins + 5, 0xcc, in.len - 5);
 	return 0;
 refuse:
 	return hp_err(lj->ctx, -HP_E_RELOC, "payload: the instruction at %s+%#" PRIx64 " takes the address of '%s' "
