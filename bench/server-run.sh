@@ -97,6 +97,10 @@ echo "# first reports of $hosts hosts (every row created) in $(( $(date +%s) - t
 [ -z "$keep" ] || touch "$keep/ready"
 else
 	echo "# reusing $keep: $(wc -l <"$state") hosts enrolled and reported before"
+	# every run starts with no release (an earlier HS_BENCH_RELEASE run left one)
+	clear_sql="DELETE FROM assignments; DELETE FROM release_rings; DELETE FROM release_slots; DELETE FROM releases;"
+	if [ "$backend" = postgresql ]; then "$pgbin/psql" -q "$db" -c "$clear_sql" >/dev/null
+	else sqlite3 "$db" "$clear_sql"; fi
 fi
 if [ "$backend" = postgresql ]; then
 	# a live database is vacuumed and analysed by autovacuum; a freshly loaded one not yet
