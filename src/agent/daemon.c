@@ -46,7 +46,7 @@ static bool to_stderr;
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		reload_flag = 1;
+		reload_flag = 2;	/* 2: asked for (logged), 1: a watched file changed */
 	else
 		stop_flag = 1;
 }
@@ -717,6 +717,8 @@ int main(int argc, char **argv)
 		agent_expire_baking(&a);
 		now = time(NULL);
 		if (reload_flag) {
+			if (reload_flag == 2)
+				alog(LOG_INFO, "SIGHUP: reading the store and the policy again");
 			reload_flag = 0;
 			agent_reload(&a);
 			agent_converge(&a, now);

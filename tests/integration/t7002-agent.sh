@@ -100,6 +100,11 @@ test_expect_success 'a bad policy file is refused with its reason; the previous 
 	hp_wait_until 10 grep -q "policy: .* refused, keeping the previous policy: windows\[\].start" "$HP_TMP/hotpatchd.log" &&
 	"$HOTPATCH" agent status --json | jq -e ".policy.name == \"go\"" >/dev/null
 '
+test_expect_success 'SIGHUP reads the store and the policy again, and says so' '
+	kill -HUP "$(cat "$HP_TMP/hotpatchd.pid")" &&
+	hp_wait_until 10 grep -q "SIGHUP: reading the store and the policy again" "$HP_TMP/hotpatchd.log" &&
+	hp_wait_until 10 sh -c "\"$HOTPATCH\" agent status --json | jq -e \".policy.name == \\\"go\\\"\" >/dev/null"
+'
 test_expect_success 'no process is left stopped or traced' 'hp_none_stopped'
 test_expect_success 'SIGTERM: the daemon exits, patches stay applied' '
 	hp_agent_stop && hp_expect_eq "$(hp_ask $t1 "c 5")" 1018 && hp_none_stopped
