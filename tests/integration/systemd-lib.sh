@@ -11,13 +11,17 @@
 #                           root is a volatile overlay (nothing written persists); $HP_TMP
 #                           and the build directory are bound at their own paths.  Sets
 #                           SD_NSPAWN and SD_LEADER (host pid of the container's systemd).
-#   in_ct CMD...            run CMD in the container (all its namespaces, this environment)
+#   in_ct CMD...            run CMD in the container (all its namespaces, this environment);
+#                           one left running in the background must be started from this
+#                           shell, not from a test's subshell
 #   sd_poweroff             power the container off and wait for systemd-nspawn (on EXIT)
 #
 # Power-off is `systemctl poweroff -f` in the container, then waiting for systemd-nspawn
 # to exit: it reaps the container's last process.  Killing systemd-nspawn instead (as
 # t7007 once did after 20 s) orphans the container's init mid-shutdown, and a host whose
-# pid 1 does not reap keeps it as a `[systemd-shutdow]` zombie.
+# pid 1 does not reap (this one) keeps it as a `[systemd-shutdow]` zombie.  A process
+# started in the container with nsenter must be this shell's child (started outside a
+# test's subshell), so that sd_poweroff can end its nsenter first (see there).
 
 SD_ROOT=${HP_SYSTEMD_ROOT:-$HP_BUILD_DIR/systemd-root}
 SD_NSPAWN=
@@ -80,9 +84,29 @@ sd_boot() {
 	[ -n "$SD_LEADER" ] || { test_done; exit 1; }
 }
 
+# nsenter processes started by this shell or its subshells.
+_sd_our_nsenters() {
+	local p q
+	for p in $(pgrep -x nsenter); do
+		q=$p
+		while [ "${q:-0}" -gt 1 ]; do
+			q=$(awk '/^PPid:/ {print $2}' "/proc/$q/status" 2>/dev/null)
+			[ "$q" = $$ ] && { echo "$p"; break; }
+		done
+	done
+}
+
 sd_poweroff() {
-	local i
+	local i p
 	[ -n "$SD_NSPAWN" ] || return 0
+	# Our nsenter processes first (t7007's daemon runs under one): a process of the container
+	# whose parent is outside it must be reaped by that parent before the namespace's init can
+	# exit, and systemd-shutdown stops every process (SIGSTOP) before it kills them, which
+	# nsenter copies onto itself: stopped, it never reaps, and the shutdown hangs.  Killed,
+	# its child is the container init's to reap.
+	for p in $(_sd_our_nsenters); do
+		{ kill -KILL "$p" && wait "$p"; } 2>/dev/null	# (wait: a child of this shell)
+	done
 	if _sd_alive; then
 		# -f: no unit is stopped one by one; systemd-shutdown kills the rest and exits
 		if [ -z "$SD_LEADER" ] || ! timeout 30 nsenter -t "$SD_LEADER" -a systemctl poweroff -f >/dev/null 2>&1; then
@@ -100,7 +124,11 @@ sd_poweroff() {
 				_sd_alive || break
 				sleep 0.1
 			done
-			_sd_alive && kill -KILL "$SD_NSPAWN" 2>/dev/null
+			if _sd_alive; then
+				# Its init is stuck: killing nspawn leaves it a zombie of the host's pid 1.
+				echo "# systemd-nspawn did not exit: killed (its container's init may stay a zombie)" >&2
+				kill -KILL "$SD_NSPAWN" 2>/dev/null
+			fi
 		fi
 	fi
 	wait "$SD_NSPAWN" 2>/dev/null

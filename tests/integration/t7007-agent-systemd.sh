@@ -55,8 +55,8 @@ test_expect_success 'three services run the unpatched build' '
 	hp_wait_until 10 out_is a 18 && hp_wait_until 10 out_is b 18 && hp_wait_until 10 out_is never 18
 '
 
-# Started from this shell, not a test's subshell: nsenter stays our child, and is reaped.
-in_ct sh -c "exec \"$HOTPATCHD\" --foreground -c \"$HP_TMP/agent.conf\" >>\"$HP_TMP/hotpatchd.log\" 2>&1" </dev/null >/dev/null 2>&1 &
+# Started from this shell, not a test's subshell (systemd-lib.sh: sd_poweroff ends its nsenter).
+nsenter -t "$SD_LEADER" -a sh -c "exec \"$HOTPATCHD\" --foreground -c \"$HP_TMP/agent.conf\" >>\"$HP_TMP/hotpatchd.log\" 2>&1" </dev/null >/dev/null 2>&1 &
 test_expect_success 'hotpatchd runs in the container; the bad patch is applied to all three' '
 	hp_wait_until 30 grep -q "hotpatchd started" "$HP_TMP/hotpatchd.log" &&
 	a=$(main_pid hp-svc-a.service) && echo "$a" >"$HP_TMP/a.pid0" &&
