@@ -41,6 +41,7 @@ trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (ptrace)"; exit 0; }
 check_release "$BUILD"
 BENCH_ERR=$W/err
+bench_tools "$W"
 
 cc -O2 -g -pthread "$HERE/host-target.c" -o "$W/target"
 cc -O2 -g -pthread -ffunction-sections -fdata-sections -c "$HERE/host-target.c" -o "$W/orig.o"
@@ -102,6 +103,7 @@ sweep() {
 echo "hotpatch host-wide benchmark: $(nproc) CPUs, kernel $(uname -r), median of $RUNS runs"
 echo "load average before: $(loadavg)"
 echo
+echo "commands timed by bench/spawn-time.c; start and exit of a no-op: $(floor 15) ms"
 echo "== throughput: apply --all / revert --all (each process: 4 threads calling target(), ${SLEEP_US} us asleep per 100 calls)"
 for n in ${HP_BENCH_FLEETS:-100 1000}; do
 	start_fleet "$n" 4 "$SLEEP_US"

@@ -20,6 +20,7 @@ trap '[ -n "$TPID" ] && kill -9 "$TPID" 2>/dev/null; rm -rf "$W"' EXIT
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (ptrace)"; exit 0; }
 check_release "$BUILD"
 BENCH_ERR=$W/err
+bench_tools "$W"
 
 cc -O2 -g -pthread "$HERE/pause-target.c" -o "$W/target"
 cc -O2 -g -pthread -ffunction-sections -fdata-sections -c "$HERE/pause-target.c" -o "$W/orig.o"
@@ -73,5 +74,7 @@ bench_threads() {
 
 echo "hotpatch pause benchmark: $RUNS runs per setting, $(nproc) CPUs, kernel $(uname -r)"
 echo "gap = longest time any target thread went without completing a loop iteration, seen by the target"
+echo "commands are timed by bench/spawn-time.c (posix_spawn to waitpid); what any command pays here:"
+printf '  %-34s %s\n' "start and exit of a no-op (ms)" "$(floor "$RUNS")"
 for t in ${HP_BENCH_THREADS:-1 64}; do bench_threads "$t"; done
 echo "load average at end: $(loadavg)"

@@ -19,6 +19,12 @@
 # HS_BENCH_EVENTS).  Default HOSTS 10000, STEADY_SECONDS 60.  Everything runs on
 # this machine; the load average is printed before each step.
 #
+# HS_BENCH_RELEASE=canary|broad: before the burst, release libc-1 (which every
+# simulated host reports applied) to a ring nobody is in (canary: a group
+# with no hosts) or to every host (broad: percent 100, the group's 20 %
+# limit); a first pass of every host ("release-first", flat out) is measured
+# on its own, then burst, flat and steady as usual, with the release going on.
+#
 # HS_BENCH_KEEP=DIR keeps the database (and the hosts' credentials) in DIR; a
 # second run with the same DIR skips enrollment and first reports (at 100,000
 # hosts on this machine: ~3 minutes and ~12 minutes) and measures again.
@@ -91,6 +97,10 @@ echo "# first reports of $hosts hosts (every row created) in $(( $(date +%s) - t
 [ -z "$keep" ] || touch "$keep/ready"
 else
 	echo "# reusing $keep: $(wc -l <"$state") hosts enrolled and reported before"
+	# every run starts with no release (an earlier HS_BENCH_RELEASE run left one)
+	clear_sql="DELETE FROM assignments; DELETE FROM release_rings; DELETE FROM release_slots; DELETE FROM releases;"
+	if [ "$backend" = postgresql ]; then "$pgbin/psql" -q "$db" -c "$clear_sql" >/dev/null
+	else sqlite3 "$db" "$clear_sql"; fi
 fi
 if [ "$backend" = postgresql ]; then
 	# a live database is vacuumed and analysed by autovacuum; a freshly loaded one not yet
@@ -98,6 +108,21 @@ if [ "$backend" = postgresql ]; then
 else
 	sqlite3 "$db" "ANALYZE;"
 fi
+case ${HS_BENCH_RELEASE:-} in
+'') ;;
+canary|broad)
+	rings='[{"name":"broad","percent":100,"bake_seconds":3600}]'
+	if [ "$HS_BENCH_RELEASE" = canary ]; then
+		curl -s -H "Authorization: Bearer $admin" -d '{"name":"canary"}' "$url/api/v1/groups" >/dev/null
+		rings='[{"name":"canary","group":"canary","bake_seconds":3600}]'
+	fi
+	curl -sf -H "Authorization: Bearer $admin" -d "{\"patch_id\":\"libc-1\",\"rings\":$rings}" \
+		"$url/api/v1/releases" >/dev/null || { echo "bench: cannot create the release" >&2; exit 1; }
+	echo "# release of libc-1 to $HS_BENCH_RELEASE, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	"$LOAD" burst --url "$url" --state "$state" -c 64 $mix | sed 's/"burst"/"release-first"/'
+	;;
+*) echo "bench: HS_BENCH_RELEASE is canary or broad" >&2; exit 2 ;;
+esac
 pids=$spid
 # this PostgreSQL only: its postmaster and the processes it forked (the server's connections are open by now)
 [ -n "$pgdir" ] && pm=$(head -1 "$pgdir/data/postmaster.pid") && pids="$spid $pm $(pgrep -P "$pm" -d' ' || true)"

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "shared/escape.h"
+#include "shared/util.h"
 
 enum {
 	ASSESS_OK = 0,
@@ -71,12 +72,12 @@ struct assess_run {
 	char **files;
 	size_t npatches;
 	struct hp_assess_proc **procs;
-	size_t nprocs;
+	size_t nprocs, cap_procs;
 	struct {
 		pid_t pid;
 		char msg[256];
 	} *errs;
-	size_t nerrs;
+	size_t nerrs, cap_errs;
 };
 
 static int assess_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -158,13 +159,10 @@ static int add_patch_dir(struct assess_run *run, const char *dir)
 /* Why: results are collected first so that they can be grouped by verdict. */
 static int keep_proc(struct assess_run *run, struct hp_assess_proc *p)
 {
-	struct hp_assess_proc **np = realloc(run->procs, (run->nprocs + 1) * sizeof(*np));
-
-	if (!np) {
+	if (HP_GROW(run->procs, run->cap_procs, run->nprocs + 1) < 0) {
 		hp_assess_proc_free(p);
 		return -ENOMEM;
 	}
-	run->procs = np;
 	run->procs[run->nprocs++] = p;
 	return 0;
 }
@@ -172,11 +170,8 @@ static int keep_proc(struct assess_run *run, struct hp_assess_proc *p)
 /* Why: with --all one process that cannot be read must not hide the others; it is listed as unknown. */
 static int keep_error(struct assess_run *run, pid_t pid, const char *msg)
 {
-	void *ne = realloc(run->errs, (run->nerrs + 1) * sizeof(*run->errs));
-
-	if (!ne)
+	if (HP_GROW(run->errs, run->cap_errs, run->nerrs + 1) < 0)
 		return -ENOMEM;
-	run->errs = ne;
 	run->errs[run->nerrs].pid = pid;
 	snprintf(run->errs[run->nerrs].msg, sizeof(run->errs[run->nerrs].msg), "%s", msg);
 	run->nerrs++;

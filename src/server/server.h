@@ -176,8 +176,17 @@ long long hs_token_new(struct hs_conn *c, const char *kind, const char *name, co
 int hs_rollout_evaluate(struct hs_server *srv, struct hs_conn *c, long long release_id, const char *actor);
 void hs_tick(struct hs_server *srv, struct hs_conn *c);
 json_t *hs_release_json(struct hs_conn *c, long long id);
-/* Assignments for a host at check-in (inside the check-in transaction). */
-int hs_assign_host(struct hs_conn *c, const char *host_id, long long group_id, json_t *ret_list, long long *ret_outstanding);
+/*
+ * New assignments for a host at check-in (inside the check-in transaction):
+ * *ret_assigned when one was made; *ret_settled when no release could give
+ * the host one before the next rollout transition (rollout_gen), so that
+ * its unchanged check-ins may take the short path until then.
+ */
+int hs_assign_host(struct hs_conn *c, const char *host_id, long long group_id, bool *ret_settled, bool *ret_assigned);
+/* An assignment of release rid to a host of group gid stopped being outstanding: its place is free again. */
+int hs_slot_return(struct hs_conn *c, long long rid, long long gid);
+/* Every release transition (made, promoted, completed, halted, resumed) changes the rollout generation. */
+int hs_rollout_bump(struct hs_conn *c);
 
 /* HTTP (http/http.c). */
 /* Check the request's bearer credential for need (answers the request and returns false when refused). */

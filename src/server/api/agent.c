@@ -235,26 +235,56 @@ static bool event_for(json_t *rep, const char *patch_id, bool failure)
 	return false;
 }
 
+/* The assignment list of a check-in reply, read again (after a halt decided at this check-in). */
+static json_t *assignment_list(struct hs_conn *c, const char *host_id)
+{
+	_cleanup_res_ struct hs_res *res = NULL;
+	json_t *list;
+	int i;
+
+	if (hs_q(c, &res, "SELECT a.release_id, a.action, r.patch_id, p.level, p.build_id, p.url, p.sha256, rr.name"
+		 " FROM assignments a JOIN releases r ON r.id = a.release_id JOIN patches p ON p.id = r.patch_id"
+		 " LEFT JOIN release_rings rr ON rr.release_id = a.release_id AND rr.idx = a.ring_idx"
+		 " WHERE a.host_id = ? ORDER BY a.release_id", "s", host_id) < 0)
+		return NULL;
+	list = json_array();
+	for (i = 0; i < res->nrows; i++)
+		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s?}", "patch_id", hs_get(res, i, 2),
+						      "level", (json_int_t)hs_get_int(res, i, 3, 1), "build_id",
+						      hs_get(res, i, 4), "action", hs_get(res, i, 1), "url", hs_get(res, i, 5),
+						      "sha256", hs_get(res, i, 6), "deployment_id",
+						      (json_int_t)hs_get_int(res, i, 0, 0), "ring", hs_get(res, i, 7)));
+	return list;
+}
+
 /*
  * Move the host's outstanding assignments forward from what the report
  * shows, hand out new ones, and list what the agent should do.
+ * *ret_settled: nothing can be handed out to this host before the next
+ * rollout transition (rollout_gen).
  */
 static int assignments(struct hs_conn *c, const char *host_id, long long gid, json_t *rep, json_t *list,
-		       bool releases, bool assigned, long long *ret_outstanding, long long *ret_failed)
+		       bool releases, bool assigned, long long *ret_outstanding, long long *ret_failed, bool *ret_settled)
 {
 	_cleanup_res_ struct hs_res *res = NULL;
-	long long outstanding = 0, failed = 0, dummy;
+	long long outstanding = 0, failed = 0;
+	bool made = false;
 	int i, r;
 
 	*ret_outstanding = *ret_failed = 0;
+	*ret_settled = true;
 	/* the common case, a fleet with no rollout going on: nothing to read */
 	if (!releases && !assigned)
 		return 0;
 	if (releases) {
-		r = hs_assign_host(c, host_id, gid, NULL, &dummy);
+		r = hs_assign_host(c, host_id, gid, ret_settled, &made);
 		if (r < 0)
 			return r;
+		if (made)
+			assigned = true;
 	}
+	if (!assigned)
+		return 0;
 	r = hs_q(c, &res,
 		 "SELECT a.release_id, a.action, a.state, r.patch_id, r.state, p.level, p.build_id, p.url, p.sha256,"
 		 " rr.name FROM assignments a JOIN releases r ON r.id = a.release_id JOIN patches p ON p.id = r.patch_id"
@@ -283,6 +313,8 @@ static int assignments(struct hs_conn *c, const char *host_id, long long gid, js
 			if (next != state) {
 				r = hs_q(c, NULL, "UPDATE assignments SET state = ?, updated_at = ? WHERE release_id = ?"
 					 " AND host_id = ?", "siis", next, hs_now(), rid, host_id);
+				if (r >= 0)
+					r = hs_slot_return(c, rid, gid);
 				if (r < 0)
 					return r;
 			}
@@ -292,35 +324,13 @@ static int assignments(struct hs_conn *c, const char *host_id, long long gid, js
 		if (!strcmp(next, "failed") || !strcmp(next, "denied"))
 			failed++;
 		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s?}", "patch_id", pid, "level",
-						      (json_int_t)hs_get_int(res, i, 5, 1), "build_id", hs_get(res, i, 6),
-						      "action", action, "url", hs_get(res, i, 7), "sha256", hs_get(res, i, 8),
-						      "deployment_id", (json_int_t)rid, "ring", hs_get(res, i, 9)));
+						       (json_int_t)hs_get_int(res, i, 5, 1), "build_id", hs_get(res, i, 6),
+						       "action", action, "url", hs_get(res, i, 7), "sha256", hs_get(res, i, 8),
+						       "deployment_id", (json_int_t)rid, "ring", hs_get(res, i, 9)));
 	}
 	*ret_outstanding = outstanding;
 	*ret_failed = failed;
 	return 0;
-}
-
-/* The assignment list of a check-in reply, read again (after a halt decided at this check-in). */
-static json_t *assignment_list(struct hs_conn *c, const char *host_id)
-{
-	_cleanup_res_ struct hs_res *res = NULL;
-	json_t *list;
-	int i;
-
-	if (hs_q(c, &res, "SELECT a.release_id, a.action, r.patch_id, p.level, p.build_id, p.url, p.sha256, rr.name"
-		 " FROM assignments a JOIN releases r ON r.id = a.release_id JOIN patches p ON p.id = r.patch_id"
-		 " LEFT JOIN release_rings rr ON rr.release_id = a.release_id AND rr.idx = a.ring_idx"
-		 " WHERE a.host_id = ? ORDER BY a.release_id", "s", host_id) < 0)
-		return NULL;
-	list = json_array();
-	for (i = 0; i < res->nrows; i++)
-		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s?}", "patch_id", hs_get(res, i, 2),
-						      "level", (json_int_t)hs_get_int(res, i, 3, 1), "build_id",
-						      hs_get(res, i, 4), "action", hs_get(res, i, 1), "url", hs_get(res, i, 5),
-						      "sha256", hs_get(res, i, 6), "deployment_id",
-						      (json_int_t)hs_get_int(res, i, 0, 0), "ring", hs_get(res, i, 7)));
-	return list;
 }
 
 /* Store the events the server has not seen; the highest id stored is acknowledged. */
@@ -384,7 +394,11 @@ static long long max_event(json_t *rep)
 
 /*
  * The common check-in (every 15 minutes, nothing happened): the report has
- * the digest stored for the host and no rollout is going on.  Then one
+ * the digest stored for the host, and no rollout can change anything for
+ * it: none is going on, or the host found nothing to be handed out at the
+ * current rollout generation and has no assignment still open (outstanding,
+ * failed or denied: those depend on what it reports); with assignments, a
+ * report with new events goes the full way (they may be failure signals).  Then one
  * statement (one more per new event) authenticates the credential and
  * writes last-seen, the acknowledgement and the state (a policy paused
  * since still shows), outside a transaction: the row only matches while it
@@ -400,7 +414,7 @@ static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, const
 	const char *state, *reason;
 	struct hs_host_sum sum;
 	long long now = hs_now();
-	json_t *e;
+	json_t *e, *list;
 	size_t i;
 	int r;
 
@@ -435,17 +449,23 @@ static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, const
 		 " WHERE id = (SELECT host_id FROM tokens WHERE hash = ? AND kind = 'host' AND revoked = 0"
 		 " AND (expires_at IS NULL OR expires_at > ?)) AND id = COALESCE(CAST(? AS TEXT), id)"
 		 " AND report_hash = ?"
-		 " AND NOT EXISTS (SELECT 1 FROM releases WHERE state IN ('active', 'completed'))"
-		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.host_id = hosts.id)"
-		 " RETURNING id, events_ack, " HOST_POLICY("document"),
-		 "iiisssiss", now, max_event(rep), max_event(rep), state, reason && *reason ? reason : NULL, cred_hash, now,
-		 named, hash);
+		 " AND (assign_gen = (SELECT gen FROM rollout_gen WHERE id = 1)"
+		 "  OR NOT EXISTS (SELECT 1 FROM releases WHERE state IN ('active', 'completed')))"
+		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.host_id = hosts.id"
+		 "  AND (a.state IN ('assigned', 'failed', 'denied') OR ? > 0))"
+		 " RETURNING id, events_ack, " HOST_POLICY("document") ","
+		 " (SELECT COUNT(*) FROM assignments a WHERE a.host_id = hosts.id)",
+		 "iiisssissi", now, max_event(rep), max_event(rep), state, reason && *reason ? reason : NULL, cred_hash, now,
+		 named, hash, (long long)json_array_size(json_object_get(rep, "events")));
 	if (r < 0)
 		return r;
 	if (u->nrows != 1)
 		return 0;
 	snprintf(req->host_id, sizeof(req->host_id), "%s", hs_get(u, 0, 0));
-	*ret_reply = checkin_reply(req, hs_get(u, 0, 2), json_array(), hs_get_int(u, 0, 1, 0));
+	list = hs_get_int(u, 0, 3, 0) > 0 ? assignment_list(req->db, req->host_id) : json_array();
+	if (!list)
+		return -EIO;
+	*ret_reply = checkin_reply(req, hs_get(u, 0, 2), list, hs_get_int(u, 0, 1, 0));
 	return 1;
 }
 
@@ -456,6 +476,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 	json_t *host = json_object_get(rep, "host"), *list;
 	long long gid, ack, new_ack, outstanding = 0, failed = 0;
 	const char *state, *reason, *old_hash;
+	bool settled;
 	struct hs_host_sum sum;
 	char *report = NULL;
 	int r;
@@ -465,7 +486,8 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 		return r;
 	r = hs_q(req->db, &h, "SELECT h.group_id, h.events_ack, h.report_hash, p.document, p.paused,"
 		 " (SELECT COUNT(*) FROM releases WHERE state IN ('active', 'completed')),"
-		 " (SELECT COUNT(*) FROM assignments a WHERE a.host_id = h.id) FROM hosts h"
+		 " (SELECT COUNT(*) FROM assignments a WHERE a.host_id = h.id), (SELECT gen FROM rollout_gen WHERE id = 1)"
+		 " FROM hosts h"
 		 " LEFT JOIN groups g ON g.id = h.group_id LEFT JOIN policies p ON p.id = g.policy_id WHERE h.id = ?",
 		 "s", req->host_id);
 	if (r < 0)
@@ -493,7 +515,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 		goto fail;
 	list = json_array();
 	r = assignments(req->db, req->host_id, gid, rep, list, hs_get_int(h, 0, 5, 1) > 0, hs_get_int(h, 0, 6, 1) > 0,
-			&outstanding, &failed);
+			&outstanding, &failed, &settled);
 	if (r < 0) {
 		json_decref(list);
 		goto fail;
@@ -503,10 +525,11 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 		 "UPDATE hosts SET hostname = COALESCE(CAST(? AS TEXT), hostname), agent_version = COALESCE(CAST(? AS TEXT), agent_version),"
 		 " kernel = COALESCE(CAST(? AS TEXT), kernel), arch = COALESCE(CAST(? AS TEXT), arch), last_checkin = ?,"
 		 " state = ?, reason = ?, verdict = ?, report_paused = ?, report_policy = ?, restart_required = ?,"
-		 " patched_targets = ?, events_ack = ?, report_hash = ? WHERE id = ?",
-		 "ssssisssbsiiiss", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
+		 " patched_targets = ?, events_ack = ?, report_hash = ?, assign_gen = ? WHERE id = ?",
+		 "ssssisssbsiiisis", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
 		 jstr(host, "arch"), hs_now(), state, reason && *reason ? reason : NULL, sum.verdict, sum.paused,
-		 jstr(json_object_get(rep, "policy"), "name"), sum.restart, sum.patched, new_ack, hash, req->host_id);
+		 jstr(json_object_get(rep, "policy"), "name"), sum.restart, sum.patched, new_ack, hash,
+		 settled ? hs_get_int(h, 0, 7, 0) : 0LL, req->host_id);
 	if (r >= 0 && report)
 		r = hs_q(req->db, NULL, "INSERT INTO host_reports (host_id, report) VALUES (?, ?) ON CONFLICT (host_id)"
 			 " DO UPDATE SET report = excluded.report", "ss", req->host_id, report);

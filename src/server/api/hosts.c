@@ -184,7 +184,7 @@ void api_host_patch(struct hs_req *req)
 		}
 	}
 	if (json_object_get(b, "group")) {
-		if (hs_q(req->db, &upd, "UPDATE hosts SET group_id = ? WHERE id = ?", "Is", gid, req->param[0]) < 0)
+		if (hs_q(req->db, &upd, "UPDATE hosts SET group_id = ?, assign_gen = 0 WHERE id = ?", "Is", gid, req->param[0]) < 0)
 			goto dberr;
 		if (!upd->changes) {
 			hs_error(req, 404, "not-found", "no host '%s'", req->param[0]);

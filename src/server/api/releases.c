@@ -200,7 +200,7 @@ void api_release_create(struct hs_req *req)
 	}
 	snprintf(obj, sizeof(obj), "release/%lld", id);
 	hs_audit(req, "release.create", obj, json_pack("{s:s,s:O}", "patch_id", patch, "rings", rings));
-	if (hs_commit(req->db) < 0)
+	if (hs_rollout_bump(req->db) < 0 || hs_commit(req->db) < 0)
 		goto dberr;
 	o = hs_release_json(req->db, id);
 	hs_reply_json(req, 201, o);
@@ -284,6 +284,8 @@ static void transition(struct hs_req *req, const char *action)
 			r = hs_q(req->db, NULL, "UPDATE assignments SET action = 'apply', state = 'assigned', updated_at = ?"
 				 " WHERE release_id = ? AND action = 'revert'", "ii", hs_now(), id);
 	}
+	if (r >= 0)
+		r = hs_rollout_bump(req->db);
 	if (r < 0)
 		goto dberr;
 	{

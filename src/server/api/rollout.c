@@ -30,18 +30,127 @@ static int bucket(long long release_id, const char *host_id)
 	return (int)(((uint32_t)d[0] << 8 | d[1]) % 100);
 }
 
-int hs_assign_host(struct hs_conn *c, const char *host_id, long long gid, json_t *ret_list, long long *ret_outstanding)
+/* The most outstanding assignments a release may have in a group: its own percent, else the group's (20 % without a group), at least one. */
+static long long slot_limit(struct hs_conn *c, long long pct, long long gid)
+{
+	long long size, limit;
+
+	if (pct <= 0)
+		pct = gid ? hs_q_int(c, 20, "SELECT max_parallel_pct FROM groups WHERE id = ?", "i", gid) : 20;
+	size = hs_q_int(c, 1, "SELECT COUNT(*) FROM hosts WHERE COALESCE(group_id, 0) = ?", "i", gid);
+	limit = size * pct / 100;
+	return limit < 1 ? 1 : limit;
+}
+
+/* Outstanding assignments of a release among a group's hosts. */
+static long long busy_in(struct hs_conn *c, long long rid, long long gid)
+{
+	return hs_q_int(c, 0, "SELECT COUNT(*) FROM assignments a JOIN hosts h ON h.id = a.host_id WHERE"
+			" a.release_id = ? AND a.state = 'assigned' AND COALESCE(h.group_id, 0) = ?", "ii", rid, gid);
+}
+
+/*
+ * Take one free place of release rid in group gid for an assignment: 1
+ * taken, 0 none free.  One update of the release's row for the group; the
+ * row is made (counting the group and its outstanding assignments) by the
+ * first claim, given back when an assignment completes (hs_slot_return),
+ * and counted again by every tick (refresh_slots) so that no drift lasts.
+ */
+static int claim_slot(struct hs_conn *c, long long rid, long long pct, long long gid)
+{
+	_cleanup_res_ struct hs_res *u = NULL;
+	long long have = hs_q_int(c, -1, "SELECT slots FROM release_slots WHERE release_id = ? AND group_id = ?", "ii",
+				  rid, gid);
+	int r;
+
+	if (have == 0)
+		return 0;
+	if (have < 0) {
+		long long left;
+
+		r = hs_lock(c, rid);	/* one first count per release and group, also across servers */
+		if (r < 0)
+			return r;
+		left = slot_limit(c, pct, gid) - busy_in(c, rid, gid);
+		r = hs_q(c, NULL, "INSERT INTO release_slots (release_id, group_id, slots) VALUES (?, ?, ?)"
+			 " ON CONFLICT (release_id, group_id) DO NOTHING", "iii", rid, gid, left > 0 ? left : 0LL);
+		if (r < 0)
+			return r;
+	}
+	r = hs_q(c, &u, "UPDATE release_slots SET slots = slots - 1 WHERE release_id = ? AND group_id = ? AND slots > 0",
+		 "ii", rid, gid);
+	if (r < 0)
+		return r;
+	return u->changes == 1;
+}
+
+/*
+ * An assignment stopped being outstanding (in the same transaction): its
+ * place is free again at once.  Slot rows are taken in release order by
+ * the claims and then by the returns of one check-in; two check-ins that
+ * cross (each claiming one release and completing the other) can deadlock
+ * on PostgreSQL, which detects it: the check-in is retried (-EBUSY).
+ */
+int hs_slot_return(struct hs_conn *c, long long rid, long long gid)
+{
+	return hs_q(c, NULL, "UPDATE release_slots SET slots = slots + 1 WHERE release_id = ? AND group_id = ?", "ii", rid,
+		    gid);
+}
+
+/*
+ * Count the free places of a release again in every group that claimed
+ * one (a host removed, moved or re-grouped, a group's limit changed, a
+ * halt and resume).  The row is locked first (a no-op update), so a claim
+ * or return in flight has committed before the count, and one that comes
+ * after applies to the new value.
+ */
+static int refresh_slots(struct hs_conn *c, long long rid, long long pct)
+{
+	_cleanup_res_ struct hs_res *g = NULL;
+	int i, r;
+
+	r = hs_begin(c);
+	if (r < 0)
+		return r;
+	r = hs_q(c, &g, "SELECT group_id FROM release_slots WHERE release_id = ? ORDER BY group_id", "i", rid);
+	for (i = 0; r >= 0 && i < g->nrows; i++) {
+		long long gid = hs_get_int(g, i, 0, 0), left;
+
+		r = hs_q(c, NULL, "UPDATE release_slots SET slots = slots WHERE release_id = ? AND group_id = ?", "ii", rid,
+			 gid);
+		if (r < 0)
+			break;
+		left = slot_limit(c, pct, gid) - busy_in(c, rid, gid);
+		r = hs_q(c, NULL, "UPDATE release_slots SET slots = ? WHERE release_id = ? AND group_id = ?", "iii",
+			 left > 0 ? left : 0LL, rid, gid);
+	}
+	if (r < 0) {
+		hs_rollback(c);
+		return r;
+	}
+	return hs_commit(c);
+}
+
+int hs_rollout_bump(struct hs_conn *c)
+{
+	return hs_q(c, NULL, "UPDATE rollout_gen SET gen = gen + 1 WHERE id = 1", "");
+}
+
+int hs_assign_host(struct hs_conn *c, const char *host_id, long long gid, bool *ret_settled, bool *ret_assigned)
 {
 	_cleanup_res_ struct hs_res *rel = NULL;
 	int i, j, r;
 
+	*ret_settled = true;
+	*ret_assigned = false;
 	r = hs_q(c, &rel, "SELECT r.id, r.current_ring, r.max_parallel_pct FROM releases r WHERE r.state IN ('active', 'completed')"
-		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.release_id = r.id AND a.host_id = ?)", "s", host_id);
+		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.release_id = r.id AND a.host_id = ?) ORDER BY r.id",
+		 "s", host_id);
 	if (r < 0)
 		return r;
 	for (i = 0; i < rel->nrows; i++) {
 		_cleanup_res_ struct hs_res *rings = NULL;
-		long long rid = hs_get_int(rel, i, 0, 0), pct = hs_get_int(rel, i, 2, 0), size, busy, limit;
+		long long rid = hs_get_int(rel, i, 0, 0);
 		int ring = -1, b = bucket(rid, host_id);
 
 		r = hs_q(c, &rings, "SELECT idx, group_id, percent FROM release_rings WHERE release_id = ? AND idx <= ?"
@@ -55,26 +164,20 @@ int hs_assign_host(struct hs_conn *c, const char *host_id, long long gid, json_t
 				ring = (int)hs_get_int(rings, j, 0, 0);
 		}
 		if (ring < 0)
-			continue;
-		r = hs_lock(c, rid);
+			continue;	/* in no ring reached yet: nothing until the release moves (rollout_gen) */
+		r = claim_slot(c, rid, hs_get_int(rel, i, 2, 0), gid);
 		if (r < 0)
 			return r;
-		/* the release's own limit, else the group's (20 % for hosts in no group) */
-		if (pct <= 0)
-			pct = gid ? hs_q_int(c, 20, "SELECT max_parallel_pct FROM groups WHERE id = ?", "i", gid) : 20;
-		size = hs_q_int(c, 1, "SELECT COUNT(*) FROM hosts WHERE COALESCE(group_id, 0) = ?", "i", gid);
-		busy = hs_q_int(c, 0, "SELECT COUNT(*) FROM assignments a JOIN hosts h ON h.id = a.host_id WHERE"
-				" a.release_id = ? AND a.state = 'assigned' AND COALESCE(h.group_id, 0) = ?", "ii", rid, gid);
-		limit = size * pct / 100;
-		if (limit < 1)
-			limit = 1;
-		if (busy >= limit)
+		if (r == 0) {
+			*ret_settled = false;	/* waits for a free place: asks again at every check-in */
 			continue;
+		}
 		r = hs_q(c, NULL, "INSERT INTO assignments (release_id, host_id, ring_idx, action, state, assigned_at, updated_at)"
 			 " VALUES (?, ?, ?, 'apply', 'assigned', ?, ?) ON CONFLICT (release_id, host_id) DO NOTHING", "isiii",
 			 rid, host_id, (long long)ring, hs_now(), hs_now());
 		if (r < 0)
 			return r;
+		*ret_assigned = true;
 	}
 	return 0;
 }
@@ -151,6 +254,8 @@ int hs_rollout_evaluate(struct hs_server *srv, struct hs_conn *c, long long id, 
 		if (upd->changes == 1) {
 			r = hs_q(c, NULL, "UPDATE assignments SET action = 'revert', state = 'assigned', updated_at = ?"
 				 " WHERE release_id = ?", "ii", hs_now(), id);
+			if (r >= 0)
+				r = hs_rollout_bump(c);
 			if (r < 0)
 				goto fail;
 			hs_audit_as(c, actor, "release.halt", obj, json_pack("{s:s,s:b}", "reason", reason, "revert", 1));
@@ -176,6 +281,9 @@ int hs_rollout_evaluate(struct hs_server *srv, struct hs_conn *c, long long id, 
 		hs_rollback(c);
 		return 0;
 	}
+	r = hs_rollout_bump(c);
+	if (r < 0)
+		goto fail;
 	if (cur + 1 < nrings) {
 		r = hs_q(c, &upd, "UPDATE releases SET current_ring = ?, ring_started_at = ?, updated_at = ? WHERE id = ?"
 			 " AND current_ring = ? AND state = 'active'", "iiiii", cur + 1, hs_now(), hs_now(), id, cur);
@@ -263,8 +371,12 @@ void hs_tick(struct hs_server *srv, struct hs_conn *c)
 	if (hs_q(c, &rel, "SELECT id FROM releases WHERE state = 'active' OR (state = 'completed' AND updated_at > ?)",
 		 "i", hs_now() - 7 * 86400) < 0)
 		return;
-	for (i = 0; i < rel->nrows; i++)
-		if (hs_rollout_evaluate(srv, c, hs_get_int(rel, i, 0, 0), "rollout") < 0)
+	for (i = 0; i < rel->nrows; i++) {
+		long long id = hs_get_int(rel, i, 0, 0);
+
+		if (hs_rollout_evaluate(srv, c, id, "rollout") < 0 ||
+		    refresh_slots(c, id, hs_q_int(c, 0, "SELECT max_parallel_pct FROM releases WHERE id = ?", "i", id)) < 0)
 			fprintf(stderr, "hotpatch-server: release %s: %s\n", hs_get(rel, i, 0), hs_errmsg(c));
+	}
 	snapshot(c);
 }

@@ -104,7 +104,24 @@ static const char *const migration_4[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = { migration_1, migration_2, migration_3, migration_4 };
+/*
+ * Rollouts at 100,000 hosts (docs/server.md, "Rollouts at scale"): the free
+ * places of a release in a group (release_slots) are claimed by a check-in
+ * with one update instead of counting the group and its outstanding
+ * assignments; rollout_gen changes with every release transition, and a
+ * host that found nothing to be assigned at a generation (hosts.assign_gen)
+ * takes the short check-in path until the next one.
+ */
+static const char *const migration_5[] = {
+	"CREATE TABLE release_slots (release_id BIGINT NOT NULL, group_id BIGINT NOT NULL, slots BIGINT NOT NULL,"
+	" PRIMARY KEY (release_id, group_id))",
+	"CREATE TABLE rollout_gen (id BIGINT PRIMARY KEY, gen BIGINT NOT NULL)",
+	"INSERT INTO rollout_gen (id, gen) VALUES (1, 1)",
+	"ALTER TABLE hosts ADD COLUMN assign_gen BIGINT NOT NULL DEFAULT 0",
+	NULL,
+};
+
+static const char *const *const migrations[] = { migration_1, migration_2, migration_3, migration_4, migration_5 };
 
 /* Replace @SERIAL@ with the backend's key type. */
 static char *subst(const char *sql, const char *serial)
