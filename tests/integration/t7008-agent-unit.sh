@@ -90,6 +90,9 @@ test_expect_success 'setup: a service binary, a level-1 and a level-2 patch (two
 # unit's filter (SystemCallFilter=) is what is under test.
 sd_boot --system-call-filter="fanotify_init fanotify_mark"
 
+# Linked libraries are checked with ldd in the container.  Of the dlopened ones the root has
+# libhogweed and libcrypto (signatures: used here), not libcurl or libdebuginfod (a
+# repository, a server, stripped targets: not used here).
 test_expect_success 'installed as a package would (unit unchanged); every library resolves in the root' '
 	ct install -D -m 0755 "$HOTPATCHD" /usr/sbin/hotpatchd &&
 	ct install -D -m 0755 "$HOTPATCH" /usr/bin/hotpatch &&
