@@ -14,38 +14,15 @@
 . "$(dirname "$0")/lib.sh"
 [ "${HP_TEST_SYSTEMD:-}" = 1 ] ||
 	skip_all "opt-in: HP_TEST_SYSTEMD=1 (boots systemd in a container; the first run runs debootstrap)"
-hp_require root ptrace cc jq debootstrap systemd-nspawn nsenter
+hp_require root ptrace cc jq systemd-nspawn nsenter
 . "$(dirname "$0")/agent-lib.sh"
+. "$(dirname "$0")/systemd-lib.sh"
 
-ROOT=${HP_SYSTEMD_ROOT:-$HP_BUILD_DIR/systemd-root}
-NSPAWN_PID=
-LEADER=
-
-sd_cleanup() {
-	if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
-		kill -TERM "$NSPAWN_PID"
-		for _ in $(seq 100); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$NSPAWN_PID" 2>/dev/null
-	fi
-}
-trap 'sd_cleanup; hp_cleanup' EXIT
-
-# in the container (all its namespaces)
-in_ct() { nsenter -t "$LEADER" -a "$@"; }
 main_pid() { in_ct systemctl show -P MainPID "$1"; }
 unit_state() { in_ct systemctl show -P ActiveState "$1"; }
 out_is() { [ "$(cat "$HP_TMP/$1.out" 2>/dev/null)" = "$2" ]; }
 
-test_expect_success 'a Debian root with systemd (cached in the build directory)' '
-	if [ ! -x "$ROOT/lib/systemd/systemd" ]; then
-		rm -rf "$ROOT.tmp" &&
-		debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libelf1,libdw1,libjansson4,libinih1,libssl3,zlib1g \
-			bookworm "$ROOT.tmp" http://deb.debian.org/debian >"$HP_TMP/debootstrap.log" 2>&1 ||
-			{ tail -20 "$HP_TMP/debootstrap.log"; exit 1; }
-		mv "$ROOT.tmp" "$ROOT"
-	fi
-'
-[ -x "$ROOT/lib/systemd/systemd" ] || { test_done; exit 1; }
+sd_root_ready
 
 test_expect_success 'setup: services, a good and a bad patch, the daemon configuration' '
 	hp_agent_setup &&
@@ -69,27 +46,7 @@ test_expect_success 'setup: services, a good and a bad patch, the daemon configu
 	done
 '
 
-test_expect_success 'systemd boots in the container (systemd-nspawn)' '
-	systemd-nspawn --register=no --keep-unit --volatile=overlay --console=passive -q -D "$ROOT" \
-		--bind="$HP_TMP" --bind-ro="$HP_BUILD_DIR" -b </dev/null >"$HP_TMP/nspawn.log" 2>&1 &
-	NSPAWN_PID=$!
-	echo $NSPAWN_PID >"$HP_TMP/nspawn.pid.keep"
-	find_leader() {
-		local p
-		for p in $(pgrep -x systemd); do
-			grep -qE "^NSpid:\s+$p\s+1$" "/proc/$p/status" && [ "$(ps -o ppid= -p "$p" | tr -d " ")" = "$NSPAWN_PID" ] &&
-				echo "$p" && return 0
-		done
-		return 1
-	}
-	hp_wait_until 60 find_leader || { cat "$HP_TMP/nspawn.log"; exit 1; }
-	LEADER=$(find_leader) && echo "$LEADER" >"$HP_TMP/leader" &&
-	hp_wait_until 90 sh -c "nsenter -t $LEADER -a systemctl is-system-running | grep -qE \"running|degraded\"" ||
-		{ cat "$HP_TMP/nspawn.log"; in_ct systemctl --failed; exit 1; }
-'
-LEADER=$(cat "$HP_TMP/leader" 2>/dev/null)
-NSPAWN_PID=$(cat "$HP_TMP/nspawn.pid.keep" 2>/dev/null)
-[ -n "$LEADER" ] || { test_done; exit 1; }
+sd_boot
 
 test_expect_success 'three services run the unpatched build' '
 	in_ct cp "$HP_TMP"/units/hp-svc-a.service "$HP_TMP"/units/hp-svc-b.service "$HP_TMP"/units/hp-svc-never.service /etc/systemd/system/ &&
@@ -98,8 +55,9 @@ test_expect_success 'three services run the unpatched build' '
 	hp_wait_until 10 out_is a 18 && hp_wait_until 10 out_is b 18 && hp_wait_until 10 out_is never 18
 '
 
+# Started from this shell, not a test's subshell (systemd-lib.sh: sd_poweroff ends its nsenter).
+nsenter -t "$SD_LEADER" -a sh -c "exec \"$HOTPATCHD\" --foreground -c \"$HP_TMP/agent.conf\" >>\"$HP_TMP/hotpatchd.log\" 2>&1" </dev/null >/dev/null 2>&1 &
 test_expect_success 'hotpatchd runs in the container; the bad patch is applied to all three' '
-	in_ct sh -c "exec \"$HOTPATCHD\" --foreground -c \"$HP_TMP/agent.conf\" >>\"$HP_TMP/hotpatchd.log\" 2>&1" </dev/null >/dev/null 2>&1 &
 	hp_wait_until 30 grep -q "hotpatchd started" "$HP_TMP/hotpatchd.log" &&
 	a=$(main_pid hp-svc-a.service) && echo "$a" >"$HP_TMP/a.pid0" &&
 	in_ct "$HOTPATCH" install "$HP_TMP/bad.hpatch" >/dev/null &&
@@ -107,7 +65,7 @@ test_expect_success 'hotpatchd runs in the container; the bad patch is applied t
 '
 
 test_expect_success 'hp-svc-a exits with status 3: its unit fails, which halts and reverts the patch' '
-	hp_wait_until 20 sh -c "[ \"\$(nsenter -t $LEADER -a systemctl show -P ActiveState hp-svc-a.service)\" = failed ]" &&
+	hp_wait_until 20 sh -c "[ \"\$(nsenter -t $SD_LEADER -a systemctl show -P ActiveState hp-svc-a.service)\" = failed ]" &&
 	{ hp_wait_until 20 test -f "$AG_STATE/halted/svc-bad-1.json" || { tail -20 "$HP_TMP/hotpatchd.log"; exit 1; }; } &&
 	jq -e ".reason | test(\"hp-svc-a.service failed\")" "$AG_STATE/halted/svc-bad-1.json" >/dev/null &&
 	grep -q "unit hp-svc-a.service failed" "$HP_TMP/hotpatchd.log" &&
@@ -121,7 +79,7 @@ test_expect_success 'the binary replaced on disk: restart = in-window restarts h
 	in_ct env HOTPATCHD_SOCKET="$AG_SOCK" "$HOTPATCH" agent assess --json >"$HP_TMP/as.json" &&
 	jq -e "[.restart_required[].unit] | index(\"hp-svc-never.service\") != null" "$HP_TMP/as.json" >/dev/null &&
 	hp_wait_until 30 grep -q "restarted hp-svc-b.service" "$HP_TMP/hotpatchd.log" &&
-	hp_wait_until 10 sh -c "[ \"\$(nsenter -t $LEADER -a systemctl show -P MainPID hp-svc-b.service)\" != $b0 ]" &&
+	hp_wait_until 10 sh -c "[ \"\$(nsenter -t $SD_LEADER -a systemctl show -P MainPID hp-svc-b.service)\" != $b0 ]" &&
 	[ "$(unit_state hp-svc-b.service)" = active ] &&
 	[ "$(main_pid hp-svc-never.service)" = "$n0" ] &&
 	! grep -q "restarted hp-svc-never.service" "$HP_TMP/hotpatchd.log" &&
