@@ -124,6 +124,8 @@ int cli_pid_unit(pid_t pid, char *buf, size_t size)
 /* Why: the journal's socket, opened once per CLI run and shared by a sweep's workers. */
 static int journal_fd = -1;
 static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+/* set once a send found no journald socket (see cli_audit) */
+static bool journal_absent;
 
 static void journal_open(void)
 {
@@ -191,9 +193,11 @@ void cli_audit(const struct cli_audit_rec *a)
 	struct jbuf *j;
 
 	pthread_once(&journal_once, journal_open);
-	if (journal_fd < 0)
+	if (journal_fd < 0 || __atomic_load_n(&journal_absent, __ATOMIC_RELAXED))
 		return;
-	if (hp_read_small(hp_proc_path(path, sizeof(path), a->pid, "comm"), comm, sizeof(comm)) > 0)
+	if (a->comm)
+		hp_strlcpy(comm, a->comm, sizeof(comm));
+	else if (hp_read_small(hp_proc_path(path, sizeof(path), a->pid, "comm"), comm, sizeof(comm)) > 0)
 		comm[strcspn(comm, "\n")] = 0;
 	else
 		comm[0] = 0;
@@ -223,10 +227,15 @@ void cli_audit(const struct cli_audit_rec *a)
 	jfield(j, "HOTPATCH_KEY_ID", "%s", a->key_id ? a->key_id : "");
 	jfield(j, "HOTPATCH_ERROR", "%s", a->err ? cli_exit_name(code) : "");
 	jfield(j, "HOTPATCH_EXIT_CODE", "%d", code);
-	/* the result is ignored on purpose: no journal, no record, no noise */
-	if (!j->full)
-		(void)sendto(journal_fd, j->b, j->n, MSG_NOSIGNAL, (const struct sockaddr *)&sa,
-			     sizeof(sa));
+	/*
+	 * The result is ignored on purpose: no journal, no record, no noise.  No
+	 * socket (no journald) is remembered for the rest of this run, so a sweep
+	 * does not read comm and cgroup of every process for records nobody takes.
+	 */
+	if (!j->full &&
+	    sendto(journal_fd, j->b, j->n, MSG_NOSIGNAL, (const struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	    (errno == ENOENT || errno == ECONNREFUSED))
+		__atomic_store_n(&journal_absent, true, __ATOMIC_RELAXED);
 	free(j);
 }
 

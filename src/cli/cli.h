@@ -133,6 +133,7 @@ struct cli_audit_rec {
 	const char *key_id;		/* hex, or NULL */
 	int err;			/* 0: done; else the failure */
 	const char *message;		/* of the failure */
+	const char *comm;		/* the process's name if known; NULL: read from /proc/PID/comm */
 };
 void cli_audit(const struct cli_audit_rec *a);
 /* The systemd unit of pid from /proc/PID/cgroup (as sd_pid_get_unit): 0, -ENXIO in none, -errno. */

@@ -214,7 +214,7 @@ static void on_proc(void *ud, const struct hp_host_proc *p)
 					     .level = st->revert ? p->result.level : st->level,
 					     .build_id = st->build_id, .key_id = st->key_id,
 					     .err = p->outcome == HP_HOST_FAILED ? (p->err ? p->err : -1) : 0,
-					     .message = p->message };
+					     .message = p->message, .comm = p->comm[0] ? p->comm : NULL };
 
 		if (!rec.build_id && p->build_id_len)
 			rec.build_id = hp_hex(p->build_id, p->build_id_len, bid);

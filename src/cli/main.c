@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <jansson.h>
 
 #include "cli.h"
 #include "cmd-service.h"
@@ -290,6 +292,20 @@ static int main_usage(struct cli *cli, const char *fmt, ...)
 	return HP_EXIT_USAGE;
 }
 
+/*
+ * Why: jansson seeds its hash on the first object by opening, reading and
+ * closing /dev/urandom (and a pthread_once); one getrandom() gives the same
+ * unpredictable seed (manifests and requests are hostile input) with one
+ * system call.  Without it jansson seeds itself as before.
+ */
+static void seed_json(void)
+{
+	uint32_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed) && seed)
+		json_object_seed(seed);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = { .prog = "hotpatch" };
@@ -306,6 +322,7 @@ int main(int argc, char **argv)
 			printf("hotpatch %s\n", HP_VERSION);
 		return 0;
 	}
+	seed_json();
 	i = 1;
 	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
 		usage(stdout);

@@ -30,15 +30,12 @@ static const char *const cap_names[] = {
 	"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 };
 
-/* Why: a field of /proc/PID/status ("Tgid", "CapPrm"), as text; false when absent. */
-static bool status_field(pid_t pid, const char *name, char *out, size_t size)
+/* Why: a field of a read /proc/PID/status ("Tgid", "Kthread"), as text; false when absent. */
+static bool status_buf_field(const char *buf, const char *name, char *out, size_t size)
 {
-	char path[64], buf[4096], *p;
+	const char *p;
 	size_t n = strlen(name);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (hp_read_small(path, buf, sizeof(buf)) <= 0)
-		return false;
 	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
 		if (!strncmp(p, name, n) && p[n] == ':') {
 			p += n + 1;
@@ -48,6 +45,17 @@ static bool status_field(pid_t pid, const char *name, char *out, size_t size)
 			return true;
 		}
 	return false;
+}
+
+/* Why: a field of /proc/PID/status ("Tgid", "CapPrm"), as text; false when absent. */
+static bool status_field(pid_t pid, const char *name, char *out, size_t size)
+{
+	char path[64], buf[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (hp_read_small(path, buf, sizeof(buf)) <= 0)
+		return false;
+	return status_buf_field(buf, name, out, size);
 }
 
 /* Why: the kernel marks its own threads with PF_KTHREAD (the 9th field of /proc/PID/stat). */
@@ -124,16 +132,26 @@ static void why_denied(pid_t pid, char *out, size_t size)
 
 int cli_check_pid(struct cli *cli, pid_t *pid)
 {
-	char tgid[32], what[160], why[1024], path[64];
+	char tgid[32], kthread[8], what[160], why[1024], path[64], status[4096];
+	bool has_status, kernel;
 	pid_t p;
 	int fd, e;
 
-	if (status_field(*pid, "Tgid", tgid, sizeof(tgid)) && hp_parse_pid(tgid, &p) == 0 && p != *pid) {
+	snprintf(path, sizeof(path), "/proc/%d/status", *pid);
+	has_status = hp_read_small(path, status, sizeof(status)) > 0;
+	if (has_status && status_buf_field(status, "Tgid", tgid, sizeof(tgid)) && hp_parse_pid(tgid, &p) == 0 &&
+	    p != *pid) {
 		if (!cli->json)
 			fprintf(stderr, "hotpatch: thread %d belongs to process %d; using the process\n", *pid, p);
 		*pid = p;
+		has_status = false;	/* that was the thread's */
 	}
-	if (is_kernel_thread(*pid)) {
+	/* Linux 6.x says "Kthread:" in status (one read less per command); older kernels: the stat flags */
+	if (has_status && status_buf_field(status, "Kthread", kthread, sizeof(kthread)))
+		kernel = !strcmp(kthread, "1");
+	else
+		kernel = is_kernel_thread(*pid);
+	if (kernel) {
 		describe(*pid, what, sizeof(what));
 		return cli_fail(cli, -ENOEXEC, "%s is a kernel thread; it has no user-space code to patch", what);
 	}

@@ -19,6 +19,7 @@
 
 #include "debuginfo.h"
 #include "lib/core/internal.h"
+#include "shared/dw.h"
 
 struct di_row {
 	uint64_t addr;
@@ -331,6 +332,11 @@ int di_open(struct hp_ctx *ctx, const char *path, struct di_obj **ret)
 	int r = 0;
 
 	*ret = NULL;
+	if (hp_dw_load() < 0) {
+		hp_log(ctx, HP_LOG_ERR, "build: cannot load %s to read DWARF (install libdw1)", HP_DW_SONAME);
+		free(d);
+		return -ENOSYS;
+	}
 	if (!d)
 		return -ENOMEM;
 	d->dwfl = dwfl_begin(&offline_cb);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "shared/dw.h"
 #include "shared/x86.h"
 
 static const char *base_name(const char *p)
@@ -841,7 +842,8 @@ int tgt_check_import(struct builder *b, struct unit *u, const char *name)
 static bool target_lto(struct hp_elf *e)
 {
 	Elf *elf = e->debug ? e->debug->elf : e->elf;
-	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	/* without libdw only the section names below can tell (di_open refuses then anyway) */
+	Dwarf *dw = hp_dw_load() == 0 ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
 	Dwarf_Off off = 0, next;
 	size_t hsize;
 	bool lto = false;

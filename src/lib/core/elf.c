@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/core/elf.h"
+#include "shared/cleanup.h"
 #ifdef HP_HAVE_DEBUGINFOD
 #include <elfutils/debuginfod.h>
 #endif
@@ -78,11 +79,109 @@ static int find_build_id(Elf *elf, uint8_t *buf, size_t *ret_len)
 	return -ENOENT;
 }
 
+/*
+ * The GNU build-id among the notes of one PT_NOTE segment's bytes, laid out
+ * as gelf_getnote() reads them (name and descriptor padded to 4, or to 8 in
+ * a segment aligned to 8).  1 found, 0 none, -1 a note libelf might read
+ * differently (the caller then lets libelf decide).
+ */
+static int build_id_in_raw_notes(const uint8_t *d, size_t size, bool align8, uint8_t *buf, size_t *ret_len)
+{
+	size_t off = 0, a = align8 ? 8 : 4;
+
+	while (off < size) {
+		uint32_t nh[3];
+		size_t name, desc, end;
+
+		if (size - off < sizeof(nh))
+			return -1;
+		memcpy(nh, d + off, sizeof(nh));
+		name = off + sizeof(nh);
+		if (nh[0] > size - name)
+			return -1;
+		desc = (name + nh[0] + a - 1) & ~(a - 1);
+		if (desc > size || nh[1] > size - desc)
+			return -1;
+		end = (desc + nh[1] + a - 1) & ~(a - 1);
+		if (nh[2] == NT_GNU_BUILD_ID && nh[0] == 4 && !memcmp(d + name, "GNU", 4) && nh[1] > 0 &&
+		    nh[1] <= HP_BUILD_ID_MAX) {
+			memcpy(buf, d + desc, nh[1]);
+			*ret_len = nh[1];
+			return 1;
+		}
+		if (end <= off)
+			return -1;
+		off = end;
+	}
+	return 0;
+}
+
+/*
+ * Why: a build-id through libelf costs fcntl, fstat, an mmap of the whole
+ * file and its munmap, per module of every process an apply looks at (issue
+ * 15); the note is almost always in the first page.  This reads the header,
+ * the program headers and the PT_NOTE segments with pread and answers only
+ * when every note before the build-id was well formed; 1 found, 0 the
+ * segments have none, -1 anything unusual (libelf decides then).
+ */
+static int build_id_pread(int fd, uint8_t *buf, size_t *ret_len)
+{
+	uint8_t first[4096], *notes = NULL;
+	_cleanup_free_ Elf64_Phdr *own = NULL;
+	const Elf64_Phdr *ph;
+	Elf64_Ehdr eh;
+	ssize_t n;
+	size_t i, phsize;
+	int r = 0;
+
+	n = pread(fd, first, sizeof(first), 0);
+	if (n < (ssize_t)sizeof(eh))
+		return -1;
+	memcpy(&eh, first, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+	    eh.e_phnum >= PN_XNUM || eh.e_phoff % 8)
+		return -1;
+	phsize = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+	if (eh.e_phoff <= (uint64_t)n && phsize <= (size_t)n - eh.e_phoff) {
+		ph = (const Elf64_Phdr *)(first + eh.e_phoff);
+	} else {
+		own = malloc(phsize);
+		if (!own || pread(fd, own, phsize, (off_t)eh.e_phoff) != (ssize_t)phsize)
+			return -1;
+		ph = own;
+	}
+	for (i = 0; i < eh.e_phnum && r == 0; i++) {
+		const uint8_t *d;
+
+		if (ph[i].p_type != PT_NOTE)
+			continue;
+		if (ph[i].p_filesz > 65536 || ph[i].p_offset > INT64_MAX - ph[i].p_filesz)
+			return -1;
+		if (ph[i].p_offset + ph[i].p_filesz <= (uint64_t)n) {
+			d = first + ph[i].p_offset;
+		} else {
+			notes = malloc(ph[i].p_filesz ? ph[i].p_filesz : 1);
+			if (!notes || pread(fd, notes, ph[i].p_filesz, (off_t)ph[i].p_offset) != (ssize_t)ph[i].p_filesz) {
+				free(notes);
+				return -1;
+			}
+			d = notes;
+		}
+		r = build_id_in_raw_notes(d, ph[i].p_filesz, ph[i].p_align == 8, buf, ret_len);
+		free(notes);
+		notes = NULL;
+	}
+	return r;
+}
+
 int hp_elf_read_build_id_fd(int fd, uint8_t *buf, size_t *ret_len)
 {
 	Elf *elf;
 	int r;
 
+	if (build_id_pread(fd, buf, ret_len) == 1)
+		return 0;
 	hp_libelf_init();
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)

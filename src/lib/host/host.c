@@ -62,6 +62,15 @@ struct task {
 	unsigned tries;
 	bool queued;			/* waiting in the retry queue */
 	bool looked;			/* counted in nscanned */
+	struct hp_host_proc *copy;	/* the worker's copy of the last entry recorded (for progress) */
+	pid_t ppid;			/* from the listing's read of /proc/PID/stat, */
+	char comm[64];			/* when comm[0]: describe() need not read it again */
+};
+
+/* A process as the listing of /proc saw it. */
+struct listed {
+	pid_t pid, ppid;
+	char comm[64];
 };
 
 struct sweep {
@@ -82,7 +91,8 @@ struct sweep {
 	struct task *tasks;
 	size_t ntasks, next;
 	size_t nqueued;			/* tasks in the retry queue */
-	size_t active;			/* workers busy with a task */
+	size_t active;			/* workers busy with a task (atomic) */
+	size_t waiting;			/* workers in take_locked's wait (atomic, changed under lock) */
 	struct hp_host_proc *procs;
 	size_t nprocs, cap;
 	size_t nscanned;
@@ -132,21 +142,32 @@ static void read_stat(pid_t pid, char *comm, size_t size, pid_t *ppid)
  * Why: kernel threads are in /proc but run no user-space code: they are not
  * processes to patch or report (an unprivileged caller cannot even read
  * their maps, which made them "unknown").  The kernel marks them with
- * PF_KTHREAD in the flags field (the 9th) of /proc/PID/stat.
+ * PF_KTHREAD in the flags field (the 9th) of /proc/PID/stat; the same read
+ * gives the name and the parent the report shows (comm and ppid of l, left
+ * empty when the file cannot be read or parsed).
  */
-static bool is_kthread(pid_t pid)
+static bool is_kthread(pid_t pid, struct listed *l)
 {
-	char path[64], buf[512], *p;
+	char path[64], buf[512], *p, *open_paren;
 	unsigned long flags;
 	ssize_t n;
 	int field;
 
+	l->pid = pid;
+	l->ppid = 0;
+	l->comm[0] = 0;
 	n = hp_read_small(hp_proc_path(path, sizeof(path), pid, "stat"), buf, sizeof(buf));
 	if (n <= 0)
 		return false;
+	open_paren = strchr(buf, '(');
 	p = strrchr(buf, ')');	/* comm may contain spaces and ')' */
-	if (!p)
+	if (!p || !open_paren || p < open_paren)
 		return false;
+	*p = 0;
+	hp_strlcpy(l->comm, open_paren + 1, sizeof(l->comm));
+	*p = ')';
+	if (p[1] == ' ' && p[2] && p[3] == ' ')
+		l->ppid = (pid_t)strtol(p + 4, NULL, 10);
 	/* after ") ": state(3) ppid(4) pgrp(5) session(6) tty_nr(7) tpgid(8) flags(9) */
 	for (field = 2; field < 9 && p; field++)
 		p = strchr(p + 1, ' ');
@@ -157,43 +178,76 @@ static bool is_kthread(pid_t pid)
 	return (flags & 0x00200000ul) != 0;	/* PF_KTHREAD */
 }
 
+static int pid_cmp(const void *a, const void *b);
+
 /*
  * Why: the work list is every process of the host; threads are not processes and /proc lists only those.
- * Kernel threads are left out, and so are processes the caller's selector does not want.
+ * Kernel threads are left out, and so are processes the caller's selector does not want.  A rescan
+ * passes the pids it has seen (sorted): those are skipped before anything of theirs is read, so a
+ * rescan costs a listing of /proc, not two reads per process of the host; ret_rej (if not NULL) gets
+ * the pids looked at and left out, for the next rescan's seen set.  The selector runs before the
+ * kernel-thread check: it usually rules a process out with one read (--comm), and a kernel thread
+ * never passes it anyway (no executable, no unit, a name of its own).
  */
-static int list_pids_sel(const struct hp_host_opts *o, pid_t **ret_pids, size_t *ret_n)
+static int list_pids_sel(const struct hp_host_opts *o, const pid_t *seen, size_t nseen, struct listed **ret_pids,
+			 size_t *ret_n, pid_t **ret_rej, size_t *ret_nrej)
 {
 	_cleanup_closedir_ DIR *d = opendir("/proc");
-	pid_t *v = NULL, self = getpid();
-	size_t n = 0, cap = 0;
+	_cleanup_free_ struct listed *v = NULL;
+	_cleanup_free_ pid_t *rej = NULL;
+	struct listed l;
+	pid_t self = getpid();
+	size_t n = 0, cap = 0, nrej = 0, caprej = 0;
 	struct dirent *de;
 
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
 		pid_t pid;
+		bool want;
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || hp_parse_pid(de->d_name, &pid) < 0 || pid == self)
 			continue;
-		if (is_kthread(pid))
+		if (nseen && bsearch(&pid, seen, nseen, sizeof(pid_t), pid_cmp))
 			continue;
-		if (o && o->sz > offsetof(struct hp_host_opts, select) && o->select && !o->select(o->select_ud, pid))
-			continue;
-		if (HP_GROW(v, cap, n + 1) < 0) {
-			free(v);
+		want = !(o && o->sz > offsetof(struct hp_host_opts, select) && o->select &&
+			 !o->select(o->select_ud, pid)) &&
+		       !is_kthread(pid, &l);
+		if (want ? HP_GROW(v, cap, n + 1) < 0 : ret_rej && HP_GROW(rej, caprej, nrej + 1) < 0)
 			return -ENOMEM;
-		}
-		v[n++] = pid;
+		if (want)
+			v[n++] = l;
+		else if (ret_rej)
+			rej[nrej++] = pid;
 	}
-	*ret_pids = v;
+	*ret_pids = TAKE_PTR(v);
 	*ret_n = n;
+	if (ret_rej) {
+		*ret_rej = TAKE_PTR(rej);
+		*ret_nrej = nrej;
+	}
 	return 0;
 }
 
 /* Why: status lists every process but kernel threads. */
 static int list_pids(pid_t **ret_pids, size_t *ret_n)
 {
-	return list_pids_sel(NULL, ret_pids, ret_n);
+	_cleanup_free_ struct listed *l = NULL;
+	pid_t *v;
+	size_t n = 0, i;
+	int r;
+
+	r = list_pids_sel(NULL, NULL, 0, &l, &n, NULL, NULL);
+	if (r < 0)
+		return r;
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = l[i].pid;
+	*ret_pids = v;
+	*ret_n = n;
+	return 0;
 }
 
 /* Why: the seen set is sorted, so a rescan finds new pids by binary search. */
@@ -311,6 +365,9 @@ static int record(struct sweep *s, struct task *t, enum hp_host_outcome outcome,
 			p->result = *res;
 			p->result.sz = sizeof(p->result);
 		}
+		/* the array moves when it grows: the progress callback gets a copy taken here */
+		if (t->copy)
+			*t->copy = *p;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return idx;
@@ -459,12 +516,18 @@ static void restart_message(const struct hp_manifest *m, const struct hp_module 
 }
 
 /* Why: what the report says about a process besides the outcome. */
-static void describe(struct sweep *s, pid_t pid, const struct hp_module *mod, struct proc_info *info)
+static void describe(struct sweep *s, const struct task *t, const struct hp_module *mod, struct proc_info *info)
 {
-	ino_t ns = mntns_of(pid);
+	ino_t ns = mntns_of(t->pid);
 
 	memset(info, 0, sizeof(*info));
-	read_stat(pid, info->comm, sizeof(info->comm), &info->ppid);
+	if (t->comm[0]) {
+		/* as the listing read them: one read of /proc/PID/stat per process, not two */
+		hp_strlcpy(info->comm, t->comm, sizeof(info->comm));
+		info->ppid = t->ppid;
+	} else {
+		read_stat(t->pid, info->comm, sizeof(info->comm), &info->ppid);
+	}
 	info->other_mntns = ns && s->own_mntns && ns != s->own_mntns;
 	if (mod) {
 		hp_strlcpy(info->target, mod->path, sizeof(info->target));
@@ -524,7 +587,7 @@ static bool apply_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 	}
 	if (r < 0) {
 		/* cannot even tell whether it runs the target: say so rather than skip it */
-		describe(s, t->pid, NULL, &info);
+		describe(s, t, NULL, &info);
 		record(s, t, known ? HP_HOST_FAILED : HP_HOST_UNKNOWN, r, hp_ctx_errmsg(ctx), &info, NULL);
 		return false;
 	}
@@ -542,7 +605,7 @@ static bool apply_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 		char msg[512];
 
 		if (other) {
-			describe(s, t->pid, other, &info);
+			describe(s, t, other, &info);
 			restart_message(m, other, msg, sizeof(msg));
 			record(s, t, HP_HOST_RESTART, -HP_E_NOTARGET, msg, &info, NULL);
 		} else if (known) {
@@ -552,7 +615,7 @@ static bool apply_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 		hp_process_close(&proc);
 		return false;
 	}
-	describe(s, t->pid, target, &info);
+	describe(s, t, target, &info);
 
 	memset(&res, 0, sizeof(res));
 	r = hp_apply_checked(ctx, t->pid, s->patch, &s->ao, true, &proc, &res);
@@ -627,7 +690,7 @@ static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 		/* whether the patch is applied there cannot be told: unknown, never "not applied" */
 		char msg[128];
 
-		describe(s, t->pid, NULL, &info);
+		describe(s, t, NULL, &info);
 		snprintf(msg, sizeof(msg), "pid %d: cannot read its memory map: %s", t->pid, strerror(-r));
 		record(s, t, known ? HP_HOST_FAILED : HP_HOST_UNKNOWN, r, msg, &info, NULL);
 		return false;
@@ -645,7 +708,7 @@ static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 			       NULL);
 		return false;
 	}
-	describe(s, t->pid, NULL, &info);
+	describe(s, t, NULL, &info);
 	memset(&res, 0, sizeof(res));
 	r = hp_process_open_maps(ctx, t->pid, s->cache, &maps, &proc);
 	if (r == 0)
@@ -677,21 +740,33 @@ static bool revert_one(struct sweep *s, struct hp_ctx *ctx, struct task *t)
 }
 
 /*
- * Why: the next task for a worker: a fresh process first, else a retry
- * whose delay is over; waits while only retries in their delay or other
- * workers' tasks (which may be requeued) remain.  NULL: nothing left.
+ * Why: the next task for a worker when no fresh process is left (take()):
+ * a retry whose delay is over; waits while only retries in their delay or
+ * other workers' tasks (which may be requeued) remain.  NULL: nothing left.
+ * A waiting worker is counted in s->waiting before it looks at s->active,
+ * and a worker that finishes a task lowers s->active before it looks at
+ * s->waiting (both sequentially consistent): so either the finisher sees
+ * the waiter and wakes it under the lock, or the waiter sees the lower count.
  */
 static struct task *take_locked(struct sweep *s)
 {
+	struct task *t = NULL;
+
+	__atomic_add_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		uint64_t now, soonest = UINT64_MAX;
 		struct task *best = NULL;
 		size_t i;
 
 		if (s->o.cancel && *s->o.cancel)
-			return NULL;
-		if (s->next < s->ntasks)
-			return &s->tasks[s->next++];
+			break;
+		if (__atomic_load_n(&s->next, __ATOMIC_SEQ_CST) < s->ntasks) {
+			i = __atomic_fetch_add(&s->next, 1, __ATOMIC_SEQ_CST);
+			if (i < s->ntasks) {
+				t = &s->tasks[i];
+				break;
+			}
+		}
 		if (s->nqueued) {
 			now = hp_now_ns();
 			for (i = 0; i < s->ntasks; i++)
@@ -702,11 +777,12 @@ static struct task *take_locked(struct sweep *s)
 			if (best && soonest <= now) {
 				best->queued = false;
 				s->nqueued--;
-				return best;
+				t = best;
+				break;
 			}
 		}
-		if (!s->nqueued && !s->active)
-			return NULL;
+		if (!s->nqueued && !__atomic_load_n(&s->active, __ATOMIC_SEQ_CST))
+			break;
 		if (s->nqueued) {
 			struct timespec ts;
 			uint64_t wake_rt, mono = hp_now_ns();
@@ -722,6 +798,66 @@ static struct task *take_locked(struct sweep *s)
 			pthread_cond_wait(&s->changed, &s->lock);
 		}
 	}
+	if (t)
+		__atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
+	return t;
+}
+
+/* Why: a worker stops being active; one waiting in take_locked may now find that nothing is left. */
+static void not_active(struct sweep *s)
+{
+	__atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->waiting, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(&s->lock);
+		pthread_cond_broadcast(&s->changed);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+/*
+ * Why: a sweep of 1,000 idle processes took the pool's lock three times per
+ * process and woke every worker after each one (issue 15: ~10 futex calls
+ * per process, most of them failing).  A fresh process is taken with one
+ * atomic increment; the lock is taken only for the retry queue and the
+ * end of a listing.
+ */
+static struct task *take(struct sweep *s)
+{
+	struct task *t;
+	size_t i;
+
+	if (s->o.cancel && *s->o.cancel)
+		return NULL;
+	if (__atomic_load_n(&s->next, __ATOMIC_SEQ_CST) < s->ntasks) {
+		/* counted as active before it is taken: a worker in take_locked must not give up meanwhile */
+		__atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+		i = __atomic_fetch_add(&s->next, 1, __ATOMIC_SEQ_CST);
+		if (i < s->ntasks)
+			return &s->tasks[i];
+		not_active(s);
+	}
+	pthread_mutex_lock(&s->lock);
+	t = take_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return t;
+}
+
+/* Why: a task is done; workers waiting for retries or for the end of the listing are told. */
+static void finished(struct sweep *s, struct task *t, bool again)
+{
+	if (again) {
+		pthread_mutex_lock(&s->lock);
+		t->queued = true;
+		s->nqueued++;
+		if (t->proc >= 0)
+			s->procs[t->proc].busy_retries++;
+		__atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+		pthread_cond_broadcast(&s->changed);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	not_active(s);
 }
 
 struct worker {
@@ -736,6 +872,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct sweep *s = w->s;
 	struct hp_ctx *ctx = NULL;
+	struct hp_host_proc copy;
+	struct sigaction sa;
 	sigset_t all;
 
 	/* Signals go to the caller's thread: an engine call must not see EINTR halfway. */
@@ -744,6 +882,15 @@ static void *worker_main(void *arg)
 	sigdelset(&all, SIGBUS);
 	sigdelset(&all, SIGFPE);
 	sigdelset(&all, SIGILL);
+	/*
+	 * Except SIGCHLD when nothing handles it: every stop of a tracee sends
+	 * one to its tracer, this worker, and the kernel discards an ignored
+	 * signal only if that thread does not block it; blocked, it went to the
+	 * caller's thread and woke it (~5 times per process of a sweep).
+	 */
+	if (!sigaction(SIGCHLD, NULL, &sa) && !(sa.sa_flags & SA_SIGINFO) &&
+	    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+		sigdelset(&all, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	if (hp_ctx_new(&ctx) < 0) {
 		pthread_mutex_lock(&s->lock);
@@ -753,39 +900,26 @@ static void *worker_main(void *arg)
 	}
 	hp_ctx_set_log(ctx, s->parent->log_fn, s->parent->log_ud, s->parent->log_max);
 	hp_ptrace_set_wait_yields(true);
-	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		struct task *t = take_locked(s);
+		struct task *t = take(s);
 		bool again;
 
 		if (!t)
 			break;
-		s->active++;
-		pthread_mutex_unlock(&s->lock);
 		if (!t->looked) {
 			t->looked = true;
 			__atomic_add_fetch(&s->nscanned, 1, __ATOMIC_RELAXED);
 		}
+		/* only this worker records for t until it is finished */
+		t->copy = &copy;
 		again = s->kind == SWEEP_APPLY ? apply_one(s, ctx, t) : revert_one(s, ctx, t);
-		if (!again && t->proc >= 0 && s->o.sz > offsetof(struct hp_host_opts, progress) && s->o.progress) {
-			/* final for this process: hand a copy to the caller, outside the lock */
-			struct hp_host_proc copy;
-
-			pthread_mutex_lock(&s->lock);
-			copy = s->procs[t->proc];
-			pthread_mutex_unlock(&s->lock);
+		t->copy = NULL;
+		/* final for this process: hand the copy record() took to the caller, outside the lock */
+		if (!again && t->proc >= 0 && s->o.sz > offsetof(struct hp_host_opts, progress) && s->o.progress)
 			s->o.progress(s->o.progress_ud, &copy);
-		}
-		pthread_mutex_lock(&s->lock);
-		s->active--;
-		if (again) {
-			t->queued = true;
-			s->nqueued++;
-			if (t->proc >= 0)
-				s->procs[t->proc].busy_retries++;
-		}
-		pthread_cond_broadcast(&s->changed);
+		finished(s, t, again);
 	}
+	pthread_mutex_lock(&s->lock);
 	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);
 	hp_ctx_free(ctx);
@@ -803,6 +937,7 @@ static int run_pool(struct sweep *s, unsigned jobs)
 	s->next = 0;
 	s->nqueued = 0;
 	s->active = 0;
+	s->waiting = 0;
 	for (i = 0; i < jobs; i++) {
 		w[i].s = s;
 		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) == 0) {
@@ -821,12 +956,13 @@ static int run_pool(struct sweep *s, unsigned jobs)
 /* Why: the tasks of one listing: the pids of /proc not seen in an earlier listing. */
 static int make_tasks(struct sweep *s, pid_t **seen, size_t *nseen, size_t *ret_new)
 {
-	_cleanup_free_ pid_t *pids = NULL;
-	size_t n = 0, i, k = 0;
+	_cleanup_free_ struct listed *pids = NULL;
+	_cleanup_free_ pid_t *rej = NULL;
+	size_t n = 0, nrej = 0, i;
 	pid_t *all;
 	int r;
 
-	r = list_pids_sel(&s->o, &pids, &n);
+	r = list_pids_sel(&s->o, *seen, *nseen, &pids, &n, &rej, &nrej);
 	if (r < 0)
 		return r;
 	free(s->tasks);
@@ -835,20 +971,23 @@ static int make_tasks(struct sweep *s, pid_t **seen, size_t *nseen, size_t *ret_
 		return -ENOMEM;
 	s->ntasks = 0;
 	for (i = 0; i < n; i++) {
-		if (*nseen && bsearch(&pids[i], *seen, *nseen, sizeof(pid_t), pid_cmp))
-			continue;
-		s->tasks[s->ntasks].pid = pids[i];
-		s->tasks[s->ntasks].proc = -1;
-		s->ntasks++;
+		struct task *t = &s->tasks[s->ntasks++];
+
+		t->pid = pids[i].pid;
+		t->proc = -1;
+		t->ppid = pids[i].ppid;
+		hp_strlcpy(t->comm, pids[i].comm, sizeof(t->comm));
 	}
-	/* the seen set grows by this listing */
-	all = realloc(*seen, (*nseen + s->ntasks + 1) * sizeof(*all));
+	/* the seen set grows by this listing: its tasks and the processes it left out */
+	all = realloc(*seen, (*nseen + n + nrej + 1) * sizeof(*all));
 	if (!all)
 		return -ENOMEM;
-	for (k = 0; k < s->ntasks; k++)
-		all[*nseen + k] = s->tasks[k].pid;
+	for (i = 0; i < n; i++)
+		all[*nseen + i] = pids[i].pid;
+	if (nrej)
+		memcpy(all + *nseen + n, rej, nrej * sizeof(*all));
 	*seen = all;
-	*nseen += s->ntasks;
+	*nseen += n + nrej;
 	qsort(*seen, *nseen, sizeof(pid_t), pid_cmp);
 	*ret_new = s->ntasks;
 	return 0;

@@ -23,6 +23,12 @@
 #include "lib/core/internal.h"
 
 #define GRACE_NS 5000000ull
+/*
+ * The reaper sleeps untimed only after this long without a guard: a sweep
+ * seizes thousands of threads per second, and waking an idle reaper for
+ * each of them cost a signal, a wake-up and the lock's contention (issue 15).
+ */
+#define IDLE_AFTER_NS 200000000ull
 
 struct guard {
 	struct guard *next;
@@ -63,6 +69,8 @@ static void reap_exited(struct guard *g)
 
 static void *reaper_main(void *arg)
 {
+	uint64_t busy_ns = hp_now_ns();
+
 	(void)arg;
 	pthread_mutex_lock(&lock);
 	for (;;) {
@@ -70,12 +78,15 @@ static void *reaper_main(void *arg)
 		struct timespec ts;
 		struct guard *g;
 
-		if (!guards) {
+		if (!guards && now - busy_ns >= IDLE_AFTER_NS) {
 			idle = true;
 			pthread_cond_wait(&wake, &lock);
 			idle = false;
+			busy_ns = hp_now_ns();
 			continue;
 		}
+		if (guards)
+			busy_ns = now;
 		for (g = guards; g; g = g->next)
 			if (now - g->since_ns >= GRACE_NS)
 				reap_exited(g);

@@ -24,6 +24,7 @@
 #include <sys/uio.h>
 
 #include "lib/process/stack.h"
+#include "shared/dw.h"
 
 #define STACK_SCAN_MAX (8u << 20)
 
@@ -206,6 +207,12 @@ static int ensure_dwfl(struct hp_stack_checker *sc)
 		return 0;
 	if (sc->dwfl_failed)
 		return -ENOEXEC;
+	if (hp_dw_load() < 0) {
+		hp_warn(sc->ctx, "stack: cannot load %s for the unwinder (install libdw1); pid %d", HP_DW_SONAME,
+			sc->proc->pid);
+		sc->dwfl_failed = true;
+		return -ENOEXEC;
+	}
 	sc->dwfl = dwfl_begin(&proc_callbacks);
 	if (!sc->dwfl)
 		goto fail;
