@@ -253,6 +253,17 @@ int hp_fuzz_write_corpus(const char *dir)
 	if (r == 0 && hp_read_file("/proc/self/maps", 1 << 20, &self, &n) == 0)
 		r = write_bytes(sub, "self.txt", self, n);
 	free(self);
+	self = NULL;
+	/* buildid: the first 16 KiB of real ELF files (this program, the C library) */
+	if (r == 0)
+		r = mkdirp(dir, "buildid", sub, sizeof(sub));
+	if (r == 0 && hp_read_file("/proc/self/exe", 1 << 26, &self, &n) == 0)
+		r = write_bytes(sub, "self.elf", self, n < 16384 ? n : 16384);
+	free(self);
+	self = NULL;
+	if (r == 0 && hp_read_file("/lib/x86_64-linux-gnu/libc.so.6", 1 << 26, &self, &n) == 0)
+		r = write_bytes(sub, "libc.elf", self, n < 16384 ? n : 16384);
+	free(self);
 	hp_ctx_free(ctx);
 	return r;
 }

@@ -37,6 +37,11 @@ int hp_fuzz_verify(const uint8_t *data, size_t size);
 int hp_fuzz_policy(const uint8_t *data, size_t size);
 /* A repository index through repo_index_parse and each entry through repo_entry_check (agent-targets.c). */
 int hp_fuzz_index(const uint8_t *data, size_t size);
+/*
+ * A file as an ELF module's build-id is read (hp_elf_read_build_id_fd):
+ * whenever both the fast pread reader and libelf answer, the same bytes.
+ */
+int hp_fuzz_buildid(const uint8_t *data, size_t size);
 /* A unified diff through hp_diff_parse, and the same bytes as a make dependency file and a CMakeCache.txt (diff-target.c). */
 int hp_fuzz_diff(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #   HP_FUZZ_BUILD_DIR   build directory             (default: <src>/build-fuzz)
 #   HP_FUZZ_WORK_DIR    corpus and artifacts        (default: <build>/fuzz-work)
 #   HP_FUZZ_TARGETS     harnesses to run            (default: patch manifest maps verify diff policy index
-#                       request; request needs the server's dependencies, docs/server.md)
+#                       request buildid; request needs the server's dependencies, docs/server.md)
 #   HP_FUZZ_JOBS        parallel jobs per harness   (default: 1)
 #   HP_FUZZ_ARGS        extra libFuzzer arguments
 
@@ -33,7 +33,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 fuzz_src=$src/tests/fuzz
 build=${HP_FUZZ_BUILD_DIR:-$src/build-fuzz}
 work=${HP_FUZZ_WORK_DIR:-$build/fuzz-work}
-targets=${HP_FUZZ_TARGETS:-patch manifest maps verify diff policy index request}
+targets=${HP_FUZZ_TARGETS:-patch manifest maps verify diff policy index request buildid}
 jobs=${HP_FUZZ_JOBS:-1}
 
 command -v clang >/dev/null || { echo "run.sh: clang is required (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
@@ -63,6 +63,7 @@ for t in "$@"; do
 	verify) seeds="$work/seeds/patch $fuzz_src/seeds/patch $fuzz_src/regressions/verify"; dict=patch.dict; max=16384 ;;
 	manifest) seeds="$work/seeds/manifest $fuzz_src/seeds/manifest $fuzz_src/regressions/manifest"; dict=patch.dict; max=8192 ;;
 	maps) seeds="$work/seeds/maps $fuzz_src/seeds/maps $fuzz_src/regressions/maps"; dict=maps.dict; max=8192 ;;
+	buildid) seeds="$work/seeds/buildid $fuzz_src/regressions/buildid"; dict=; max=16384 ;;
 	diff) seeds="$fuzz_src/seeds/diff $fuzz_src/regressions/diff"; dict=diff.dict; max=16384 ;;
 	policy) seeds="$fuzz_src/seeds/policy $fuzz_src/regressions/policy"; dict=policy.dict; max=8192 ;;
 	index) seeds="$fuzz_src/seeds/index $fuzz_src/regressions/index"; dict=index.dict; max=16384 ;;
@@ -82,12 +83,13 @@ for t in "$@"; do
 	done
 	echo "== fuzz-$t for ${share}s (corpus $work/corpus/$t)"
 	par=()
+	[ -n "$dict" ] && par+=(-dict="$fuzz_src/$dict")
 	# Parallel jobs write their own fuzz-N.log files into the current directory ($work).
-	[ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
+	[ "$jobs" -gt 1 ] && par+=(-jobs="$jobs" -workers="$jobs")
 	rc=0
 	# shellcheck disable=SC2086
 	(cd "$work" && "$build/tests/fuzz/fuzz-$t" -max_total_time="$share" -timeout=10 -rss_limit_mb=2048 \
-		-max_len="$max" -dict="$fuzz_src/$dict" -artifact_prefix="$work/artifacts/$t-" \
+		-max_len="$max" -artifact_prefix="$work/artifacts/$t-" \
 		-print_final_stats=1 "${par[@]}" ${HP_FUZZ_ARGS:-} "${dirs[@]}") >"$work/fuzz-$t.log" 2>&1 || rc=$?
 	grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done [0-9]+ runs)' "$work/fuzz-$t.log" || true
 	if [ "$rc" != 0 ]; then

@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "fuzz.h"
+#include "lib/core/elf.h"
+#include "shared/util.h"
 #include "lib/format/patch.h"
 #include "lib/process/proc.h"
 
@@ -363,4 +366,27 @@ int hp_fuzz_verify(const uint8_t *data, size_t size)
 	sign_and_verify(p);
 	hp_patch_free(p);
 	return v;
+}
+
+int hp_fuzz_buildid(const uint8_t *data, size_t size)
+{
+	uint8_t fast[HP_BUILD_ID_MAX], slow[HP_BUILD_ID_MAX];
+	size_t nfast = 0, nslow = 0;
+	int fd = memfd_create("fuzz-buildid", MFD_CLOEXEC), rf, rs, r;
+
+	CHECK(fd >= 0);
+	CHECK(hp_pwrite_all(fd, data, size, 0) == 0);
+	rf = hp_elf_build_id_fast_fd(fd, fast, &nfast);
+	CHECK(rf >= -1 && rf <= 1);
+	rs = hp_elf_build_id_libelf_fd(fd, slow, &nslow);
+	if (rf == 1) {
+		CHECK(nfast > 0 && nfast <= HP_BUILD_ID_MAX);
+		/* where libelf reads the file at all, it reads the same note the same way */
+		if (rs == 0)
+			CHECK(nfast == nslow && !memcmp(fast, slow, nfast));
+	}
+	r = hp_elf_read_build_id_fd(fd, slow, &nslow);
+	CHECK(r == (rf == 1 ? 0 : rs));
+	close(fd);
+	return r;
 }

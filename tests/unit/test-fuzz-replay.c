@@ -32,6 +32,7 @@ static const struct {
 	{ "patch", hp_fuzz_patch },
 	{ "manifest", hp_fuzz_manifest },
 	{ "maps", hp_fuzz_maps },
+	{ "buildid", hp_fuzz_buildid },
 	{ "verify", hp_fuzz_verify },
 	{ "policy", hp_fuzz_policy },
 	{ "index", hp_fuzz_index },

@@ -139,7 +139,8 @@ static int build_id_pread(int fd, uint8_t *buf, size_t *ret_len)
 		return -1;
 	memcpy(&eh, first, sizeof(eh));
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_ident[EI_VERSION] != EV_CURRENT || eh.e_version != EV_CURRENT ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
 	    eh.e_phnum >= PN_XNUM || eh.e_phoff % 8)
 		return -1;
 	phsize = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
@@ -175,13 +176,23 @@ static int build_id_pread(int fd, uint8_t *buf, size_t *ret_len)
 	return r;
 }
 
+int hp_elf_build_id_fast_fd(int fd, uint8_t *buf, size_t *ret_len)
+{
+	return build_id_pread(fd, buf, ret_len);
+}
+
 int hp_elf_read_build_id_fd(int fd, uint8_t *buf, size_t *ret_len)
+{
+	if (build_id_pread(fd, buf, ret_len) == 1)
+		return 0;
+	return hp_elf_build_id_libelf_fd(fd, buf, ret_len);
+}
+
+int hp_elf_build_id_libelf_fd(int fd, uint8_t *buf, size_t *ret_len)
 {
 	Elf *elf;
 	int r;
 
-	if (build_id_pread(fd, buf, ret_len) == 1)
-		return 0;
 	hp_libelf_init();
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)

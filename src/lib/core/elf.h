@@ -70,6 +70,13 @@ void hp_elf_close(struct hp_elf *e);
 
 /* Read only the GNU build-id of an ELF file; fast, no symbol work. */
 int hp_elf_read_build_id_fd(int fd, uint8_t *buf, size_t *ret_len);
+/*
+ * Its two halves, for the differential fuzz target (tests/fuzz): the pread
+ * reader (1 found, 0 none in the note segments, -1 unusual: libelf
+ * decides) and libelf's answer (0, or a negative errno).
+ */
+int hp_elf_build_id_fast_fd(int fd, uint8_t *buf, size_t *ret_len);
+int hp_elf_build_id_libelf_fd(int fd, uint8_t *buf, size_t *ret_len);
 
 /*
  * Load symbols: .symtab, else a separate debug file found by build-id under
