@@ -1024,9 +1024,10 @@ void hp_test_kill_point(const char *name, unsigned n)
  */
 static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, const char *what, long *ret)
 {
+	static unsigned nentries;	/* the "inject" kill point counts every entry */
 	struct __ptrace_syscall_info info;
 	uint64_t at = inj->stub + HP_STUB_SYSCALL + 2, deadline = hp_now_ns() + 20000000000ull;
-	bool entered = false;
+	bool entered = false, direct = !is_call;
 	int sig = 0, st;
 
 	for (;;) {
@@ -1040,13 +1041,18 @@ static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, c
 		}
 		if (!WIFSTOPPED(st))
 			continue;
-		if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80) && direct && !entered) {
+			/*
+			 * Sent straight to the stub's `syscall` and stopped at no signal since: this stop
+			 * is that call's entry (a signal handler's calls would come after a signal's stop).
+			 */
+			hp_test_kill_point("inject", ++nentries);
+			entered = true;
+		} else if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
 			if (ptrace(PTRACE_GET_SYSCALL_INFO, inj->tid, (void *)sizeof(info), &info) <= 0)
 				return hp_err(ctx, -errno, "pid %d: cannot read the system call of thread %d", inj->pid,
 					      inj->tid);
 			if (info.instruction_pointer == at && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
-				static unsigned nentries;
-
 				hp_test_kill_point("inject", ++nentries);
 				entered = true;
 				if (is_call)
@@ -1057,6 +1063,7 @@ static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, c
 				return 0;
 			}
 		} else if ((st >> 16) == PTRACE_EVENT_STOP) {
+			direct = false;
 			if (is_stop_signal(WSTOPSIG(st)))
 				return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped (job control) during the operation",
 					      inj->pid);
@@ -1064,6 +1071,7 @@ static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, c
 			struct user_regs_struct regs;
 
 			sig = WSTOPSIG(st);
+			direct = false;
 			if (is_fault_signal(sig) && ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) == 0 &&
 			    (regs.rip - inj->stub < HP_STUB_SIZE || is_call))
 				/* our code faulted: the thread goes home through the stub (hp_inject_end) */
@@ -1151,6 +1159,108 @@ int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const v
 }
 
 /*
+ * Why: a thread of a stopped world (hp_inject_adopt) needs no seize, no
+ * interrupt and no wait of its own.  A fit one has no signal to deliver
+ * (it would go to the others' release) and is not newborn; one asleep in
+ * a system call is preferred, as pick_thread does.
+ */
+int hp_inject_adopt(struct hp_ctx *ctx, struct hp_threads *g, int memfd, uint64_t stub, const void *push,
+		    size_t pushlen, struct hp_inject *inj, uint64_t *ret_push_addr)
+{
+	uint8_t buf[HP_SAVE_BELOW + 16 + sizeof(struct hp_save_area)];
+	struct hp_save_area sa;
+	struct hp_thread *t = NULL;
+	size_t i, len;
+	int r;
+
+	if (pushlen > 448)
+		return -E2BIG;
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *c = &g->v[i];
+
+		if (c->gone || !c->seized || !c->stopped || c->hold || c->fresh || c->pending_sig)
+			continue;
+		if (!t || ((long long)c->regs.orig_rax >= 0 && (long long)t->regs.orig_rax < 0))
+			t = c;
+	}
+	if (!t)
+		return -ENOENT;
+	memset(inj, 0, sizeof(*inj));
+	inj->pid = g->pid;
+	inj->tid = t->tid;
+	inj->memfd = memfd;
+	inj->stub = stub;
+	inj->saved = t->regs;
+	inj->g = g;
+	inj->gi = (size_t)(t - g->v);
+	inj->start_ns = hp_now_ns();
+	/* After an exec the memory file reaches nothing: never run a stub that is not there. */
+	if (!hp_stub_present(memfd, stub))
+		return hp_err(ctx, -HP_E_EXITED, "pid %d executed another program during the operation", g->pid);
+	/* One write: what the caller pushes (scratch area), then the save area right above it. */
+	inj->save_at = inj->saved.rsp - HP_SAVE_BELOW;
+	inj->scratch = (inj->save_at - 512) & ~15ull;
+	len = inj->save_at + sizeof(sa) - inj->scratch;
+	memset(buf, 0, len);
+	if (pushlen)
+		memcpy(buf, push, pushlen);
+	hp_save_area_fill(&sa, &inj->saved);
+	memcpy(buf + (inj->save_at - inj->scratch), &sa, sizeof(sa));
+	r = hp_mem_write(memfd, inj->scratch, buf, len);
+	if (r < 0)
+		return hp_err(ctx, r, "pid %d: cannot write to the stack of thread %d: %s", g->pid, t->tid, strerror(-r));
+	inj->attached = true;
+	if (ret_push_addr)
+		*ret_push_addr = inj->scratch;
+	return 0;
+}
+
+/*
+ * An adopted thread goes back to its own registers and stays stopped in
+ * its world, as hp_threads_settle would leave a thread found in the stub:
+ * an interrupted system call set up for its restart, nothing left for the
+ * kernel to restart.  Were we killed before this, the stub takes it home.
+ */
+static int adopted_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns)
+{
+	struct hp_thread *t = &inj->g->v[inj->gi];
+	int r = 0;
+
+	if (ret_held_ns)
+		*ret_held_ns = hp_now_ns() - inj->start_ns;
+	if (!inj->attached) {
+		/* it exited (or the process did) while we ran it */
+		t->gone = true;
+		t->seized = false;
+		t->stopped = false;
+		inj->g = NULL;
+		return 0;
+	}
+	if (inj->redirected) {
+		struct user_regs_struct regs = inj->saved;
+		struct hp_save_area sa;
+
+		hp_save_area_fill(&sa, &inj->saved);
+		regs.rip = sa.rip;
+		regs.rax = sa.rax;
+		regs.eflags = sa.rflags;
+		regs.orig_rax = (unsigned long long)-1;
+		if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) == 0)
+			t->regs = regs;
+		else if (errno == ESRCH)
+			t->gone = true;
+		else
+			r = hp_err(ctx, -errno, "pid %d: cannot send thread %d back: %s", inj->pid, inj->tid,
+				   strerror(errno));
+		/* a thread we cannot set back still runs home through the stub when released */
+	}
+	t->pending_sig = inj->pending_sig;
+	inj->attached = false;
+	inj->g = NULL;
+	return r;
+}
+
+/*
  * A redirected thread goes home the way it would if we died: through the
  * stub's restore path (which also restarts an interrupted system call).
  * One not redirected yet still has its own registers.
@@ -1159,6 +1269,8 @@ int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_
 {
 	int r = 0, r2;
 
+	if (inj->g)
+		return adopted_end(ctx, inj, ret_held_ns);
 	if (!inj->attached)
 		return 0;
 	if (inj->redirected) {
