@@ -64,7 +64,6 @@ struct op {
 	struct hp_pads pads;		/* landing pads (pads.h), once found or made */
 	bool pads_failed;		/* making them failed: wait by retrying only */
 	bool pads_refused;		/* C++ exception tables in the target (pads.h): wait by retrying only */
-	bool lock_clean;		/* no patcher died holding this process (lock.h): no leaked descriptor to look for */
 	struct hp_threads *world;	/* while stop_the_world holds every thread: borrow one of those */
 };
 
@@ -159,8 +158,6 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 		r = hp_err(ctx, -ESRCH, "pid %d: not a valid process id", pid);
 	else
 		r = hp_plock_take(ctx, pid, lock_wait_ms, &op->lock);
-	/* Unlocked (no run directory) or a lock file left behind: a patcher may have died here. */
-	op->lock_clean = op->lock.fd >= 0 && !op->lock.stale;
 	if (r < 0) {
 		if (adopt)
 			hp_process_close(adopt);
@@ -387,11 +384,8 @@ out_unmap:
 		mapped = 0;
 	}
 out_close:
-	if (fd >= 0) {
-		long dummy;
-
-		sys(op, &inj, SYS_close, fd, 0, 0, 0, 0, 0, &dummy);
-	}
+	if (fd >= 0)
+		sys(op, &inj, SYS_close, fd, 0, 0, 0, 0, 0, NULL);	/* its result changes nothing */
 out:
 	r2 = hijack_end(op, &inj);
 	if (r == 0 && r2 == 0) {
@@ -768,6 +762,7 @@ struct apply_commit {
 	struct entry_write *w;
 	size_t nw;
 	struct apply_job *job;
+	bool old_unmapped;			/* the replaced level was removed in the stop */
 };
 
 static int apply_prepare(struct op *op, void *arg);
@@ -828,9 +823,8 @@ static int apply_commit(struct op *op, void *arg)
 		/* The replaced level's code is unreachable now (no thread in it, no entry to it): unmap it in this stop. */
 		uint64_t a = ac->old->hdr.self, s = ac->old->hdr.region_size;
 
-		if (unmap_regions(op, &a, &s, 1) < 0)
-			hp_warn(op->ctx, "pid %d: replaced level %u stays mapped: %s", op->pid, ac->old->hdr.level,
-				op->ctx->errmsg);
+		ac->old_unmapped = unmap_regions(op, &a, &s, 1) == 0;
+		op->ctx->errmsg[0] = 0;	/* retried after the stop, where a failure is reported */
 	}
 	return r;
 }
@@ -1313,12 +1307,15 @@ static int apply_prepare(struct op *op, void *arg)
 			return r;
 		job->nleft = 0;
 	}
-	/* A lock file left by a patcher that died (lock.h) is the only sign of its leaked descriptors. */
-	if (!op->lock_clean) {
+	/*
+	 * A lock file left by a patcher that died (lock.h) is the sign of its leaked descriptors;
+	 * without a lock, a patcher may have died too.  Once they are closed the file may go.
+	 */
+	if (op->lock.fd < 0 || op->lock.stale) {
 		r = close_leaked_memfds(op);
 		if (r < 0)
 			return r;
-		op->lock_clean = true;
+		op->lock.stale = false;
 	}
 	r = map_image(op, &job->img, job->m->id);
 	if (r < 0)
@@ -1335,7 +1332,7 @@ static int apply_prepare(struct op *op, void *arg)
  */
 static int apply_commit_stopped(struct apply_job *job)
 {
-	struct apply_commit ac = { job->hdr, job->old, job->w, job->nw, job };
+	struct apply_commit ac = { job->hdr, job->old, job->w, job->nw, job, false };
 	int r;
 
 	/* hdr points into our image buffer; its self field is the record's address in the process. */
@@ -1344,6 +1341,13 @@ static int apply_commit_stopped(struct apply_job *job)
 	if (r < 0)
 		return r;
 	job->mapped = false;	/* committed: the mapping is now in use */
+	if (job->old && !ac.old_unmapped) {
+		uint64_t a = job->old->hdr.self, s = job->old->hdr.region_size;
+
+		if (unmap_regions(&job->op, &a, &s, 1) < 0)
+			hp_warn(job->ctx, "pid %d: replaced level %u stays mapped: %s", job->pid, job->old->hdr.level,
+				job->ctx->errmsg);
+	}
 	return 0;
 }
 

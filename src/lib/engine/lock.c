@@ -150,12 +150,17 @@ int hp_plock_take(struct hp_ctx *ctx, pid_t pid, unsigned wait_ms, struct hp_plo
 	}
 }
 
-/* Remove the file while still holding it (a waiter then retries on a new one), then unlock. */
+/*
+ * Remove the file while still holding it (a waiter then retries on a new
+ * one), then unlock.  A stale file (a patcher died holding it) stays until
+ * an apply has looked for what that patcher leaked (lock.h).
+ */
 void hp_plock_release(struct hp_plock *l)
 {
 	if (l->fd < 0)
 		return;
-	unlink(l->path);
+	if (!l->stale)
+		unlink(l->path);
 	close(l->fd);
 	l->fd = -1;
 }

@@ -16,7 +16,7 @@
 
 struct hp_plock {
 	int fd;				/* -1: not held */
-	bool stale;			/* the file was there already: its last holder died holding it (or held it) */
+	bool stale;			/* the file was there already: a holder died holding it; kept on release while set */
 	char path[256];
 };
 
@@ -26,6 +26,7 @@ struct hp_plock {
  * created (no privilege) leaves the operation unlocked, said at debug level.
  */
 int hp_plock_take(struct hp_ctx *ctx, pid_t pid, unsigned wait_ms, struct hp_plock *l);
+/* Unlock; the file is removed unless the lock is still marked stale (the caller clears it once repaired). */
 void hp_plock_release(struct hp_plock *l);
 
 #endif

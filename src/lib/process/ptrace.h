@@ -27,10 +27,9 @@ struct hp_thread {
 /* The calling thread's scheduling, raised to real-time around the critical steps. */
 struct hp_prio {
 	bool raised;
+	bool known;			/* policy and param read (once per stop) */
 	int policy;
 	struct sched_param param;
-	bool slack_saved;
-	long slack;
 };
 
 struct hp_threads {
@@ -126,7 +125,7 @@ int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t stub, str
  */
 int hp_inject_adopt(struct hp_ctx *ctx, struct hp_threads *g, int memfd, uint64_t stub, const void *push,
 		    size_t pushlen, struct hp_inject *inj, uint64_t *ret_push_addr);
-/* Run one syscall in the held thread; *ret gets the raw return value (may be -errno). */
+/* Run one syscall in the held thread; *ret gets the raw return value (may be -errno); ret NULL: not wanted. */
 int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret);
 /*
  * Call a function in the held thread: fn(args[0..5]) returning into the
