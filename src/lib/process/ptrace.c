@@ -1269,6 +1269,14 @@ int hp_inject_adopt(struct hp_ctx *ctx, struct hp_threads *g, int memfd, uint64_
 	if (r < 0)
 		return hp_err(ctx, r, "pid %d: cannot write to the stack of thread %d: %s", g->pid, t->tid, strerror(-r));
 	inj->attached = true;
+	/*
+	 * The borrowed thread needs a CPU for each call while we wait for it: a real-time patcher
+	 * spinning meanwhile would take one from it.  Back to normal until the calls are done.
+	 */
+	if (g->prio.raised) {
+		prio_restore(&g->prio);
+		inj->reraise = true;
+	}
 	if (ret_push_addr)
 		*ret_push_addr = inj->scratch;
 	return 0;
@@ -1292,6 +1300,8 @@ static int adopted_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_
 		t->gone = true;
 		t->seized = false;
 		t->stopped = false;
+		if (inj->reraise)
+			prio_raise(&inj->g->prio);
 		inj->g = NULL;
 		return 0;
 	}
@@ -1315,6 +1325,8 @@ static int adopted_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_
 	}
 	t->pending_sig = inj->pending_sig;
 	inj->attached = false;
+	if (inj->reraise)
+		prio_raise(&inj->g->prio);
 	inj->g = NULL;
 	return r;
 }

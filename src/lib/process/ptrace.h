@@ -105,6 +105,7 @@ struct hp_inject {
 	uint64_t scratch;		/* stack scratch area below the save area */
 	struct hp_threads *g;		/* adopted from this stopped world (hp_inject_adopt), else NULL */
 	size_t gi;			/* its index in g */
+	bool reraise;			/* g's real-time priority dropped while the thread runs our calls */
 };
 
 /*
