@@ -1078,12 +1078,13 @@ void hp_test_kill_point(const char *name, unsigned n)
  * *ret is the function's result (moved to rdi at the stub's entry), else the
  * system call's.
  */
-static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, const char *what, long *ret)
+static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, const char *what, long *ret,
+		      const struct user_regs_struct *set)
 {
 	static unsigned nentries;	/* the "inject" kill point counts every entry */
 	struct __ptrace_syscall_info info;
 	uint64_t at = inj->stub + HP_STUB_SYSCALL + 2, deadline = hp_now_ns() + 20000000000ull;
-	bool entered = false, direct = !is_call;
+	bool entered = false;
 	int sig = 0, st;
 
 	for (;;) {
@@ -1097,21 +1098,35 @@ static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, c
 		}
 		if (!WIFSTOPPED(st))
 			continue;
-		if (WSTOPSIG(st) == (SIGTRAP | 0x80) && direct && entered && !ret) {
-			return 0;	/* its exit, and the caller does not want the result */
-		} else if (WSTOPSIG(st) == (SIGTRAP | 0x80) && direct && !entered) {
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
 			/*
-			 * Sent straight to the stub's `syscall` and stopped at no signal since: this stop
-			 * is that call's entry (a signal handler's calls would come after a signal's stop).
+			 * Every system-call stop is identified (PTRACE_GET_SYSCALL_INFO): the first one
+			 * after the registers were set is not always our call's entry (t2007 once saw our
+			 * call run with the number -ENOSYS), and a misread exit would leave the thread at
+			 * an entry stop, where restoring its registers cancels a call and clobbers rax.
 			 */
-			hp_test_kill_point("inject", ++nentries);
-			entered = true;
-		} else if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
 			if (ptrace(PTRACE_GET_SYSCALL_INFO, inj->tid, (void *)sizeof(info), &info) <= 0)
 				return hp_err(ctx, -errno, "pid %d: cannot read the system call of thread %d", inj->pid,
 					      inj->tid);
 			if (info.instruction_pointer == at && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
 				hp_test_kill_point("inject", ++nentries);
+				if (set && info.entry.nr != set->rax) {
+					/*
+					 * Not the number we set: the thread was at an entry stop when its registers
+					 * were set, that call was cancelled and its -ENOSYS replaced our number.
+					 * At this entry stop, the number (orig_rax) can still be put right.
+					 */
+					struct user_regs_struct fix = *set;
+
+					fix.orig_rax = set->rax;
+					fix.rip = at;
+					if (ptrace(PTRACE_SETREGS, inj->tid, 0, &fix) < 0)
+						return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid,
+							      strerror(errno));
+					hp_debug(ctx, "pid %d: thread %d entered the stub with call %llu instead of %llu; "
+						 "corrected", inj->pid, inj->tid, (unsigned long long)info.entry.nr,
+						 (unsigned long long)set->rax);
+				}
 				entered = true;
 				if (is_call)
 					*ret = (long)info.entry.args[0];
@@ -1121,7 +1136,6 @@ static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, c
 				return 0;
 			}
 		} else if ((st >> 16) == PTRACE_EVENT_STOP) {
-			direct = false;
 			if (is_stop_signal(WSTOPSIG(st)))
 				return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped (job control) during the operation",
 					      inj->pid);
@@ -1129,7 +1143,6 @@ static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, c
 			struct user_regs_struct regs;
 
 			sig = WSTOPSIG(st);
-			direct = false;
 			if (is_fault_signal(sig) && ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) == 0 &&
 			    (regs.rip - inj->stub < HP_STUB_SIZE || is_call))
 				/* our code faulted: the thread goes home through the stub (hp_inject_end) */
@@ -1173,7 +1186,7 @@ int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const 
 		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
 	inj->redirected = true;
 	snprintf(what, sizeof(what), "the injected system call %ld", nr);
-	return inject_run(ctx, inj, false, what, ret);
+	return inject_run(ctx, inj, false, what, ret, &regs);
 }
 
 int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_t fn, const long args[6], long *ret)
@@ -1198,7 +1211,7 @@ int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_
 		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
 	inj->redirected = true;
 	snprintf(what, sizeof(what), "the function called at %#llx", (unsigned long long)fn);
-	return inject_run(ctx, inj, true, what, ret);
+	return inject_run(ctx, inj, true, what, ret, NULL);
 }
 
 int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,
