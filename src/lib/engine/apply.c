@@ -64,6 +64,7 @@ struct op {
 	struct hp_pads pads;		/* landing pads (pads.h), once found or made */
 	bool pads_failed;		/* making them failed: wait by retrying only */
 	bool pads_refused;		/* C++ exception tables in the target (pads.h): wait by retrying only */
+	struct hp_threads *world;	/* while stop_the_world holds every thread: borrow one of those */
 };
 
 /*
@@ -112,7 +113,7 @@ static void op_release(struct op *op)
 	op->own_cache = NULL;
 }
 
-static int hijack_begin(struct op *op, struct hp_inject *inj);
+static int hijack_begin(struct op *op, struct hp_inject *inj, const void *push, size_t pushlen, uint64_t *ret_push);
 static int hijack_end(struct op *op, struct hp_inject *inj);
 
 /* Run an IFUNC resolver on a borrowed thread (for imports nobody in the process bound yet). */
@@ -124,7 +125,7 @@ static int call_resolver(void *ud, uint64_t fn, uint64_t *ret)
 	long v = 0;
 	int r, r2;
 
-	r = hijack_begin(op, &inj);
+	r = hijack_begin(op, &inj, NULL, 0, NULL);
 	if (r < 0)
 		return r;
 	r = hp_inject_call(op->ctx, &inj, op->proc.memfd, fn, args, &v);
@@ -203,8 +204,13 @@ static int find_stub(struct op *op)
 	return hp_stub_install(op->ctx, op->pid, op->proc.memfd, &op->proc.maps, &op->stub);
 }
 
-/* Borrow one thread to run syscalls; the caller ends with hijack_end. */
-static int hijack_begin(struct op *op, struct hp_inject *inj)
+/*
+ * Borrow one thread to run syscalls, with push (pushlen bytes) copied to
+ * its scratch area (*ret_push); the caller ends with hijack_end.  While
+ * the world is stopped (op->world) a thread of it is used: no stop of its
+ * own; -ENOENT when none is fit (ptrace.h).
+ */
+static int hijack_begin(struct op *op, struct hp_inject *inj, const void *push, size_t pushlen, uint64_t *ret_push)
 {
 	int r;
 
@@ -213,7 +219,15 @@ static int hijack_begin(struct op *op, struct hp_inject *inj)
 		if (r < 0)
 			return r;
 	}
-	return hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->stub, inj);
+	if (op->world)
+		return hp_inject_adopt(op->ctx, op->world, op->proc.memfd, op->stub, push, pushlen, inj, ret_push);
+	r = hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->stub, inj);
+	if (r == 0 && pushlen) {
+		r = hp_inject_push(op->ctx, inj, op->proc.memfd, push, pushlen, ret_push);
+		if (r < 0)
+			hijack_end(op, inj);
+	}
+	return r;
 }
 
 static int hijack_end(struct op *op, struct hp_inject *inj)
@@ -244,7 +258,7 @@ static int unmap_regions(struct op *op, const uint64_t *addr, const uint64_t *si
 
 	if (!n)
 		return 0;
-	r = hijack_begin(op, &inj);
+	r = hijack_begin(op, &inj, NULL, 0, NULL);
 	if (r < 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
@@ -273,7 +287,7 @@ static int close_leaked_memfds(struct op *op)
 
 	if (hp_proc_fds_named(op->pid, "/memfd:" HP_MEMFD_PREFIX, &fds, &n) < 0 || !n)
 		return 0;	/* unreadable: nothing we could close either */
-	r = hijack_begin(op, &inj);
+	r = hijack_begin(op, &inj, NULL, 0, NULL);
 	if (r < 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
@@ -326,12 +340,9 @@ static int map_image(struct op *op, const struct hp_image *img, const char *id)
 	size_t mapped = 0;
 
 	snprintf(name, sizeof(name), HP_MEMFD_PREFIX "%s", id);
-	r = hijack_begin(op, &inj);
+	r = hijack_begin(op, &inj, name, strlen(name) + 1, &name_addr);
 	if (r < 0)
 		return r;
-	r = hp_inject_push(op->ctx, &inj, op->proc.memfd, name, strlen(name) + 1, &name_addr);
-	if (r < 0)
-		goto out;
 	r = sys(op, &inj, SYS_memfd_create, (long)name_addr, MFD_CLOEXEC, 0, 0, 0, 0, &fd);
 	if (r < 0)
 		goto out;
@@ -373,11 +384,8 @@ out_unmap:
 		mapped = 0;
 	}
 out_close:
-	if (fd >= 0) {
-		long dummy;
-
-		sys(op, &inj, SYS_close, fd, 0, 0, 0, 0, 0, &dummy);
-	}
+	if (fd >= 0)
+		sys(op, &inj, SYS_close, fd, 0, 0, 0, 0, 0, NULL);	/* its result changes nothing */
 out:
 	r2 = hijack_end(op, &inj);
 	if (r == 0 && r2 == 0) {
@@ -517,7 +525,7 @@ static int make_pads(struct op *op)
 	struct hp_inject inj;
 	int r, r2;
 
-	r = hijack_begin(op, &inj);
+	r = hijack_begin(op, &inj, NULL, 0, NULL);
 	if (r < 0)
 		return r;
 	r = hp_pads_create(op->ctx, &inj, op->proc.memfd, &op->pads);
@@ -562,9 +570,15 @@ static int wait_for_returns(struct op *op, struct hp_threads *g, const struct hp
 	r = hp_pads_redirect(op->ctx, op->proc.memfd, op->sc, &op->pads, g, ranges, nranges, &fresh, why_not,
 			     why_size);
 	if (r == -ENOENT) {
+		/* Made with a thread of this stopped world when one is fit, else with one borrowed after. */
+		op->world = g;
+		r = make_pads(op);
+		op->world = NULL;
 		hp_threads_detach(op->ctx, g);
 		hp_threads_release(g);
-		if (make_pads(op) < 0) {
+		if (r == -ENOENT)
+			r = make_pads(op);
+		if (r < 0) {
 			hp_debug(op->ctx, "pid %d: no landing pads (%s); waiting by retrying", op->pid, op->ctx->errmsg);
 			op->pads_failed = true;
 		}
@@ -600,13 +614,21 @@ static int wait_for_returns(struct op *op, struct hp_threads *g, const struct hp
 	return hp_now_ns() < deadline ? 2 : -ETIME;
 }
 
+/*
+ * prepare (may be NULL) runs once, in the first stop, before the check:
+ * with op->world set, so that what it injects runs on a thread of the
+ * stopped world (one stop of the process for the whole operation, issue
+ * 15).  When no thread of the world is fit (-ENOENT), the world is let go
+ * and prepare runs with a thread borrowed on its own.  commit also runs
+ * with op->world set.
+ */
 static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t nranges, unsigned timeout_ms,
-			  commit_fn commit, void *arg, struct hp_apply_result *res)
+			  commit_fn prepare, commit_fn commit, void *arg, struct hp_apply_result *res)
 {
 	uint64_t start = hp_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000ull;
 	unsigned attempt = 0, backoff_us = 500, redirected = 0;
 	struct hp_threads g;
-	bool holding = false;
+	bool holding = false, prepared = !prepare;
 	char why[512] = "", why_not[256] = "";
 	int r;
 
@@ -630,10 +652,33 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 		hp_threads_settle(&g, op->stub);
 		if (op->pads.base && hp_pads_refresh(op->proc.memfd, &op->pads) == 0)
 			hp_pads_settle(op->ctx, &g, op->proc.memfd, &op->pads);
+		if (!prepared) {
+			op->world = &g;
+			r = prepare(op, arg);
+			op->world = NULL;
+			if (r == -ENOENT) {
+				hp_debug(op->ctx, "pid %d: no stopped thread fit to borrow; borrowing one apart", op->pid);
+				hp_threads_detach(op->ctx, &g);
+				hp_threads_release(&g);
+				r = prepare(op, arg);
+				if (r < 0)
+					return r;
+				prepared = true;
+				continue;
+			}
+			if (r < 0) {
+				hp_threads_detach(op->ctx, &g);
+				hp_threads_release(&g);
+				return r;
+			}
+			prepared = true;
+		}
 		r = hp_stack_check(op->sc, &g, ranges, nranges, &busy);
 		t_checked = hp_now_ns();
 		if (r == 0) {
+			op->world = &g;
 			r = commit(op, arg);
+			op->world = NULL;
 			t_committed = hp_now_ns();
 			hp_threads_detach(op->ctx, &g);
 			t_end = g.released_ns;
@@ -709,12 +754,18 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 
 /* ---- apply ---- */
 
+struct apply_job;
+
 struct apply_commit {
 	const struct hp_srec_hdr *hdr;		/* the new record, at hdr->self */
 	const struct hp_srec *old;		/* level being replaced, or NULL */
 	struct entry_write *w;
 	size_t nw;
+	struct apply_job *job;
+	bool old_unmapped;			/* the replaced level was removed in the stop */
 };
+
+static int apply_prepare(struct op *op, void *arg);
 
 static int write_entries(struct op *op, struct entry_write *w, size_t nw)
 {
@@ -768,6 +819,13 @@ static int apply_commit(struct op *op, void *arg)
 		hp_mem_write(op->proc.memfd, ac->hdr->self + offsetof(struct hp_srec_hdr, state), &st, 4);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0 && ac->old) {
+		/* The replaced level's code is unreachable now (no thread in it, no entry to it): unmap it in this stop. */
+		uint64_t a = ac->old->hdr.self, s = ac->old->hdr.region_size;
+
+		ac->old_unmapped = unmap_regions(op, &a, &s, 1) == 0;
+		op->ctx->errmsg[0] = 0;	/* retried after the stop, where a failure is reported */
+	}
 	return r;
 }
 
@@ -1215,65 +1273,82 @@ static void apply_build_record(struct apply_job *job)
 }
 
 /*
- * Why: the first writes to the process, all while it runs: leftovers of
- * interrupted operations removed, the image mapped and filled, and the
- * pages with the entries made private so the commit only copies a few bytes.
+ * Why: the first write to the process, while it runs: the pages with the
+ * entries made private (the same bytes written back), so the commit only
+ * copies a few bytes.
  */
-static int apply_map(struct apply_job *job)
+static void apply_touch_sites(struct apply_job *job)
 {
 	struct op *op = &job->op;
 	size_t i;
-	int r;
 
-	r = unmap_regions(op, job->leftover_addr, job->leftover_size, job->nleft);
-	if (r == 0)
-		r = close_leaked_memfds(op);
-	if (r < 0)
-		return r;
-	r = map_image(op, &job->img, job->m->id);
-	if (r < 0)
-		return r;
-	job->mapped = true;
 	for (i = 0; i < job->nw; i++) {
 		uint8_t cur[HP_SITE_MAX];
 
 		if (hp_mem_read(op->proc.memfd, job->w[i].site, cur, job->w[i].len) == 0)
 			hp_mem_write(op->proc.memfd, job->w[i].site, cur, job->w[i].len);
 	}
+}
+
+/*
+ * Why: in the first stop, before the check, with a thread of the stopped
+ * world (stop_the_world): leftovers of interrupted operations removed, the
+ * image mapped and filled.  Kept across busy retries; removed by apply_end
+ * if the commit never comes.
+ */
+static int apply_prepare(struct op *op, void *arg)
+{
+	struct apply_job *job = ((struct apply_commit *)arg)->job;
+	int r;
+
+	if (job->nleft) {
+		r = unmap_regions(op, job->leftover_addr, job->leftover_size, job->nleft);
+		if (r < 0)
+			return r;
+		job->nleft = 0;
+	}
+	/*
+	 * A lock file left by a patcher that died (lock.h) is the sign of its leaked descriptors;
+	 * without a lock, a patcher may have died too.  Once they are closed the file may go.
+	 */
+	if (op->lock.fd < 0 || op->lock.stale) {
+		r = close_leaked_memfds(op);
+		if (r < 0)
+			return r;
+		op->lock.stale = false;
+	}
+	r = map_image(op, &job->img, job->m->id);
+	if (r < 0)
+		return r;
+	job->mapped = true;
 	return 0;
 }
 
 /*
- * Why: the only part with every thread stopped: once no thread is in a
- * protected range, the record goes "committing", the entries are checked
- * and written, and the record goes "active" (the old level "superseded").
+ * Why: the only part with every thread stopped: the image mapped (first
+ * stop only), then once no thread is in a protected range, the record goes
+ * "committing", the entries are checked and written, the record goes
+ * "active" (the old level "superseded", and unmapped).
  */
 static int apply_commit_stopped(struct apply_job *job)
 {
-	struct apply_commit ac = { job->hdr, job->old, job->w, job->nw };
+	struct apply_commit ac = { job->hdr, job->old, job->w, job->nw, job, false };
 	int r;
 
 	/* hdr points into our image buffer; its self field is the record's address in the process. */
-	r = stop_the_world(&job->op, job->ranges, job->nranges, job->o.timeout_ms, apply_commit, &ac, &job->res);
+	r = stop_the_world(&job->op, job->ranges, job->nranges, job->o.timeout_ms, apply_prepare, apply_commit, &ac,
+			   &job->res);
 	if (r < 0)
 		return r;
 	job->mapped = false;	/* committed: the mapping is now in use */
+	if (job->old && !ac.old_unmapped) {
+		uint64_t a = job->old->hdr.self, s = job->old->hdr.region_size;
+
+		if (unmap_regions(&job->op, &a, &s, 1) < 0)
+			hp_warn(job->ctx, "pid %d: replaced level %u stays mapped: %s", job->pid, job->old->hdr.level,
+				job->ctx->errmsg);
+	}
 	return 0;
-}
-
-/* Why: after the commit the replaced level's code is unreachable; unmapping it may fail without failing the apply. */
-static void apply_finish(struct apply_job *job)
-{
-	const struct hp_srec *old = job->old;
-	uint64_t a, s;
-
-	if (!old)
-		return;
-	a = old->hdr.self;
-	s = old->hdr.region_size;
-	if (unmap_regions(&job->op, &a, &s, 1) < 0)
-		hp_warn(job->ctx, "pid %d: replaced level %u stays mapped: %s", job->pid, old->hdr.level,
-			job->ctx->errmsg);
 }
 
 /*
@@ -1357,11 +1432,8 @@ int hp_apply_checked(struct hp_ctx *ctx, pid_t pid, const struct hp_patch *patch
 		apply_build_record(&job);
 	/* A dry run has done every check there is short of stopping the threads: stop before the first write. */
 	if (r == 0 && !(job.o.flags & HP_APPLY_DRY_RUN)) {
-		r = apply_map(&job);
-		if (r == 0)
-			r = apply_commit_stopped(&job);
-		if (r == 0)
-			apply_finish(&job);
+		apply_touch_sites(&job);
+		r = apply_commit_stopped(&job);
 	}
 	return apply_end(&job, r, t0, ret_result);
 }
@@ -1372,6 +1444,7 @@ struct revert_commit {
 	const struct hp_srec *rec;
 	struct entry_write *w;
 	size_t nw;
+	bool unmapped;		/* the patch's region was removed in the stop */
 };
 
 static int revert_commit(struct op *op, void *arg)
@@ -1388,6 +1461,13 @@ static int revert_commit(struct op *op, void *arg)
 	if (r < 0 && rc->rec->hdr.state == HP_STATE_ACTIVE)
 		hp_srec_set_state(op->proc.memfd, rc->rec, HP_STATE_ACTIVE);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0) {
+		/* No entry leads into the patch and no thread is in it: remove it in this stop. */
+		uint64_t a = rc->rec->hdr.self, s = rc->rec->hdr.region_size;
+
+		rc->unmapped = unmap_regions(op, &a, &s, 1) == 0;
+		op->ctx->errmsg[0] = 0;	/* retried after the stop, where a failure is reported */
+	}
 	return r;
 }
 
@@ -1422,6 +1502,7 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 	_cleanup_free_ struct hp_range *ranges = NULL;
 	_cleanup_free_ char *names = NULL;
 	size_t i, nw = 0, nranges = 0;
+	bool unmapped = false;
 	int r;
 
 	memset(&res, 0, sizeof(res));
@@ -1498,13 +1579,14 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 	ranges[nranges++] = (struct hp_range){ rec->hdr.text_start, rec->hdr.text_end, names + 192 * rec->hdr.nfuncs };
 
 	if (nw) {
-		struct revert_commit rc = { rec, w, nw };
+		struct revert_commit rc = { rec, w, nw, false };
 
-		r = stop_the_world(&op, ranges, nranges, o.timeout_ms, revert_commit, &rc, &res);
+		r = stop_the_world(&op, ranges, nranges, o.timeout_ms, NULL, revert_commit, &rc, &res);
 		if (r < 0)
 			goto out;
+		unmapped = rc.unmapped;
 	}
-	{
+	if (!unmapped) {
 		uint64_t a = rec->hdr.self, s = rec->hdr.region_size;
 
 		r = unmap_regions(&op, &a, &s, 1);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -51,15 +52,10 @@ static void prio_raise(struct hp_prio *ps)
 	struct sched_param rt = { .sched_priority = 1 };
 
 	ps->raised = false;
-	if (!ps->slack_saved) {
-		/* short sleeps must be short: the default 50 us slack would dominate them */
-		ps->slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-		ps->slack_saved = ps->slack > 0;
-		if (ps->slack_saved)
-			prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
-	}
-	if (pthread_getschedparam(pthread_self(), &ps->policy, &ps->param) != 0)
+	/* The policy is read once per stop (the same operation raises twice). */
+	if (!ps->known && pthread_getschedparam(pthread_self(), &ps->policy, &ps->param) != 0)
 		return;
+	ps->known = true;
 	if (ps->policy == SCHED_FIFO || ps->policy == SCHED_RR)
 		return;	/* already real-time: leave it */
 	ps->raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0;
@@ -72,12 +68,27 @@ static void prio_restore(struct hp_prio *ps)
 	ps->raised = false;
 }
 
-/* Give the thread its timer slack back (end of an operation). */
-static void slack_restore(struct hp_prio *ps)
+/*
+ * Short sleeps must be short: the default 50 us timer slack would dominate
+ * them.  Lowered only when a wait really sleeps (a stop of idle threads
+ * never does), and given back at the end of the operation.
+ */
+static __thread bool slack_saved;
+static __thread long slack_old;
+
+static void slack_lower(void)
 {
-	if (ps->slack_saved)
-		prctl(PR_SET_TIMERSLACK, (unsigned long)ps->slack, 0, 0, 0);
-	ps->slack_saved = false;
+	if (slack_saved)
+		return;
+	slack_old = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	slack_saved = slack_old > 0 && prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0) == 0;
+}
+
+static void slack_restore(void)
+{
+	if (slack_saved)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)slack_old, 0, 0, 0);
+	slack_saved = false;
 }
 
 static bool is_stop_signal(int sig)
@@ -119,10 +130,12 @@ static void backoff_wait(unsigned *round)
 		if (*round == 0)
 			wait_since = now;
 		ts.tv_nsec = 20000;
-		if ((*round)++ < 100 && now - wait_since < 200000)
+		if ((*round)++ < 100 && now - wait_since < 200000) {
 			sched_yield();
-		else
+		} else {
+			slack_lower();
 			nanosleep(&ts, NULL);
+		}
 		return;
 	}
 	if (*round < 20) {
@@ -131,6 +144,7 @@ static void backoff_wait(unsigned *round)
 	}
 	ts.tv_nsec = *round < 200 ? 2000 : 20000;
 	(*round)++;
+	slack_lower();
 	nanosleep(&ts, NULL);
 }
 
@@ -289,7 +303,7 @@ int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
 	/* The last thread runs again now; our own return to normal priority may wait for a CPU. */
 	g->released_ns = hp_now_ns();
 	prio_restore(&g->prio);
-	slack_restore(&g->prio);
+	slack_restore();
 	return n;
 }
 
@@ -350,12 +364,12 @@ static int seize_holding(struct hp_threads *g, pid_t tid)
 	return r;
 }
 
-/* Seize every thread listed in /proc until the list stops growing. */
-static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
+/* Seize every thread listed in /proc until the list stops growing (or after max_rounds listings). */
+static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g, int max_rounds)
 {
 	int round;
 
-	for (round = 0; round < 64; round++) {
+	for (round = 0; round < max_rounds; round++) {
 		_cleanup_free_ pid_t *tids = NULL;
 		size_t n, i;
 		bool added = false;
@@ -396,10 +410,33 @@ static int seize_all(struct hp_ctx *ctx, pid_t pid, struct hp_threads *g)
 			}
 			t->seized = true;
 		}
-		if (!added)
+		if (!added || round + 1 == max_rounds)
 			return 0;
 	}
 	return hp_err(ctx, -EAGAIN, "pid %d: threads keep appearing faster than they can be attached", pid);
+}
+
+/*
+ * Why one listing of /proc/PID/task can be enough: once every thread we
+ * seized is stopped or reaped, a thread we do not hold (one created before
+ * its creator was seized) still counts in the process's number of
+ * threads, which the directory's link count tells (2 + threads) in one
+ * system call.  Equal to the number we hold: there is none; otherwise the
+ * caller lists again.
+ */
+static bool holds_all(pid_t pid, const struct hp_threads *g)
+{
+	char path[64];
+	struct stat st;
+	size_t i, n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if (stat(path, &st) < 0)
+		return false;
+	for (i = 0; i < g->n; i++)
+		if (g->v[i].seized && !g->v[i].gone)
+			n++;
+	return st.st_nlink == n + 2;
 }
 
 static int handle_stop(struct hp_ctx *ctx, struct hp_threads *g, size_t idx, int st, bool fresh)
@@ -450,26 +487,23 @@ static int handle_stop(struct hp_ctx *ctx, struct hp_threads *g, size_t idx, int
 
 static int stop_all(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g);
 
+/*
+ * Why no look at the process's state first (three system calls per
+ * process in a sweep): a process stopped by job control shows it at the
+ * first interrupt's stop, one traced by another refuses the seize; the
+ * state is read only then, to say which.
+ */
 int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g)
 {
-	char st;
 	int r;
 
 	memset(g, 0, sizeof(*g));
 	g->pid = pid;
-	st = hp_proc_thread_state(pid, pid);
-	if (st == 0)
-		return hp_err(ctx, -ESRCH, "pid %d: no such process", pid);
-	if (st == 'T')
-		return hp_err(ctx, -HP_E_STOPPED,
-			      "pid %d is stopped (job control); resume it with 'kill -CONT %d' before patching", pid,
-			      pid);
-	if (st == 't') {
-		r = hp_proc_tracer(pid);
-		return hp_err(ctx, -HP_E_TRACED, "pid %d is stopped by its tracer (pid %d); detach it first", pid,
-			      r);
-	}
-	return stop_all(ctx, pid, timeout_ms, g);
+	r = stop_all(ctx, pid, timeout_ms, g);
+	if (r == -HP_E_STOPPED && hp_proc_thread_state(pid, pid) == 'T')
+		r = hp_err(ctx, -HP_E_STOPPED,
+			   "pid %d is stopped (job control); resume it with 'kill -CONT %d' before patching", pid, pid);
+	return r;
 }
 
 /*
@@ -480,16 +514,29 @@ int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 static int stop_all(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g)
 {
 	uint64_t deadline;
-	unsigned round = 0;
-	size_t i;
-	int r;
+	unsigned round;
+	size_t i, n;
+	int r, pass = 0;
 
-	r = seize_all(ctx, pid, g);
+again:
+	round = 0;
+	/* One listing first; holds_all() below says whether another is needed. */
+	r = seize_all(ctx, pid, g, pass ? 64 : 1);
 	if (r < 0)
 		goto fail;
 
-	prio_raise(&g->prio);
-	g->stop_start_ns = hp_now_ns();
+	/*
+	 * Real-time while the interrupts go out (a busy process must not take the CPU from this
+	 * loop) only when there is a loop, and not in a sweep (wait_yields): its workers share
+	 * the CPUs with each other and with the threads they stop.
+	 */
+	for (i = 0, n = 0; i < g->n; i++)
+		if (g->v[i].seized && !g->v[i].gone && !g->v[i].stopped)
+			n++;
+	if (n > 1 && !wait_yields)
+		prio_raise(&g->prio);
+	if (!pass)
+		g->stop_start_ns = hp_now_ns();
 	for (i = 0; i < g->n; i++) {
 		if (!g->v[i].seized || g->v[i].gone || g->v[i].stopped)
 			continue;
@@ -534,7 +581,12 @@ static int stop_all(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 				all = false;
 		}
 		if (all) {
-			prio_raise(&g->prio);
+			/*
+			 * Real-time until the release; in a sweep only when a thread was still running
+			 * at the first look (an idle process needs nothing: its threads stop at once).
+			 */
+			if (!wait_yields || round > 0)
+				prio_raise(&g->prio);
 			break;
 		}
 		if (hp_now_ns() > deadline) {
@@ -548,6 +600,10 @@ static int stop_all(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct h
 			goto fail;
 		}
 		backoff_wait(&round);
+	}
+	if (!pass && !holds_all(pid, g)) {
+		pass = 1;
+		goto again;
 	}
 	for (i = 0; i < g->n; i++) {
 		struct hp_thread *t = &g->v[i];
@@ -1022,8 +1078,10 @@ void hp_test_kill_point(const char *name, unsigned n)
  * *ret is the function's result (moved to rdi at the stub's entry), else the
  * system call's.
  */
-static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, const char *what, long *ret)
+static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, const char *what, long *ret,
+		      const struct user_regs_struct *set)
 {
+	static unsigned nentries;	/* the "inject" kill point counts every entry */
 	struct __ptrace_syscall_info info;
 	uint64_t at = inj->stub + HP_STUB_SYSCALL + 2, deadline = hp_now_ns() + 20000000000ull;
 	bool entered = false;
@@ -1041,18 +1099,39 @@ static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, c
 		if (!WIFSTOPPED(st))
 			continue;
 		if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+			/*
+			 * Every system-call stop is identified (PTRACE_GET_SYSCALL_INFO): the first one
+			 * after the registers were set is not always our call's entry (t2007 once saw our
+			 * call run with the number -ENOSYS), and a misread exit would leave the thread at
+			 * an entry stop, where restoring its registers cancels a call and clobbers rax.
+			 */
 			if (ptrace(PTRACE_GET_SYSCALL_INFO, inj->tid, (void *)sizeof(info), &info) <= 0)
 				return hp_err(ctx, -errno, "pid %d: cannot read the system call of thread %d", inj->pid,
 					      inj->tid);
 			if (info.instruction_pointer == at && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
-				static unsigned nentries;
-
 				hp_test_kill_point("inject", ++nentries);
+				if (set && info.entry.nr != set->rax) {
+					/*
+					 * Not the number we set: the thread was at an entry stop when its registers
+					 * were set, that call was cancelled and its -ENOSYS replaced our number.
+					 * At this entry stop, the number (orig_rax) can still be put right.
+					 */
+					struct user_regs_struct fix = *set;
+
+					fix.orig_rax = set->rax;
+					fix.rip = at;
+					if (ptrace(PTRACE_SETREGS, inj->tid, 0, &fix) < 0)
+						return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid,
+							      strerror(errno));
+					hp_debug(ctx, "pid %d: thread %d entered the stub with call %llu instead of %llu; "
+						 "corrected", inj->pid, inj->tid, (unsigned long long)info.entry.nr,
+						 (unsigned long long)set->rax);
+				}
 				entered = true;
 				if (is_call)
 					*ret = (long)info.entry.args[0];
 			} else if (info.instruction_pointer == at && info.op == PTRACE_SYSCALL_INFO_EXIT && entered) {
-				if (!is_call)
+				if (!is_call && ret)
 					*ret = (long)info.exit.rval;
 				return 0;
 			}
@@ -1107,7 +1186,7 @@ int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const 
 		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
 	inj->redirected = true;
 	snprintf(what, sizeof(what), "the injected system call %ld", nr);
-	return inject_run(ctx, inj, false, what, ret);
+	return inject_run(ctx, inj, false, what, ret, &regs);
 }
 
 int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_t fn, const long args[6], long *ret)
@@ -1132,7 +1211,7 @@ int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_
 		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
 	inj->redirected = true;
 	snprintf(what, sizeof(what), "the function called at %#llx", (unsigned long long)fn);
-	return inject_run(ctx, inj, true, what, ret);
+	return inject_run(ctx, inj, true, what, ret, NULL);
 }
 
 int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,
@@ -1151,6 +1230,121 @@ int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const v
 }
 
 /*
+ * Why: a thread of a stopped world (hp_inject_adopt) needs no seize, no
+ * interrupt and no wait of its own.  A fit one has no signal to deliver
+ * (it would go to the others' release) and is not newborn; one asleep in
+ * a system call is preferred, as pick_thread does.
+ */
+int hp_inject_adopt(struct hp_ctx *ctx, struct hp_threads *g, int memfd, uint64_t stub, const void *push,
+		    size_t pushlen, struct hp_inject *inj, uint64_t *ret_push_addr)
+{
+	uint8_t buf[HP_SAVE_BELOW + 16 + sizeof(struct hp_save_area)];
+	struct hp_save_area sa;
+	struct hp_thread *t = NULL;
+	size_t i, len;
+	int r;
+
+	if (pushlen > 448)
+		return -E2BIG;
+	for (i = 0; i < g->n; i++) {
+		struct hp_thread *c = &g->v[i];
+
+		if (c->gone || !c->seized || !c->stopped || c->hold || c->fresh || c->pending_sig)
+			continue;
+		if (!t || ((long long)c->regs.orig_rax >= 0 && (long long)t->regs.orig_rax < 0))
+			t = c;
+	}
+	if (!t)
+		return -ENOENT;
+	memset(inj, 0, sizeof(*inj));
+	inj->pid = g->pid;
+	inj->tid = t->tid;
+	inj->memfd = memfd;
+	inj->stub = stub;
+	inj->saved = t->regs;
+	inj->g = g;
+	inj->gi = (size_t)(t - g->v);
+	inj->start_ns = hp_now_ns();
+	/*
+	 * One write: what the caller pushes (scratch area), then the save area right above it.  After
+	 * an exec the memory file reaches nothing and this write fails: a stub that is not there is
+	 * never run (no exec completes while the world is stopped).
+	 */
+	inj->save_at = inj->saved.rsp - HP_SAVE_BELOW;
+	inj->scratch = (inj->save_at - 512) & ~15ull;
+	len = inj->save_at + sizeof(sa) - inj->scratch;
+	memset(buf, 0, len);
+	if (pushlen)
+		memcpy(buf, push, pushlen);
+	hp_save_area_fill(&sa, &inj->saved);
+	memcpy(buf + (inj->save_at - inj->scratch), &sa, sizeof(sa));
+	r = hp_mem_write(memfd, inj->scratch, buf, len);
+	if (r < 0)
+		return hp_err(ctx, r, "pid %d: cannot write to the stack of thread %d: %s", g->pid, t->tid, strerror(-r));
+	inj->attached = true;
+	/*
+	 * The borrowed thread needs a CPU for each call while we wait for it: a real-time patcher
+	 * spinning meanwhile would take one from it.  Back to normal until the calls are done.
+	 */
+	if (g->prio.raised) {
+		prio_restore(&g->prio);
+		inj->reraise = true;
+	}
+	if (ret_push_addr)
+		*ret_push_addr = inj->scratch;
+	return 0;
+}
+
+/*
+ * An adopted thread goes back to its own registers and stays stopped in
+ * its world, as hp_threads_settle would leave a thread found in the stub:
+ * an interrupted system call set up for its restart, nothing left for the
+ * kernel to restart.  Were we killed before this, the stub takes it home.
+ */
+static int adopted_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns)
+{
+	struct hp_thread *t = &inj->g->v[inj->gi];
+	int r = 0;
+
+	if (ret_held_ns)
+		*ret_held_ns = hp_now_ns() - inj->start_ns;
+	if (!inj->attached) {
+		/* it exited (or the process did) while we ran it */
+		t->gone = true;
+		t->seized = false;
+		t->stopped = false;
+		if (inj->reraise)
+			prio_raise(&inj->g->prio);
+		inj->g = NULL;
+		return 0;
+	}
+	if (inj->redirected) {
+		struct user_regs_struct regs = inj->saved;
+		struct hp_save_area sa;
+
+		hp_save_area_fill(&sa, &inj->saved);
+		regs.rip = sa.rip;
+		regs.rax = sa.rax;
+		regs.eflags = sa.rflags;
+		regs.orig_rax = (unsigned long long)-1;
+		if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) == 0)
+			t->regs = regs;
+		else if (errno == ESRCH)
+			t->gone = true;
+		else
+			r = hp_err(ctx, -errno, "pid %d: cannot send thread %d back: %s", inj->pid, inj->tid,
+				   strerror(errno));
+		/* a thread we cannot set back still runs home through the stub when released */
+	}
+	t->pending_sig = inj->pending_sig;
+	inj->attached = false;
+	if (inj->reraise)
+		prio_raise(&inj->g->prio);
+	inj->g = NULL;
+	return r;
+}
+
+/*
  * A redirected thread goes home the way it would if we died: through the
  * stub's restore path (which also restarts an interrupted system call).
  * One not redirected yet still has its own registers.
@@ -1159,6 +1353,8 @@ int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_
 {
 	int r = 0, r2;
 
+	if (inj->g)
+		return adopted_end(ctx, inj, ret_held_ns);
 	if (!inj->attached)
 		return 0;
 	if (inj->redirected) {

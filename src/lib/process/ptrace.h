@@ -27,10 +27,9 @@ struct hp_thread {
 /* The calling thread's scheduling, raised to real-time around the critical steps. */
 struct hp_prio {
 	bool raised;
+	bool known;			/* policy and param read (once per stop) */
 	int policy;
 	struct sched_param param;
-	bool slack_saved;
-	long slack;
 };
 
 struct hp_threads {
@@ -104,6 +103,9 @@ struct hp_inject {
 	uint64_t start_ns;
 	uint64_t save_at;		/* its registers, on its stack below the red zone */
 	uint64_t scratch;		/* stack scratch area below the save area */
+	struct hp_threads *g;		/* adopted from this stopped world (hp_inject_adopt), else NULL */
+	size_t gi;			/* its index in g */
+	bool reraise;			/* g's real-time priority dropped while the thread runs our calls */
 };
 
 /*
@@ -112,7 +114,19 @@ struct hp_inject {
  * memfd (/proc/PID/mem) was opened on: it executed another meanwhile.
  */
 int hp_inject_begin(struct hp_ctx *ctx, pid_t pid, int memfd, uint64_t stub, struct hp_inject *inj);
-/* Run one syscall in the held thread; *ret gets the raw return value (may be -errno). */
+/*
+ * Borrow a thread of a world that is already stopped (hp_threads_stop)
+ * instead of seizing one: one stop of the process instead of two.  Its
+ * registers go to its save area first; push (pushlen bytes, may be 0) is
+ * copied to the scratch area in the same write (*ret_push_addr).  The
+ * thread stays in g: hp_inject_end puts it back where it was and leaves it
+ * stopped there, for the stack check and the release with the others.
+ * -ENOENT when no thread is fit (every one has a signal to deliver or was
+ * just born): the caller borrows one the usual way.
+ */
+int hp_inject_adopt(struct hp_ctx *ctx, struct hp_threads *g, int memfd, uint64_t stub, const void *push,
+		    size_t pushlen, struct hp_inject *inj, uint64_t *ret_push_addr);
+/* Run one syscall in the held thread; *ret gets the raw return value (may be -errno); ret NULL: not wanted. */
 int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret);
 /*
  * Call a function in the held thread: fn(args[0..5]) returning into the
@@ -123,7 +137,11 @@ int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_
 /* Copy bytes into the held thread's stack scratch area; returns their address. */
 int hp_inject_push(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, const void *buf, size_t len,
 		   uint64_t *ret_addr);
-/* Send the thread back to where it was (through the stub) and detach; returns the time it was held. */
+/*
+ * Send the thread back to where it was (through the stub) and detach; an
+ * adopted thread gets its own registers back and stays stopped in its
+ * world.  *ret_held_ns: the time it was held.
+ */
 int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_ns);
 
 /*
