@@ -72,7 +72,7 @@ static int parse_day(const char *s)
 }
 
 /* Unknown fields are ignored (CONTRACT); known fields with a wrong type are an error naming the field. */
-int policy_parse(json_t *j, struct policy *p, char *err, size_t es)
+static int parse(json_t *j, struct policy *p, char *err, size_t es)
 {
 	json_t *v, *w;
 	size_t i, k;
@@ -180,7 +180,9 @@ int policy_parse(json_t *j, struct policy *p, char *err, size_t es)
 		json_array_foreach(v, i, w) {
 			if (!json_is_string(w))
 				return fail(err, es, "never_restart: a list of unit names");
-			p->never_restart[p->nnever_restart++] = strdup(json_string_value(w));
+			p->never_restart[p->nnever_restart] = strdup(json_string_value(w));
+			if (!p->never_restart[p->nnever_restart++])
+				return -ENOMEM;
 		}
 	}
 	if ((v = json_object_get(j, "health"))) {
@@ -196,6 +198,16 @@ int policy_parse(json_t *j, struct policy *p, char *err, size_t es)
 			p->crash_threshold = (unsigned)json_integer_value(t);
 	}
 	return 0;
+}
+
+/* A refused document leaves nothing allocated (a later field may fail after never_restart was read). */
+int policy_parse(json_t *j, struct policy *p, char *err, size_t es)
+{
+	int r = parse(j, p, err, es);
+
+	if (r < 0)
+		policy_release(p);
+	return r;
 }
 
 int policy_load_file(const char *path, struct policy *p, char *err, size_t es)
