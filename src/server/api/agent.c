@@ -448,13 +448,9 @@ static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, const
 		 " reason = CASE WHEN COALESCE(" HOST_POLICY("paused") ", 0) <> 0 THEN NULL ELSE CAST(? AS TEXT) END"
 		 " WHERE id = (SELECT host_id FROM tokens WHERE hash = ? AND kind = 'host' AND revoked = 0"
 		 " AND (expires_at IS NULL OR expires_at > ?)) AND id = COALESCE(CAST(? AS TEXT), id)"
-		 " AND report_hash = ?"
-		 " AND (assign_gen = (SELECT gen FROM rollout_gen WHERE id = 1)"
-		 "  OR NOT EXISTS (SELECT 1 FROM releases WHERE state IN ('active', 'completed')))"
-		 " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.host_id = hosts.id"
-		 "  AND (a.state IN ('assigned', 'failed', 'denied') OR ? > 0))"
-		 " RETURNING id, events_ack, " HOST_POLICY("document") ","
-		 " (SELECT COUNT(*) FROM assignments a WHERE a.host_id = hosts.id)",
+		 " AND report_hash = ? AND assign_gen = (SELECT gen FROM rollout_gen WHERE id = 1)"
+		 " AND (? = 0 OR assign_list IS NULL)"
+		 " RETURNING id, events_ack, " HOST_POLICY("document") ", assign_list",
 		 "iiisssissi", now, max_event(rep), max_event(rep), state, reason && *reason ? reason : NULL, cred_hash, now,
 		 named, hash, (long long)json_array_size(json_object_get(rep, "events")));
 	if (r < 0)
@@ -462,9 +458,13 @@ static int checkin_fast(struct hs_req *req, json_t *rep, const char *hash, const
 	if (u->nrows != 1)
 		return 0;
 	snprintf(req->host_id, sizeof(req->host_id), "%s", hs_get(u, 0, 0));
-	list = hs_get_int(u, 0, 3, 0) > 0 ? assignment_list(req->db, req->host_id) : json_array();
-	if (!list)
-		return -EIO;
+	list = hs_get(u, 0, 3) ? json_loads(hs_get(u, 0, 3), 0, NULL) : json_array();
+	if (!json_is_array(list)) {
+		json_decref(list);
+		list = assignment_list(req->db, req->host_id);	/* not ours to trust blindly: read them */
+		if (!list)
+			return -EIO;
+	}
 	*ret_reply = checkin_reply(req, hs_get(u, 0, 2), list, hs_get_int(u, 0, 1, 0));
 	return 1;
 }
@@ -476,6 +476,7 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 	json_t *host = json_object_get(rep, "host"), *list;
 	long long gid, ack, new_ack, outstanding = 0, failed = 0;
 	const char *state, *reason, *old_hash;
+	char *list_text;
 	bool settled;
 	struct hs_host_sum sum;
 	char *report = NULL;
@@ -521,20 +522,24 @@ static int checkin_tx(struct hs_req *req, json_t *rep, const char *hash, json_t 
 		goto fail;
 	}
 	state = hs_host_state(&sum, hs_get_int(h, 0, 4, 0) != 0, outstanding, failed, &reason);
+	/* the reply's list, kept for the short path (valid until an assignment or a release moves) */
+	list_text = json_array_size(list) ? json_dumps(list, JSON_COMPACT) : NULL;
 	r = hs_q(req->db, NULL,
 		 "UPDATE hosts SET hostname = COALESCE(CAST(? AS TEXT), hostname), agent_version = COALESCE(CAST(? AS TEXT), agent_version),"
 		 " kernel = COALESCE(CAST(? AS TEXT), kernel), arch = COALESCE(CAST(? AS TEXT), arch), last_checkin = ?,"
 		 " state = ?, reason = ?, verdict = ?, report_paused = ?, report_policy = ?, restart_required = ?,"
-		 " patched_targets = ?, events_ack = ?, report_hash = ?, assign_gen = ? WHERE id = ?",
-		 "ssssisssbsiiisis", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
+		 " patched_targets = ?, events_ack = ?, report_hash = ?, assign_gen = ?, assign_list = ? WHERE id = ?",
+		 "ssssisssbsiiisiss", jstr(host, "hostname"), jstr(host, "agent_version"), jstr(host, "kernel"),
 		 jstr(host, "arch"), hs_now(), state, reason && *reason ? reason : NULL, sum.verdict, sum.paused,
 		 jstr(json_object_get(rep, "policy"), "name"), sum.restart, sum.patched, new_ack, hash,
-		 settled ? hs_get_int(h, 0, 7, 0) : 0LL, req->host_id);
+		 settled && !outstanding && !failed && (list_text || !json_array_size(list)) ? hs_get_int(h, 0, 7, 0) : 0LL,
+		 list_text, req->host_id);
 	if (r >= 0 && report)
 		r = hs_q(req->db, NULL, "INSERT INTO host_reports (host_id, report) VALUES (?, ?) ON CONFLICT (host_id)"
 			 " DO UPDATE SET report = excluded.report", "ss", req->host_id, report);
 	free(report);
 	report = NULL;
+	free(list_text);
 	if (r < 0) {
 		json_decref(list);
 		goto fail;

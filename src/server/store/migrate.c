@@ -121,7 +121,14 @@ static const char *const migration_5[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = { migration_1, migration_2, migration_3, migration_4, migration_5 };
+/* The assignment list of a host's last full check-in, answered again by the short path. */
+static const char *const migration_6[] = {
+	"ALTER TABLE hosts ADD COLUMN assign_list TEXT",
+	NULL,
+};
+
+static const char *const *const migrations[] = { migration_1, migration_2, migration_3, migration_4, migration_5,
+						 migration_6 };
 
 /* Replace @SERIAL@ with the backend's key type. */
 static char *subst(const char *sql, const char *serial)
