@@ -6,10 +6,11 @@
  * a return address into replaced code) and the builder read DWARF; so it is
  * dlopened by the first of those.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+
+#include "shared/dl.h"
 
 #define HP_DW_NO_REDIRECT
 #include "shared/dw.h"
@@ -21,19 +22,13 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 /* Resolve every function once; a missing one leaves the library unusable (-ENOSYS). */
 static void load(void)
 {
-	void *dl = dlopen(HP_DW_SONAME, RTLD_NOW | RTLD_LOCAL);
-	bool ok = true;
+	static const char *const names[] = { HP_DW_FUNCS(HP_DL_NAME) };
+#define SLOT(f) HP_DL_SLOT_OF(hp_dw, f)
+	void **const slots[] = { HP_DW_FUNCS(SLOT) };
+#undef SLOT
 
-	if (!dl)
-		return;
 	/* never dlclose'd: sessions and their callbacks may outlive any one user */
-#define HP_DW_SYM(f) \
-	*(void **)&hp_dw.f = dlsym(dl, #f); \
-	ok = ok && hp_dw.f;
-	HP_DW_FUNCS(HP_DW_SYM)
-#undef HP_DW_SYM
-	if (ok)
-		load_result = 0;
+	load_result = hp_dl_resolve(HP_DW_SONAME, names, slots, sizeof(names) / sizeof(names[0]));
 }
 
 int hp_dw_load(void)

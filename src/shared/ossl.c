@@ -7,10 +7,11 @@
  * by the first of those.  Programs that link libcrypto themselves (the
  * server) get the already loaded copy.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+
+#include "shared/dl.h"
 
 #define HP_OSSL_NO_REDIRECT
 #include "shared/ossl.h"
@@ -21,19 +22,13 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void)
 {
-	void *dl = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
-	bool ok = true;
+	static const char *const names[] = { HP_OSSL_FUNCS(HP_DL_NAME) };
+#define SLOT(f) HP_DL_SLOT_OF(hp_ossl, f)
+	void **const slots[] = { HP_OSSL_FUNCS(SLOT) };
+#undef SLOT
 
-	if (!dl)
-		return;
 	/* never dlclose'd: OpenSSL keeps global state for the life of the process */
-#define HP_OSSL_SYM(f) \
-	*(void **)&hp_ossl.f = dlsym(dl, #f); \
-	ok = ok && hp_ossl.f;
-	HP_OSSL_FUNCS(HP_OSSL_SYM)
-#undef HP_OSSL_SYM
-	if (ok)
-		load_result = 0;
+	load_result = hp_dl_resolve("libcrypto.so.3", names, slots, sizeof(names) / sizeof(names[0]));
 }
 
 int hp_ossl_load(void)
