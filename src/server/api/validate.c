@@ -44,8 +44,18 @@ static bool v_bool(json_t *o, const char *key)
 	return !v || json_is_null(v) || json_is_boolean(v);
 }
 
-/* An optional array member with at most max elements, each an object. */
-static bool v_objs(json_t *o, const char *key, size_t max)
+static bool is_obj(json_t *e)
+{
+	return json_is_object(e);
+}
+
+static bool is_short_str(json_t *e)
+{
+	return json_is_string(e) && json_string_length(e) <= 256;
+}
+
+/* An optional array member with at most max elements, each one ok() accepts. */
+static bool v_array(json_t *o, const char *key, size_t max, bool (*ok)(json_t *e))
 {
 	json_t *v = json_object_get(o, key), *e;
 	size_t i;
@@ -55,25 +65,21 @@ static bool v_objs(json_t *o, const char *key, size_t max)
 	if (!json_is_array(v) || json_array_size(v) > max)
 		return false;
 	json_array_foreach(v, i, e)
-		if (!json_is_object(e))
+		if (!ok(e))
 			return false;
 	return true;
+}
+
+/* An optional array member with at most max elements, each an object. */
+static bool v_objs(json_t *o, const char *key, size_t max)
+{
+	return v_array(o, key, max, is_obj);
 }
 
 /* An optional array of at most max strings, each at most 256 bytes. */
 static bool v_str_array(json_t *o, const char *key, size_t max)
 {
-	json_t *v = json_object_get(o, key), *e;
-	size_t i;
-
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_array(v) || json_array_size(v) > max)
-		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_string(e) || json_string_length(e) > 256)
-			return false;
-	return true;
+	return v_array(o, key, max, is_short_str);
 }
 
 /* A string member, or NULL. */
