@@ -553,8 +553,21 @@ again:
 			int ws;
 			pid_t w;
 
-			if (t->stopped || t->gone || !t->seized)
+			if (t->gone || !t->seized)
 				continue;
+			if (t->stopped) {
+				/*
+				 * Held, and killed meanwhile (an exec in another thread kills the
+				 * others and waits, in state D, until they are reaped): reap it, or
+				 * the exec and this wait block each other until the deadline.
+				 */
+				if (round > 0 && waitpid(t->tid, &ws, __WALL | WNOHANG) == t->tid &&
+				    (WIFEXITED(ws) || WIFSIGNALED(ws))) {
+					t->gone = true;
+					t->stopped = false;
+				}
+				continue;
+			}
 			w = waitpid(t->tid, &ws, __WALL | WNOHANG);
 			if (w < 0) {
 				if (errno == ECHILD) {
