@@ -19,14 +19,6 @@
 #include "hotpatch/hotpatch.h"
 #include "shared/util.h"
 
-#define CHECK(cond)                                                                                 \
-	do {                                                                                        \
-		if (!(cond)) {                                                                      \
-			fprintf(stderr, "fuzz invariant broken at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                    \
-		}                                                                                   \
-	} while (0)
-
 /* Times the decisions are asked at: epoch, a DST change in Europe, a leap day, far future. */
 static const time_t probe_times[] = { 0, 1711846800, 1709164800, 1900000000, 4102444800 };
 

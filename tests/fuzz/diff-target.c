@@ -16,14 +16,6 @@
 #include "differ/diffparse.h"
 #include "differ/driver.h"
 
-#define CHECK(cond)                                                                                 \
-	do {                                                                                        \
-		if (!(cond)) {                                                                      \
-			fprintf(stderr, "fuzz invariant broken at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                    \
-		}                                                                                   \
-	} while (0)
-
 /* A stripped path must stay inside the tree: relative, no "." or ".." or empty components. */
 static void check_stripped(const char *p)
 {

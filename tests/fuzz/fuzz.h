@@ -15,6 +15,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* An invariant every input must keep: broken, the input is kept (abort). */
+#define CHECK(cond)                                                                                 \
+	do {                                                                                        \
+		if (!(cond)) {                                                                      \
+			fprintf(stderr, "fuzz invariant broken at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                                                    \
+		}                                                                                   \
+	} while (0)
 
 /*
  * Create the fixed test key (derived from a constant seed, so the seed

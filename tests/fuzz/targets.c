@@ -30,15 +30,6 @@ static char tmpdir[256], key_path[300], trust_dir[300];
 static char test_key_id[65];
 static volatile size_t sink;
 
-#define CHECK(cond)                                                                                 \
-	do {                                                                                        \
-		if (!(cond)) {                                                                      \
-			fprintf(stderr, "fuzz invariant broken at %s:%d: %s (last error: %s)\n",    \
-				__FILE__, __LINE__, #cond, ctx ? hp_ctx_errmsg(ctx) : "");          \
-			abort();                                                                    \
-		}                                                                                   \
-	} while (0)
-
 static void die(const char *what)
 {
 	fprintf(stderr, "hp_fuzz_init: %s: %s\n", what, strerror(errno));
