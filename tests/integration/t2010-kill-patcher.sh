@@ -133,6 +133,26 @@ test_expect_success 'killed at an injected system call: the next apply removes w
 			"patch regions after the next apply" || exit 1
 	done
 '
+test_expect_success 'killed at each step of the map helper: the thread goes home, the next apply cleans up' '
+	for n in 1 2 3; do
+		prepare apply || exit 1
+		HP_TEST_KILL_AT=helper:$n $HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/l2.hpatch" >/dev/null 2>&1
+		rc=$?
+		hp_expect_eq "$rc" 137 "patcher killed at helper:$n (the map helper was used)" || exit 1
+		check_threads || exit 1
+		fds=$(ls -l /proc/$pid/fd | grep -c "memfd:hotpatch:") || :
+		maps=$(grep -c "memfd:hotpatch:" /proc/$pid/maps) || :
+		check_state || exit 1
+		$HP_NICE "$HOTPATCH" revert -p $pid kill-l2 >/dev/null 2>&1
+		$HP_NICE "$HOTPATCH" apply -p $pid --allow-unsigned "$HP_TMP/l2.hpatch" >"$HP_TMP/ap" 2>&1 ||
+			{ echo "helper:$n: the next apply failed"; cat "$HP_TMP/ap"; exit 1; }
+		say "helper:$n: left $fds descriptor(s) and $maps mapping(s) of patch memory"
+		hp_expect_eq "$fds" 0 "descriptors left by a patcher killed in the helper (it closes its own)" || exit 1
+		hp_expect_eq "$(awk "\$3 == \"00000000\" && \$6 ~ /memfd:hotpatch:/" /proc/$pid/maps | wc -l)" 1 \
+			"patch regions after the next apply" || exit 1
+		hp_expect_eq "$(hp_ask $t q)" "1 2 0" "level 2 markers after the next apply" || exit 1
+	done
+'
 
 kinds="apply replace revert sweep-apply sweep-revert"
 declare -A len

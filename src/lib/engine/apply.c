@@ -58,6 +58,8 @@ struct op {
 	struct hp_srec *recs;
 	size_t nrecs;
 	uint64_t stub;			/* the injection stub (stub.h), once placed */
+	uint64_t helper;		/* the map helper before it, 0 if the page has no room */
+	uint64_t helper_sigs;		/* signals the helper may end with (ptrace.h); 0: not used */
 	uint64_t max_hijack_ns;
 	struct hp_stack_checker *sc;
 	struct hp_plock lock;		/* no other patcher works on this process meanwhile */
@@ -201,7 +203,14 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
  */
 static int find_stub(struct op *op)
 {
-	return hp_stub_install(op->ctx, op->pid, op->proc.memfd, &op->proc.maps, &op->stub);
+	uint64_t caught;
+	int seccomp;
+
+	/* The helper ends with a tgkill: only where no seccomp filter can object, with a signal nobody catches. */
+	if (hp_proc_signals(op->pid, &caught, &seccomp) == 0 && seccomp == 0)
+		op->helper_sigs = ~caught;
+	return hp_stub_install(op->ctx, op->pid, op->proc.memfd, &op->proc.maps, &op->stub,
+			       op->helper_sigs ? &op->helper : NULL);
 }
 
 /*
@@ -325,68 +334,142 @@ static int fill_image(struct op *op, const struct hp_image *img)
 	return 0;
 }
 
-/*
- * Map the image into the process: with one borrowed thread, create a memfd
- * there, map each segment with its protection and close the descriptor;
- * then fill it while the process runs.  On failure nothing stays mapped.
- */
-static int map_image(struct op *op, const struct hp_image *img, const char *id)
+/* memfd_create, one mmap per segment, close: one injected system call at a time. */
+static int map_calls(struct op *op, const struct hp_image *img, struct hp_inject *inj, uint64_t name_addr,
+		     size_t *mapped)
 {
-	char name[96];
-	struct hp_inject inj;
-	uint64_t name_addr;
 	long fd = -1, ret;
-	int r, r2, k;
-	size_t mapped = 0;
+	int r = 0, k;
 
-	snprintf(name, sizeof(name), HP_MEMFD_PREFIX "%s", id);
-	r = hijack_begin(op, &inj, name, strlen(name) + 1, &name_addr);
+	r = sys(op, inj, SYS_memfd_create, (long)name_addr, MFD_CLOEXEC, 0, 0, 0, 0, &fd);
 	if (r < 0)
 		return r;
-	r = sys(op, &inj, SYS_memfd_create, (long)name_addr, MFD_CLOEXEC, 0, 0, 0, 0, &fd);
-	if (r < 0)
-		goto out;
-	if (fd < 0) {
-		r = hp_err(op->ctx, (int)fd, "pid %d: memfd_create in the process failed: %s", op->pid,
-			   strerror((int)-fd));
-		goto out;
-	}
+	if (fd < 0)
+		return hp_err(op->ctx, (int)fd, "pid %d: memfd_create in the process failed: %s", op->pid,
+			      strerror((int)-fd));
 	for (k = 0; k < HP_SEG_MAX; k++) {
 		const struct hp_seg *sg = &img->seg[k];
 
 		if (!sg->size)
 			continue;
-		r = sys(op, &inj, SYS_mmap, (long)(img->base + sg->off), (long)sg->size, sg->prot,
+		r = sys(op, inj, SYS_mmap, (long)(img->base + sg->off), (long)sg->size, sg->prot,
 			MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, (long)sg->off, &ret);
 		if (r < 0)
-			goto out_unmap;
+			break;
 		if (ret < 0 || (uint64_t)ret != img->base + sg->off) {
 			if (ret >= 0 || ret < -4095) {
 				long dummy;
 
 				/* an old kernel treated NOREPLACE as a hint */
-				sys(op, &inj, SYS_munmap, ret, (long)sg->size, 0, 0, 0, 0, &dummy);
+				sys(op, inj, SYS_munmap, ret, (long)sg->size, 0, 0, 0, 0, &dummy);
 				ret = -EEXIST;
 			}
 			r = hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid,
 				   img->base + sg->off, strerror((int)-ret));
-			goto out_unmap;
+			break;
 		}
-		mapped = sg->off + sg->size;
+		*mapped = sg->off + sg->size;
 	}
-	r = 0;
-	goto out_close;
-out_unmap:
-	if (mapped) {
+	sys(op, inj, SYS_close, fd, 0, 0, 0, 0, 0, NULL);	/* its result changes nothing */
+	return r;
+}
+
+/*
+ * The map helper (stub.h) does memfd_create, the mmaps and close in one run
+ * of the borrowed thread; what it could not do is reported here (a partial
+ * mapping is removed by the caller).  Without a signal to end it with, the
+ * calls run one at a time.  *mapped: bytes mapped from the base.
+ */
+static int map_by_helper(struct op *op, const struct hp_image *img, const char *name, struct hp_inject *inj,
+			 bool *begun, size_t *mapped)
+{
+	uint8_t push[HP_HELPER_TABLE + 32 * (HP_SEG_MAX + 1)] = { 0 };
+	uint64_t scratch, res[3], at, want;
+	size_t n = 0, done, k;
+	long ret;
+	int r;
+
+	memcpy(push + HP_HELPER_NAME, name, strlen(name) + 1);
+	for (k = 0; k < HP_SEG_MAX; k++) {
+		const struct hp_seg *sg = &img->seg[k];
+		uint64_t e[4] = { img->base + sg->off, sg->size, (uint64_t)sg->prot, sg->off };
+
+		if (!sg->size)
+			continue;
+		memcpy(push + HP_HELPER_TABLE + 32 * n++, e, sizeof(e));
+	}
+	r = hijack_begin(op, inj, push, sizeof(push), &scratch);
+	if (r < 0)
+		return r;
+	*begun = true;
+	r = hp_inject_helper(op->ctx, inj, op->helper, op->helper_sigs, scratch + HP_HELPER_TABLE, res);
+	if (r == -ENOTSUP)
+		return map_calls(op, img, inj, scratch + HP_HELPER_NAME, mapped);
+	if (r < 0)
+		return r;
+	if ((int64_t)res[1] < 0)
+		return hp_err(op->ctx, (int)res[1], "pid %d: memfd_create in the process failed: %s", op->pid,
+			      strerror((int)-res[1]));
+	done = (res[0] - (scratch + HP_HELPER_TABLE)) / 32;
+	for (k = 0, n = 0; k < HP_SEG_MAX; k++) {
+		if (!img->seg[k].size)
+			continue;
+		if (n++ == done)
+			break;
+		*mapped = img->seg[k].off + img->seg[k].size;
+	}
+	if (k == HP_SEG_MAX)
+		return 0;	/* every segment mapped */
+	memcpy(&at, push + HP_HELPER_TABLE + 32 * done, 8);
+	memcpy(&want, push + HP_HELPER_TABLE + 32 * done + 8, 8);
+	ret = (long)res[2];
+	if (ret >= 0 || ret < -4095) {
+		/* an old kernel treated NOREPLACE as a hint */
+		sys(op, inj, SYS_munmap, ret, (long)want, 0, 0, 0, 0, &ret);
+		ret = -EEXIST;
+	}
+	return hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid, at,
+		      strerror((int)-ret));
+}
+
+/* The same, one injected system call at a time (no room for the helper). */
+static int map_by_calls(struct op *op, const struct hp_image *img, const char *name, struct hp_inject *inj,
+			bool *begun, size_t *mapped)
+{
+	uint64_t name_addr;
+	int r;
+
+	r = hijack_begin(op, inj, name, strlen(name) + 1, &name_addr);
+	if (r < 0)
+		return r;
+	*begun = true;
+	return map_calls(op, img, inj, name_addr, mapped);
+}
+
+/*
+ * Map the image into the process: with one borrowed thread, create a memfd
+ * there, map each segment with its protection and close the descriptor;
+ * then fill it.  On failure nothing stays mapped.
+ */
+static int map_image(struct op *op, const struct hp_image *img, const char *id)
+{
+	char name[96];
+	struct hp_inject inj;
+	size_t mapped = 0;
+	bool begun = false;
+	int r, r2;
+
+	snprintf(name, sizeof(name), HP_MEMFD_PREFIX "%s", id);
+	r = op->helper ? map_by_helper(op, img, name, &inj, &begun, &mapped)
+		       : map_by_calls(op, img, name, &inj, &begun, &mapped);
+	if (!begun)
+		return r;
+	if (r < 0 && mapped) {
 		long dummy;
 
 		sys(op, &inj, SYS_munmap, (long)img->base, (long)mapped, 0, 0, 0, 0, &dummy);
 		mapped = 0;
 	}
-out_close:
-	if (fd >= 0)
-		sys(op, &inj, SYS_close, fd, 0, 0, 0, 0, 0, NULL);	/* its result changes nothing */
-out:
 	r2 = hijack_end(op, &inj);
 	if (r == 0 && r2 == 0) {
 		r = fill_image(op, img);
@@ -606,7 +689,7 @@ static int wait_for_returns(struct op *op, struct hp_threads *g, const struct hp
 	r = hp_threads_stop_more(op->ctx, g, STOP_TIMEOUT_MS);
 	if (r < 0)
 		return r;	/* the frames keep returning through their pads: harmless */
-	hp_threads_settle(g, op->stub);
+	hp_threads_settle(g, op->stub, op->helper);
 	hp_pads_settle(op->ctx, g, op->proc.memfd, &op->pads);
 	hp_pads_restore(op->ctx, op->proc.memfd, &op->pads);
 	hp_threads_detach(op->ctx, g);
@@ -649,7 +732,7 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 			return r;
 		t_stopped = hp_now_ns();
 		t_first = g.stop_start_ns;
-		hp_threads_settle(&g, op->stub);
+		hp_threads_settle(&g, op->stub, op->helper);
 		if (op->pads.base && hp_pads_refresh(op->proc.memfd, &op->pads) == 0)
 			hp_pads_settle(op->ctx, &g, op->proc.memfd, &op->pads);
 		if (!prepared) {

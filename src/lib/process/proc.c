@@ -266,6 +266,52 @@ char hp_proc_thread_state(pid_t pid, pid_t tid)
 	return p[2];
 }
 
+int hp_proc_thread_cpu(pid_t pid, pid_t tid, char *ret_state)
+{
+	char path[96], buf[512], *p;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	if (hp_read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -1;
+	*ret_state = p[2];
+	/* the state is field 3; the CPU it last ran on, field 39 */
+	for (p += 2, field = 3; field < 39; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1;
+		p++;
+	}
+	return *p >= '0' && *p <= '9' ? atoi(p) : -1;
+}
+
+int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	const char *c, *s;
+	char *end;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	r = hp_read_file(path, 1 << 16, &buf, NULL);
+	if (r < 0)
+		return r;
+	c = strstr(buf, "\nSigCgt:");
+	s = strstr(buf, "\nSeccomp:");
+	if (!c || !s)
+		return -EBADMSG;
+	errno = 0;
+	*ret_caught = strtoull(c + strlen("\nSigCgt:"), &end, 16);
+	if (errno || end == c + strlen("\nSigCgt:"))
+		return -EBADMSG;
+	*ret_seccomp = (int)strtol(s + strlen("\nSeccomp:"), &end, 10);
+	return 0;
+}
+
 int hp_proc_tracer(pid_t pid)
 {
 	char path[64];

@@ -44,9 +44,16 @@ int hp_proc_fds_named(pid_t pid, const char *prefix, int **ret_fds, size_t *ret_
 
 /* Scheduler state letter of a thread ('R', 'S', 'T', 't', 'Z', ...) or 0. */
 char hp_proc_thread_state(pid_t pid, pid_t tid);
+/* The CPU a thread last ran on (-1 if unknown), and its state letter in *ret_state. */
+int hp_proc_thread_cpu(pid_t pid, pid_t tid, char *ret_state);
 
 /* TracerPid of a process (0 if none, negative on error). */
 int hp_proc_tracer(pid_t pid);
+/*
+ * From /proc/PID/status: the signals the process has handlers for
+ * (SigCgt, bit N-1 for signal N) and its seccomp mode (0: no filter).
+ */
+int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp);
 
 /* Short name (comm) of a process into buf. */
 int hp_proc_comm(pid_t pid, char *buf, size_t size);

@@ -47,15 +47,25 @@
  * at its own policy in between, when the target's threads need the CPUs to
  * reach their stops.
  */
+/*
+ * The policy is read once per stop, before the first interrupt: the first
+ * scheduler call of a process costs tens of microseconds on a virtual
+ * machine, too much to pay with threads stopped.
+ */
+static void prio_known(struct hp_prio *ps)
+{
+	if (!ps->known)
+		ps->known = pthread_getschedparam(pthread_self(), &ps->policy, &ps->param) == 0;
+}
+
 static void prio_raise(struct hp_prio *ps)
 {
 	struct sched_param rt = { .sched_priority = 1 };
 
 	ps->raised = false;
-	/* The policy is read once per stop (the same operation raises twice). */
-	if (!ps->known && pthread_getschedparam(pthread_self(), &ps->policy, &ps->param) != 0)
+	prio_known(ps);
+	if (!ps->known)
 		return;
-	ps->known = true;
 	if (ps->policy == SCHED_FIFO || ps->policy == SCHED_RR)
 		return;	/* already real-time: leave it */
 	ps->raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0;
@@ -66,6 +76,35 @@ static void prio_restore(struct hp_prio *ps)
 	if (ps->raised)
 		pthread_setschedparam(pthread_self(), ps->policy, &ps->param);
 	ps->raised = false;
+}
+
+/*
+ * A process of one busy thread, stopped by a patcher that runs on that
+ * thread's CPU: each waits for the other's time slice (milliseconds) at
+ * every step -- the interrupt, each injected call.  So the patcher leaves
+ * that CPU for the operation when there is another.  Not in a sweep (its
+ * workers spread themselves) nor when the thread sleeps.
+ */
+static void cpu_avoid(struct hp_prio *ps, pid_t pid, pid_t tid)
+{
+	cpu_set_t want;
+	char state = 0;
+	int cpu = hp_proc_thread_cpu(pid, tid, &state);
+
+	if (ps->moved || cpu < 0 || cpu >= CPU_SETSIZE || state != 'R' ||
+	    sched_getaffinity(0, sizeof(ps->affinity), &ps->affinity) < 0 || !CPU_ISSET(cpu, &ps->affinity))
+		return;
+	want = ps->affinity;
+	CPU_CLR(cpu, &want);
+	if (CPU_COUNT(&want) > 0)
+		ps->moved = sched_setaffinity(0, sizeof(want), &want) == 0;
+}
+
+static void cpu_restore(struct hp_prio *ps)
+{
+	if (ps->moved)
+		sched_setaffinity(0, sizeof(ps->affinity), &ps->affinity);
+	ps->moved = false;
 }
 
 /*
@@ -303,6 +342,7 @@ int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g)
 	/* The last thread runs again now; our own return to normal priority may wait for a CPU. */
 	g->released_ns = hp_now_ns();
 	prio_restore(&g->prio);
+	cpu_restore(&g->prio);
 	slack_restore();
 	return n;
 }
@@ -533,8 +573,13 @@ again:
 	for (i = 0, n = 0; i < g->n; i++)
 		if (g->v[i].seized && !g->v[i].gone && !g->v[i].stopped)
 			n++;
-	if (n > 1 && !wait_yields)
+	if (n > 1 && !wait_yields) {
 		prio_raise(&g->prio);
+	} else if (!wait_yields) {
+		prio_known(&g->prio);
+		if (n == 1 && g->n == 1 && !pass)
+			cpu_avoid(&g->prio, pid, g->v[0].tid);
+	}
 	if (!pass)
 		g->stop_start_ns = hp_now_ns();
 	for (i = 0; i < g->n; i++) {
@@ -597,8 +642,11 @@ again:
 			/*
 			 * Real-time until the release; in a sweep only when a thread was still running
 			 * at the first look (an idle process needs nothing: its threads stop at once).
+			 * Not for a process of one thread: none of its own can take the CPU from us
+			 * (its only thread runs our injected calls at our normal priority anyway),
+			 * and the two policy changes cost more (~15 us here) than they protect.
 			 */
-			if (!wait_yields || round > 0)
+			if ((!wait_yields || round > 0) && g->n > 1)
 				prio_raise(&g->prio);
 			break;
 		}
@@ -660,14 +708,17 @@ fail:
  * own state rather than a stub without unwind information.  Skipping a
  * getpid (or a pending injected call of a dead patcher) is harmless.
  */
-static void settle_one(struct hp_threads *g, struct hp_thread *t, uint64_t stub)
+static void settle_one(struct hp_threads *g, struct hp_thread *t, uint64_t stub, uint64_t helper)
 {
 	uint64_t off = t->regs.rip - stub, at;
 	struct hp_save_area sa;
 	struct user_regs_struct regs = t->regs;
 	struct iovec l = { &sa, sizeof(sa) }, rv;
 
-	if (off >= HP_STUB_SIZE)
+	/* in the map helper (a dead patcher's): rbx holds the save area there too */
+	if (helper && t->regs.rip - helper < HP_HELPER_SIZE)
+		off = 0;
+	else if (off >= HP_STUB_SIZE)
 		return;
 	at = off == HP_STUB_RET ? t->regs.rsp - 128 : t->regs.rbx;	/* at `ret`, rbx is its own again */
 	rv.iov_base = (void *)(uintptr_t)at;
@@ -698,7 +749,7 @@ static void settle_one(struct hp_threads *g, struct hp_thread *t, uint64_t stub)
 		t->regs = regs;
 }
 
-void hp_threads_settle(struct hp_threads *g, uint64_t stub)
+void hp_threads_settle(struct hp_threads *g, uint64_t stub, uint64_t helper)
 {
 	size_t i;
 
@@ -706,7 +757,7 @@ void hp_threads_settle(struct hp_threads *g, uint64_t stub)
 		return;
 	for (i = 0; i < g->n; i++)
 		if (!g->v[i].gone && g->v[i].stopped)
-			settle_one(g, &g->v[i], stub);
+			settle_one(g, &g->v[i], stub, helper);
 }
 
 /*
@@ -1200,6 +1251,82 @@ int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const 
 	inj->redirected = true;
 	snprintf(what, sizeof(what), "the injected system call %ld", nr);
 	return inject_run(ctx, inj, false, what, ret, &regs);
+}
+
+int hp_inject_helper(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t helper, uint64_t sigs, uint64_t table,
+		     uint64_t res[3])
+{
+	static const int cand[] = { SIGURG, SIGWINCH, SIGCHLD };
+	static unsigned npass;	/* the "helper" kill point counts every pass */
+	struct user_regs_struct regs = redirect_regs(inj, helper, inj->scratch - 64);
+	uint64_t deadline = hp_now_ns() + 20000000000ull, blocked;
+	uint32_t who[3];
+	int sig = 0, st;
+	size_t i;
+
+	/* A signal with no handler (sigs) that this thread does not block, or the calls one by one. */
+	if (ptrace(PTRACE_GETSIGMASK, inj->tid, (void *)sizeof(blocked), &blocked) < 0)
+		return -ENOTSUP;
+	for (i = 0; i < sizeof(cand) / sizeof(cand[0]) && !sig; i++)
+		if ((sigs >> (cand[i] - 1) & 1) && !(blocked >> (cand[i] - 1) & 1))
+			sig = cand[i];
+	if (!sig)
+		return -ENOTSUP;
+	who[0] = (uint32_t)inj->pid;
+	who[1] = (uint32_t)inj->tid;
+	who[2] = (uint32_t)sig;
+	if (hp_mem_write(inj->memfd, inj->scratch, who, sizeof(who)) < 0)
+		return -ENOTSUP;
+	regs.r12 = table;
+	regs.r13 = 0;
+	regs.r14 = inj->scratch;
+	regs.r15 = 0;
+	if (ptrace(PTRACE_SETREGS, inj->tid, 0, &regs) < 0)
+		return hp_err(ctx, -errno, "pid %d: cannot set registers: %s", inj->pid, strerror(errno));
+	inj->redirected = true;
+	hp_test_kill_point("helper", ++npass);
+	if (ptrace(PTRACE_CONT, inj->tid, 0, 0) < 0)
+		return hp_err(ctx, -errno, "pid %d: cannot resume thread %d: %s", inj->pid, inj->tid, strerror(errno));
+	hp_test_kill_point("helper", ++npass);
+	for (;;) {
+		int s = 0;
+
+		if (wait_step(inj->tid, &st) < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			inj->attached = false;
+			return hp_err(ctx, -HP_E_EXITED, "pid %d exited during the operation", inj->pid);
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if ((st >> 16) == 0) {
+			s = WSTOPSIG(st);
+			if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
+				return hp_err(ctx, -errno, "pid %d: cannot read registers of thread %d: %s", inj->pid,
+					      inj->tid, strerror(errno));
+			if (s == sig && regs.rip == helper + HP_HELPER_SIGNALLED)
+				break;	/* ours: discarded (the thread is never resumed with it) */
+			if (is_fault_signal(s) && regs.rip - helper < HP_HELPER_SIZE + HP_STUB_SIZE)
+				/* our code faulted: the thread goes home through the stub (hp_inject_end) */
+				return hp_err(ctx, -EFAULT, "pid %d: the map helper faulted (signal %d at %#llx)", inj->pid,
+					      s, regs.rip);
+			/* a signal of the process's own: delivered at once, its handler returns into the helper */
+		} else if ((st >> 16) == PTRACE_EVENT_STOP && is_stop_signal(WSTOPSIG(st))) {
+			return hp_err(ctx, -HP_E_STOPPED, "pid %d was stopped (job control) during the operation",
+				      inj->pid);
+		}
+		if (hp_now_ns() > deadline) {
+			ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0);
+			wait_stopped_blocking(inj->tid, NULL);
+			return hp_err(ctx, -ETIMEDOUT, "pid %d: the map helper did not complete within 20 s", inj->pid);
+		}
+		if (ptrace(PTRACE_CONT, inj->tid, 0, (void *)(long)s) < 0)
+			return hp_err(ctx, -errno, "pid %d: cannot resume thread %d: %s", inj->pid, inj->tid,
+				      strerror(errno));
+	}
+	hp_test_kill_point("helper", ++npass);
+	res[0] = regs.r12;
+	res[1] = regs.r13;
+	res[2] = regs.r15;
+	return 0;
 }
 
 int hp_inject_call(struct hp_ctx *ctx, struct hp_inject *inj, int memfd, uint64_t fn, const long args[6], long *ret)

@@ -30,6 +30,8 @@ struct hp_prio {
 	bool known;			/* policy and param read (once per stop) */
 	int policy;
 	struct sched_param param;
+	bool moved;			/* our CPU affinity was narrowed (away from a busy thread): this restores it */
+	cpu_set_t affinity;
 };
 
 struct hp_threads {
@@ -58,10 +60,11 @@ void hp_ptrace_set_wait_yields(bool on);
 int hp_threads_stop(struct hp_ctx *ctx, pid_t pid, unsigned timeout_ms, struct hp_threads *g);
 
 /*
- * Move every stopped thread found inside the injection stub at stub to
- * where the stub would take it (its own registers, from its save area).
+ * Move every stopped thread found inside the injection stub at stub (or
+ * the map helper at helper, 0 if none) to where the stub would take it
+ * (its own registers, from its save area).
  */
-void hp_threads_settle(struct hp_threads *g, uint64_t stub);
+void hp_threads_settle(struct hp_threads *g, uint64_t stub, uint64_t helper);
 
 /* Detach from every stopped thread (delivering suppressed signals); returns how many. */
 int hp_threads_detach(struct hp_ctx *ctx, struct hp_threads *g);
@@ -129,6 +132,18 @@ int hp_inject_adopt(struct hp_ctx *ctx, struct hp_threads *g, int memfd, uint64_
 /* Run one syscall in the held thread; *ret gets the raw return value (may be -errno); ret NULL: not wanted. */
 int hp_inject_syscall(struct hp_ctx *ctx, struct hp_inject *inj, long nr, const long args[6], long *ret);
 /*
+ * Map a patch image with the map helper at helper (stub.h) in one run of
+ * the held thread: the caller has pushed the memfd's name and the mmap
+ * table (at table) into the scratch area; sigs holds the signals (bit
+ * N-1 for signal N) the process has no handler for, in a process without
+ * seccomp filters.  res: the helper's final %r12 (the table entry it
+ * stopped at), the descriptor or -errno of memfd_create, the last mmap
+ * result; the descriptor is closed.  -ENOTSUP, with the thread untouched,
+ * when no signal fits: the caller runs the calls one by one.
+ */
+int hp_inject_helper(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t helper, uint64_t sigs, uint64_t table,
+		     uint64_t res[3]);
+/*
  * Call a function in the held thread: fn(args[0..5]) returning into the
  * stub, whose system call stop gives us the result.  For side-effect-free
  * functions only (IFUNC resolvers).  *ret gets rax.
@@ -148,7 +163,9 @@ int hp_inject_end(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t *ret_held_
  * Test hook (docs/state-record.md): with HP_TEST_KILL_AT=NAME:N in the
  * environment, the calling process kills itself with SIGKILL at the N-th
  * pass (from 1) through the point NAME -- "inject" (a borrowed thread
- * stopped at an injected system call's entry), "entry-write" (after that
+ * stopped at an injected system call's entry), "helper" (the map helper's
+ * thread redirected, resumed, stopped at its signal: three passes a run),
+ * "entry-write" (after that
  * many entry writes of a commit), "pads" (frames redirected to landing
  * pads and their threads resumed, pads.h).  Tests use it to kill a patcher at an
  * exact step; it does nothing otherwise.

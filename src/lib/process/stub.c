@@ -40,6 +40,48 @@ static const uint8_t stub_code[HP_STUB_SIZE] = {
 	0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
 };
 
+/* The map helper (stub.h); its last jump goes to the stub's restore path, HP_HELPER_SIZE bytes on. */
+static const uint8_t helper_code[HP_HELPER_SIZE] = {
+	0x49, 0x8d, 0x7e, HP_HELPER_NAME,	/* lea NAME(%r14),%rdi */
+	0xbe, 0x01, 0x00, 0x00, 0x00,		/* mov $MFD_CLOEXEC,%esi */
+	0xb8, 0x3f, 0x01, 0x00, 0x00,		/* mov $SYS_memfd_create,%eax */
+	0x0f, 0x05,				/* syscall */
+	0x49, 0x89, 0xc5,			/* mov %rax,%r13 */
+	0x48, 0x85, 0xc0,			/* test %rax,%rax */
+	0x78, 0x41,				/* js done */
+	/* +0x18 loop: */
+	0x49, 0x8b, 0x74, 0x24, 0x08,		/* mov 8(%r12),%rsi: len */
+	0x48, 0x85, 0xf6,			/* test %rsi,%rsi */
+	0x74, 0x2d,				/* je close */
+	0x49, 0x8b, 0x3c, 0x24,			/* mov (%r12),%rdi: addr */
+	0x49, 0x8b, 0x54, 0x24, 0x10,		/* mov 16(%r12),%rdx: prot */
+	0x41, 0xba, 0x02, 0x00, 0x10, 0x00,	/* mov $MAP_PRIVATE|MAP_FIXED_NOREPLACE,%r10d */
+	0x4d, 0x89, 0xe8,			/* mov %r13,%r8 */
+	0x4d, 0x8b, 0x4c, 0x24, 0x18,		/* mov 24(%r12),%r9: offset */
+	0xb8, SYS_mmap, 0x00, 0x00, 0x00,	/* mov $SYS_mmap,%eax */
+	0x0f, 0x05,				/* syscall */
+	0x49, 0x89, 0xc7,			/* mov %rax,%r15 */
+	0x49, 0x3b, 0x04, 0x24,			/* cmp (%r12),%rax: mapped where asked? */
+	0x75, 0x06,				/* jne close */
+	0x49, 0x83, 0xc4, 0x20,			/* add $32,%r12 */
+	0xeb, 0xc9,				/* jmp loop */
+	/* +0x4f close: */
+	0x4c, 0x89, 0xef,			/* mov %r13,%rdi */
+	0xb8, SYS_close, 0x00, 0x00, 0x00,	/* mov $SYS_close,%eax */
+	0x0f, 0x05,				/* syscall */
+	/* +0x59 done: a signal to itself, that the tracer receives */
+	0x41, 0x8b, 0x3e,			/* mov (%r14),%edi: tgid */
+	0x41, 0x8b, 0x76, 0x04,			/* mov 4(%r14),%esi: tid */
+	0x41, 0x8b, 0x56, 0x08,			/* mov 8(%r14),%edx: signal */
+	0xb8, SYS_tgkill, 0x00, 0x00, 0x00,	/* mov $SYS_tgkill,%eax */
+	0x0f, 0x05,				/* syscall */
+	/* +0x6b HP_HELPER_SIGNALLED */
+	0xeb, HP_HELPER_SIZE + HP_STUB_RESTORE - (HP_HELPER_SIGNALLED + 2),	/* jmp to the stub's restore */
+	0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+	'H', 'P', 'M', 'A', 'P', '0', '0', '2',
+};
+
+_Static_assert(SYS_tgkill < 256 && SYS_mmap < 256 && SYS_close < 256, "one-byte system call numbers");
 _Static_assert(sizeof(struct hp_save_area) == 136, "the stub pops 17 words");
 _Static_assert(HP_SAVE_BELOW - 136 >= 128, "the save area must lie below the red zone");
 
@@ -48,6 +90,13 @@ bool hp_stub_present(int memfd, uint64_t addr)
 	uint8_t cur[HP_STUB_SIZE];
 
 	return hp_mem_read(memfd, addr, cur, sizeof(cur)) == 0 && !memcmp(cur, stub_code, sizeof(cur));
+}
+
+static bool helper_present(int memfd, uint64_t addr)
+{
+	uint8_t cur[HP_HELPER_SIZE];
+
+	return hp_mem_read(memfd, addr, cur, sizeof(cur)) == 0 && !memcmp(cur, helper_code, sizeof(cur));
 }
 
 void hp_save_area_fill(struct hp_save_area *s, const struct user_regs_struct *r)
@@ -138,8 +187,10 @@ static int rank(const struct hp_map *m, uint64_t exe_ino)
 	return 3;
 }
 
-int hp_stub_install(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_maps *maps, uint64_t *ret_addr)
+int hp_stub_install(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_maps *maps, uint64_t *ret_addr,
+		    uint64_t *ret_helper)
 {
+	uint8_t both[HP_HELPER_SIZE + HP_STUB_SIZE];
 	char path[64];
 	struct stat st;
 	uint64_t exe_ino = 0;
@@ -152,24 +203,39 @@ int hp_stub_install(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_ma
 	for (want = 0; want <= 4; want++) {
 		for (i = 0; i < maps->n; i++) {
 			const struct hp_map *m = &maps->v[i];
-			uint64_t at = m->end - HP_STUB_SIZE, end;
+			uint64_t at = m->end - HP_STUB_SIZE, hat = at - HP_HELPER_SIZE, end;
+			bool room;
 
 			if (m->perms[0] != 'r' || m->perms[2] != 'x' || rank(m, exe_ino) != want)
 				continue;
 			end = code_end_in(memfd, maps, m);
 			if (!end || end > at)
 				continue;
+			room = end <= hat && m->end - m->start >= HP_HELPER_SIZE + HP_STUB_SIZE;
+			if (ret_helper)
+				*ret_helper = 0;
 			if (hp_stub_present(memfd, at)) {
 				*ret_addr = at;
+				if (!ret_helper || !room)
+					return 0;
+				if (helper_present(memfd, hat) || hp_mem_write(memfd, hat, helper_code, HP_HELPER_SIZE) == 0)
+					*ret_helper = hat;
 				return 0;
 			}
 			/* a write through the memory file that succeeds is there: no reading back */
-			r = hp_mem_write(memfd, at, stub_code, sizeof(stub_code));
+			memcpy(both, helper_code, HP_HELPER_SIZE);
+			memcpy(both + HP_HELPER_SIZE, stub_code, HP_STUB_SIZE);
+			if (ret_helper && room)
+				r = hp_mem_write(memfd, hat, both, sizeof(both));
+			else
+				r = hp_mem_write(memfd, at, stub_code, sizeof(stub_code));
 			if (r < 0)
 				continue;
-			hp_debug(ctx, "pid %d: injection stub written at %#llx (end of %s's code)", pid,
-				 (unsigned long long)at, m->path);
+			hp_debug(ctx, "pid %d: injection stub%s written at %#llx (end of %s's code)", pid,
+				 ret_helper && room ? " and map helper" : "", (unsigned long long)at, m->path);
 			*ret_addr = at;
+			if (ret_helper && room)
+				*ret_helper = hat;
 			return 0;
 		}
 	}

@@ -25,6 +25,27 @@
  *   +48  "HPSTUB01"
  * %rbx holds the save area's address across the call (callee-saved, and a
  * system call keeps it).
+ *
+ * The map helper: when the page has room, 128 more bytes right before the
+ * stub map a patch image in one run of the borrowed thread, with no stop
+ * between its system calls (PTRACE_CONT): memfd_create, one mmap per
+ * segment, close; then it sends its own thread a signal that nothing in
+ * the process catches, blocks or needs (SIGURG, SIGWINCH or SIGCHLD with
+ * no handler: the engine picks it), and falls into the stub's restore
+ * path.  Traced, the thread stops at that signal's delivery, with the
+ * results in its registers, and the engine discards the signal: one round
+ * trip instead of two per system call.  A patcher killed at any instant
+ * leaves a thread that finishes the helper (closing its own descriptor),
+ * receives a signal whose default action is to be ignored, and goes home;
+ * the mapping it made is an unwritten leftover that the next operation
+ * removes.  Used only in a process without a seccomp filter (tgkill).
+ * On entry:
+ *   %r14  the scratch area: +0 tgid, +4 tid, +8 the signal (32-bit each),
+ *         +0x30 the memfd's name
+ *   %r12  the mmap table: {addr, len, prot, offset} per segment, then len 0
+ *   %rbx  the save area, as for the stub
+ * At the signal: %r13 the descriptor (or -errno), %r12 the table entry it
+ * stopped at (len 0: all mapped), %r15 the last mmap result.
  */
 #ifndef HP_LIB_STUB_H
 #define HP_LIB_STUB_H
@@ -37,6 +58,10 @@
 #define HP_STUB_SYSCALL 8u
 #define HP_STUB_RESTORE 10u
 #define HP_STUB_RET 37u		/* the final `ret $N` */
+#define HP_HELPER_SIZE 128u	/* the map helper, right before the stub */
+#define HP_HELPER_NAME 0x30u	/* scratch offsets the helper uses (above) */
+#define HP_HELPER_SIGNALLED 0x6bu	/* where the helper is at its signal's delivery */
+#define HP_HELPER_TABLE 0x90u	/* where the engine puts the mmap table in the scratch area */
 /* The save area starts this far below the thread's stack pointer (beyond its 128-byte red zone). */
 #define HP_SAVE_BELOW 512u
 
@@ -52,9 +77,12 @@ struct hp_save_area {
  * an earlier operation left it there, else written into the unused tail of
  * a code page (the main program's first, then the dynamic loader's, libc's,
  * any other module's, the vDSO's).  Writing there is safe while the process
- * runs: no code of its own reaches those bytes.
+ * runs: no code of its own reaches those bytes.  The map helper goes right
+ * before it when the page has room (*ret_helper: its address, else 0: the
+ * engine then runs the calls one by one).
  */
-int hp_stub_install(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_maps *maps, uint64_t *ret_addr);
+int hp_stub_install(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_maps *maps, uint64_t *ret_addr,
+		    uint64_t *ret_helper);
 
 /* Is the stub at addr (after an exec, it is not)? */
 bool hp_stub_present(int memfd, uint64_t addr);
