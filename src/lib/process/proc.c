@@ -288,25 +288,43 @@ int hp_proc_thread_cpu(pid_t pid, pid_t tid, char *ret_state)
 	return *p >= '0' && *p <= '9' ? atoi(p) : -1;
 }
 
+/* The value of field name ("TracerPid") in pid's /proc/PID/status, blanks skipped: in *ret_buf, to free. */
+static int status_field(pid_t pid, const char *name, char **ret_buf, const char **ret_val)
+{
+	char path[64], key[32];
+	const char *p;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(key, sizeof(key), "\n%s:", name);
+	r = hp_read_file(path, 1 << 16, ret_buf, NULL);
+	if (r < 0)
+		return r;
+	p = strstr(*ret_buf, key);
+	if (!p)
+		return -EBADMSG;
+	for (p += strlen(key); *p == ' ' || *p == '\t'; p++)
+		;
+	*ret_val = p;
+	return 0;
+}
+
 int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp)
 {
-	char path[64];
 	_cleanup_free_ char *buf = NULL;
 	const char *c, *s;
 	char *end;
 	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	r = hp_read_file(path, 1 << 16, &buf, NULL);
+	r = status_field(pid, "SigCgt", &buf, &c);
 	if (r < 0)
 		return r;
-	c = strstr(buf, "\nSigCgt:");
-	s = strstr(buf, "\nSeccomp:");
-	if (!c || !s)
+	s = strstr(c, "\nSeccomp:");
+	if (!s)
 		return -EBADMSG;
 	errno = 0;
-	*ret_caught = strtoull(c + strlen("\nSigCgt:"), &end, 16);
-	if (errno || end == c + strlen("\nSigCgt:"))
+	*ret_caught = strtoull(c, &end, 16);
+	if (errno || end == c)
 		return -EBADMSG;
 	*ret_seccomp = (int)strtol(s + strlen("\nSeccomp:"), &end, 10);
 	return 0;
@@ -314,24 +332,14 @@ int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp)
 
 int hp_proc_tracer(pid_t pid)
 {
-	char path[64];
 	_cleanup_free_ char *buf = NULL;
-	char *p;
-	pid_t tp;
+	const char *p;
 	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	r = hp_read_file(path, 1 << 16, &buf, NULL);
+	r = status_field(pid, "TracerPid", &buf, &p);
 	if (r < 0)
 		return r;
-	p = strstr(buf, "\nTracerPid:");
-	if (!p)
-		return -EBADMSG;
-	p += strlen("\nTracerPid:");
-	while (*p == ' ' || *p == '\t')
-		p++;
-	tp = (pid_t)strtol(p, NULL, 10);
-	return tp;
+	return (pid_t)strtol(p, NULL, 10);
 }
 
 int hp_proc_comm(pid_t pid, char *buf, size_t size)
