@@ -30,6 +30,7 @@
 #include "lib/engine/engine.h"
 #include "lib/engine/image.h"
 #include "lib/engine/lock.h"
+#include "lib/engine/op.h"
 #include "lib/process/pads.h"
 #include "lib/process/ptrace.h"
 #include "lib/engine/region.h"
@@ -39,9 +40,6 @@
 #include "lib/engine/srec.h"
 #include "lib/process/tls.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
 
 #define DEFAULT_TIMEOUT_MS 10000u
 #define STOP_TIMEOUT_MS 2000u
@@ -49,25 +47,6 @@
 
 static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
-/* Everything one operation on one process needs. */
-struct op {
-	struct hp_ctx *ctx;
-	pid_t pid;
-	struct hp_cache *own_cache;	/* made for this operation when the caller gave none */
-	struct hp_process proc;
-	struct hp_srec *recs;
-	size_t nrecs;
-	uint64_t stub;			/* the injection stub (stub.h), once placed */
-	uint64_t helper;		/* the map helper before it, 0 if the page has no room */
-	uint64_t helper_sigs;		/* signals the helper may end with (ptrace.h); 0: not used */
-	uint64_t max_hijack_ns;
-	struct hp_stack_checker *sc;
-	struct hp_plock lock;		/* no other patcher works on this process meanwhile */
-	struct hp_pads pads;		/* landing pads (pads.h), once found or made */
-	bool pads_failed;		/* making them failed: wait by retrying only */
-	bool pads_refused;		/* C++ exception tables in the target (pads.h): wait by retrying only */
-	struct hp_threads *world;	/* while stop_the_world holds every thread: borrow one of those */
-};
 
 /*
  * Why: an operation that failed because the process executed another
@@ -115,8 +94,6 @@ static void op_release(struct op *op)
 	op->own_cache = NULL;
 }
 
-static int hijack_begin(struct op *op, struct hp_inject *inj, const void *push, size_t pushlen, uint64_t *ret_push);
-static int hijack_end(struct op *op, struct hp_inject *inj);
 
 /* Run an IFUNC resolver on a borrowed thread (for imports nobody in the process bound yet). */
 static int call_resolver(void *ud, uint64_t fn, uint64_t *ret)
@@ -127,11 +104,11 @@ static int call_resolver(void *ud, uint64_t fn, uint64_t *ret)
 	long v = 0;
 	int r, r2;
 
-	r = hijack_begin(op, &inj, NULL, 0, NULL);
+	r = op_hijack_begin(op, &inj, NULL, 0, NULL);
 	if (r < 0)
 		return r;
 	r = hp_inject_call(op->ctx, &inj, op->proc.memfd, fn, args, &v);
-	r2 = hijack_end(op, &inj);
+	r2 = op_hijack_end(op, &inj);
 	if (r < 0)
 		return r;
 	if (r2 < 0)
@@ -195,299 +172,6 @@ static int op_open(struct hp_ctx *ctx, pid_t pid, struct hp_cache *cache, struct
 	hp_pads_find(op->proc.memfd, &op->proc.maps, &op->pads);
 	hp_stack_checker_set_pads(op->sc, &op->pads);
 	return 0;
-}
-
-/*
- * The injection stub (stub.h) that borrowed threads run system calls
- * through: found where an earlier operation left it, else written.
- */
-static int find_stub(struct op *op)
-{
-	uint64_t caught;
-	int seccomp;
-
-	/*
-	 * The helper ends with a tgkill: only where no seccomp filter can object, with a signal nobody
-	 * catches.  HP_TEST_NO_HELPER (docs/state-record.md) makes tests take the call-by-call path.
-	 */
-	if (!getenv("HP_TEST_NO_HELPER") && hp_proc_signals(op->pid, &caught, &seccomp) == 0 && seccomp == 0)
-		op->helper_sigs = ~caught;
-	return hp_stub_install(op->ctx, op->pid, op->proc.memfd, &op->proc.maps, &op->stub,
-			       op->helper_sigs ? &op->helper : NULL);
-}
-
-/*
- * Borrow one thread to run syscalls, with push (pushlen bytes) copied to
- * its scratch area (*ret_push); the caller ends with hijack_end.  While
- * the world is stopped (op->world) a thread of it is used: no stop of its
- * own; -ENOENT when none is fit (ptrace.h).
- */
-static int hijack_begin(struct op *op, struct hp_inject *inj, const void *push, size_t pushlen, uint64_t *ret_push)
-{
-	int r;
-
-	if (!op->stub) {
-		r = find_stub(op);
-		if (r < 0)
-			return r;
-	}
-	if (op->world)
-		return hp_inject_adopt(op->ctx, op->world, op->proc.memfd, op->stub, push, pushlen, inj, ret_push);
-	r = hp_inject_begin(op->ctx, op->pid, op->proc.memfd, op->stub, inj);
-	if (r == 0 && pushlen) {
-		r = hp_inject_push(op->ctx, inj, op->proc.memfd, push, pushlen, ret_push);
-		if (r < 0)
-			hijack_end(op, inj);
-	}
-	return r;
-}
-
-static int hijack_end(struct op *op, struct hp_inject *inj)
-{
-	uint64_t held = 0;
-	int r = hp_inject_end(op->ctx, inj, &held);
-
-	if (held > op->max_hijack_ns)
-		op->max_hijack_ns = held;
-	return r;
-}
-
-static int sys(struct op *op, struct hp_inject *inj, long nr, long a0, long a1, long a2, long a3, long a4, long a5,
-	       long *ret)
-{
-	const long args[6] = { a0, a1, a2, a3, a4, a5 };
-
-	return hp_inject_syscall(op->ctx, inj, nr, args, ret);
-}
-
-/* Unmap regions of the process (leftovers and replaced levels) with one borrowed thread. */
-static int unmap_regions(struct op *op, const uint64_t *addr, const uint64_t *size, size_t n)
-{
-	struct hp_inject inj;
-	size_t i;
-	long ret;
-	int r, r2;
-
-	if (!n)
-		return 0;
-	r = hijack_begin(op, &inj, NULL, 0, NULL);
-	if (r < 0)
-		return r;
-	for (i = 0; i < n && r == 0; i++) {
-		r = sys(op, &inj, SYS_munmap, (long)addr[i], (long)size[i], 0, 0, 0, 0, &ret);
-		if (r == 0 && ret < 0)
-			r = hp_err(op->ctx, (int)ret, "pid %d: munmap of patch region %#" PRIx64 " failed: %s", op->pid,
-				   addr[i], strerror((int)-ret));
-	}
-	r2 = hijack_end(op, &inj);
-	return r < 0 ? r : r2;
-}
-
-/*
- * A patcher killed between its injected memfd_create and close leaves that
- * descriptor open in the process.  Every descriptor named hotpatch:* is
- * such a leftover (the engine closes its own before it releases the
- * process, and the process lock keeps other patchers out): close them.
- */
-static int close_leaked_memfds(struct op *op)
-{
-	_cleanup_free_ int *fds = NULL;
-	struct hp_inject inj;
-	size_t i, n;
-	long ret;
-	int r, r2;
-
-	if (hp_proc_fds_named(op->pid, "/memfd:" HP_MEMFD_PREFIX, &fds, &n) < 0 || !n)
-		return 0;	/* unreadable: nothing we could close either */
-	r = hijack_begin(op, &inj, NULL, 0, NULL);
-	if (r < 0)
-		return r;
-	for (i = 0; i < n && r == 0; i++) {
-		r = sys(op, &inj, SYS_close, fds[i], 0, 0, 0, 0, 0, &ret);
-		if (r == 0)
-			hp_debug(op->ctx, "pid %d: closed descriptor %d left by an interrupted patcher", op->pid, fds[i]);
-	}
-	r2 = hijack_end(op, &inj);
-	return r < 0 ? r : r2;
-}
-
-/*
- * Fill the mapped (not yet used) region from here while the target runs:
- * through the memfd itself (/proc/PID/map_files), whose pages the private
- * mappings read until someone writes to them, else through /proc/PID/mem.
- */
-static int fill_image(struct op *op, const struct hp_image *img)
-{
-	char path[96];
-	int fd, r;
-
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, op->pid, img->base,
-		 img->base + img->seg[HP_SEG_R].size);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		r = ftruncate(fd, (off_t)img->size) < 0 ? -errno : hp_pwrite_all(fd, img->buf, img->size, 0);
-		close(fd);
-		if (r == 0)
-			return 0;
-	}
-	hp_debug(op->ctx, "pid %d: filling the patch through %s failed; writing its memory instead", op->pid, path);
-	r = hp_mem_write(op->proc.memfd, img->base, img->buf, img->size);
-	if (r < 0)
-		return hp_err(op->ctx, r, "pid %d: cannot write the patch into its memory: %s", op->pid, strerror(-r));
-	return 0;
-}
-
-/* memfd_create, one mmap per segment, close: one injected system call at a time. */
-static int map_calls(struct op *op, const struct hp_image *img, struct hp_inject *inj, uint64_t name_addr,
-		     size_t *mapped)
-{
-	long fd = -1, ret;
-	int r = 0, k;
-
-	r = sys(op, inj, SYS_memfd_create, (long)name_addr, MFD_CLOEXEC, 0, 0, 0, 0, &fd);
-	if (r < 0)
-		return r;
-	if (fd < 0)
-		return hp_err(op->ctx, (int)fd, "pid %d: memfd_create in the process failed: %s", op->pid,
-			      strerror((int)-fd));
-	for (k = 0; k < HP_SEG_MAX; k++) {
-		const struct hp_seg *sg = &img->seg[k];
-
-		if (!sg->size)
-			continue;
-		r = sys(op, inj, SYS_mmap, (long)(img->base + sg->off), (long)sg->size, sg->prot,
-			MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, (long)sg->off, &ret);
-		if (r < 0)
-			break;
-		if (ret < 0 || (uint64_t)ret != img->base + sg->off) {
-			if (ret >= 0 || ret < -4095) {
-				long dummy;
-
-				/* an old kernel treated NOREPLACE as a hint */
-				sys(op, inj, SYS_munmap, ret, (long)sg->size, 0, 0, 0, 0, &dummy);
-				ret = -EEXIST;
-			}
-			r = hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid,
-				   img->base + sg->off, strerror((int)-ret));
-			break;
-		}
-		*mapped = sg->off + sg->size;
-	}
-	sys(op, inj, SYS_close, fd, 0, 0, 0, 0, 0, NULL);	/* its result changes nothing */
-	return r;
-}
-
-/*
- * The map helper (stub.h) does memfd_create, the mmaps and close in one run
- * of the borrowed thread; what it could not do is reported here (a partial
- * mapping is removed by the caller).  Without a signal to end it with, the
- * calls run one at a time.  *mapped: bytes mapped from the base.
- */
-static int map_by_helper(struct op *op, const struct hp_image *img, const char *name, struct hp_inject *inj,
-			 bool *begun, size_t *mapped)
-{
-	uint8_t push[HP_HELPER_TABLE + 32 * (HP_SEG_MAX + 1)] = { 0 };
-	uint64_t scratch, res[3], at, want;
-	size_t n = 0, done, k;
-	long ret;
-	int r;
-
-	memcpy(push + HP_HELPER_NAME, name, strlen(name) + 1);
-	for (k = 0; k < HP_SEG_MAX; k++) {
-		const struct hp_seg *sg = &img->seg[k];
-		uint64_t e[4] = { img->base + sg->off, sg->size, (uint64_t)sg->prot, sg->off };
-
-		if (!sg->size)
-			continue;
-		memcpy(push + HP_HELPER_TABLE + 32 * n++, e, sizeof(e));
-	}
-	r = hijack_begin(op, inj, push, sizeof(push), &scratch);
-	if (r < 0)
-		return r;
-	*begun = true;
-	r = hp_inject_helper(op->ctx, inj, op->helper, op->helper_sigs, scratch + HP_HELPER_TABLE, res);
-	if (r == -ENOTSUP)
-		return map_calls(op, img, inj, scratch + HP_HELPER_NAME, mapped);
-	if (r < 0)
-		return r;
-	if ((int64_t)res[1] < 0)
-		return hp_err(op->ctx, (int)res[1], "pid %d: memfd_create in the process failed: %s", op->pid,
-			      strerror((int)-res[1]));
-	done = (res[0] - (scratch + HP_HELPER_TABLE)) / 32;
-	for (k = 0, n = 0; k < HP_SEG_MAX; k++) {
-		if (!img->seg[k].size)
-			continue;
-		if (n++ == done)
-			break;
-		*mapped = img->seg[k].off + img->seg[k].size;
-	}
-	if (k == HP_SEG_MAX)
-		return 0;	/* every segment mapped */
-	memcpy(&at, push + HP_HELPER_TABLE + 32 * done, 8);
-	memcpy(&want, push + HP_HELPER_TABLE + 32 * done + 8, 8);
-	ret = (long)res[2];
-	if (ret >= 0 || ret < -4095) {
-		/* an old kernel treated NOREPLACE as a hint */
-		sys(op, inj, SYS_munmap, ret, (long)want, 0, 0, 0, 0, &ret);
-		ret = -EEXIST;
-	}
-	return hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid, at,
-		      strerror((int)-ret));
-}
-
-/* The same, one injected system call at a time (no room for the helper). */
-static int map_by_calls(struct op *op, const struct hp_image *img, const char *name, struct hp_inject *inj,
-			bool *begun, size_t *mapped)
-{
-	uint64_t name_addr;
-	int r;
-
-	r = hijack_begin(op, inj, name, strlen(name) + 1, &name_addr);
-	if (r < 0)
-		return r;
-	*begun = true;
-	return map_calls(op, img, inj, name_addr, mapped);
-}
-
-/*
- * Map the image into the process: with one borrowed thread, create a memfd
- * there, map each segment with its protection and close the descriptor;
- * then fill it.  On failure nothing stays mapped.
- */
-static int map_image(struct op *op, const struct hp_image *img, const char *id)
-{
-	char name[96];
-	struct hp_inject inj;
-	size_t mapped = 0;
-	bool begun = false;
-	int r, r2;
-
-	snprintf(name, sizeof(name), HP_MEMFD_PREFIX "%s", id);
-	r = op->helper ? map_by_helper(op, img, name, &inj, &begun, &mapped)
-		       : map_by_calls(op, img, name, &inj, &begun, &mapped);
-	if (!begun)
-		return r;
-	if (r < 0 && mapped) {
-		long dummy;
-
-		sys(op, &inj, SYS_munmap, (long)img->base, (long)mapped, 0, 0, 0, 0, &dummy);
-		mapped = 0;
-	}
-	r2 = hijack_end(op, &inj);
-	if (r == 0 && r2 == 0) {
-		r = fill_image(op, img);
-		if (r < 0) {
-			char saved[sizeof(op->ctx->errmsg)];
-			uint64_t a = img->base, sz = img->size;
-
-			memcpy(saved, op->ctx->errmsg, sizeof(saved));
-			unmap_regions(op, &a, &sz, 1);
-			memcpy(op->ctx->errmsg, saved, sizeof(saved));
-		}
-	} else if (r == 0) {
-		r = r2;
-	}
-	return r;
 }
 
 /* Import resolution for the linker. */
@@ -611,11 +295,11 @@ static int make_pads(struct op *op)
 	struct hp_inject inj;
 	int r, r2;
 
-	r = hijack_begin(op, &inj, NULL, 0, NULL);
+	r = op_hijack_begin(op, &inj, NULL, 0, NULL);
 	if (r < 0)
 		return r;
 	r = hp_pads_create(op->ctx, &inj, op->proc.memfd, &op->pads);
-	r2 = hijack_end(op, &inj);
+	r2 = op_hijack_end(op, &inj);
 	return r < 0 ? r : r2;
 }
 
@@ -719,7 +403,7 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 	int r;
 
 	/* A thread found in the injection stub is moved on (ptrace.h): place it before the stop. */
-	if (!op->stub && find_stub(op) < 0)
+	if (!op->stub && op_find_stub(op) < 0)
 		hp_debug(op->ctx, "pid %d: %s", op->pid, op->ctx->errmsg);
 	for (;;) {
 		struct hp_busy busy;
@@ -909,7 +593,7 @@ static int apply_commit(struct op *op, void *arg)
 		/* The replaced level's code is unreachable now (no thread in it, no entry to it): unmap it in this stop. */
 		uint64_t a = ac->old->hdr.self, s = ac->old->hdr.region_size;
 
-		ac->old_unmapped = unmap_regions(op, &a, &s, 1) == 0;
+		ac->old_unmapped = op_unmap_regions(op, &a, &s, 1) == 0;
 		op->ctx->errmsg[0] = 0;	/* retried after the stop, where a failure is reported */
 	}
 	return r;
@@ -1388,7 +1072,7 @@ static int apply_prepare(struct op *op, void *arg)
 	int r;
 
 	if (job->nleft) {
-		r = unmap_regions(op, job->leftover_addr, job->leftover_size, job->nleft);
+		r = op_unmap_regions(op, job->leftover_addr, job->leftover_size, job->nleft);
 		if (r < 0)
 			return r;
 		job->nleft = 0;
@@ -1398,12 +1082,12 @@ static int apply_prepare(struct op *op, void *arg)
 	 * without a lock, a patcher may have died too.  Once they are closed the file may go.
 	 */
 	if (op->lock.fd < 0 || op->lock.stale) {
-		r = close_leaked_memfds(op);
+		r = op_close_leaked_memfds(op);
 		if (r < 0)
 			return r;
 		op->lock.stale = false;
 	}
-	r = map_image(op, &job->img, job->m->id);
+	r = op_map_image(op, &job->img, job->m->id);
 	if (r < 0)
 		return r;
 	job->mapped = true;
@@ -1430,7 +1114,7 @@ static int apply_commit_stopped(struct apply_job *job)
 	if (job->old && !ac.old_unmapped) {
 		uint64_t a = job->old->hdr.self, s = job->old->hdr.region_size;
 
-		if (unmap_regions(&job->op, &a, &s, 1) < 0)
+		if (op_unmap_regions(&job->op, &a, &s, 1) < 0)
 			hp_warn(job->ctx, "pid %d: replaced level %u stays mapped: %s", job->pid, job->old->hdr.level,
 				job->ctx->errmsg);
 	}
@@ -1454,7 +1138,7 @@ static int apply_end(struct apply_job *job, int r, uint64_t t0, struct hp_apply_
 		uint64_t a = job->base, s = job->img.size;
 
 		memcpy(saved, ctx->errmsg, sizeof(saved));
-		if (unmap_regions(&job->op, &a, &s, 1) < 0)
+		if (op_unmap_regions(&job->op, &a, &s, 1) < 0)
 			hp_warn(ctx, "pid %d: could not remove the unused patch mapping at %#" PRIx64, job->pid,
 				job->base);
 		memcpy(ctx->errmsg, saved, sizeof(saved));
@@ -1551,7 +1235,7 @@ static int revert_commit(struct op *op, void *arg)
 		/* No entry leads into the patch and no thread is in it: remove it in this stop. */
 		uint64_t a = rc->rec->hdr.self, s = rc->rec->hdr.region_size;
 
-		rc->unmapped = unmap_regions(op, &a, &s, 1) == 0;
+		rc->unmapped = op_unmap_regions(op, &a, &s, 1) == 0;
 		op->ctx->errmsg[0] = 0;	/* retried after the stop, where a failure is reported */
 	}
 	return r;
@@ -1675,7 +1359,7 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 	if (!unmapped) {
 		uint64_t a = rec->hdr.self, s = rec->hdr.region_size;
 
-		r = unmap_regions(&op, &a, &s, 1);
+		r = op_unmap_regions(&op, &a, &s, 1);
 		if (r < 0) {
 			hp_err_prefix(ctx, r, "pid %d: patch %s is reverted but its memory stays mapped: ", pid, patch_id);
 			goto out;
