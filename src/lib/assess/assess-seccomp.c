@@ -420,13 +420,14 @@ struct probe {
 };
 
 /*
- * The syscalls the engine runs inside a thread of the target (map_image()
- * and unmap_regions() in src/lib/engine/apply.c): memfd_create with MFD_CLOEXEC,
+ * The syscalls the engine runs inside a thread of the target (op_map_image()
+ * and op_unmap_regions() in src/lib/engine/inject.c): memfd_create with MFD_CLOEXEC,
  * one mmap per segment (read+exec code, read-only data, read+write data)
  * with MAP_PRIVATE | MAP_FIXED_NOREPLACE, close and munmap.  It needs every
  * one of them, so any refusal blocks it.  ftruncate and the writes run in
  * the patcher on its own descriptor of the memfd, outside the target's
- * filters.  Addresses and fds are typical values.
+ * filters.  (The map helper's tgkill is used only where no filter exists.)
+ * Addresses and fds are typical values.
  */
 static const struct probe engine_probes[] = {
 	{ "memfd_create", SYS_memfd_create, { 0x7ffc0000, MFD_CLOEXEC, 0, 0, 0, 0 } },
