@@ -19,10 +19,6 @@
 #include "lib/process/proc.h"
 #include "lib/process/stub.h"
 
-/*
- * The injection stub (stub.h) that borrowed threads run system calls
- * through: found where an earlier operation left it, else written.
- */
 int op_find_stub(struct op *op)
 {
 	uint64_t caught;
@@ -38,12 +34,6 @@ int op_find_stub(struct op *op)
 			       op->helper_sigs ? &op->helper : NULL);
 }
 
-/*
- * Borrow one thread to run syscalls, with push (pushlen bytes) copied to
- * its scratch area (*ret_push); the caller ends with hijack_end.  While
- * the world is stopped (op->world) a thread of it is used: no stop of its
- * own; -ENOENT when none is fit (ptrace.h).
- */
 int op_hijack_begin(struct op *op, struct hp_inject *inj, const void *push, size_t pushlen, uint64_t *ret_push)
 {
 	int r;
@@ -82,7 +72,6 @@ int op_sys(struct op *op, struct hp_inject *inj, long nr, long a0, long a1, long
 	return hp_inject_syscall(op->ctx, inj, nr, args, ret);
 }
 
-/* Unmap regions of the process (leftovers and replaced levels) with one borrowed thread. */
 int op_unmap_regions(struct op *op, const uint64_t *addr, const uint64_t *size, size_t n)
 {
 	struct hp_inject inj;
@@ -159,6 +148,23 @@ static int fill_image(struct op *op, const struct hp_image *img)
 	return 0;
 }
 
+/*
+ * An mmap of a segment (at, len) that returned ret instead of at: undo a
+ * mapping made elsewhere and say why.
+ */
+static int map_refused(struct op *op, struct hp_inject *inj, uint64_t at, uint64_t len, long ret)
+{
+	if (ret >= 0 || ret < -4095) {
+		long dummy;
+
+		/* an old kernel treated NOREPLACE as a hint */
+		op_sys(op, inj, SYS_munmap, ret, (long)len, 0, 0, 0, 0, &dummy);
+		ret = -EEXIST;
+	}
+	return hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid, at,
+		      strerror((int)-ret));
+}
+
 /* memfd_create, one mmap per segment, close: one injected system call at a time. */
 static int map_calls(struct op *op, const struct hp_image *img, struct hp_inject *inj, uint64_t name_addr,
 		     size_t *mapped)
@@ -182,15 +188,7 @@ static int map_calls(struct op *op, const struct hp_image *img, struct hp_inject
 		if (r < 0)
 			break;
 		if (ret < 0 || (uint64_t)ret != img->base + sg->off) {
-			if (ret >= 0 || ret < -4095) {
-				long dummy;
-
-				/* an old kernel treated NOREPLACE as a hint */
-				op_sys(op, inj, SYS_munmap, ret, (long)sg->size, 0, 0, 0, 0, &dummy);
-				ret = -EEXIST;
-			}
-			r = hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid,
-				   img->base + sg->off, strerror((int)-ret));
+			r = map_refused(op, inj, img->base + sg->off, sg->size, ret);
 			break;
 		}
 		*mapped = sg->off + sg->size;
@@ -211,7 +209,6 @@ static int map_by_helper(struct op *op, const struct hp_image *img, const char *
 	uint8_t push[HP_HELPER_TABLE + 32 * (HP_SEG_MAX + 1)] = { 0 };
 	uint64_t scratch, res[3], at, want;
 	size_t n = 0, done, k;
-	long ret;
 	int r;
 
 	memcpy(push + HP_HELPER_NAME, name, strlen(name) + 1);
@@ -247,14 +244,7 @@ static int map_by_helper(struct op *op, const struct hp_image *img, const char *
 		return 0;	/* every segment mapped */
 	memcpy(&at, push + HP_HELPER_TABLE + 32 * done, 8);
 	memcpy(&want, push + HP_HELPER_TABLE + 32 * done + 8, 8);
-	ret = (long)res[2];
-	if (ret >= 0 || ret < -4095) {
-		/* an old kernel treated NOREPLACE as a hint */
-		op_sys(op, inj, SYS_munmap, ret, (long)want, 0, 0, 0, 0, &ret);
-		ret = -EEXIST;
-	}
-	return hp_err(op->ctx, (int)ret, "pid %d: cannot map the patch at %#" PRIx64 ": %s", op->pid, at,
-		      strerror((int)-ret));
+	return map_refused(op, inj, at, want, (long)res[2]);
 }
 
 /* The same, one injected system call at a time (no room for the helper). */

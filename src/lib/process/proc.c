@@ -252,34 +252,40 @@ int hp_proc_fds_named(pid_t pid, const char *prefix, int **ret_fds, size_t *ret_
 	return 0;
 }
 
-char hp_proc_thread_state(pid_t pid, pid_t tid)
+/* A thread's /proc/PID/task/TID/stat in buf, from its state (field 3) on; NULL if unreadable. */
+static const char *thread_stat(pid_t pid, pid_t tid, char *buf, size_t size)
 {
-	char path[96], buf[512], *p;
+	char path[96], *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	if (hp_read_small(path, buf, sizeof(buf)) < 0)
-		return 0;
+	if (hp_read_small(path, buf, size) < 0)
+		return NULL;
 	/* comm may contain spaces and parentheses: the state follows the last ')' */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || !p[2])
-		return 0;
-	return p[2];
+		return NULL;
+	return p + 2;
+}
+
+char hp_proc_thread_state(pid_t pid, pid_t tid)
+{
+	char buf[512];
+	const char *p = thread_stat(pid, tid, buf, sizeof(buf));
+
+	return p ? p[0] : 0;
 }
 
 int hp_proc_thread_cpu(pid_t pid, pid_t tid, char *ret_state)
 {
-	char path[96], buf[512], *p;
+	char buf[512];
+	const char *p = thread_stat(pid, tid, buf, sizeof(buf));
 	int field;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	if (hp_read_small(path, buf, sizeof(buf)) < 0)
+	if (!p)
 		return -1;
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
-		return -1;
-	*ret_state = p[2];
+	*ret_state = p[0];
 	/* the state is field 3; the CPU it last ran on, field 39 */
-	for (p += 2, field = 3; field < 39; field++) {
+	for (field = 3; field < 39; field++) {
 		p = strchr(p, ' ');
 		if (!p)
 			return -1;

@@ -575,10 +575,10 @@ again:
 			n++;
 	if (n > 1 && !wait_yields) {
 		prio_raise(&g->prio);
-	} else if (!wait_yields) {
-		prio_known(&g->prio);
-		if (n == 1 && g->n == 1 && !pass)
-			cpu_avoid(&g->prio, pid, g->v[0].tid);
+	} else if (!wait_yields && g->n > 1) {
+		prio_known(&g->prio);	/* raised once all are stopped (below) */
+	} else if (!wait_yields && n == 1 && !pass) {
+		cpu_avoid(&g->prio, pid, g->v[0].tid);
 	}
 	if (!pass)
 		g->stop_start_ns = hp_now_ns();

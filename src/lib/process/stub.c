@@ -191,6 +191,9 @@ int hp_stub_install(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_ma
 		    uint64_t *ret_helper)
 {
 	uint8_t both[HP_HELPER_SIZE + HP_STUB_SIZE];
+
+	if (ret_helper)
+		*ret_helper = 0;
 	char path[64];
 	struct stat st;
 	uint64_t exe_ino = 0;
@@ -212,8 +215,6 @@ int hp_stub_install(struct hp_ctx *ctx, pid_t pid, int memfd, const struct hp_ma
 			if (!end || end > at)
 				continue;
 			room = end <= hat && m->end - m->start >= HP_HELPER_SIZE + HP_STUB_SIZE;
-			if (ret_helper)
-				*ret_helper = 0;
 			if (hp_stub_present(memfd, at)) {
 				*ret_addr = at;
 				if (!ret_helper || !room)
