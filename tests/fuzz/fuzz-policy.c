@@ -2,16 +2,7 @@
 /* libFuzzer harness: a policy document (hotpatchd policy file or server push) through policy_parse and every decision. */
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	/* no key or trust directory needed */
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
