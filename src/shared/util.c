@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include "shared/ossl.h"
 #include <nettle/hmac.h>
 #include <nettle/sha2.h>
@@ -287,6 +288,19 @@ uint64_t hp_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void hp_touch_for_kernel(void *p, size_t n)
+{
+	struct iovec v = { p, n };
+	size_t off;
+
+	if (!p || !n)
+		return;
+	for (off = 0; off < n; off += 4096 - ((uintptr_t)p + off) % 4096)
+		((volatile uint8_t *)p)[off] = ((volatile uint8_t *)p)[off];
+	((volatile uint8_t *)p)[n - 1] = ((volatile uint8_t *)p)[n - 1];
+	(void)process_vm_readv(getpid(), &v, 1, &v, 1, 0);
 }
 
 void hp_strlcpy(char *dst, const char *src, size_t size)

@@ -55,6 +55,20 @@ int hp_parse_uint(const char *s, unsigned long long max, unsigned long long *ret
 /* Monotonic nanoseconds. */
 uint64_t hp_now_ns(void);
 
+/*
+ * Make the n bytes at p (writable memory of this process) cheap for the
+ * kernel to copy into and out of: every page is written from user space,
+ * then copied onto itself by the kernel (process_vm_readv on this process).
+ * Why (issue 15): the engine's stop copies registers, stacks, the image and
+ * the entries through buffers like these, and on a virtual machine with
+ * shadow page tables (the PVM machine the benchmarks run on) the first
+ * access to a page costs ~8 us from each side, user and kernel, even for a
+ * page already in memory: 64 threads' stacks took 470-700 us to copy into
+ * fresh pages and 30-80 us into pages touched this way.  Elsewhere it is
+ * one copy of n bytes.  Best effort: nothing is reported.
+ */
+void hp_touch_for_kernel(void *p, size_t n);
+
 /* snprintf into a fixed buffer, always terminated, never overflowing. */
 void hp_strlcpy(char *dst, const char *src, size_t size);
 

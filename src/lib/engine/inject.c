@@ -27,8 +27,10 @@ int op_find_stub(struct op *op)
 	/*
 	 * The helper ends with a tgkill: only where no seccomp filter can object, with a signal nobody
 	 * catches.  HP_TEST_NO_HELPER (docs/state-record.md) makes tests take the call-by-call path.
+	 * The same read says how many threads the stop will hold (stop_the_world reserves for them).
 	 */
-	if (!getenv("HP_TEST_NO_HELPER") && hp_proc_signals(op->pid, &caught, &seccomp) == 0 && seccomp == 0)
+	if (hp_proc_signals(op->pid, &caught, &seccomp, &op->nthreads_hint) == 0 && seccomp == 0 &&
+	    !getenv("HP_TEST_NO_HELPER"))
 		op->helper_sigs = ~caught;
 	return hp_stub_install(op->ctx, op->pid, op->proc.memfd, &op->proc.maps, &op->stub,
 			       op->helper_sigs ? &op->helper : NULL);

@@ -32,6 +32,7 @@ struct op {
 	uint64_t helper;		/* the map helper before it, 0 if the page has no room */
 	uint64_t helper_sigs;		/* signals the helper may end with (ptrace.h); 0: not used */
 	uint64_t max_hijack_ns;
+	unsigned nthreads_hint;		/* threads /proc/PID/status counted before the stop (0: unknown) */
 	struct hp_stack_checker *sc;
 	struct hp_plock lock;		/* no other patcher works on this process meanwhile */
 	struct hp_pads pads;		/* landing pads (pads.h), once found or made */

@@ -315,7 +315,7 @@ static int status_field(pid_t pid, const char *name, char **ret_buf, const char 
 	return 0;
 }
 
-int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp)
+int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp, unsigned *ret_threads)
 {
 	_cleanup_free_ char *buf = NULL;
 	const char *c, *s;
@@ -325,6 +325,10 @@ int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp)
 	r = status_field(pid, "SigCgt", &buf, &c);
 	if (r < 0)
 		return r;
+	if (ret_threads) {
+		s = strstr(buf, "\nThreads:");
+		*ret_threads = s ? (unsigned)strtoul(s + strlen("\nThreads:"), NULL, 10) : 0;
+	}
 	s = strstr(c, "\nSeccomp:");
 	if (!s)
 		return -EBADMSG;

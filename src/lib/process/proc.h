@@ -51,9 +51,10 @@ int hp_proc_thread_cpu(pid_t pid, pid_t tid, char *ret_state);
 int hp_proc_tracer(pid_t pid);
 /*
  * From /proc/PID/status: the signals the process has handlers for
- * (SigCgt, bit N-1 for signal N) and its seccomp mode (0: no filter).
+ * (SigCgt, bit N-1 for signal N), its seccomp mode (0: no filter) and,
+ * when ret_threads is not NULL, its number of threads (0 if not said).
  */
-int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp);
+int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp, unsigned *ret_threads);
 
 /* Short name (comm) of a process into buf. */
 int hp_proc_comm(pid_t pid, char *buf, size_t size);

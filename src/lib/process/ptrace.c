@@ -580,8 +580,10 @@ again:
 	} else if (!wait_yields && n == 1 && !pass) {
 		cpu_avoid(&g->prio, pid, g->v[0].tid);
 	}
-	if (!pass)
+	if (!pass) {
+		hp_touch_for_kernel(g->v, g->n * sizeof(*g->v));	/* the registers are read into it (util.h) */
 		g->stop_start_ns = hp_now_ns();
+	}
 	for (i = 0; i < g->n; i++) {
 		if (!g->v[i].seized || g->v[i].gone || g->v[i].stopped)
 			continue;

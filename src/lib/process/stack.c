@@ -38,6 +38,8 @@ struct hp_stack_checker {
 	struct hp_threads *g;
 	unsigned scanned, unwound;
 	const struct hp_pads *pads;
+	uint8_t *buf;			/* hp_stack_checker_reserve's room, cap bytes */
+	size_t cap;
 };
 
 struct unwind_state {
@@ -191,7 +193,29 @@ void hp_stack_checker_free(struct hp_stack_checker *sc)
 		return;
 	if (sc->dwfl)
 		dwfl_end(sc->dwfl);
+	free(sc->buf);
 	free(sc);
+}
+
+/* A live stack is a few KiB (the 64 threads of bench/pause-target.c: 4.5 KiB each). */
+#define STACK_RESERVE_PER_THREAD (8u << 10)
+#define STACK_RESERVE_MAX (16u << 20)
+
+void hp_stack_checker_reserve(struct hp_stack_checker *sc, unsigned nthreads)
+{
+	size_t want = (size_t)(nthreads ? nthreads : 1) * STACK_RESERVE_PER_THREAD;
+
+	if (want > STACK_RESERVE_MAX)
+		want = STACK_RESERVE_MAX;
+	if (want <= sc->cap)
+		return;
+	free(sc->buf);
+	sc->cap = 0;
+	sc->buf = malloc(want);
+	if (!sc->buf)
+		return;
+	sc->cap = want;
+	hp_touch_for_kernel(sc->buf, want);	/* written by the kernel, read by the scan */
 }
 
 void hp_stack_checker_stats(const struct hp_stack_checker *sc, unsigned *scanned, unsigned *unwound)
@@ -300,7 +324,8 @@ int hp_stack_check(struct hp_stack_checker *sc, struct hp_threads *g, const stru
 {
 	_cleanup_free_ struct iovec *local = NULL;
 	_cleanup_free_ struct iovec *remote = NULL;
-	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ uint8_t *own = NULL;
+	uint8_t *buf;
 	size_t i, n = 0, total = 0, off;
 	bool maps_reread = false;
 	ssize_t got;
@@ -357,9 +382,13 @@ int hp_stack_check(struct hp_stack_checker *sc, struct hp_threads *g, const stru
 		remote[i].iov_len = len;
 		total += len;
 	}
-	buf = malloc(total ? total : 1);
-	if (!buf)
-		return -ENOMEM;
+	if (total <= sc->cap) {
+		buf = sc->buf;
+	} else {
+		buf = own = malloc(total ? total : 1);
+		if (!buf)
+			return -ENOMEM;
+	}
 	off = 0;
 	for (i = 0; i < g->n; i++) {
 		local[i].iov_base = buf + off;
