@@ -148,6 +148,11 @@ void hp_ptrace_set_wait_yields(bool on)
 	wait_yields = on;
 }
 
+bool hp_ptrace_wait_yields(void)
+{
+	return wait_yields;
+}
+
 /*
  * Sleep for a short, growing interval while waiting for threads to stop:
  * spin first (stops usually complete within microseconds), then sleep in
@@ -581,7 +586,8 @@ again:
 		cpu_avoid(&g->prio, pid, g->v[0].tid);
 	}
 	if (!pass) {
-		hp_touch_for_kernel(g->v, g->n * sizeof(*g->v));	/* the registers are read into it (util.h) */
+		if (!wait_yields)
+			hp_touch_for_kernel(g->v, g->n * sizeof(*g->v));	/* the registers are read into it (util.h) */
 		g->stop_start_ns = hp_now_ns();
 	}
 	for (i = 0; i < g->n; i++) {

@@ -50,6 +50,12 @@ void hp_threads_release(struct hp_threads *g);
  * rather than spinning (host sweeps, where workers outnumber CPUs).
  */
 void hp_ptrace_set_wait_yields(bool on);
+/*
+ * Whether the calling thread is such a worker.  It also tells that its heap
+ * is warm, reused operation after operation: buffers need no touching
+ * before a stop (hp_touch_for_kernel, util.h).
+ */
+bool hp_ptrace_wait_yields(void);
 
 /*
  * Seize and stop every thread of pid.  Threads created meanwhile are caught
