@@ -11,6 +11,11 @@
  *   a stale word, unwind reaches the end   -> clear (the unwind removed the false alarm)
  *   a live return address into a range     -> busy, not on top
  *   a candidate the unwind cannot follow   -> busy, unwind_failed
+ *
+ * Every case is decided twice, with the stacks read into a fresh buffer and
+ * into the room hp_stack_checker_reserve made before "the stop": the same
+ * answer both ways.  hp_touch_for_kernel leaves the bytes it touches as
+ * they were.
  */
 #include <stdint.h>
 #include <string.h>
@@ -68,16 +73,35 @@ static void reset(struct fixture *f)
 }
 
 /* Why: each case gets a fresh checker, so its counters say what that case cost. */
-static int check(struct fixture *f, struct hp_busy *busy, unsigned *scanned, unsigned *unwound)
+static int check_once(struct fixture *f, unsigned reserve, struct hp_busy *busy, unsigned *scanned,
+		      unsigned *unwound)
 {
 	struct hp_stack_checker *sc;
 	int r;
 
 	if (hp_stack_checker_new(f->ctx, &f->proc, &sc) < 0)
 		return -1000;
+	if (reserve)
+		hp_stack_checker_reserve(sc, reserve);
 	r = hp_stack_check(sc, &f->g, &f->range, 1, busy);
 	hp_stack_checker_stats(sc, scanned, unwound);
 	hp_stack_checker_free(sc);
+	return r;
+}
+
+static unsigned disagreements;
+
+/* Why: the reserved buffer must change nothing but where the stacks are copied. */
+static int check(struct fixture *f, struct hp_busy *busy, unsigned *scanned, unsigned *unwound)
+{
+	struct hp_busy b2;
+	unsigned s2, u2;
+	int r = check_once(f, 0, busy, scanned, unwound);
+	int r2 = check_once(f, 4, &b2, &s2, &u2);
+
+	if (r != r2 || s2 != *scanned || u2 != *unwound || b2.on_top != busy->on_top || b2.pc != busy->pc ||
+	    b2.unwind_failed != busy->unwind_failed)
+		disagreements++;
 	return r;
 }
 
@@ -161,6 +185,22 @@ int main(void)
 	tap_is_int(r, 1, "a candidate the unwind cannot prove stale: busy");
 	tap_ok(busy.unwind_failed && busy.pc == lo + 8 && busy.range == &f.range,
 	       "unprovable candidate: unwind_failed, with the candidate word as pc");
+
+	tap_is_int((int)disagreements, 0, "with a reserved buffer, every case is decided the same");
+
+	{
+		static uint8_t pat[3 * 4096 + 123];
+		size_t i, bad = 0;
+
+		for (i = 0; i < sizeof(pat); i++)
+			pat[i] = (uint8_t)(i * 7 + 3);
+		hp_touch_for_kernel(pat + 17, sizeof(pat) - 40);	/* unaligned, over page boundaries */
+		hp_touch_for_kernel(NULL, 10);
+		hp_touch_for_kernel(pat, 0);
+		for (i = 0; i < sizeof(pat); i++)
+			bad += pat[i] != (uint8_t)(i * 7 + 3);
+		tap_is_int((int)bad, 0, "hp_touch_for_kernel leaves the bytes as they were");
+	}
 
 	hp_process_close(&f.proc);
 	hp_ctx_free(f.ctx);
