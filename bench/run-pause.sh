@@ -5,8 +5,10 @@
 # long window with nothing done (scheduler noise), the engine's own
 # stop-the-world time, and each command's wall time measured from outside
 # (fork to exit).  Every thread of the target is busy: with 1 thread the
-# process has exactly one thread.  Prints median (min-max, n) per figure and
-# the load average per row; never fails on timing, stops when a command fails.
+# process has exactly one thread.  With one thread, the floor under all of it
+# comes last: a stop with nothing done (bench/empty-stop.c) and the gap the
+# thread sees around it.  Prints median (min-max, n) per figure and the load
+# average per row; never fails on timing, stops when a command fails.
 #   bench/run-pause.sh [BUILD_DIR] [RUNS]        HP_BENCH_THREADS="1 64" by default
 set -u
 BUILD=${1:-build}
@@ -23,6 +25,7 @@ BENCH_ERR=$W/err
 bench_tools "$W"
 
 cc -O2 -g -pthread "$HERE/pause-target.c" -o "$W/target"
+cc -O2 "$HERE/empty-stop.c" -o "$W/empty-stop" || { echo "bench: cannot build empty-stop" >&2; exit 1; }
 cc -O2 -g -pthread -ffunction-sections -fdata-sections -c "$HERE/pause-target.c" -o "$W/orig.o"
 cc -O2 -g -pthread -DHP_FIX=1 -ffunction-sections -fdata-sections -c "$HERE/pause-target.c" -o "$W/fix.o"
 "$HOTPATCH" build --target "$W/target" --orig "$W/orig.o" --patched "$W/fix.o" -o "$W/p.hpatch" --id bench >/dev/null ||
@@ -42,7 +45,7 @@ bench_threads() {
 	TPID=$!
 	until grep -q ready "$W/out"; do sleep 0.01; done
 	sleep 0.5
-	for f in gap_a gap_r gap_b stw_a stw_r wall_a wall_r; do : >"$W/$f"; done
+	for f in gap_a gap_r gap_b stw_a stw_r wall_a wall_r stw_e gap_e; do : >"$W/$f"; done
 	local load; load=$(loadavg)
 	for ((i = 0; i < RUNS; i++)); do
 		kill -USR1 "$TPID"; sleep 0.05
@@ -60,6 +63,12 @@ bench_threads() {
 		sleep "$(awk -v t="$wa" 'BEGIN {printf "%.6f", t / 1000}')"
 		gap >>"$W/gap_b"
 	done
+	# the floor: the thread stopped and let go, nothing done (one thread only: empty-stop.c says why)
+	for ((i = 0; threads == 1 && i < RUNS; i++)); do
+		kill -USR1 "$TPID"; sleep 0.05
+		"$W/empty-stop" "$TPID" 1 >>"$W/stw_e" || { echo "bench: empty-stop failed; stopping" >&2; exit 1; }
+		gap >>"$W/gap_e"
+	done
 	echo "-- $threads busy thread(s), load average at start: $load"
 	printf '  %-34s %s\n' "gap during apply (us)" "$(stats <"$W/gap_a")" \
 		"gap during revert (us)" "$(stats <"$W/gap_r")" \
@@ -68,6 +77,8 @@ bench_threads() {
 		"stop-the-world revert (us, engine)" "$(stats <"$W/stw_r")" \
 		"apply command, outside (ms)" "$(stats <"$W/wall_a")" \
 		"revert command, outside (ms)" "$(stats <"$W/wall_r")"
+	[ "$threads" = 1 ] && printf '  %-34s %s\n' "empty stop, nothing done (us)" "$(stats <"$W/stw_e")" \
+		"gap around the empty stop (us)" "$(stats <"$W/gap_e")"
 	kill -9 "$TPID" 2>/dev/null; wait "$TPID" 2>/dev/null
 	TPID=
 }
