@@ -405,8 +405,7 @@ static int stop_the_world(struct op *op, const struct hp_range *ranges, size_t n
 	/* A thread found in the injection stub is moved on (ptrace.h): place it before the stop. */
 	if (!op->stub && op_find_stub(op) < 0)
 		hp_debug(op->ctx, "pid %d: %s", op->pid, op->ctx->errmsg);
-	if (!hp_ptrace_wait_yields())	/* a sweep's worker reuses warm memory */
-		hp_stack_checker_reserve(op->sc, op->nthreads_hint);
+	hp_stack_checker_reserve(op->sc, op->nthreads_hint);
 	for (;;) {
 		struct hp_busy busy;
 		uint64_t t_end, t_stopped, t_checked, t_first, t_committed;
@@ -1108,10 +1107,8 @@ static int apply_commit_stopped(struct apply_job *job)
 	int r;
 
 	/* hdr points into our image buffer; its self field is the record's address in the process. */
-	if (!hp_ptrace_wait_yields()) {	/* the stop's fill and commit copy from these (util.h) */
-		hp_touch_for_kernel(job->img.buf, job->img.size);
-		hp_touch_for_kernel(job->w, job->nw * sizeof(*job->w));
-	}
+	hp_touch_before_stop(job->img.buf, job->img.size);	/* the stop's fill and commit copy from these */
+	hp_touch_before_stop(job->w, job->nw * sizeof(*job->w));
 	r = stop_the_world(&job->op, job->ranges, job->nranges, job->o.timeout_ms, apply_prepare, apply_commit, &ac,
 			   &job->res);
 	if (r < 0)
@@ -1357,8 +1354,7 @@ int hp_revert_opened(struct hp_ctx *ctx, pid_t pid, const char *patch_id, const 
 	if (nw) {
 		struct revert_commit rc = { rec, w, nw, false };
 
-		if (!hp_ptrace_wait_yields())
-			hp_touch_for_kernel(w, nw * sizeof(*w));	/* the commit copies from it (util.h) */
+		hp_touch_before_stop(w, nw * sizeof(*w));	/* the commit copies from it */
 		r = stop_the_world(&op, ranges, nranges, o.timeout_ms, NULL, revert_commit, &rc, &res);
 		if (r < 0)
 			goto out;

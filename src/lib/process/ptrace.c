@@ -148,9 +148,10 @@ void hp_ptrace_set_wait_yields(bool on)
 	wait_yields = on;
 }
 
-bool hp_ptrace_wait_yields(void)
+void hp_touch_before_stop(void *p, size_t n)
 {
-	return wait_yields;
+	if (!wait_yields)
+		hp_touch_for_kernel(p, n);
 }
 
 /*
@@ -586,8 +587,7 @@ again:
 		cpu_avoid(&g->prio, pid, g->v[0].tid);
 	}
 	if (!pass) {
-		if (!wait_yields)
-			hp_touch_for_kernel(g->v, g->n * sizeof(*g->v));	/* the registers are read into it (util.h) */
+		hp_touch_before_stop(g->v, g->n * sizeof(*g->v));	/* the registers are read into it */
 		g->stop_start_ns = hp_now_ns();
 	}
 	for (i = 0; i < g->n; i++) {

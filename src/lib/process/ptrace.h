@@ -51,11 +51,11 @@ void hp_threads_release(struct hp_threads *g);
  */
 void hp_ptrace_set_wait_yields(bool on);
 /*
- * Whether the calling thread is such a worker.  It also tells that its heap
- * is warm, reused operation after operation: buffers need no touching
- * before a stop (hp_touch_for_kernel, util.h).
+ * Before a stop: hp_touch_for_kernel (util.h) on a buffer the stop will copy
+ * through -- except in such a worker, whose heap is warm already, reused
+ * operation after operation (there the touch is only a cost).
  */
-bool hp_ptrace_wait_yields(void);
+void hp_touch_before_stop(void *p, size_t n);
 
 /*
  * Seize and stop every thread of pid.  Threads created meanwhile are caught

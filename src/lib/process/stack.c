@@ -215,7 +215,7 @@ void hp_stack_checker_reserve(struct hp_stack_checker *sc, unsigned nthreads)
 	if (!sc->buf)
 		return;
 	sc->cap = want;
-	hp_touch_for_kernel(sc->buf, want);	/* written by the kernel, read by the scan */
+	hp_touch_before_stop(sc->buf, want);	/* written by the kernel, read by the scan */
 }
 
 void hp_stack_checker_stats(const struct hp_stack_checker *sc, unsigned *scanned, unsigned *unwound)
@@ -382,7 +382,7 @@ int hp_stack_check(struct hp_stack_checker *sc, struct hp_threads *g, const stru
 		remote[i].iov_len = len;
 		total += len;
 	}
-	if (total <= sc->cap) {
+	if (total && total <= sc->cap) {
 		buf = sc->buf;
 	} else {
 		buf = own = malloc(total ? total : 1);

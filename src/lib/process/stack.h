@@ -25,7 +25,7 @@ struct hp_stack_checker;
 int hp_stack_checker_new(struct hp_ctx *ctx, struct hp_process *proc, struct hp_stack_checker **ret);
 /*
  * Before the stop: room for the live stacks of about nthreads threads,
- * touched by this process and by the kernel (hp_touch_for_kernel).  Why
+ * touched by this process and by the kernel (hp_touch_before_stop).  Why
  * (issue 15): hp_stack_check copies the stacks into a buffer while every
  * thread is stopped, and a page of it used for the first time costs a page
  * fault there, and on the benchmarks' virtual machine ~8 us more from each
