@@ -294,25 +294,33 @@ int hp_proc_thread_cpu(pid_t pid, pid_t tid, char *ret_state)
 	return *p >= '0' && *p <= '9' ? atoi(p) : -1;
 }
 
-/* The value of field name ("TracerPid") in pid's /proc/PID/status, blanks skipped: in *ret_buf, to free. */
+/* The value of field name ("Threads") in the text of a /proc/PID/status, blanks skipped; NULL if absent. */
+static const char *status_value(const char *buf, const char *name)
+{
+	char key[32];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\n%s:", name);
+	p = strstr(buf, key);
+	if (!p)
+		return NULL;
+	for (p += strlen(key); *p == ' ' || *p == '\t'; p++)
+		;
+	return p;
+}
+
+/* The value of field name ("TracerPid") in pid's /proc/PID/status: in *ret_buf, to free. */
 static int status_field(pid_t pid, const char *name, char **ret_buf, const char **ret_val)
 {
-	char path[64], key[32];
-	const char *p;
+	char path[64];
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	snprintf(key, sizeof(key), "\n%s:", name);
 	r = hp_read_file(path, 1 << 16, ret_buf, NULL);
 	if (r < 0)
 		return r;
-	p = strstr(*ret_buf, key);
-	if (!p)
-		return -EBADMSG;
-	for (p += strlen(key); *p == ' ' || *p == '\t'; p++)
-		;
-	*ret_val = p;
-	return 0;
+	*ret_val = status_value(*ret_buf, name);
+	return *ret_val ? 0 : -EBADMSG;
 }
 
 int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp, unsigned *ret_threads)
@@ -326,17 +334,17 @@ int hp_proc_signals(pid_t pid, uint64_t *ret_caught, int *ret_seccomp, unsigned 
 	if (r < 0)
 		return r;
 	if (ret_threads) {
-		s = strstr(buf, "\nThreads:");
-		*ret_threads = s ? (unsigned)strtoul(s + strlen("\nThreads:"), NULL, 10) : 0;
+		s = status_value(buf, "Threads");
+		*ret_threads = s ? (unsigned)strtoul(s, NULL, 10) : 0;
 	}
-	s = strstr(c, "\nSeccomp:");
+	s = status_value(c, "Seccomp");
 	if (!s)
 		return -EBADMSG;
 	errno = 0;
 	*ret_caught = strtoull(c, &end, 16);
 	if (errno || end == c)
 		return -EBADMSG;
-	*ret_seccomp = (int)strtol(s + strlen("\nSeccomp:"), &end, 10);
+	*ret_seccomp = (int)strtol(s, &end, 10);
 	return 0;
 }
 

@@ -1153,7 +1153,7 @@ void hp_test_kill_point(const char *name, unsigned n)
 static int inject_run(struct hp_ctx *ctx, struct hp_inject *inj, bool is_call, const char *what, long *ret,
 		      const struct user_regs_struct *set)
 {
-	static unsigned nentries;	/* the "inject" kill point counts every entry */
+	static _Atomic unsigned nentries;	/* the "inject" kill point counts every entry (sweep workers too) */
 	struct __ptrace_syscall_info info;
 	uint64_t at = inj->stub + HP_STUB_SYSCALL + 2, deadline = hp_now_ns() + 20000000000ull;
 	bool entered = false;
@@ -1265,7 +1265,7 @@ int hp_inject_helper(struct hp_ctx *ctx, struct hp_inject *inj, uint64_t helper,
 		     uint64_t res[3])
 {
 	static const int cand[] = { SIGURG, SIGWINCH, SIGCHLD };
-	static unsigned npass;	/* the "helper" kill point counts every pass */
+	static _Atomic unsigned npass;	/* the "helper" kill point counts every pass (sweep workers too) */
 	struct user_regs_struct regs = redirect_regs(inj, helper, inj->scratch - 64);
 	uint64_t deadline = hp_now_ns() + 20000000000ull, blocked;
 	uint32_t who[3];
