@@ -48,6 +48,8 @@ hotpatchctl() { "$HOTPATCHCTL" "$@"; }
 
 . "$DEMO/lib-demo.sh"
 demo_on_die() {
+	[ -s "$WORK/server.log" ] && { echo "--- hotpatch-server log (last lines):" >&2; tail -15 "$WORK/server.log" >&2; }
+	[ -n "$SERVER_PID" ] && ! kill -0 "$SERVER_PID" 2>/dev/null && echo "--- hotpatch-server is not running" >&2
 	[ -f "$WORK/hotpatchd.log" ] && { echo "--- hotpatchd log (last lines):" >&2; tail -15 "$WORK/hotpatchd.log" >&2; }
 }
 # quiet_login: the service's answer to the 21-character login, nothing shown
