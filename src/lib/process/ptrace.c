@@ -158,11 +158,23 @@ void hp_touch_before_stop(void *p, size_t n)
  * Sleep for a short, growing interval while waiting for threads to stop:
  * spin first (stops usually complete within microseconds), then sleep in
  * steps small enough that a completed stop is noticed within ~20 us.
+ *
+ * The spin is bounded in time, not in rounds: a round polls every thread
+ * of the process, and with 64 busy threads twenty rounds were ~4 ms of
+ * this CPU, during which the threads queued on it could not run to reach
+ * their stops (the scheduler lets the spinner finish its slice): the stop
+ * of all threads took 4 or 8 ms, a multiple of the tick.
  */
+#define SPIN_NS 60000ull	/* one thread's stop completes within this, usually */
+#define SHORT_SLEEPS_NS 2000000ull
+
 static void backoff_wait(unsigned *round)
 {
 	struct timespec ts = { 0, 0 };
+	uint64_t now = hp_now_ns();
 
+	if (*round == 0)
+		wait_since = now;
 	if (wait_yields) {
 		/*
 		 * Let the tracee (or another worker) run.  A yield is cheap while few tasks want the
@@ -170,10 +182,6 @@ static void backoff_wait(unsigned *round)
 		 * once yields have taken longer than a stop normally does, sleep instead: a
 		 * sleeper that wakes runs at once.
 		 */
-		uint64_t now = hp_now_ns();
-
-		if (*round == 0)
-			wait_since = now;
 		ts.tv_nsec = 20000;
 		if ((*round)++ < 100 && now - wait_since < 200000) {
 			sched_yield();
@@ -183,12 +191,10 @@ static void backoff_wait(unsigned *round)
 		}
 		return;
 	}
-	if (*round < 20) {
-		(*round)++;
-		return;
-	}
-	ts.tv_nsec = *round < 200 ? 2000 : 20000;
 	(*round)++;
+	if (now - wait_since < SPIN_NS)
+		return;
+	ts.tv_nsec = now - wait_since < SHORT_SLEEPS_NS ? 2000 : 20000;
 	slack_lower();
 	nanosleep(&ts, NULL);
 }
@@ -612,9 +618,10 @@ again:
 				/*
 				 * Held, and killed meanwhile (an exec in another thread kills the
 				 * others and waits, in state D, until they are reaped): reap it, or
-				 * the exec and this wait block each other until the deadline.
+				 * the exec and this wait block each other until the deadline.  Looked
+				 * at every 16th round only: a round is a system call per thread.
 				 */
-				if (round > 0 && waitpid(t->tid, &ws, __WALL | WNOHANG) == t->tid &&
+				if (round % 16 == 15 && waitpid(t->tid, &ws, __WALL | WNOHANG) == t->tid &&
 				    (WIFEXITED(ws) || WIFSIGNALED(ws))) {
 					t->gone = true;
 					t->stopped = false;
