@@ -143,12 +143,14 @@ call_cost() {
 		timed t "$HOTPATCH" revert -p "$LOOP_PID" "$id" >/dev/null
 	done
 	local u p
-	u=$(median <"$W/unp"); p=$(median <"$W/pat")
+	u=$(median3 <"$W/unp"); p=$(median3 <"$W/pat")
 	echo "-- $label, load average at start: $load"
 	printf '  %-12s %s\n' "unpatched" "$(stats3 <"$W/unp")" "patched" "$(stats3 <"$W/pat")"
 	echo "  added (median): $(awk -v u="$u" -v p="$p" 'BEGIN {printf "%+.3f", p - u}') ns/call"
 }
-# stats3: like stats, three decimals (ns per call)
+# stats3, median3: like stats and median, three decimals (ns per call: median's one decimal
+# would round a difference of a few hundredths of a ns to 0 or 0.1)
+median3() { sort -g | awk '{a[NR] = $1} END {printf "%.3f\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 stats3() { sort -g | awk '{a[NR] = $1} END {m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
 	printf "%.3f ns (%.3f-%.3f, n=%d)\n", m, a[1], a[NR], NR}'; }
 echo "== call cost: 100M calls of target() in a tight loop, pinned to the last CPU, $CALL_RUNS runs each"
